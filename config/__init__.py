@@ -1,0 +1,45 @@
+"""trustbase configuration: the only place region facts and policy values come from."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from config.jurisdictions import AWS_REGIONS, Jurisdiction
+from config.model import (
+    DEFAULT_TLS_POLICY,
+    FORWARD_SECRET_TLS_POLICIES,
+    PLACEHOLDER_ACCOUNT,
+    AppConfig,
+    ConfigError,
+    RegionConfig,
+    Retention,
+    load_config,
+)
+
+DEFAULT_CONFIG_FILE = Path(__file__).with_name("regions.toml")
+
+
+def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHOLDER_ACCOUNT) -> AppConfig:
+    """Parse and validate a regions.toml file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line"]) from exc
+    return load_config(raw, account=account)
+
+
+__all__ = [
+    "AWS_REGIONS",
+    "DEFAULT_CONFIG_FILE",
+    "DEFAULT_TLS_POLICY",
+    "FORWARD_SECRET_TLS_POLICIES",
+    "PLACEHOLDER_ACCOUNT",
+    "AppConfig",
+    "ConfigError",
+    "Jurisdiction",
+    "RegionConfig",
+    "Retention",
+    "load_config",
+    "load_config_file",
+]

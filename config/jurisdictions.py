@@ -1,0 +1,60 @@
+"""Static facts about AWS regions: which jurisdiction each one belongs to.
+
+This is reference data, not deployment config: it lists every region trustbase
+knows about, including ones it does not (yet) deploy to, so that validation can
+tell "unknown region" (a typo) apart from "known region without a jurisdiction"
+(a legal decision that has not been made).
+
+Adding a jurisdiction to a region is a legal/residency decision: it needs sign-off
+from the DPO before the mapping changes.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Jurisdiction(str, Enum):
+    """Legal area whose data must never leave it (GDPR Art. 44, customer contracts)."""
+
+    US = "US"
+    EU = "EU"
+    AU = "AU"
+
+
+# Every commercial AWS region (as of 2026). Value: the trustbase jurisdiction, or None
+# when the region exists but no jurisdiction has been approved for it.
+AWS_REGIONS: dict[str, Jurisdiction | None] = {
+    "us-east-1": Jurisdiction.US,
+    "us-east-2": Jurisdiction.US,
+    "us-west-1": Jurisdiction.US,
+    "us-west-2": Jurisdiction.US,
+    "eu-west-1": Jurisdiction.EU,
+    "eu-west-2": None,  # UK: post-Brexit, not EU; needs its own jurisdiction first
+    "eu-west-3": Jurisdiction.EU,
+    "eu-central-1": Jurisdiction.EU,
+    "eu-central-2": None,  # Switzerland: not EU
+    "eu-north-1": Jurisdiction.EU,
+    "eu-south-1": Jurisdiction.EU,
+    "eu-south-2": Jurisdiction.EU,
+    "ap-southeast-2": Jurisdiction.AU,
+    "ap-southeast-4": Jurisdiction.AU,
+    "ap-southeast-1": None,
+    "ap-southeast-3": None,
+    "ap-southeast-5": None,
+    "ap-southeast-7": None,
+    "ap-northeast-1": None,
+    "ap-northeast-2": None,
+    "ap-northeast-3": None,
+    "ap-south-1": None,
+    "ap-south-2": None,
+    "ap-east-1": None,
+    "ca-central-1": None,
+    "ca-west-1": None,
+    "sa-east-1": None,
+    "me-south-1": None,
+    "me-central-1": None,
+    "il-central-1": None,
+    "af-south-1": None,
+    "mx-central-1": None,
+}

@@ -1,0 +1,355 @@
+"""Typed, frozen, validated trustbase configuration.
+
+`load_config()` turns the raw mapping (from `regions.toml`) into an `AppConfig`,
+or raises one `ConfigError` that lists every problem found, each naming the
+region, the field and the fix. Nothing downstream (constructs, stacks) ever sees
+raw dicts or CDK context.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from config.jurisdictions import AWS_REGIONS, Jurisdiction
+
+PLACEHOLDER_ACCOUNT = "123456789012"
+
+# ALB policies that allow only TLS 1.2+ and only forward-secret (ECDHE / TLS 1.3)
+# cipher suites. Deliberately absent: ELBSecurityPolicy-TLS13-1-2-2021-06 (CDK's
+# RECOMMENDED_TLS, which still offers RSA key exchange), every *-Ext* policy, and
+# FS-1-2-2019-08 (offers SHA-1 CBC suites).
+FORWARD_SECRET_TLS_POLICIES: frozenset[str] = frozenset(
+    {
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+        "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+    }
+)
+DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+
+# CloudWatch Logs accepts only these retention values (days).
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+ONE_YEAR_SECONDS = 31_536_000
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_CERT_ARN_RE = re.compile(
+    r"^arn:aws:acm:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+
+
+class ConfigError(ValueError):
+    """Invalid configuration. The message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid trustbase config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def months_to_days(months: int) -> int:
+    """Calendar months as whole days, rounded up so nothing expires early (S3 counts days)."""
+    return math.ceil(months * 365.25 / 12)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of data or log is kept. Every value must be > 0."""
+
+    visitor_data_months: int = 9
+    """Website-visitor data (S3 prefix `visitors/`) expires after this. Example: 9."""
+    inactive_workspace_months: int = 13
+    """Workspaces inactive this long are deleted (enforced by the lifecycle jobs). Example: 13."""
+    noncurrent_version_days: int = 30
+    """Overwritten/deleted object versions in the data bucket expire after this. Example: 30."""
+    backup_retention_days: int = 7
+    """Aurora point-in-time-recovery window, 7..35 days. Example: 14."""
+    flow_log_days: int = 365
+    """VPC flow log retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
+    database_log_days: int = 365
+    """Aurora log export retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
+    waf_log_days: int = 365
+    """WAF log retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
+    access_log_days: int = 365
+    """S3 server access logs and ALB access logs expire after this. Example: 365."""
+
+    @property
+    def visitor_data_days(self) -> int:
+        return months_to_days(self.visitor_data_months)
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """One hosting region. Adding a region is adding one `[[region]]` entry to regions.toml."""
+
+    name: str
+    """AWS region code. Example: "eu-west-1"."""
+    jurisdiction: Jurisdiction
+    """Residency area; must match config/jurisdictions.py. Example: "EU"."""
+    availability_zones: tuple[str, str, str]
+    """Exactly three AZ names inside `name`. Example: ["eu-west-1a", "eu-west-1b", "eu-west-1c"]."""
+    vpc_cidr: str
+    """Private IPv4 /16../20 block, disjoint from every other region. Example: "10.20.0.0/16"."""
+    certificate_arn: str
+    """ACM certificate for the public endpoint, in this region.
+    Example: "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>"."""
+    retention: Retention = field(default_factory=Retention)
+    nat_gateways: int = 3
+    """NAT gateways, 1..3. 3 (one per AZ) keeps egress up when an AZ fails; fewer saves
+    cost but an AZ loss then cuts egress for the private subnets routed through it."""
+    tls_policy: str = DEFAULT_TLS_POLICY
+    """ALB HTTPS policy: TLS 1.2+ with forward-secret ciphers only. Example: see FORWARD_SECRET_TLS_POLICIES."""
+    hsts_max_age_seconds: int = 2 * ONE_YEAR_SECONDS
+    """HSTS max-age sent by the ALB, at least one year. Example: 63072000."""
+    db_instance_class: str = "r7g.large"
+    """Aurora instance class (without the "db." prefix). Example: "r7g.large"."""
+
+    @property
+    def domain_short(self) -> str:
+        """Compact region id for construct/stack names: eu-west-1 -> EuWest1."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    account: str
+    regions: tuple[RegionConfig, ...]
+
+    def region(self, name: str) -> RegionConfig:
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, field_name: str, what: str, fix: str) -> None:
+        self.items.append(f"{where}: field '{field_name}': {what}. Fix: {fix}")
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _check_unknown_keys(
+    raw: Mapping[str, Any], cls: type, where: str, problems: _Problems, extra: tuple[str, ...] = ()
+) -> None:
+    allowed = set(_field_names(cls)) | set(extra)
+    for key in raw:
+        if key not in allowed:
+            close = [a for a in sorted(allowed) if _similar(key, a)]
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
+            problems.add(where, key, "unknown config key (typos are not ignored)", f"remove it or rename it; {hint}")
+
+
+def _similar(a: str, b: str) -> bool:
+    import difflib
+
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
+
+
+def _int_field(raw: Mapping[str, Any], key: str, default: int, where: str, problems: _Problems) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(where, key, f"must be an integer, got {value!r}", f"set {key} = <whole number>")
+        return default
+    return value
+
+
+def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
+    if raw is None:
+        return Retention()
+    if not isinstance(raw, Mapping):
+        problems.add(where, "retention", "must be a table", "write [region.retention] with the retention keys")
+        return Retention()
+    where = f"{where}.retention"
+    _check_unknown_keys(raw, Retention, where, problems)
+    defaults = Retention()
+    values = {name: _int_field(raw, name, getattr(defaults, name), where, problems) for name in _field_names(Retention)}
+    for name, value in values.items():
+        if value <= 0:
+            problems.add(where, name, f"retention must be greater than zero, got {value}", f"set {name} to a positive number")
+    bk = values["backup_retention_days"]
+    if bk > 0 and not 7 <= bk <= 35:
+        problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
+                     "Aurora PITR needs at least 7 days (our policy) and allows at most 35")  # fmt: skip
+    for name in ("flow_log_days", "database_log_days", "waf_log_days"):
+        if values[name] > 0 and values[name] not in LOG_RETENTION_DAYS:
+            allowed = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - values[name]))
+            problems.add(where, name, f"{values[name]} is not a CloudWatch Logs retention value",
+                         f"use one of {list(LOG_RETENTION_DAYS)} (closest: {allowed})")  # fmt: skip
+    return Retention(**values)
+
+
+def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | None:
+    if not isinstance(raw, Mapping):
+        problems.add(f"region[{index}]", "region", "must be a table", "write each region as a [[region]] entry")
+        return None
+    name = raw.get("name")
+    where = f"region {name}" if isinstance(name, str) else f"region[{index}]"
+    _check_unknown_keys(raw, RegionConfig, where, problems)
+
+    # name + jurisdiction
+    jurisdiction: Jurisdiction | None = None
+    if not isinstance(name, str) or not name:
+        problems.add(where, "name", "is missing", 'set name = "<aws region code>", e.g. "eu-west-1"')
+        return None
+    if name not in AWS_REGIONS:
+        problems.add(where, "name", f"'{name}' is not a known AWS region",
+                     "use a region code such as us-east-1, eu-west-1 or ap-southeast-2")  # fmt: skip
+    else:
+        jurisdiction = AWS_REGIONS[name]
+        if jurisdiction is None:
+            problems.add(where, "jurisdiction", f"region '{name}' has no approved jurisdiction",
+                         "host only in a region listed with a jurisdiction in config/jurisdictions.py, "
+                         "or get DPO sign-off and add the mapping there")  # fmt: skip
+    declared = raw.get("jurisdiction")
+    if declared is None:
+        problems.add(where, "jurisdiction", "is missing",
+                     f'set jurisdiction = "{jurisdiction.value if jurisdiction else "US|EU|AU"}"')  # fmt: skip
+    elif jurisdiction is not None and declared != jurisdiction.value:
+        problems.add(where, "jurisdiction", f"'{declared}' does not match the region ({name} is {jurisdiction.value})",
+                     f'set jurisdiction = "{jurisdiction.value}"')  # fmt: skip
+
+    # AZs
+    azs = raw.get("availability_zones")
+    az_tuple: tuple[str, ...] = ()
+    if not isinstance(azs, list) or not all(isinstance(a, str) for a in azs):
+        problems.add(where, "availability_zones", "must be a list of three AZ names",
+                     f'set availability_zones = ["{name}a", "{name}b", "{name}c"]')  # fmt: skip
+    else:
+        az_tuple = tuple(azs)
+        if len(az_tuple) != 3 or len(set(az_tuple)) != 3:
+            problems.add(where, "availability_zones", f"needs exactly 3 distinct AZs, got {list(az_tuple)}",
+                         "list three different AZs so the region survives the loss of one")  # fmt: skip
+        for az in az_tuple:
+            if not re.fullmatch(re.escape(name) + r"[a-z]", az):
+                problems.add(where, "availability_zones", f"'{az}' is not an AZ of {name}",
+                             f"use AZ names of the form {name}a, {name}b, ...")  # fmt: skip
+
+    # CIDR
+    cidr = raw.get("vpc_cidr")
+    try:
+        net = ipaddress.IPv4Network(cidr, strict=True) if isinstance(cidr, str) else None
+        if net is None:
+            raise ValueError("not a string")
+        if not net.is_private:
+            problems.add(where, "vpc_cidr", f"{cidr} is not a private (RFC 1918) range", "use a block inside 10.0.0.0/8")
+        if not 16 <= net.prefixlen <= 20:
+            problems.add(where, "vpc_cidr", f"/{net.prefixlen} is outside /16../20",
+                         "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit")  # fmt: skip
+    except ValueError as exc:
+        problems.add(where, "vpc_cidr", f"{cidr!r} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"')
+
+    # certificate
+    cert = raw.get("certificate_arn")
+    m = _CERT_ARN_RE.match(cert) if isinstance(cert, str) else None
+    if m is None:
+        problems.add(where, "certificate_arn", f"{cert!r} is not an ACM certificate ARN",
+                     f"use arn:aws:acm:{name}:<12-digit account>:certificate/<uuid>")  # fmt: skip
+    elif m.group("region") != name:
+        problems.add(where, "certificate_arn", f"the certificate is in {m.group('region')}, not {name}",
+                     f"an ALB can only use a certificate from its own region: issue or import one in {name}")  # fmt: skip
+
+    # simple scalars
+    nat = _int_field(raw, "nat_gateways", 3, where, problems)
+    if not 1 <= nat <= 3:
+        problems.add(where, "nat_gateways", f"{nat} is outside 1..3",
+                     "use 3 (one per AZ, survives an AZ loss) or fewer to save cost")  # fmt: skip
+    tls = raw.get("tls_policy", DEFAULT_TLS_POLICY)
+    if tls not in FORWARD_SECRET_TLS_POLICIES:
+        problems.add(where, "tls_policy", f"{tls!r} is not a TLS 1.2+ forward-secrecy-only ALB policy",
+                     f'use "{DEFAULT_TLS_POLICY}" or another of: {", ".join(sorted(FORWARD_SECRET_TLS_POLICIES))}')  # fmt: skip
+    hsts = _int_field(raw, "hsts_max_age_seconds", 2 * ONE_YEAR_SECONDS, where, problems)
+    if hsts < ONE_YEAR_SECONDS:
+        problems.add(where, "hsts_max_age_seconds", f"{hsts} is under one year",
+                     f"set at least {ONE_YEAR_SECONDS} (HSTS preload requires it)")  # fmt: skip
+    db_class = raw.get("db_instance_class", "r7g.large")
+    if not isinstance(db_class, str) or not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", db_class):
+        problems.add(where, "db_instance_class", f"{db_class!r} is not an instance class", 'use e.g. "r7g.large"')
+
+    retention = _parse_retention(raw.get("retention"), where, problems)
+
+    if jurisdiction is None or len(az_tuple) != 3:
+        return None
+    return RegionConfig(
+        name=name,
+        jurisdiction=jurisdiction,
+        availability_zones=(az_tuple[0], az_tuple[1], az_tuple[2]),
+        vpc_cidr=str(cidr),
+        certificate_arn=str(cert),
+        retention=retention,
+        nat_gateways=nat,
+        tls_policy=str(tls),
+        hsts_max_age_seconds=hsts,
+        db_instance_class=str(db_class),
+    )
+
+
+def load_config(raw: Mapping[str, Any], *, account: str) -> AppConfig:
+    """Validate `raw` (the parsed regions.toml) for `account`; raise ConfigError listing every problem."""
+    problems = _Problems()
+    for key in raw:
+        if key != "region":
+            problems.add("config", key, "unknown top-level key", "only [[region]] entries are allowed at the top level")
+    if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
+        problems.add("config", "account", f"{account!r} is not a 12-digit AWS account ID",
+                     f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})")  # fmt: skip
+
+    raw_regions = raw.get("region")
+    if not isinstance(raw_regions, list) or not raw_regions:
+        problems.add("config", "region", "no regions configured", "add at least one [[region]] entry")
+        raise ConfigError(problems.items)
+
+    regions: list[RegionConfig] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(raw_regions):
+        parsed = _parse_region(entry, i, problems)
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if isinstance(name, str):
+            if name in seen:
+                problems.add(f"region {name}", "name", f"duplicate region (entries {seen[name]} and {i})",
+                             "keep one entry per region; merge the two")  # fmt: skip
+            seen.setdefault(name, i)
+        if parsed is not None:
+            regions.append(parsed)
+
+    # CIDRs must be disjoint so regions can be peered/routed later without renumbering.
+    nets: list[tuple[str, ipaddress.IPv4Network]] = []
+    for entry in raw_regions:
+        if not isinstance(entry, Mapping):
+            continue
+        try:
+            nets.append((str(entry.get("name")), ipaddress.IPv4Network(entry.get("vpc_cidr"), strict=True)))
+        except (ValueError, TypeError):
+            continue
+    for i, (name_a, a) in enumerate(nets):
+        for name_b, b in nets[i + 1 :]:
+            if a.overlaps(b):
+                problems.add(f"region {name_b}", "vpc_cidr", f"{b} overlaps {a} of region {name_a}",
+                             "give every region a disjoint block, e.g. 10.<n>.0.0/16")  # fmt: skip
+
+    if problems.items:
+        raise ConfigError(problems.items)
+    return AppConfig(account=account, regions=tuple(regions))

@@ -1,0 +1,124 @@
+"""Customer-managed KMS keys, one per data class."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+# Key administration for the account root (delegation to IAM). Listed one by one:
+# trustbase allows no wildcard action, not even kms:*. No data-plane action here:
+# using a key goes through UseThroughDataServicesOnly or a service grant.
+ADMIN_ACTIONS: tuple[str, ...] = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy",
+    "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+    "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)  # fmt: skip
+GRANT_ACTIONS: tuple[str, ...] = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+ENVELOPE_ACTIONS: tuple[str, ...] = (
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)  # fmt: skip
+
+
+class DataClass(str, Enum):
+    """What a key protects. Each class has its own key so a compromise or a
+    grant on one never reaches another (ISO 27001 A.8.24, HIPAA 164.312(a)(2)(iv))."""
+
+    DATABASE = "database"
+    OBJECTS = "objects"
+    LOGS = "logs"
+
+
+# Services that may use each class's key through `kms:ViaService`.
+_VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
+    DataClass.DATABASE: ("rds", "secretsmanager"),
+    DataClass.OBJECTS: ("s3",),
+    DataClass.LOGS: (),
+}
+
+
+class DataKey(Construct):
+    """A symmetric AES-256 CMK with yearly rotation, RETAIN and a 30-day deletion window.
+
+    The key policy has no wildcard action. Account principals may use the key only
+    through the services listed for its data class (`kms:ViaService`), except key
+    administration. The logs key also lets CloudWatch Logs in this region encrypt
+    log groups of this account (`kms:EncryptionContext:aws:logs:arn`, `aws:SourceAccount`).
+
+    Attributes: `key` (kms.Key), `data_class`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, data_class: DataClass, alias_prefix: str = "trustbase") -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.data_class = data_class
+        root = iam.AccountRootPrincipal()
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="KeyAdministrationByAccount",
+                    principals=[root],
+                    actions=list(ADMIN_ACTIONS),
+                    resources=["*"],
+                ),
+                # RDS, Secrets Manager and S3 create grants on the caller's behalf; nobody
+                # may grant the key to a principal directly.
+                iam.PolicyStatement(
+                    sid="GrantsForAwsResourcesOnly",
+                    principals=[root],
+                    actions=list(GRANT_ACTIONS),
+                    resources=["*"],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+            ]
+        )
+        via = _VIA_SERVICES[data_class]
+        if via:
+            policy.add_statements(
+                iam.PolicyStatement(
+                    sid="UseThroughDataServicesOnly",
+                    principals=[root],
+                    actions=[a for a in ENVELOPE_ACTIONS if a != "kms:DescribeKey"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": [f"{svc}.{stack.region}.amazonaws.com" for svc in via],
+                            "kms:CallerAccount": stack.account,
+                        }
+                    },
+                )
+            )
+        if data_class is DataClass.LOGS:
+            policy.add_statements(
+                iam.PolicyStatement(
+                    sid="CloudWatchLogsInThisRegionAndAccount",
+                    principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                    actions=list(ENVELOPE_ACTIONS),
+                    resources=["*"],
+                    conditions={
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        },
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                    },
+                )
+            )
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"trustbase {data_class.value} data key ({stack.region})",
+            alias=f"alias/{alias_prefix}/{data_class.value}",
+            key_spec=kms.KeySpec.SYMMETRIC_DEFAULT,  # AES-256-GCM
+            key_usage=kms.KeyUsage.ENCRYPT_DECRYPT,
+            enable_key_rotation=True,  # NIST SC-12, PCI 3.6.4
+            rotation_period=Duration.days(365),
+            pending_window=Duration.days(30),
+            removal_policy=RemovalPolicy.RETAIN,  # deleting a key destroys the data it protects
+            policy=policy,
+        )

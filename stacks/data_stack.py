@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from config import RegionConfig
+from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBucket
+from constructs_lib.database import SecureAuroraCluster
+from constructs_lib.iam import VISITOR_PREFIX, apply_boundary
+from constructs_lib.retention import log_retention
+from stacks.links import Link, publish, read
+from stacks.network_stack import Tier, import_vpc
+
+
+class DataStack(Stack):
+    """Stateful: Aurora, the customer-data bucket and the region's access-log bucket."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, termination_protection=True, **kwargs)
+        apply_boundary(self)
+        retention = region_config.retention
+        vpc = import_vpc(self, region_config, (Tier.DATA,))
+        database_key = kms.Key.from_key_arn(self, "DatabaseKey", read(self, Link.DATABASE_KEY_ARN))
+        objects_key = kms.Key.from_key_arn(self, "ObjectsKey", read(self, Link.OBJECTS_KEY_ARN))
+        logs_key = kms.Key.from_key_arn(self, "LogsKey", read(self, Link.LOGS_KEY_ARN))
+        db_sg = ec2.SecurityGroup.from_security_group_id(
+            self, "DatabaseSecurityGroup", read(self, Link.DATABASE_SECURITY_GROUP_ID), mutable=False
+        )
+
+        self.access_logs = AccessLogBucket(self, "AccessLogs", expiration_days=retention.access_log_days)
+        self.customer_data = SecureDataBucket(
+            self,
+            "CustomerData",
+            encryption_key=objects_key,
+            access_logs=self.access_logs,
+            noncurrent_version_days=retention.noncurrent_version_days,
+            prefix_expiry=(
+                PrefixExpiry(prefix=VISITOR_PREFIX, days=retention.visitor_data_days, rule_id="expire-visitor-data"),
+            ),
+        )
+        self.database = SecureAuroraCluster(
+            self,
+            "Aurora",
+            vpc=vpc,
+            availability_zones=region_config.availability_zones,
+            security_group=db_sg,
+            encryption_key=database_key,
+            logs_key=logs_key,
+            instance_class=region_config.db_instance_class,
+            backup_retention_days=retention.backup_retention_days,
+            log_retention=log_retention(retention.database_log_days),
+        )
+        cluster = self.database.cluster
+        publish(self, Link.DATA_BUCKET_NAME, self.customer_data.bucket.bucket_name)
+        publish(self, Link.DATA_BUCKET_ARN, self.customer_data.bucket.bucket_arn)
+        publish(self, Link.ACCESS_LOG_BUCKET_NAME, self.access_logs.bucket.bucket_name)
+        publish(self, Link.CLUSTER_RESOURCE_ID, cluster.cluster_resource_identifier)
+        publish(self, Link.CLUSTER_ENDPOINT, cluster.cluster_endpoint.hostname)
+        publish(self, Link.CLUSTER_READER_ENDPOINT, cluster.cluster_read_endpoint.hostname)
+        CfnOutput(self, "ClusterIdentifier", value=cluster.cluster_identifier)
+        # Restore drills create the new cluster in the same VPC, subnets and SG.
+        CfnOutput(self, "DatabaseVpcId", value=vpc.vpc_id)
+        CfnOutput(self, "CustomerDataBucket", value=self.customer_data.bucket.bucket_name)

@@ -1,0 +1,61 @@
+"""Values shared between a region's stacks go through SSM parameters, not CloudFormation
+exports: a consumer can then stop using a value without the "deadly embrace" that
+blocks removing an export. Reading one is a deploy-time SSM parameter, not a synth-time
+lookup, so synth stays offline.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from aws_cdk import Fn
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+PARAMETER_ROOT = "/trustbase"
+
+
+class Link(str, Enum):
+    DATABASE_KEY_ARN = "keys/database-key-arn"
+    OBJECTS_KEY_ARN = "keys/objects-key-arn"
+    LOGS_KEY_ARN = "keys/logs-key-arn"
+    VPC_ID = "network/vpc-id"
+    PUBLIC_SUBNET_IDS = "network/public-subnet-ids"
+    APP_SUBNET_IDS = "network/app-subnet-ids"
+    DATA_SUBNET_IDS = "network/data-subnet-ids"
+    ALB_SECURITY_GROUP_ID = "network/alb-security-group-id"
+    APP_SECURITY_GROUP_ID = "network/app-security-group-id"
+    DATABASE_SECURITY_GROUP_ID = "network/database-security-group-id"
+    DATA_BUCKET_NAME = "data/customer-bucket-name"
+    DATA_BUCKET_ARN = "data/customer-bucket-arn"
+    ACCESS_LOG_BUCKET_NAME = "data/access-log-bucket-name"
+    CLUSTER_RESOURCE_ID = "data/cluster-resource-id"
+    CLUSTER_ENDPOINT = "data/cluster-endpoint"
+    CLUSTER_READER_ENDPOINT = "data/cluster-reader-endpoint"
+    ALB_DNS_NAME = "edge/alb-dns-name"
+
+    @property
+    def parameter_name(self) -> str:
+        return f"{PARAMETER_ROOT}/{self.value}"
+
+
+def publish(scope: Construct, link: Link, value: str) -> ssm.StringParameter:
+    return ssm.StringParameter(
+        scope,
+        f"Link-{link.name}",
+        parameter_name=link.parameter_name,
+        string_value=value,
+        description=f"trustbase cross-stack link {link.value}",
+    )
+
+
+def publish_list(scope: Construct, link: Link, values: list[str]) -> ssm.StringParameter:
+    return publish(scope, link, Fn.join(",", values))
+
+
+def read(scope: Construct, link: Link) -> str:
+    return ssm.StringParameter.value_for_string_parameter(scope, link.parameter_name)
+
+
+def read_list(scope: Construct, link: Link, length: int) -> list[str]:
+    return Fn.split(",", read(scope, link), length)

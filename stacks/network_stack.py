@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from aws_cdk import Annotations, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from config import RegionConfig
+from constructs_lib.database import DB_PORT
+from constructs_lib.iam import apply_boundary
+from constructs_lib.network import ThreeAzVpc, TierSecurityGroups
+from constructs_lib.retention import log_retention
+from stacks.links import Link, publish, publish_list, read, read_list
+
+APP_PORT = 8443
+
+
+class NetworkStack(Stack):
+    """The region's VPC (3 AZs), flow logs, endpoints and tier security groups."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        apply_boundary(self)
+        logs_key = kms.Key.from_key_arn(self, "LogsKey", read(self, Link.LOGS_KEY_ARN))
+        self.network = ThreeAzVpc(
+            self,
+            "Network",
+            availability_zones=region_config.availability_zones,
+            cidr=region_config.vpc_cidr,
+            logs_key=logs_key,
+            flow_log_retention=log_retention(region_config.retention.flow_log_days),
+            nat_gateways=region_config.nat_gateways,
+        )
+        vpc = self.network.vpc
+        self.security_groups = TierSecurityGroups(self, "Tiers", vpc=vpc, app_port=APP_PORT, db_port=DB_PORT)
+
+        publish(self, Link.VPC_ID, vpc.vpc_id)
+        for tier, subnets in ((Tier.PUBLIC, vpc.public_subnets), (Tier.APP, vpc.private_subnets),
+                              (Tier.DATA, vpc.isolated_subnets)):
+            publish_list(self, _SUBNET_LINKS[tier], [s.subnet_id for s in subnets])  # fmt: skip
+        publish(self, Link.ALB_SECURITY_GROUP_ID, self.security_groups.alb.security_group_id)
+        publish(self, Link.APP_SECURITY_GROUP_ID, self.security_groups.app.security_group_id)
+        publish(self, Link.DATABASE_SECURITY_GROUP_ID, self.security_groups.database.security_group_id)
+
+
+class Tier(Enum):
+    PUBLIC = "public"
+    APP = "app"
+    DATA = "data"
+
+
+_SUBNET_LINKS = {Tier.PUBLIC: Link.PUBLIC_SUBNET_IDS, Tier.APP: Link.APP_SUBNET_IDS, Tier.DATA: Link.DATA_SUBNET_IDS}
+
+
+def import_vpc(scope: Construct, region_config: RegionConfig, tiers: tuple[Tier, ...]) -> ec2.IVpc:
+    """The network stack's VPC with the subnets of `tiers`, from its SSM links (no lookup,
+    no export). Only the tiers a stack uses are read, so no template carries an unused parameter."""
+
+    def ids(tier: Tier) -> list[str] | None:
+        return read_list(scope, _SUBNET_LINKS[tier], 3) if tier in tiers else None
+
+    vpc = ec2.Vpc.from_vpc_attributes(
+        scope,
+        "Vpc",
+        vpc_id=read(scope, Link.VPC_ID),
+        vpc_cidr_block=region_config.vpc_cidr,
+        availability_zones=list(region_config.availability_zones),
+        public_subnet_ids=ids(Tier.PUBLIC),
+        private_subnet_ids=ids(Tier.APP),
+        isolated_subnet_ids=ids(Tier.DATA),
+    )
+    # Route tables are only needed to add routes/gateway endpoints, which only the
+    # network stack does; importing them would add unused template parameters.
+    Annotations.of(vpc).acknowledge_warning(
+        "@aws-cdk/aws-ec2:noSubnetRouteTableId", "consumer stacks never read subnet route tables"
+    )
+    return vpc

@@ -1,0 +1,56 @@
+"""One region = four stacks, deployed in this order: keys -> network -> data -> edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Environment, Stack, Tags
+from constructs import Construct
+
+from config import AppConfig, RegionConfig
+from stacks.data_stack import DataStack
+from stacks.edge_stack import EdgeStack
+from stacks.keys_stack import KeysStack
+from stacks.network_stack import NetworkStack
+
+
+@dataclass(frozen=True)
+class RegionStacks:
+    keys: KeysStack
+    network: NetworkStack
+    data: DataStack
+    edge: EdgeStack
+
+    def all(self) -> tuple[Stack, ...]:
+        return (self.keys, self.network, self.data, self.edge)
+
+
+def stack_name(region: str, part: str) -> str:
+    return f"trustbase-{region}-{part}"
+
+
+def add_region(scope: Construct, app_config: AppConfig, region_config: RegionConfig) -> RegionStacks:
+    env = Environment(account=app_config.account, region=region_config.name)  # explicit env: 3 AZs, no lookups
+
+    def kw(part: str, what: str) -> dict[str, object]:
+        return {
+            "env": env,
+            "region_config": region_config,
+            "description": f"trustbase {what} ({region_config.name}, jurisdiction {region_config.jurisdiction.value})",
+            "stack_name": stack_name(region_config.name, part),
+        }
+
+    keys = KeysStack(scope, stack_name(region_config.name, "keys"), **kw("keys", "KMS keys and IAM boundary"))  # type: ignore[arg-type]
+    network = NetworkStack(scope, stack_name(region_config.name, "network"), **kw("network", "network"))  # type: ignore[arg-type]
+    data = DataStack(scope, stack_name(region_config.name, "data"), **kw("data", "stateful data"))  # type: ignore[arg-type]
+    edge = EdgeStack(scope, stack_name(region_config.name, "edge"), **kw("edge", "public edge"))  # type: ignore[arg-type]
+    network.add_stack_dependency(keys)
+    data.add_stack_dependency(network)
+    edge.add_stack_dependency(data)
+    stacks = RegionStacks(keys=keys, network=network, data=data, edge=edge)
+    for stack in stacks.all():
+        Tags.of(stack).add("trustbase:jurisdiction", region_config.jurisdiction.value)
+        Tags.of(stack).add("trustbase:region", region_config.name)
+    for stack in (keys, data):
+        Tags.of(stack).add("trustbase:stateful", "true")
+    return stacks
