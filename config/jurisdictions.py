@@ -11,10 +11,10 @@ from the DPO before the mapping changes.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Jurisdiction(str, Enum):
+class Jurisdiction(StrEnum):
     """Legal area whose data must never leave it (GDPR Art. 44, customer contracts)."""
 
     US = "US"

@@ -8,8 +8,8 @@ raw dicts or CDK context.
 
 from __future__ import annotations
 
+import calendar
 import ipaddress
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -63,8 +63,10 @@ class ConfigError(ValueError):
 
 
 def months_to_days(months: int) -> int:
-    """Calendar months as whole days, rounded up so nothing expires early (S3 counts days)."""
-    return math.ceil(months * 365.25 / 12)
+    """The longest span of `months` consecutive calendar months, in days (S3 lifecycle counts
+    days): an object is never expired before its months are up, and at most a few days after."""
+    lengths = [calendar.monthrange(year, month)[1] for year in range(2024, 2032) for month in range(1, 13)]
+    return max(sum(lengths[i : i + months]) for i in range(len(lengths) - months + 1))
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,9 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
     values = {name: _int_field(raw, name, getattr(defaults, name), where, problems) for name in _field_names(Retention)}
     for name, value in values.items():
         if value <= 0:
-            problems.add(where, name, f"retention must be greater than zero, got {value}", f"set {name} to a positive number")
+            problems.add(
+                where, name, f"retention must be greater than zero, got {value}", f"set {name} to a positive number"
+            )
     bk = values["backup_retention_days"]
     if bk > 0 and not 7 <= bk <= 35:
         problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
@@ -255,7 +259,9 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         if net is None:
             raise ValueError("not a string")
         if not net.is_private:
-            problems.add(where, "vpc_cidr", f"{cidr} is not a private (RFC 1918) range", "use a block inside 10.0.0.0/8")
+            problems.add(
+                where, "vpc_cidr", f"{cidr} is not a private (RFC 1918) range", "use a block inside 10.0.0.0/8"
+            )
         if not 16 <= net.prefixlen <= 20:
             problems.add(where, "vpc_cidr", f"/{net.prefixlen} is outside /16../20",
                          "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit")  # fmt: skip

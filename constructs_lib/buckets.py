@@ -139,7 +139,9 @@ class SecureDataBucket(Construct):
                 abort_incomplete_multipart_upload_after=Duration.days(7),
             )
         ]
-        rules += [s3.LifecycleRule(id=p.rule_id, prefix=p.prefix, expiration=Duration.days(p.days)) for p in prefix_expiry]
+        rules += [
+            s3.LifecycleRule(id=p.rule_id, prefix=p.prefix, expiration=Duration.days(p.days)) for p in prefix_expiry
+        ]
         self.bucket = s3.Bucket(
             self,
             "Bucket",

@@ -87,9 +87,16 @@ class SecureAuroraCluster(Construct):
             assumed_by=service_principal("monitoring.rds.amazonaws.com", stack.account),
             description="RDS enhanced monitoring: writes OS metrics to RDSOSMetrics only",
             statements=[
-                iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources=[metrics_group]),
                 iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                    actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources=[metrics_group]
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                        "logs:GetLogEvents",
+                    ],
                     resources=[f"{metrics_group}:log-stream:*"],
                 ),
             ],

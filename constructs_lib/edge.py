@@ -83,7 +83,8 @@ class HttpsAlb(Construct):
         elif insecure_tls_policy and tls_policy in _INSECURE_POLICIES:
             ssl_policy = _INSECURE_POLICIES[tls_policy]
             Annotations.of(self).add_warning_v2(
-                "trustbase:InsecureOverride", f"insecure_tls_policy=True: {tls_policy} allows non-forward-secret ciphers"
+                "trustbase:InsecureOverride",
+                f"insecure_tls_policy=True: {tls_policy} allows non-forward-secret ciphers",
             )
         else:
             raise ValueError(

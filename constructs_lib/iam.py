@@ -62,18 +62,33 @@ class PermissionsBoundaryPolicy(Construct):
                 iam.PolicyStatement(
                     sid="DenyPrivilegeEscalation",
                     effect=iam.Effect.DENY,
-                    actions=["iam:Create*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Delete*",
-                             "iam:Update*", "iam:Add*", "iam:Remove*", "iam:Set*"],
+                    actions=[
+                        "iam:Create*",
+                        "iam:Put*",
+                        "iam:Attach*",
+                        "iam:Detach*",
+                        "iam:Delete*",
+                        "iam:Update*",
+                        "iam:Add*",
+                        "iam:Remove*",
+                        "iam:Set*",
+                    ],
                     resources=["*"],
-                ),  # fmt: skip
+                ),
                 iam.PolicyStatement(
                     sid="DenyKeyAndBucketPolicyTampering",
                     effect=iam.Effect.DENY,
-                    actions=["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy",
-                             "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock",
-                             "s3:PutEncryptionConfiguration"],
+                    actions=[
+                        "kms:ScheduleKeyDeletion",
+                        "kms:DisableKey",
+                        "kms:PutKeyPolicy",
+                        "s3:PutBucketPolicy",
+                        "s3:DeleteBucketPolicy",
+                        "s3:PutBucketPublicAccessBlock",
+                        "s3:PutEncryptionConfiguration",
+                    ],
                     resources=["*"],
-                ),  # fmt: skip
+                ),
             ],
         )
         nag.acknowledge(
@@ -88,7 +103,9 @@ def apply_boundary(scope: Construct) -> None:
     """Attach the region's boundary to every role created under `scope` (CDK applies it
     to custom-resource provider roles too)."""
     stack = Stack.of(scope)
-    boundary = iam.ManagedPolicy.from_managed_policy_name(scope, "PermissionsBoundary", boundary_policy_name(stack.region))
+    boundary = iam.ManagedPolicy.from_managed_policy_name(
+        scope, "PermissionsBoundary", boundary_policy_name(stack.region)
+    )
     iam.PermissionsBoundary.of(scope).apply(boundary)
 
 
@@ -108,7 +125,7 @@ class ScopedRole(Construct):
         assumed_by: iam.IPrincipal,
         description: str,
         statements: list[iam.PolicyStatement],
-        max_session_duration: Duration = Duration.hours(1),
+        max_session_duration_hours: int = 1,
     ) -> None:
         super().__init__(scope, construct_id)
         self.managed_policy = iam.ManagedPolicy(self, "Policy", description=description, statements=statements)
@@ -117,7 +134,7 @@ class ScopedRole(Construct):
             "Role",
             assumed_by=assumed_by,
             description=description,
-            max_session_duration=max_session_duration,
+            max_session_duration=Duration.hours(max_session_duration_hours),
             managed_policies=[self.managed_policy],
         )
         self.role_arn = role.role_arn

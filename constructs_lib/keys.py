@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -26,7 +26,7 @@ ENVELOPE_ACTIONS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-class DataClass(str, Enum):
+class DataClass(StrEnum):
     """What a key protects. Each class has its own key so a compromise or a
     grant on one never reaches another (ISO 27001 A.8.24, HIPAA 164.312(a)(2)(iv))."""
 
@@ -54,8 +54,20 @@ class DataKey(Construct):
     Attributes: `key` (kms.Key), `data_class`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, data_class: DataClass, alias_prefix: str = "trustbase") -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data_class: DataClass,
+        alias_prefix: str = "trustbase",
+        insecure_disable_rotation: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
+        if insecure_disable_rotation:
+            Annotations.of(self).add_warning_v2(
+                "trustbase:InsecureOverride", "insecure_disable_rotation=True: key material is never rotated"
+            )
         stack = Stack.of(self)
         self.data_class = data_class
         root = iam.AccountRootPrincipal()
@@ -116,8 +128,8 @@ class DataKey(Construct):
             alias=f"alias/{alias_prefix}/{data_class.value}",
             key_spec=kms.KeySpec.SYMMETRIC_DEFAULT,  # AES-256-GCM
             key_usage=kms.KeyUsage.ENCRYPT_DECRYPT,
-            enable_key_rotation=True,  # NIST SC-12, PCI 3.6.4
-            rotation_period=Duration.days(365),
+            enable_key_rotation=not insecure_disable_rotation,  # NIST SC-12, PCI 3.6.4
+            rotation_period=None if insecure_disable_rotation else Duration.days(365),
             pending_window=Duration.days(30),
             removal_policy=RemovalPolicy.RETAIN,  # deleting a key destroys the data it protects
             policy=policy,

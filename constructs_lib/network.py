@@ -75,11 +75,17 @@ class ThreeAzVpc(Construct):
             nat_gateways=nat_gateways,
             restrict_default_security_group=True,  # CIS 5.4 / AwsSolutions-VPC3
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=prefix + 4,
-                                        map_public_ip_on_launch=False),
-                ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=prefix + 3),
+                ec2.SubnetConfiguration(
+                    name="public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=prefix + 4,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=prefix + 3
+                ),
                 ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=prefix + 4),
-            ],  # fmt: skip
+            ],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
             flow_logs={
                 "All": ec2.FlowLogOptions(
@@ -144,4 +150,3 @@ class TierSecurityGroups(Construct):
             "Public ALB must accept 80/443 from any IPv4; port 80 only redirects to HTTPS, and "
             "the WAF web ACL (common, bad inputs, IP reputation) filters the traffic.",
         )
-

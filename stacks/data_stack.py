@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -12,15 +12,16 @@ from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBuck
 from constructs_lib.database import SecureAuroraCluster
 from constructs_lib.iam import VISITOR_PREFIX, apply_boundary
 from constructs_lib.retention import log_retention
+from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
 from stacks.network_stack import Tier, import_vpc
 
 
-class DataStack(Stack):
+class DataStack(RegionalStack):
     """Stateful: Aurora, the customer-data bucket and the region's access-log bucket."""
 
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, termination_protection=True, **kwargs)
+        super().__init__(scope, construct_id, region_config=region_config, termination_protection=True, **kwargs)
         apply_boundary(self)
         retention = region_config.retention
         vpc = import_vpc(self, region_config, (Tier.DATA,))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -11,15 +11,16 @@ from config import RegionConfig
 from constructs_lib.edge import HttpsAlb, RegionalWebAcl
 from constructs_lib.iam import AppTierRole, apply_boundary
 from constructs_lib.retention import log_retention
+from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
 from stacks.network_stack import APP_PORT, Tier, import_vpc
 
 
-class EdgeStack(Stack):
+class EdgeStack(RegionalStack):
     """Stateless: the public ALB, its WAF, and the app tier's target group and role."""
 
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+        super().__init__(scope, construct_id, region_config=region_config, **kwargs)
         apply_boundary(self)
         vpc = import_vpc(self, region_config, (Tier.PUBLIC,))
         alb_sg = ec2.SecurityGroup.from_security_group_id(

@@ -2,22 +2,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from constructs import Construct
 
 from config import RegionConfig
 from constructs_lib.iam import PermissionsBoundaryPolicy
 from constructs_lib.keys import DataClass, DataKey
+from stacks.base import RegionalStack
 from stacks.links import Link, publish
 
-_LINKS = {DataClass.DATABASE: Link.DATABASE_KEY_ARN, DataClass.OBJECTS: Link.OBJECTS_KEY_ARN, DataClass.LOGS: Link.LOGS_KEY_ARN}
+_LINKS = {
+    DataClass.DATABASE: Link.DATABASE_KEY_ARN,
+    DataClass.OBJECTS: Link.OBJECTS_KEY_ARN,
+    DataClass.LOGS: Link.LOGS_KEY_ARN,
+}
 
 
-class KeysStack(Stack):
+class KeysStack(RegionalStack):
     """Stateful: the region's CMKs (one per data class) and the IAM permissions boundary."""
 
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, termination_protection=True, **kwargs)
+        super().__init__(scope, construct_id, region_config=region_config, termination_protection=True, **kwargs)
         self.keys = {dc: DataKey(self, f"{dc.value.capitalize()}Key", data_class=dc) for dc in DataClass}
         for dc, key in self.keys.items():
             publish(self, _LINKS[dc], key.key.key_arn)

@@ -6,7 +6,7 @@ lookup, so synth stays offline.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from aws_cdk import Fn
 from aws_cdk import aws_ssm as ssm
@@ -15,7 +15,7 @@ from constructs import Construct
 PARAMETER_ROOT = "/trustbase"
 
 
-class Link(str, Enum):
+class Link(StrEnum):
     DATABASE_KEY_ARN = "keys/database-key-arn"
     OBJECTS_KEY_ARN = "keys/objects-key-arn"
     LOGS_KEY_ARN = "keys/logs-key-arn"

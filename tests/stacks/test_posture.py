@@ -1,0 +1,344 @@
+"""One posture assertion per promise, for every region, over the session's single synth.
+
+These cover what cdk-nag does not: TLS policy, HSTS, the HTTP redirect, three distinct AZs,
+residency, no wildcard IAM action, boundaries on every role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import posture_checks as pc
+from config import AppConfig, RegionConfig, load_config_file
+from config.model import months_to_days
+from constructs_lib.iam import boundary_policy_name
+from stacks.region import stack_name
+from tests.conftest import Assembly
+
+REGIONS = [r.name for r in load_config_file().regions]
+PARTS = ("keys", "network", "data", "edge")
+
+
+@pytest.fixture(params=REGIONS)
+def region(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfig:
+    return app_config.region(request.param)
+
+
+def tpl(assembly: Assembly, region: RegionConfig, part: str) -> dict[str, Any]:
+    return assembly.template(stack_name(region.name, part))
+
+
+def only(items: dict[str, Any]) -> Any:
+    assert len(items) == 1, list(items)
+    return next(iter(items.values()))
+
+
+# ---------------------------------------------------------------- regional hosting & residency
+
+
+def test_every_stack_is_pinned_to_its_region_and_account(assembly: Assembly, region: RegionConfig) -> None:
+    for part in PARTS:
+        artifact = assembly.manifest["artifacts"][stack_name(region.name, part)]
+        assert artifact["environment"] == f"aws://{assembly.config.account}/{region.name}"
+
+
+def test_no_reference_crosses_the_jurisdiction(assembly: Assembly, region: RegionConfig) -> None:
+    for part in PARTS:
+        assert pc.residency_violations(tpl(assembly, region, part), region.jurisdiction) == [], part
+
+
+def test_boundary_denies_calls_to_other_regions(assembly: Assembly, region: RegionConfig) -> None:
+    policy = only(pc.resources(tpl(assembly, region, "keys"), "AWS::IAM::ManagedPolicy"))["Properties"]
+    assert policy["ManagedPolicyName"] == boundary_policy_name(region.name)
+    deny = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "DenyOtherRegions")
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"StringNotEquals": {"aws:RequestedRegion": region.name}}
+
+
+# ---------------------------------------------------------------- surviving an AZ loss
+
+
+def test_vpc_spans_three_distinct_azs_with_three_tiers(assembly: Assembly, region: RegionConfig) -> None:
+    subnets = pc.resources(tpl(assembly, region, "network"), "AWS::EC2::Subnet").values()
+    by_tier: dict[str, set[str]] = {}
+    for s in subnets:
+        tier = next(t["Value"] for t in s["Properties"]["Tags"] if t["Key"] == "aws-cdk:subnet-name")
+        by_tier.setdefault(tier, set()).add(s["Properties"]["AvailabilityZone"])
+    assert by_tier == {tier: set(region.availability_zones) for tier in ("public", "app", "data")}
+
+
+def test_one_nat_gateway_per_az(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "network")
+    nats = pc.resources(template, "AWS::EC2::NatGateway").values()
+    subnets = pc.resources(template, "AWS::EC2::Subnet")
+    nat_azs = {subnets[n["Properties"]["SubnetId"]["Ref"]]["Properties"]["AvailabilityZone"] for n in nats}
+    assert len(nat_azs) == region.nat_gateways == 3
+    # each private subnet routes egress through the NAT of its own AZ
+    routes = [r for r in pc.resources(template, "AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]]
+    assert len(routes) == 3
+
+
+def test_aurora_has_an_instance_in_each_az(assembly: Assembly, region: RegionConfig) -> None:
+    instances = pc.resources(tpl(assembly, region, "data"), "AWS::RDS::DBInstance").values()
+    assert sorted(i["Properties"]["AvailabilityZone"] for i in instances) == sorted(region.availability_zones)
+    tiers = sorted(i["Properties"]["PromotionTier"] for i in instances)
+    assert tiers == [0, 1, 1]  # one writer, two promotable readers
+
+
+def test_alb_spans_the_three_public_subnets(assembly: Assembly, region: RegionConfig) -> None:
+    lb = only(pc.resources(tpl(assembly, region, "edge"), "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
+    assert lb["Scheme"] == "internet-facing"
+    assert len(lb["Subnets"]) == 3
+    assert all("Fn::Select" in s and "publicsubnetids" in str(s).lower() for s in lb["Subnets"])
+
+
+# ---------------------------------------------------------------- encryption at rest
+
+
+def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: Assembly, region: RegionConfig) -> None:
+    keys = pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key")
+    assert len(keys) == 3
+    for key in keys.values():
+        p = key["Properties"]
+        assert p["KeySpec"] == "SYMMETRIC_DEFAULT" and p["KeyUsage"] == "ENCRYPT_DECRYPT"
+        assert p["EnableKeyRotation"] is True
+        assert key["DeletionPolicy"] == "Retain"
+    aliases = {
+        a["Properties"]["AliasName"] for a in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Alias").values()
+    }
+    assert aliases == {"alias/trustbase/database", "alias/trustbase/objects", "alias/trustbase/logs"}
+
+
+def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionConfig) -> None:
+    for key in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key").values():
+        stmts = key["Properties"]["KeyPolicy"]["Statement"]
+        usage = [s for s in stmts if "kms:Decrypt" in s["Action"]]
+        assert usage, "every key must be usable by something"
+        for s in usage:
+            cond = s.get("Condition", {})
+            has_via = "kms:ViaService" in cond.get("StringEquals", {})
+            has_source = cond.get("StringEquals", {}).get("aws:SourceAccount") == assembly.config.account
+            assert has_via or has_source, s
+            for via in cond.get("StringEquals", {}).get("kms:ViaService", []):
+                assert via.endswith(f".{region.name}.amazonaws.com")
+        grants = next(s for s in stmts if s.get("Sid") == "GrantsForAwsResourcesOnly")
+        assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_buckets_are_private_versioned_encrypted_and_tls_only(assembly: Assembly, region: RegionConfig) -> None:
+    assert pc.bucket_violations(tpl(assembly, region, "data")) == []
+
+
+def test_customer_bucket_uses_the_objects_key(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "data")
+    kms_buckets = [
+        b for b in pc.resources(template, "AWS::S3::Bucket").values()
+        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    ]  # fmt: skip
+    assert len(kms_buckets) == 1
+    sse = kms_buckets[0]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert "objectskeyarn" in str(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]).lower()
+
+
+def test_only_the_access_log_bucket_uses_sse_s3(assembly: Assembly, region: RegionConfig) -> None:
+    buckets = pc.resources(tpl(assembly, region, "data"), "AWS::S3::Bucket")
+    sse_s3 = [
+        lid for lid, b in buckets.items()
+        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    ]  # fmt: skip
+    assert len(sse_s3) == 1 and sse_s3[0].startswith("AccessLogs")
+
+
+def test_aurora_posture(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "data")
+    assert pc.aurora_violations(template) == []
+    cluster = only(pc.resources(template, "AWS::RDS::DBCluster"))["Properties"]
+    assert cluster["Engine"] == "aurora-postgresql"
+    assert cluster["BackupRetentionPeriod"] == region.retention.backup_retention_days
+    assert "databasekeyarn" in str(cluster["KmsKeyId"]).lower()
+    group = only(pc.resources(template, "AWS::RDS::DBClusterParameterGroup"))["Properties"]
+    assert group["Parameters"]["ssl_min_protocol_version"] == "TLSv1.2"
+
+
+def test_log_groups_are_encrypted_with_retention(assembly: Assembly, region: RegionConfig) -> None:
+    expected = {
+        "network": region.retention.flow_log_days,
+        "data": region.retention.database_log_days,
+        "edge": region.retention.waf_log_days,
+    }
+    for part, days in expected.items():
+        group = only(pc.resources(tpl(assembly, region, part), "AWS::Logs::LogGroup"))
+        assert group["Properties"]["RetentionInDays"] == days
+        assert "logskeyarn" in str(group["Properties"]["KmsKeyId"]).lower()
+        assert group["DeletionPolicy"] == "Retain"
+
+
+# ---------------------------------------------------------------- encryption in transit
+
+
+def test_listeners_tls_policy_hsts_and_redirect(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "edge")
+    assert pc.listener_violations(template) == []
+    listeners = pc.resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    https = next(x["Properties"] for x in listeners if x["Properties"]["Protocol"] == "HTTPS")
+    assert https["SslPolicy"] == region.tls_policy
+    assert https["Certificates"] == [{"CertificateArn": region.certificate_arn}]
+    assert {
+        "Key": pc.HSTS_ATTRIBUTE,
+        "Value": f"max-age={region.hsts_max_age_seconds}; includeSubDomains; preload",
+    } in https["ListenerAttributes"]
+    http = next(x["Properties"] for x in listeners if x["Properties"]["Protocol"] == "HTTP")
+    assert http["Port"] == 80
+    assert http["DefaultActions"][0]["RedirectConfig"]["Port"] == "443"
+
+
+def test_alb_hardening_attributes(assembly: Assembly, region: RegionConfig) -> None:
+    lb = only(pc.resources(tpl(assembly, region, "edge"), "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
+    attrs = {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
+    assert attrs["deletion_protection.enabled"] == "true"
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["routing.http.desync_mitigation_mode"] == "strictest"
+    assert attrs["access_logs.s3.enabled"] == "true"
+    assert "accesslogbucketname" in str(attrs["access_logs.s3.bucket"]).lower()
+
+
+def test_waf_with_managed_rule_groups_and_retained_logs(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "edge")
+    acl = only(pc.resources(template, "AWS::WAFv2::WebACL"))["Properties"]
+    groups = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"]}
+    assert groups == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    assert acl["Scope"] == "REGIONAL"
+    assoc = only(pc.resources(template, "AWS::WAFv2::WebACLAssociation"))["Properties"]
+    lb_id = next(iter(pc.resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")))
+    assert assoc["ResourceArn"] == {"Ref": lb_id}
+    logging = only(pc.resources(template, "AWS::WAFv2::LoggingConfiguration"))["Properties"]
+    log_group_id = next(iter(pc.resources(template, "AWS::Logs::LogGroup")))
+    assert logging["LogDestinationConfigs"] == [{"Fn::GetAtt": [log_group_id, "Arn"]}]
+
+
+def test_database_admits_only_the_app_tier(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "network")
+    groups = pc.resources(template, "AWS::EC2::SecurityGroup")
+    db_id = next(k for k in groups if k.startswith("TiersDatabase"))
+    app_id = next(k for k in groups if k.startswith("TiersApp"))
+    inline = groups[db_id]["Properties"].get("SecurityGroupIngress", [])
+    standalone = [r["Properties"] for r in pc.resources(template, "AWS::EC2::SecurityGroupIngress").values()
+                  if r["Properties"]["GroupId"] == {"Fn::GetAtt": [db_id, "GroupId"]}]  # fmt: skip
+    rules = inline + standalone
+    assert rules and all(r.get("SourceSecurityGroupId") == {"Fn::GetAtt": [app_id, "GroupId"]} for r in rules)
+    assert all("CidrIp" not in r for r in rules)
+
+
+def test_network_has_flow_logs_endpoints_and_restricted_default_sg(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "network")
+    flow = only(pc.resources(template, "AWS::EC2::FlowLog"))["Properties"]
+    assert flow["TrafficType"] == "ALL" and flow["LogDestinationType"] == "cloud-watch-logs"
+    endpoints = pc.resources(template, "AWS::EC2::VPCEndpoint").values()
+    names = {str(e["Properties"]["ServiceName"]) for e in endpoints}
+    for svc in ("kms", "secretsmanager", "s3"):
+        assert any(f".{svc}" in n or f"{svc}." in n for n in names), (svc, names)
+    assert len(pc.resources(template, "Custom::VpcRestrictDefaultSG")) == 1
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_no_wildcard_actions_anywhere(assembly: Assembly, region: RegionConfig, part: str) -> None:
+    assert pc.wildcard_action_violations(tpl(assembly, region, part)) == []
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_every_role_carries_the_boundary(assembly: Assembly, region: RegionConfig, part: str) -> None:
+    template = tpl(assembly, region, part)
+    assert pc.boundary_violations(template) == []
+    for role in pc.resources(template, "AWS::IAM::Role").values():
+        assert boundary_policy_name(region.name) in str(role["Properties"]["PermissionsBoundary"])
+
+
+def test_app_role_is_scoped_to_its_prefixes_key_and_db_user(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "edge")
+    policy = only(pc.resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(by_sid) == {
+        "ObjectsUnderCustomerPrefixes",
+        "ListCustomerPrefixes",
+        "ObjectKeyThroughS3",
+        "ConnectAsAppUser",
+    }
+    objects = [str(r) for r in by_sid["ObjectsUnderCustomerPrefixes"]["Resource"]]
+    assert len(objects) == 2 and all("/workspaces/*" in r or "/visitors/*" in r for r in objects)
+    assert sorted(by_sid["ObjectKeyThroughS3"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert by_sid["ObjectKeyThroughS3"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"s3.{region.name}.amazonaws.com"}
+    }
+    assert by_sid["ConnectAsAppUser"]["Action"] == "rds-db:connect"
+    assert "dbuser:" in str(by_sid["ConnectAsAppUser"]["Resource"]) and "/trustbase_app" in str(
+        by_sid["ConnectAsAppUser"]["Resource"]
+    )
+    role = only(pc.resources(template, "AWS::IAM::Role"))["Properties"]
+    assert role["MaxSessionDuration"] == 3600
+
+
+# ---------------------------------------------------------------- data lifecycle
+
+
+def test_visitor_data_expires_after_nine_months(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "data")
+    rules = [
+        r for b in pc.resources(template, "AWS::S3::Bucket").values()
+        for r in b["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    ]  # fmt: skip
+    visitor = next(r for r in rules if r["Id"] == "expire-visitor-data")
+    assert visitor["Prefix"] == "visitors/" and visitor["Status"] == "Enabled"
+    assert visitor["ExpirationInDays"] == months_to_days(region.retention.visitor_data_months)
+    noncurrent = next(r for r in rules if r["Id"] == "expire-noncurrent-versions")
+    assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == region.retention.noncurrent_version_days
+
+
+# ---------------------------------------------------------------- stateful stacks
+
+
+def test_stateful_stacks_are_termination_protected(assembly: Assembly, region: RegionConfig) -> None:
+    for part, protected in (("keys", True), ("data", True), ("network", False), ("edge", False)):
+        props = assembly.manifest["artifacts"][stack_name(region.name, part)]["properties"]
+        assert props.get("terminationProtection", False) is protected, part
+
+
+STATEFUL_TYPES = ("AWS::KMS::Key", "AWS::S3::Bucket", "AWS::RDS::DBCluster", "AWS::Logs::LogGroup")
+
+
+def test_stateful_resources_survive_stack_deletion(assembly: Assembly, region: RegionConfig) -> None:
+    for part in PARTS:
+        for rtype in STATEFUL_TYPES:
+            for lid, res in pc.resources(tpl(assembly, region, part), rtype).items():
+                assert res.get("DeletionPolicy") in ("Retain", "Snapshot"), (part, lid)
+                assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), (part, lid)
+
+
+# Pinned logical IDs: a refactor that changes one of these would REPLACE the resource
+# (a new, empty database or bucket, or a new key). Change them only with a migration plan.
+PINNED_LOGICAL_IDS = {
+    "keys": {
+        "AWS::KMS::Key": {"DatabaseKey7998E78F", "ObjectsKey6E61CBF0", "LogsKeyFE4C4A83"},
+        "AWS::IAM::ManagedPolicy": {"PermissionsBoundaryPolicy2F8055A4"},
+    },
+    "data": {
+        "AWS::RDS::DBCluster": {"AuroraClusterD4EFE71C"},
+        "AWS::S3::Bucket": {"CustomerDataBucketD1735C32", "AccessLogsBucketCD784A59"},
+        "AWS::Logs::LogGroup": {"AuroraPostgresqlLogs56104C52"},
+    },
+}
+
+
+@pytest.mark.parametrize("part", sorted(PINNED_LOGICAL_IDS))
+def test_stateful_logical_ids_are_pinned(assembly: Assembly, region: RegionConfig, part: str) -> None:
+    template = tpl(assembly, region, part)
+    for rtype, expected in PINNED_LOGICAL_IDS[part].items():
+        assert set(pc.resources(template, rtype)) == expected, rtype
