@@ -15,7 +15,6 @@ from tests.conftest import ROOT, Assembly
 # Acknowledgments that aws-cdk-lib itself records for its own constructs (not ours):
 # rule id -> start of CDK's reason. They are listed in the README too.
 CDK_BUILTIN = {
-    "CloudFormation-Validate::W3010": "Literal AZs in template are the result of accessing stack.availabilityZones",
     "CloudFormation-Validate::F3002": "AWS::EC2::FlowLog DestinationOptions accepts properties in camelCase",
     "CloudFormation-Validate::F3003": "AWS::EC2::FlowLog DestinationOptions accepts properties in camelCase",
 }
