@@ -22,6 +22,8 @@ DEFAULT_CONFIG_FILE = Path(__file__).with_name("regions.toml")
 
 def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHOLDER_ACCOUNT) -> AppConfig:
     """Parse and validate a regions.toml file."""
+    if not path.is_file():
+        raise ConfigError([f"config file {path} does not exist. Fix: pass -c config=<path to regions.toml>"])
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -121,11 +121,6 @@ class RegionConfig:
     db_instance_class: str = "r7g.large"
     """Aurora instance class (without the "db." prefix). Example: "r7g.large"."""
 
-    @property
-    def domain_short(self) -> str:
-        """Compact region id for construct/stack names: eu-west-1 -> EuWest1."""
-        return "".join(part.capitalize() for part in self.name.split("-"))
-
 
 @dataclass(frozen=True)
 class AppConfig:

@@ -11,10 +11,11 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from config import FORWARD_SECRET_TLS_POLICIES
+from config.model import ONE_YEAR_SECONDS
 from constructs_lib import nag
 
 HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
-MIN_HSTS_SECONDS = 31_536_000
+MIN_HSTS_SECONDS = ONE_YEAR_SECONDS
 
 # Policy name (as in config and in the template) -> CDK enum member.
 _SSL_POLICIES: dict[str, elbv2.SslPolicy] = {
@@ -34,7 +35,8 @@ _INSECURE_POLICIES: dict[str, elbv2.SslPolicy] = {
     "ELBSecurityPolicy-TLS13-1-2-2021-06": elbv2.SslPolicy.RECOMMENDED_TLS,
     "ELBSecurityPolicy-2016-08": elbv2.SslPolicy.RECOMMENDED,
 }
-assert set(_SSL_POLICIES) == FORWARD_SECRET_TLS_POLICIES, "config allow-list and CDK mapping diverged"
+if set(_SSL_POLICIES) != FORWARD_SECRET_TLS_POLICIES:
+    raise RuntimeError("config.FORWARD_SECRET_TLS_POLICIES and the CDK SslPolicy mapping diverged")
 
 AWS_MANAGED_RULE_GROUPS: tuple[str, ...] = (
     "AWSManagedRulesCommonRuleSet",

@@ -27,7 +27,6 @@ S3_KMS_DEFAULT = ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3Def
 S3_REPLICATION = ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled",
                   "PCI.DSS.321-S3BucketReplicationEnabled")  # fmt: skip
 IAM_WILDCARD = "AwsSolutions-IAM5"
-IAM_MANAGED_POLICY = "AwsSolutions-IAM4"
 
 
 class AcknowledgmentError(ValueError):

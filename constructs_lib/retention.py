@@ -8,7 +8,8 @@ from config.model import LOG_RETENTION_DAYS
 
 # RetentionDays members in ascending order, INFINITE excluded: trustbase never keeps logs forever.
 _FINITE = [m for m in logs.RetentionDays if m is not logs.RetentionDays.INFINITE]
-assert len(_FINITE) == len(LOG_RETENTION_DAYS), "CDK RetentionDays and config LOG_RETENTION_DAYS diverged"
+if len(_FINITE) != len(LOG_RETENTION_DAYS):
+    raise RuntimeError("CDK RetentionDays and config LOG_RETENTION_DAYS diverged")
 _BY_DAYS: dict[int, logs.RetentionDays] = dict(zip(LOG_RETENTION_DAYS, _FINITE, strict=True))
 
 

@@ -16,6 +16,8 @@ from config.jurisdictions import AWS_REGIONS, Jurisdiction
 
 Template = dict[str, Any]
 
+# Restated here on purpose, not imported from constructs_lib: the check is an independent
+# oracle, so a wrong constant in the construct cannot make its own check pass.
 HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
 MIN_HSTS_SECONDS = 31_536_000
 

@@ -168,3 +168,14 @@ def test_app_exits_with_the_message_before_building_stacks(tmp_path: Any) -> Non
     assert "region eu-west-1: field 'vpc_cidr'" in proc.stderr and "overlaps" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists() or not list(out.glob("*.template.json"))
+
+
+def test_missing_or_broken_config_file_is_a_config_error(tmp_path: Any) -> None:
+    from config import load_config_file
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config_file(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[region]\nname = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config_file(broken)
