@@ -13,7 +13,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup synth test pytest lint typecheck clean
+.PHONY: setup synth test pytest lint typecheck bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -44,6 +44,11 @@ pytest: setup
 
 # The full suite: lint, types, then tests (config, constructs, posture, snapshots, nag gate).
 test: lint typecheck pytest
+
+# Synth/gate/test speed against a trivial CDK app and as regions grow; prints a table and
+# writes reports/bench.json. Takes several minutes (median of 5 runs per figure).
+bench: setup
+	$(BIN)/python bench/run_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

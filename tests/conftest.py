@@ -70,3 +70,21 @@ def stack_names_for(config: AppConfig) -> list[tuple[str, str]]:
     return [
         (rc.name, stack_name(rc.name, part)) for rc in config.regions for part in ("keys", "network", "data", "edge")
     ]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """For bench/run_bench.py: count App.synth() calls when TRUSTBASE_COUNT_SYNTHS names a file."""
+    target = os.environ.get("TRUSTBASE_COUNT_SYNTHS")
+    if not target:
+        return
+    from aws_cdk import App
+
+    original = App.synth
+    calls = {"n": 0}
+
+    def counting_synth(self: App, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        Path(target).write_text(str(calls["n"]))
+        return original(self, *args, **kwargs)
+
+    App.synth = counting_synth  # type: ignore[method-assign]
