@@ -160,7 +160,7 @@ def main() -> None:
     print(f"{'what':<46}{'median s':>10}{'min s':>8}{'max s':>8}{'peak MiB':>10}")
     for name, r in rows:
         print(f"{name:<46}{r['median_s']:>10}{r['min_s']:>8}{r['max_s']:>8}{r['peak_mib']:>10}")
-    print(f"full/floor = {results['full_vs_floor']}x; 12/3 regions = {results.get('12_vs_3_regions')}x; "
+    print(f"full/floor = {results['full_vs_floor']}x; 12/3 regions = {results.get('12_vs_3_regions', 'n/a')}x; "
           f"per-region slope = {results.get('per_region_slope_s')} s; synths per test session = {results['test_suite_synths']}")  # fmt: skip
     for target, ok in results["targets"].items():
         print(f"  {'not measured' if ok is None else 'MET   ' if ok else 'MISSED'} {target}")
