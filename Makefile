@@ -12,14 +12,22 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov pins an older `packaging` than pytest needs, so it lives in its own tool venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup synth test pytest lint typecheck bench clean
+.PHONY: setup synth policy test pytest lint typecheck bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 $(PY_STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 $(NODE_STAMP): package-lock.json $(PY_STAMP)
@@ -30,7 +38,13 @@ $(NODE_STAMP): package-lock.json $(PY_STAMP)
 # CDK's template validation). Offline: placeholder account, no lookups.
 synth: setup
 	cdk synth --quiet --no-notices
-	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/, all gates green"
+	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/, nag packs green"
+	$(BIN)/python -m policy_gates cdk.out
+
+# cfn-lint (zero errors and warnings), checkov (zero failures; skips in policy_gates/checkov_skips.toml)
+# and our own template checks, over every template in cdk.out/.
+policy: setup
+	$(BIN)/python -m policy_gates cdk.out
 
 lint: setup
 	$(BIN)/ruff check .

@@ -156,6 +156,7 @@ def main() -> None:
         ("full synth (3 regions, 12 stacks, 4 packs)", results["full"]),
     ]
     rows += [(f"scale: {n} region(s)", v) for n, v in results["scale"].items()]
+    rows += [("cfn-lint over all templates", results["cfn_lint"]), ("checkov over all templates", results["checkov"])]
     rows += [("make test (after setup: lint, mypy, pytest)", results["make_test"])]
     print(f"{'what':<46}{'median s':>10}{'min s':>8}{'max s':>8}{'peak MiB':>10}")
     for name, r in rows:

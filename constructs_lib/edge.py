@@ -206,7 +206,7 @@ class RegionalWebAcl(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        logging = wafv2.CfnLoggingConfiguration(
+        wafv2.CfnLoggingConfiguration(
             self,
             "Logging",
             resource_arn=self.web_acl.attr_arn,
@@ -217,4 +217,3 @@ class RegionalWebAcl(Construct):
                 wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "cookie"}),
             ],
         )
-        logging.node.add_dependency(self.log_group)

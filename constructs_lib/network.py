@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -100,6 +100,12 @@ class ThreeAzVpc(Construct):
             "Subnet AZs are the region's three AZs from validated config, pinned on purpose: "
             "no synth-time lookup, and every tier provably spans all three.",
         )
+        # CDK's provider handler carries a DependsOn its role that a GetAtt already implies;
+        # cfn-lint W3005 flags the redundancy. Ignore it on that one CDK resource only.
+        provider = stack.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        handler = provider.node.try_find_child("Handler") if provider else None
+        if isinstance(handler, CfnResource):
+            handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         # One SG for all interface endpoints: HTTPS from inside the VPC only. The CIDR is
         # the literal from config (not the VPC's GetAtt) so the rule is checkable at synth.
         self.endpoint_security_group = ec2.SecurityGroup(

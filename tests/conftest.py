@@ -58,7 +58,9 @@ def assembly(app_config: AppConfig, tmp_path_factory: pytest.TempPathFactory) ->
     from app import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, _ = build_app(app_config, outdir=str(outdir))
+    # Same path metadata as `cdk synth` (the CLI turns it on): the policy gates must see the
+    # templates that get deployed, and cfn-lint treats CDK-annotated templates differently.
+    app, _ = build_app(app_config, outdir=str(outdir), context={"aws:cdk:enable-path-metadata": True})
     app.synth()  # raises ValidationFailed if any nag pack reports an unacknowledged finding
     return Assembly(outdir=outdir, config=app_config, manifest=_load_json(outdir / "manifest.json"))
 

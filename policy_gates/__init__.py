@@ -1,0 +1,152 @@
+"""Policy-as-code beyond cdk-nag: cfn-lint, checkov and our own template checks over every
+synthesized template. `python -m policy_gates <cdk.out>` exits non-zero on any finding."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import posture_checks as pc
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIPS_FILE = Path(__file__).with_name("checkov_skips.toml")
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+@dataclass(frozen=True)
+class Skip:
+    check: str
+    resources: tuple[str, ...]
+    reason: str
+
+    def matches(self, check: str, logical_id: str) -> bool:
+        return check == self.check and any(fnmatch.fnmatchcase(logical_id, g) for g in self.resources)
+
+
+@dataclass
+class GateResult:
+    cfn_lint: list[str] = field(default_factory=list)
+    checkov: list[str] = field(default_factory=list)
+    own: list[str] = field(default_factory=list)
+    stale_skips: list[str] = field(default_factory=list)
+    checkov_skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.cfn_lint or self.checkov or self.own or self.stale_skips)
+
+    def report(self) -> str:
+        lines = []
+        for name in ("cfn_lint", "checkov", "own", "stale_skips"):
+            items: list[str] = getattr(self, name)
+            lines.append(f"{name}: {len(items)} finding(s)")
+            lines += [f"  - {i}" for i in items]
+        lines.append(f"checkov skipped with a listed reason: {len(self.checkov_skipped)}")
+        return "\n".join(lines)
+
+
+def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+    raw = tomllib.loads(path.read_text())
+    skips = []
+    for i, s in enumerate(raw.get("skip", [])):
+        if set(s) != {"check", "resources", "reason"} or len(str(s["reason"]).strip()) < 20 or not s["resources"]:
+            raise ValueError(
+                f"{path}: skip #{i} needs exactly check, resources (non-empty) and a reason of >= 20 chars"
+            )
+        skips.append(Skip(check=s["check"], resources=tuple(s["resources"]), reason=s["reason"]))
+    return skips
+
+
+def templates_in(outdir: Path) -> list[Path]:
+    return sorted(outdir.glob("*.template.json"))
+
+
+def run_cfn_lint(templates: list[Path]) -> list[str]:
+    proc = subprocess.run([str(CFN_LINT), "--format", "json", *map(str, templates)], capture_output=True, text=True)
+    if proc.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) and not proc.stdout.strip():
+        raise RuntimeError(f"cfn-lint failed to run: {proc.stderr[-2000:]}")
+    matches: list[dict[str, Any]] = json.loads(proc.stdout or "[]")
+    return [
+        f"{Path(m['Filename']).name}: {m['Rule']['Id']} {m['Message']}"
+        for m in matches
+        if m["Level"] in ("Error", "Warning")
+    ]
+
+
+@dataclass(frozen=True)
+class CheckovFailure:
+    template: str
+    check_id: str
+    logical_id: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.check_id} {self.logical_id} ({self.name})"
+
+
+def run_checkov(templates: list[Path]) -> list[CheckovFailure]:
+    cmd = [str(CHECKOV), "--framework", "cloudformation", "--quiet", "--compact", "-o", "json"]
+    for t in templates:
+        cmd += ["-f", str(t)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"checkov produced no JSON (exit {proc.returncode}): {proc.stderr[-2000:]}") from exc
+    reports = data if isinstance(data, list) else [data]
+    return [
+        CheckovFailure(Path(f["file_path"]).name, f["check_id"], f["resource"].split(".", 1)[-1], f["check_name"])
+        for report in reports
+        for f in report.get("results", {}).get("failed_checks", [])
+    ]
+
+
+def apply_skips(failures: list[CheckovFailure], skips: list[Skip]) -> tuple[list[str], list[str], list[str]]:
+    """(unlisted failures, skipped failures, stale skips)."""
+    unlisted, skipped, used = [], [], set()
+    for f in failures:
+        skip = next((s for s in skips if s.matches(f.check_id, f.logical_id)), None)
+        if skip is None:
+            unlisted.append(str(f))
+        else:
+            skipped.append(str(f))
+            used.add(id(skip))
+    stale = [f"{s.check} {list(s.resources)}: matches no failed check any more" for s in skips if id(s) not in used]
+    return unlisted, skipped, stale
+
+
+def run_own_checks(templates: list[Path]) -> list[str]:
+    out = []
+    for t in templates:
+        template = json.loads(t.read_text())
+        for check in (pc.wildcard_action_violations, pc.boundary_violations, pc.bucket_violations,
+                      pc.listener_violations, pc.aurora_violations):  # fmt: skip
+            out += [f"{t.name}: {v}" for v in check(template)]
+    return out
+
+
+def evaluate(
+    outdir: Path,
+    skips: list[Skip] | None = None,
+    *,
+    report_stale: bool = True,
+    checkov_failures: list[CheckovFailure] | None = None,
+) -> GateResult:
+    """Run every gate over the templates in `outdir` (`checkov_failures`: reuse an earlier checkov run)."""
+    templates = templates_in(outdir)
+    if not templates:
+        raise FileNotFoundError(f"no *.template.json in {outdir}: synthesize first")
+    result = GateResult()
+    result.cfn_lint = run_cfn_lint(templates)
+    failures = run_checkov(templates) if checkov_failures is None else checkov_failures
+    result.checkov, result.checkov_skipped, stale = apply_skips(failures, load_skips() if skips is None else skips)
+    result.stale_skips = stale if report_stale else []
+    result.own = run_own_checks(templates)
+    return result
