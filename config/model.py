@@ -89,6 +89,11 @@ class Retention:
     """WAF log retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
     access_log_days: int = 365
     """S3 server access logs and ALB access logs expire after this. Example: 365."""
+    audit_lock_days: int = 365
+    """Object Lock (compliance mode) default retention of the audit bucket: no one, root
+    included, can delete a CloudTrail/Config/GuardDuty record before this. Example: 365."""
+    trail_log_days: int = 365
+    """CloudTrail's CloudWatch Logs copy retention (an allowed CloudWatch value). Example: 365."""
 
     @property
     def visitor_data_days(self) -> int:
@@ -120,6 +125,10 @@ class RegionConfig:
     """HSTS max-age sent by the ALB, at least one year. Example: 63072000."""
     db_instance_class: str = "r7g.large"
     """Aurora instance class (without the "db." prefix). Example: "r7g.large"."""
+    bulk_delete_alarm_threshold: int = 100
+    """S3 object deletions per 5 minutes that raise the bulk-deletion alarm. Example: 100."""
+    object_read_alarm_threshold: int = 1000
+    """GetObject calls per 5 minutes, by anyone but the app tier, that raise an alarm. Example: 1000."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,7 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
     if bk > 0 and not 7 <= bk <= 35:
         problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
                      "Aurora PITR needs at least 7 days (our policy) and allows at most 35")  # fmt: skip
-    for name in ("flow_log_days", "database_log_days", "waf_log_days"):
+    for name in ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days"):
         if values[name] > 0 and values[name] not in LOG_RETENTION_DAYS:
             allowed = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - values[name]))
             problems.add(where, name, f"{values[name]} is not a CloudWatch Logs retention value",
@@ -290,6 +299,13 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
     if not isinstance(db_class, str) or not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", db_class):
         problems.add(where, "db_instance_class", f"{db_class!r} is not an instance class", 'use e.g. "r7g.large"')
 
+    thresholds = {}
+    for key, default in (("bulk_delete_alarm_threshold", 100), ("object_read_alarm_threshold", 1000)):
+        thresholds[key] = _int_field(raw, key, default, where, problems)
+        if thresholds[key] <= 0:
+            problems.add(
+                where, key, f"must be greater than zero, got {thresholds[key]}", f"set {key} to a positive count"
+            )
     retention = _parse_retention(raw.get("retention"), where, problems)
 
     if jurisdiction is None or len(az_tuple) != 3:
@@ -305,6 +321,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         tls_policy=str(tls),
         hsts_max_age_seconds=hsts,
         db_instance_class=str(db_class),
+        **thresholds,
     )
 
 

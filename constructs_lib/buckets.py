@@ -83,6 +83,17 @@ class AccessLogBucket(Construct):
                 resources=[self.bucket.arn_for_objects(f"{self.alb_log_prefix}/AWSLogs/{stack.account}/*")],
             )
         )
+        # Server access logs of buckets in other stacks (the audit bucket): CDK adds this grant
+        # only for source buckets in the same stack, so the target grants it, for this account.
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3ServerAccessLogsFromThisAccount",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{self.s3_log_prefix}/*")],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         nag.acknowledge(
             self.bucket,
             nag.S3_KMS_DEFAULT,

@@ -13,9 +13,52 @@ WORKSPACE_PREFIX = "workspaces/"
 VISITOR_PREFIX = "visitors/"
 APP_DB_USER = "trustbase_app"
 
+
+def app_role_name(region: str) -> str:
+    return f"trustbase-app-{region}"
+
+
+def auditor_role_name(region: str) -> str:
+    return f"trustbase-auditor-{region}"
+
+
+def break_glass_role_name(region: str) -> str:
+    return f"trustbase-break-glass-{region}"
+
+
+# Read-only evidence gathering for auditors: every action listed, no write.
+AUDITOR_ACTIONS: tuple[str, ...] = (
+    "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:LookupEvents",
+    "config:DescribeComplianceByConfigRule", "config:DescribeConfigRules", "config:DescribeConfigurationRecorderStatus",
+    "config:GetComplianceDetailsByConfigRule",
+    "guardduty:GetFindings", "guardduty:ListDetectors", "guardduty:ListFindings",
+    "securityhub:GetEnabledStandards", "securityhub:GetFindings",
+    "macie2:GetFindings", "macie2:ListClassificationJobs", "macie2:ListFindings",
+    "access-analyzer:ListAnalyzers", "access-analyzer:ListFindings",
+    "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:GetUser",
+    "iam:ListAttachedRolePolicies", "iam:ListAttachedUserPolicies", "iam:ListRolePolicies", "iam:ListRoles",
+    "iam:ListUserPolicies", "iam:ListUsers", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
+    "logs:DescribeLogGroups", "logs:FilterLogEvents", "cloudwatch:DescribeAlarms",
+    "rds:DescribeDBClusters", "rds:DescribeDBInstances",
+    "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes", "wafv2:GetWebACL",
+)  # fmt: skip
+# Incident response only: fail over, isolate, restore logging. Every action listed.
+BREAK_GLASS_ACTIONS: tuple[str, ...] = (
+    "rds:FailoverDBCluster", "rds:RebootDBInstance", "rds:DescribeDBClusters", "rds:DescribeDBInstances",
+    "ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+    "elasticloadbalancing:ModifyListener", "elasticloadbalancing:DescribeListeners",
+    "wafv2:GetWebACL", "wafv2:UpdateWebACL",
+    "kms:EnableKey", "kms:CancelKeyDeletion", "kms:DescribeKey",
+    "cloudtrail:StartLogging", "config:StartConfigurationRecorder", "guardduty:UpdateDetector",
+)  # fmt: skip
+
 # The ceiling for every role trustbase creates: the union of what those roles need,
 # action by action. A role's own policy then scopes each action to exact resources.
-BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = (
+BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BREAK_GLASS_ACTIONS, *(
     # app tier: its bucket prefixes, the object key through S3, its DB user
     "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
     "kms:Decrypt", "kms:GenerateDataKey", "rds-db:connect",
@@ -25,7 +68,9 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = (
     # CDK's custom resource that strips the default security group's rules
     "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-)  # fmt: skip
+    # EventBridge Scheduler starts Macie classification jobs
+    "macie2:CreateClassificationJob",
+)}))  # fmt: skip
 
 
 def boundary_policy_name(region: str) -> str:
@@ -55,7 +100,9 @@ class PermissionsBoundaryPolicy(Construct):
                 iam.PolicyStatement(
                     sid="DenyOtherRegions",  # GDPR Art. 44: no call may act outside the jurisdiction's region
                     effect=iam.Effect.DENY,
-                    not_actions=["iam:PassRole"],
+                    # IAM and STS are global (their calls are recorded as us-east-1); IAM writes
+                    # are denied below anyway.
+                    not_actions=["iam:*", "sts:*"],
                     resources=["*"],
                     conditions={"StringNotEquals": {"aws:RequestedRegion": region}},
                 ),
@@ -126,6 +173,7 @@ class ScopedRole(Construct):
         description: str,
         statements: list[iam.PolicyStatement],
         max_session_duration_hours: int = 1,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.managed_policy = iam.ManagedPolicy(self, "Policy", description=description, statements=statements)
@@ -135,6 +183,7 @@ class ScopedRole(Construct):
             assumed_by=assumed_by,
             description=description,
             max_session_duration=Duration.hours(max_session_duration_hours),
+            role_name=role_name,
             managed_policies=[self.managed_policy],
         )
         self.role_arn = role.role_arn
@@ -199,6 +248,7 @@ class AppTierRole(Construct):
             assumed_by=service_principal("ecs-tasks.amazonaws.com", stack.account),
             description="trustbase app tier: its bucket prefixes, its KMS key via S3, its DB user",
             statements=statements,
+            role_name=app_role_name(stack.region),  # fixed: the read-burst alarm excludes it by name
         )
         self.role = scoped.role
         nag.acknowledge(
@@ -206,4 +256,59 @@ class AppTierRole(Construct):
             tuple(nag.iam5_resource_finding(self, f"{bucket_arn}/{p}*") for p in prefixes),
             "Object ARNs need a trailing wildcard; it is confined to the two customer-data "
             "prefixes of one bucket, and keys under them are per workspace/user ids.",
+        )
+
+
+class HumanAccessRoles(Construct):
+    """Roles people assume, both with MFA required and the permissions boundary:
+
+    - `auditor`: read-only evidence gathering (AUDITOR_ACTIONS), 4-hour sessions;
+    - `break_glass`: incident-response actions only (BREAK_GLASS_ACTIONS), MFA used within
+      the last 15 minutes, 1-hour sessions; every use raises the BreakGlassRoleUsed alarm.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, audit_bucket_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+        self.auditor = ScopedRole(
+            self,
+            "Auditor",
+            assumed_by=iam.AccountRootPrincipal().with_conditions(mfa),
+            description="trustbase auditor: read-only evidence, MFA required",
+            statements=[
+                iam.PolicyStatement(sid="ReadOnlyEvidence", actions=list(AUDITOR_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    sid="ReadAuditRecords",
+                    actions=["s3:GetObject", "s3:ListBucket"],
+                    resources=[audit_bucket_arn, f"{audit_bucket_arn}/*"],
+                ),
+            ],
+            max_session_duration_hours=4,
+            role_name=auditor_role_name(stack.region),
+        )
+        self.break_glass = ScopedRole(
+            self,
+            "BreakGlass",
+            assumed_by=iam.AccountRootPrincipal().with_conditions(
+                {**mfa, "NumericLessThan": {"aws:MultiFactorAuthAge": "900"}}
+            ),
+            description="trustbase break-glass: incident response only, fresh MFA, 1-hour sessions, alarmed",
+            statements=[
+                iam.PolicyStatement(sid="IncidentResponse", actions=list(BREAK_GLASS_ACTIONS), resources=["*"])
+            ],
+            max_session_duration_hours=1,
+            role_name=break_glass_role_name(stack.region),
+        )
+        nag.acknowledge(
+            self.auditor.managed_policy,
+            (f"{nag.IAM_WILDCARD}[Resource::*]", nag.iam5_resource_finding(self, f"{audit_bucket_arn}/*")),
+            "Auditors read configuration across the region (List/Describe/Get support no resource "
+            "scoping); every action is enumerated and read-only, and audit objects are read-only.",
+        )
+        nag.acknowledge(
+            self.break_glass.managed_policy,
+            f"{nag.IAM_WILDCARD}[Resource::*]",
+            "Incident response must act on whichever resource is failing; the role lists 17 exact "
+            "actions, needs fresh MFA, lasts 1 hour and its every use raises an alarm.",
         )

@@ -33,6 +33,7 @@ class DataClass(StrEnum):
     DATABASE = "database"
     OBJECTS = "objects"
     LOGS = "logs"
+    AUDIT = "audit"  # CloudTrail, Config and GuardDuty records, security alerts
 
 
 # Services that may use each class's key through `kms:ViaService`.
@@ -40,7 +41,12 @@ _VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
     DataClass.DATABASE: ("rds", "secretsmanager"),
     DataClass.OBJECTS: ("s3",),
     DataClass.LOGS: (),
+    DataClass.AUDIT: ("s3",),  # auditors read trail/Config/GuardDuty objects through S3 only
 }
+
+
+def service_linked_role_arn(partition: str, account: str, service: str, role: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/aws-service-role/{service}/{role}"
 
 
 class DataKey(Construct):
@@ -121,6 +127,30 @@ class DataKey(Construct):
                     },
                 )
             )
+        if data_class is DataClass.AUDIT:
+            for statement in _audit_statements(stack):
+                policy.add_statements(statement)
+        if data_class is DataClass.OBJECTS:
+            # Macie's classification jobs read customer objects (ISO 27018: know where PII is).
+            # Principal * + aws:PrincipalArn: the key policy stays valid before Macie creates
+            # its service-linked role.
+            policy.add_statements(
+                iam.PolicyStatement(
+                    sid="MacieReadsObjectsThroughS3",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "aws:PrincipalArn": service_linked_role_arn(
+                                stack.partition, stack.account, "macie.amazonaws.com", "AWSServiceRoleForAmazonMacie"
+                            ),
+                            "kms:CallerAccount": stack.account,
+                            "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                        }
+                    },
+                )
+            )
         self.key = kms.Key(
             self,
             "Key",
@@ -134,3 +164,61 @@ class DataKey(Construct):
             removal_policy=RemovalPolicy.RETAIN,  # deleting a key destroys the data it protects
             policy=policy,
         )
+
+
+def _audit_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Who may encrypt audit records with the audit key, each pinned to this account/region."""
+    account, region, partition = stack.account, stack.region, stack.partition
+    trail_arn = f"arn:{partition}:cloudtrail:{region}:{account}:trail/trustbase-{region}"
+    return [
+        iam.PolicyStatement(
+            sid="CloudTrailEncryptsThisTrail",
+            principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+            actions=["kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceArn": trail_arn},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{partition}:cloudtrail:*:{account}:trail/*"
+                },
+            },
+        ),
+        iam.PolicyStatement(
+            sid="CloudTrailDescribesKey",
+            principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+            actions=["kms:DescribeKey"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
+        ),
+        iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublishToEncryptedTopic",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": account}},
+        ),
+        iam.PolicyStatement(
+            sid="GuardDutyExportsFindings",
+            principals=[iam.ServicePrincipal("guardduty.amazonaws.com")],
+            actions=["kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:guardduty:{region}:{account}:detector/*"},
+            },
+        ),
+        iam.PolicyStatement(
+            sid="ConfigDeliversSnapshots",
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {
+                    "aws:PrincipalArn": service_linked_role_arn(
+                        partition, account, "config.amazonaws.com", "AWSServiceRoleForConfig"
+                    ),
+                    "kms:CallerAccount": account,
+                }
+            },
+        ),
+    ]

@@ -14,6 +14,7 @@ _LINKS = {
     DataClass.DATABASE: Link.DATABASE_KEY_ARN,
     DataClass.OBJECTS: Link.OBJECTS_KEY_ARN,
     DataClass.LOGS: Link.LOGS_KEY_ARN,
+    DataClass.AUDIT: Link.AUDIT_KEY_ARN,
 }
 
 

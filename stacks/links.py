@@ -19,6 +19,7 @@ class Link(StrEnum):
     DATABASE_KEY_ARN = "keys/database-key-arn"
     OBJECTS_KEY_ARN = "keys/objects-key-arn"
     LOGS_KEY_ARN = "keys/logs-key-arn"
+    AUDIT_KEY_ARN = "keys/audit-key-arn"
     VPC_ID = "network/vpc-id"
     PUBLIC_SUBNET_IDS = "network/public-subnet-ids"
     APP_SUBNET_IDS = "network/app-subnet-ids"
@@ -33,6 +34,9 @@ class Link(StrEnum):
     CLUSTER_ENDPOINT = "data/cluster-endpoint"
     CLUSTER_READER_ENDPOINT = "data/cluster-reader-endpoint"
     ALB_DNS_NAME = "edge/alb-dns-name"
+    AUDIT_BUCKET_NAME = "audit/bucket-name"
+    AUDIT_BUCKET_ARN = "audit/bucket-arn"
+    ALERTS_TOPIC_ARN = "audit/alerts-topic-arn"
 
     @property
     def parameter_name(self) -> str:

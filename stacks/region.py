@@ -1,4 +1,4 @@
-"""One region = four stacks, deployed in this order: keys -> network -> data -> edge."""
+"""One region = six stacks: keys -> network -> data -> (edge | audit -> detection)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from config import AppConfig, RegionConfig
+from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
+from stacks.detection_stack import DetectionStack
 from stacks.edge_stack import EdgeStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
@@ -20,9 +22,15 @@ class RegionStacks:
     network: NetworkStack
     data: DataStack
     edge: EdgeStack
+    audit: AuditStack
+    detection: DetectionStack
 
     def all(self) -> tuple[Stack, ...]:
-        return (self.keys, self.network, self.data, self.edge)
+        return (self.keys, self.network, self.data, self.edge, self.audit, self.detection)
+
+
+STACK_PARTS = ("keys", "network", "data", "edge", "audit", "detection")
+STATEFUL_PARTS = ("keys", "data", "audit")
 
 
 def stack_name(region: str, part: str) -> str:
@@ -44,13 +52,21 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
     network = NetworkStack(scope, stack_name(region_config.name, "network"), **kw("network", "network"))  # type: ignore[arg-type]
     data = DataStack(scope, stack_name(region_config.name, "data"), **kw("data", "stateful data"))  # type: ignore[arg-type]
     edge = EdgeStack(scope, stack_name(region_config.name, "edge"), **kw("edge", "public edge"))  # type: ignore[arg-type]
+    audit = AuditStack(scope, stack_name(region_config.name, "audit"), **kw("audit", "audit trail"))  # type: ignore[arg-type]
+    detection = DetectionStack(
+        scope,
+        stack_name(region_config.name, "detection"),
+        **kw("detection", "detection and access"),  # type: ignore[arg-type]
+    )
     network.add_stack_dependency(keys)
     data.add_stack_dependency(network)
     edge.add_stack_dependency(data)
-    stacks = RegionStacks(keys=keys, network=network, data=data, edge=edge)
+    audit.add_stack_dependency(data)
+    detection.add_stack_dependency(audit)
+    stacks = RegionStacks(keys=keys, network=network, data=data, edge=edge, audit=audit, detection=detection)
     for stack in stacks.all():
         Tags.of(stack).add("trustbase:jurisdiction", region_config.jurisdiction.value)
         Tags.of(stack).add("trustbase:region", region_config.name)
-    for stack in (keys, data):
+    for stack in (keys, data, audit):  # STATEFUL_PARTS
         Tags.of(stack).add("trustbase:stateful", "true")
     return stacks

@@ -67,11 +67,9 @@ def assembly(app_config: AppConfig, tmp_path_factory: pytest.TempPathFactory) ->
 
 def stack_names_for(config: AppConfig) -> list[tuple[str, str]]:
     """(region, stack) pairs for parametrizing, without synthesizing."""
-    from stacks.region import stack_name
+    from stacks.region import STACK_PARTS, stack_name
 
-    return [
-        (rc.name, stack_name(rc.name, part)) for rc in config.regions for part in ("keys", "network", "data", "edge")
-    ]
+    return [(rc.name, stack_name(rc.name, part)) for rc in config.regions for part in STACK_PARTS]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -14,11 +14,11 @@ import posture_checks as pc
 from config import AppConfig, RegionConfig, load_config_file
 from config.model import months_to_days
 from constructs_lib.iam import boundary_policy_name
-from stacks.region import stack_name
+from stacks.region import STACK_PARTS, STATEFUL_PARTS, stack_name
 from tests.conftest import Assembly
 
 REGIONS = [r.name for r in load_config_file().regions]
-PARTS = ("keys", "network", "data", "edge")
+PARTS = STACK_PARTS
 
 
 @pytest.fixture(params=REGIONS)
@@ -99,7 +99,7 @@ def test_alb_spans_the_three_public_subnets(assembly: Assembly, region: RegionCo
 
 def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: Assembly, region: RegionConfig) -> None:
     keys = pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key")
-    assert len(keys) == 3
+    assert len(keys) == 4
     for key in keys.values():
         p = key["Properties"]
         assert p["KeySpec"] == "SYMMETRIC_DEFAULT" and p["KeyUsage"] == "ENCRYPT_DECRYPT"
@@ -108,7 +108,7 @@ def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: A
     aliases = {
         a["Properties"]["AliasName"] for a in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Alias").values()
     }
-    assert aliases == {"alias/trustbase/database", "alias/trustbase/objects", "alias/trustbase/logs"}
+    assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit")}
 
 
 def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionConfig) -> None:
@@ -117,10 +117,14 @@ def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionC
         usage = [s for s in stmts if "kms:Decrypt" in s["Action"]]
         assert usage, "every key must be usable by something"
         for s in usage:
-            cond = s.get("Condition", {})
-            has_via = "kms:ViaService" in cond.get("StringEquals", {})
-            has_source = cond.get("StringEquals", {}).get("aws:SourceAccount") == assembly.config.account
-            assert has_via or has_source, s
+            cond = s.get("Condition", {}).get("StringEquals", {})
+            # every use is pinned: through a service, from this account, for one source, or one role
+            scoped = {"kms:ViaService", "aws:SourceAccount", "aws:SourceArn", "aws:PrincipalArn"} & set(cond)
+            assert scoped, s
+            if cond.get("aws:SourceAccount"):
+                assert cond["aws:SourceAccount"] == assembly.config.account
+            if s.get("Principal") == {"AWS": "*"}:
+                assert cond.get("aws:PrincipalArn") and cond.get("kms:CallerAccount") == assembly.config.account, s
             for via in cond.get("StringEquals", {}).get("kms:ViaService", []):
                 assert via.endswith(f".{region.name}.amazonaws.com")
         grants = next(s for s in stmts if s.get("Sid") == "GrantsForAwsResourcesOnly")
@@ -306,9 +310,10 @@ def test_visitor_data_expires_after_nine_months(assembly: Assembly, region: Regi
 
 
 def test_stateful_stacks_are_termination_protected(assembly: Assembly, region: RegionConfig) -> None:
-    for part, protected in (("keys", True), ("data", True), ("network", False), ("edge", False)):
+    assert set(STATEFUL_PARTS) == {"keys", "data", "audit"}
+    for part in PARTS:
         props = assembly.manifest["artifacts"][stack_name(region.name, part)]["properties"]
-        assert props.get("terminationProtection", False) is protected, part
+        assert props.get("terminationProtection", False) is (part in STATEFUL_PARTS), part
 
 
 STATEFUL_TYPES = ("AWS::KMS::Key", "AWS::S3::Bucket", "AWS::RDS::DBCluster", "AWS::Logs::LogGroup")
@@ -326,7 +331,7 @@ def test_stateful_resources_survive_stack_deletion(assembly: Assembly, region: R
 # (a new, empty database or bucket, or a new key). Change them only with a migration plan.
 PINNED_LOGICAL_IDS = {
     "keys": {
-        "AWS::KMS::Key": {"DatabaseKey7998E78F", "ObjectsKey6E61CBF0", "LogsKeyFE4C4A83"},
+        "AWS::KMS::Key": {"DatabaseKey7998E78F", "ObjectsKey6E61CBF0", "LogsKeyFE4C4A83", "AuditKey55555D67"},
         "AWS::IAM::ManagedPolicy": {"PermissionsBoundaryPolicy2F8055A4"},
     },
     "data": {

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from config import RegionConfig
+from constructs_lib.detection import (
+    AccessAnalysis,
+    ConfigRecording,
+    PiiDiscovery,
+    SecurityHubStandards,
+    ThreatDetection,
+)
+from constructs_lib.iam import HumanAccessRoles, apply_boundary
+from stacks.base import RegionalStack
+from stacks.links import Link, read
+
+MACIE_SCHEDULE = "cron(0 3 ? * SUN *)"  # weekly, Sunday 03:00 UTC
+
+
+class DetectionStack(RegionalStack):
+    """Stateless: Config rules, GuardDuty, Security Hub, Macie, Access Analyzer, and the
+    auditor and break-glass roles."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, region_config=region_config, **kwargs)
+        apply_boundary(self)
+        audit_key_arn = read(self, Link.AUDIT_KEY_ARN)
+        audit_bucket_arn = read(self, Link.AUDIT_BUCKET_ARN)
+        self.config_recording = ConfigRecording(
+            self,
+            "Config",
+            audit_bucket_name=read(self, Link.AUDIT_BUCKET_NAME),
+            audit_key_arn=audit_key_arn,
+            tls_policy=region_config.tls_policy,
+        )
+        self.threats = ThreatDetection(
+            self, "GuardDuty", audit_bucket_arn=audit_bucket_arn, audit_key_arn=audit_key_arn
+        )
+        self.security_hub = SecurityHubStandards(self, "SecurityHub")
+        self.pii = PiiDiscovery(
+            self, "Macie", bucket_name=read(self, Link.DATA_BUCKET_NAME), schedule_expression=MACIE_SCHEDULE
+        )
+        self.access_analysis = AccessAnalysis(self, "AccessAnalyzer")
+        self.people = HumanAccessRoles(self, "Access", audit_bucket_arn=audit_bucket_arn)
