@@ -218,3 +218,58 @@ def residency_violations(template: Template, jurisdiction: Jurisdiction) -> list
     if "Fn::ImportValue" in text:
         out.append("Fn::ImportValue: cross-stack exports are not used (SSM links instead)")
     return out
+
+
+def audit_bucket_violations(template: Template, *, min_lock_days: int) -> list[str]:
+    """Object-Lock buckets: compliance mode with >= `min_lock_days`, versioned, SSE-KMS, and a
+    bucket policy denying object and bucket deletion to every principal."""
+    out = []
+    locked = {
+        k: v for k, v in resources(template, "AWS::S3::Bucket").items() if v["Properties"].get("ObjectLockEnabled")
+    }
+    if not locked:
+        return ["no Object Lock bucket"]
+    for bid, res in locked.items():
+        rule = res["Properties"].get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+        if rule.get("Mode") != "COMPLIANCE":
+            out.append(f"{bid}: Object Lock mode {rule.get('Mode')!r}, not COMPLIANCE")
+        if int(rule.get("Days", 0)) < min_lock_days:
+            out.append(f"{bid}: Object Lock retention {rule.get('Days')} < {min_lock_days} days")
+        denies = [
+            s
+            for s in _bucket_policy_for(template, bid)
+            if s.get("Effect") == "Deny" and s.get("Principal") in ({"AWS": "*"}, "*")
+        ]
+        denied = {a for s in denies for a in _as_list(s.get("Action", []))}
+        for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket"):
+            if action not in denied:
+                out.append(f"{bid}: {action} not denied to everyone")
+    return out
+
+
+def trail_violations(template: Template) -> list[str]:
+    """Trails: logging, log-file validation, KMS, CloudWatch copy, single region, management
+    events plus read+write S3 data events."""
+    out = []
+    trails = resources(template, "AWS::CloudTrail::Trail")
+    if not trails:
+        return ["no CloudTrail trail"]
+    for tid, res in trails.items():
+        p = res["Properties"]
+        checks = {
+            "not logging": p.get("IsLogging") is True,
+            "log file validation off": p.get("EnableLogFileValidation") is True,
+            "not KMS-encrypted": bool(p.get("KMSKeyId")),
+            "no CloudWatch Logs copy": bool(p.get("CloudWatchLogsLogGroupArn"))
+            and bool(p.get("CloudWatchLogsRoleArn")),
+            "multi-region (would cross jurisdictions)": p.get("IsMultiRegionTrail") is False,
+        }
+        out += [f"{tid}: {what}" for what, ok in checks.items() if not ok]
+        selectors = p.get("EventSelectors", [])
+        if not any(
+            s.get("IncludeManagementEvents") and s.get("ReadWriteType") == "All"
+            and any(d.get("Type") == "AWS::S3::Object" for d in s.get("DataResources", []))
+            for s in selectors
+        ):  # fmt: skip
+            out.append(f"{tid}: no management + read/write S3 data event selector")
+    return out
