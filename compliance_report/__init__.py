@@ -1,0 +1,213 @@
+"""Compliance evidence report, from the synthesized cloud assembly alone.
+
+For each control in controls.toml and each region: the resources that implement it, the
+setting, the test or rule that proves it, and a status. Also every acknowledged cdk-nag
+finding with its reason, and totals per pack.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import posture_checks as pc
+from config.jurisdictions import AWS_REGIONS
+
+CONTROLS_FILE = Path(__file__).with_name("controls.toml")
+PASS, FAIL, PARTIAL = "PASS", "FAIL", "PARTIAL"
+
+
+@dataclass
+class EvidenceResult:
+    region: str
+    what: str  # "AWS::X::Y Properties.a.b == v" or a named check
+    proof: str
+    resources: list[str]
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class ControlResult:
+    id: str
+    framework: str
+    title: str
+    status: str
+    pending: str | None
+    evidence: list[EvidenceResult] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    regions: list[str]
+    controls: list[ControlResult]
+    acknowledgments: list[dict[str, str]]
+    totals_per_pack: dict[str, dict[str, int]]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def load_controls(path: Path = CONTROLS_FILE) -> list[dict[str, Any]]:
+    controls: list[dict[str, Any]] = tomllib.loads(path.read_text())["control"]
+    return controls
+
+
+def mapped_resource_types(controls: list[dict[str, Any]]) -> set[str]:
+    return {e["type"] for c in controls for e in c["evidence"] if "type" in e}
+
+
+class Assembly:
+    """Templates and metadata of a cdk.out directory, grouped by region."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = outdir
+        manifest = json.loads((outdir / "manifest.json").read_text())
+        self.stacks: dict[str, str] = {}  # stack -> region
+        for name, artifact in manifest["artifacts"].items():
+            if artifact["type"] == "aws:cloudformation:stack":
+                self.stacks[name] = artifact["environment"].rsplit("/", 1)[-1]
+        self.templates = {s: json.loads((outdir / f"{s}.template.json").read_text()) for s in self.stacks}
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted(set(self.stacks.values()))
+
+    def resources(self, region: str, rtype: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for stack, r in self.stacks.items():
+            if r == region:
+                out.update({f"{stack}/{k}": v for k, v in pc.resources(self.templates[stack], rtype).items()})
+        return out
+
+    def acknowledgments(self) -> list[dict[str, str]]:
+        out = []
+        for stack in self.stacks:
+            metadata = json.loads((self.outdir / f"{stack}.metadata.json").read_text())
+            for path, entries in metadata.items():
+                for entry in entries:
+                    if entry["type"] == "aws:cdk:acknowledged-rules":
+                        out += [{"construct": path, "rule": rule, "reason": why} for rule, why in entry["data"].items()]
+        return sorted(out, key=lambda a: (a["rule"], a["construct"]))
+
+    def validation_report(self) -> dict[str, Any] | None:
+        path = self.outdir / "validation-report.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+def _get(props: dict[str, Any], path: list[str]) -> Any:
+    value: Any = props
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _satisfies(value: Any, expect: Any) -> bool:
+    if expect == "present":
+        return value not in (None, "", [], {})
+    if isinstance(expect, dict) and "min" in expect:
+        try:
+            return value is not None and float(value) >= float(expect["min"])
+        except (TypeError, ValueError):
+            return False
+    if isinstance(expect, dict) and "one_of" in expect:
+        return value in expect["one_of"]
+    return bool(value == expect)
+
+
+def _describe(e: dict[str, Any]) -> str:
+    if "check" in e:
+        return f"check: {e['check']}"
+    where = f" (logical IDs {e['match']}*)" if e.get("match") else ""
+    return f"{e['type']}{where}: {'.'.join(e['path'])} = {json.dumps(e['expect'])}"
+
+
+def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> EvidenceResult:
+    if e.get("check") == "residency":
+        jurisdiction = AWS_REGIONS.get(region)
+        if jurisdiction is None:
+            return EvidenceResult(region, _describe(e), e["proof"], [], FAIL, f"{region} has no jurisdiction")
+        problems = [v for s, r in assembly.stacks.items() if r == region
+                    for v in pc.residency_violations(assembly.templates[s], jurisdiction)]  # fmt: skip
+        stacks = sorted(s for s, r in assembly.stacks.items() if r == region)
+        return EvidenceResult(region, _describe(e), e["proof"], stacks, FAIL if problems else PASS, "; ".join(problems))
+    found = {
+        k: v
+        for k, v in assembly.resources(region, e["type"]).items()
+        if k.split("/", 1)[1].startswith(e.get("match", ""))
+    }
+    if not found:
+        return EvidenceResult(region, _describe(e), e["proof"], [], FAIL, "no such resource in this region")
+    bad = [k for k, v in found.items() if not _satisfies(_get(v.get("Properties", {}), e["path"]), e["expect"])]
+    status = FAIL if bad else PASS
+    return EvidenceResult(
+        region, _describe(e), e["proof"], sorted(found), status, f"not satisfied by: {', '.join(bad)}" if bad else ""
+    )
+
+
+def build(outdir: Path, controls: list[dict[str, Any]] | None = None) -> Report:
+    assembly = Assembly(outdir)
+    results = []
+    for c in controls if controls is not None else load_controls():
+        evidence = [evaluate_evidence(assembly, region, e) for e in c["evidence"] for region in assembly.regions]
+        status = FAIL if any(r.status == FAIL for r in evidence) else (PARTIAL if c.get("pending") else PASS)
+        results.append(ControlResult(c["id"], c["framework"], c["title"], status, c.get("pending"), evidence))
+    acks = assembly.acknowledgments()
+    totals: dict[str, dict[str, int]] = {}
+    report = assembly.validation_report()
+    ack_counts = Counter(a["rule"].split("::", 1)[0] for a in acks)
+    for plugin in report["pluginReports"] if report else []:
+        totals[plugin["pluginName"]] = {
+            "unacknowledged_violations": sum(len(v["violatingConstructs"]) for v in plugin["violations"]),
+            "acknowledged": ack_counts.get(plugin["pluginName"].replace(" ", "-"), 0),
+        }
+    return Report(regions=assembly.regions, controls=results, acknowledgments=acks, totals_per_pack=totals)
+
+
+def to_markdown(report: Report) -> str:
+    lines = [
+        "# trustbase compliance evidence",
+        "",
+        "Generated from the synthesized cloud assembly (`cdk.out/`) alone: what will be deployed,",
+        f"in {', '.join(report.regions)}. PASS = every region's resources carry the setting;",
+        "PARTIAL = what exists passes, but part of the control is still being built (see note);",
+        "FAIL = a region lacks the resource or the setting.",
+        "",
+        "## Summary",
+        "",
+        "| control | framework | title | status |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {c.id} | {c.framework} | {c.title} | **{c.status}** |" for c in report.controls]
+    for c in report.controls:
+        lines += ["", f"## {c.id}: {c.title}", "", f"Framework: {c.framework}. Status: **{c.status}**."]
+        if c.pending:
+            lines.append(f"Still open: {c.pending}.")
+        lines += ["", "| region | setting | resources | proved by | status |", "|---|---|---|---|---|"]
+        for e in c.evidence:
+            resources = "<br>".join(e.resources) or "none"
+            detail = f" ({e.detail})" if e.detail else ""
+            lines.append(f"| {e.region} | {e.what} | {resources} | {e.proof} | {e.status}{detail} |")
+    lines += ["", "## Acknowledged findings", "", "Totals per pack (from the validation report):", "",
+              "| pack | unacknowledged violations | acknowledged |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        f"| {p} | {t['unacknowledged_violations']} | {t['acknowledged']} |"
+        for p, t in sorted(report.totals_per_pack.items())
+    ]
+    lines += ["", "| rule | construct | reason |", "|---|---|---|"]
+    lines += [f"| {a['rule']} | {a['construct']} | {a['reason']} |" for a in report.acknowledgments]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: Report, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, js = out_dir / "compliance.md", out_dir / "compliance.json"
+    md.write_text(to_markdown(report))
+    js.write_text(report.to_json())
+    return md, js

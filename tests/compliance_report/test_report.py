@@ -1,0 +1,82 @@
+"""The compliance evidence report over the session's assembly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compliance_report import (
+    FAIL,
+    PARTIAL,
+    PASS,
+    Report,
+    build,
+    load_controls,
+    mapped_resource_types,
+    to_markdown,
+    write,
+)
+from tests.conftest import Assembly
+
+REQUIRED = {
+    "SOC2-CC6.1", "SOC2-CC6.6", "SOC2-CC6.7", "SOC2-CC7.2", "SOC2-A1.2",
+    "HIPAA-164.312(a)(2)(iv)", "HIPAA-164.312(b)", "HIPAA-164.312(e)(1)",
+    "ISO27001-A.5.15", "ISO27001-A.8.13", "ISO27001-A.8.15", "ISO27001-A.8.24", "ISO27018",
+    "GDPR-Art.5(1)(e)", "GDPR-Art.17", "GDPR-Art.32", "GDPR-Art.44",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report(assembly: Assembly) -> Report:
+    return build(assembly.outdir)
+
+
+def test_every_mapped_resource_type_is_still_created(assembly: Assembly) -> None:
+    created = {
+        res["Type"] for stack in assembly.stack_names for res in assembly.template(stack).get("Resources", {}).values()
+    }
+    missing = sorted(mapped_resource_types(load_controls()) - created)
+    assert missing == [], f"controls.toml maps controls to resource types the app no longer creates: {missing}"
+
+
+def test_a_control_mapped_to_a_vanished_resource_type_fails(assembly: Assembly) -> None:
+    ghost = [{"id": "X", "framework": "test", "title": "ghost", "evidence": [
+        {"type": "AWS::EC2::Instance", "path": ["ImageId"], "expect": "present", "proof": "none"}]}]  # fmt: skip
+    result = build(assembly.outdir, ghost)
+    assert result.controls[0].status == FAIL
+    assert all(e.detail == "no such resource in this region" for e in result.controls[0].evidence)
+
+
+def test_a_weakened_setting_fails_its_control(assembly: Assembly) -> None:
+    strict = [{"id": "Y", "framework": "test", "title": "lock", "evidence": [
+        {"type": "AWS::S3::Bucket", "match": "AuditRecords", "path": ["ObjectLockConfiguration", "Rule", "DefaultRetention", "Days"],
+         "expect": {"min": 100_000}, "proof": "none"}]}]  # fmt: skip
+    assert build(assembly.outdir, strict).controls[0].status == FAIL
+
+
+def test_all_required_controls_are_reported_and_none_fails(report: Report) -> None:
+    assert {c.id for c in report.controls} >= REQUIRED
+    assert {c.id: c.status for c in report.controls if c.status == FAIL} == {}
+    # PARTIAL only where the mapping says what is still open, never silently
+    for c in report.controls:
+        assert (c.status == PARTIAL) == bool(c.pending), c.id
+        assert c.status in (PASS, PARTIAL)
+
+
+def test_every_control_has_evidence_in_every_region(report: Report, assembly: Assembly) -> None:
+    regions = {r.name for r in assembly.config.regions}
+    for c in report.controls:
+        assert {e.region for e in c.evidence} == regions, c.id
+        assert all(e.proof and e.resources for e in c.evidence), c.id
+
+
+def test_report_lists_acknowledgments_and_pack_totals(report: Report, tmp_path: Path) -> None:
+    assert {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"} <= set(report.totals_per_pack)
+    assert all(t["unacknowledged_violations"] == 0 for t in report.totals_per_pack.values())
+    assert report.acknowledgments and all(len(a["reason"]) >= 20 for a in report.acknowledgments)
+    md, js = write(report, tmp_path)
+    text = md.read_text()
+    assert "## GDPR-Art.44" in text and "AwsSolutions::AwsSolutions-EC23" in text
+    assert js.read_text().startswith("{")
+    assert to_markdown(report).count("| **PARTIAL** |") == sum(c.status == PARTIAL for c in report.controls)
