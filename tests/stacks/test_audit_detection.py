@@ -185,3 +185,18 @@ def test_audit_logical_ids_are_pinned(assembly: Assembly, region: RegionConfig) 
     template = audit(assembly, region)
     for rtype, expected in PINNED.items():
         assert set(pc.resources(template, rtype)) == expected, rtype
+
+
+def test_break_glass_reason_states_the_true_action_count(assembly: Assembly) -> None:
+    from constructs_lib.iam import BREAK_GLASS_ACTIONS
+
+    reasons = [
+        why
+        for stack in assembly.stack_names
+        for entries in assembly.metadata(stack).values()
+        for e in entries
+        if e["type"] == "aws:cdk:acknowledged-rules"
+        for why in e["data"].values()
+        if "Incident response" in why
+    ]
+    assert reasons and all(f"lists {len(BREAK_GLASS_ACTIONS)} exact" in why for why in reasons)
