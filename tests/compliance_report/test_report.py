@@ -80,3 +80,24 @@ def test_report_lists_acknowledgments_and_pack_totals(report: Report, tmp_path: 
     assert "## GDPR-Art.44" in text and "AwsSolutions::AwsSolutions-EC23" in text
     assert js.read_text().startswith("{")
     assert to_markdown(report).count("| **PARTIAL** |") == sum(c.status == PARTIAL for c in report.controls)
+
+
+def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> None:
+    """Melbourne has no Macie: the region still synthesizes, and the report says FAIL there."""
+    from app import build_app
+    from config import load_config
+
+    cfg = load_config(
+        {"region": [{
+            "name": "ap-southeast-4", "jurisdiction": "AU", "vpc_cidr": "10.50.0.0/16",
+            "availability_zones": ["ap-southeast-4a", "ap-southeast-4b", "ap-southeast-4c"],
+            "certificate_arn": "arn:aws:acm:ap-southeast-4:123456789012:certificate/44444444-4444-4444-8444-444444444444",
+            "db_instance_class": "r6g.large",
+        }]},
+        account="123456789012",
+    )  # fmt: skip
+    app, _ = build_app(cfg, outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True})
+    app.synth()
+    statuses = {c.id: c.status for c in build(tmp_path).controls}
+    assert statuses["ISO27018"] == FAIL
+    assert statuses["GDPR-Art.44"] == PASS

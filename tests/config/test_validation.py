@@ -106,6 +106,12 @@ CASES: list[tuple[str, Any, str, str]] = [
      "region us-east-1.retention", "'backup_retention_days'"),
     ("log retention not a CloudWatch value", lambda raw: region(raw, "us-east-1")["retention"].update(
         flow_log_days=100), "region us-east-1.retention", "'flow_log_days'"),
+    ("zero audit lock", lambda raw: region(raw, "us-east-1")["retention"].update(audit_lock_days=0),
+     "region us-east-1.retention", "'audit_lock_days'"),
+    ("trail log retention not a CloudWatch value", lambda raw: region(raw, "us-east-1")["retention"].update(
+        trail_log_days=366), "region us-east-1.retention", "'trail_log_days'"),
+    ("zero bulk-delete alarm threshold", lambda raw: region(raw, "eu-west-1").update(bulk_delete_alarm_threshold=0),
+     "region eu-west-1", "'bulk_delete_alarm_threshold'"),
     ("non-forward-secret TLS policy", lambda raw: region(raw, "eu-west-1").update(
         tls_policy="ELBSecurityPolicy-TLS13-1-2-2021-06"), "region eu-west-1", "'tls_policy'"),
     ("legacy TLS policy", lambda raw: region(raw, "eu-west-1").update(tls_policy="ELBSecurityPolicy-2016-08"),
