@@ -58,3 +58,11 @@ AWS_REGIONS: dict[str, Jurisdiction | None] = {
     "af-south-1": None,
     "mx-central-1": None,
 }
+
+
+# The only region each hosting region may copy backups to: inside the same jurisdiction.
+DR_COPY_REGION: dict[str, str] = {
+    "us-east-1": "us-west-2",
+    "eu-west-1": "eu-central-1",
+    "ap-southeast-2": "ap-southeast-4",
+}

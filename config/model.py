@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from config.jurisdictions import AWS_REGIONS, Jurisdiction
+from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION, Jurisdiction
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 
@@ -101,6 +101,23 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """AWS Backup for Aurora and the customer-data bucket ([region.backup])."""
+
+    frequency_hours: int = 4
+    """Hours between backups: 1, 2, 3, 4, 6, 8, 12 or 24. Example: 4."""
+    retention_days: int = 35
+    """Recovery points kept this long, 7..3650 (also the Vault Lock minimum). Example: 35."""
+    vault_lock_mode: str = "compliance"
+    """"compliance" (immutable once the grace period ends) or "governance". Example: "compliance"."""
+    vault_lock_changeable_days: int = 3
+    """Grace period (>= 3 days) before a compliance-mode lock becomes immutable. Example: 3."""
+    dr_copy_region: str | None = None
+    """Off by default. If set, must be the region's in-jurisdiction DR region
+    (us-east-1 -> us-west-2, eu-west-1 -> eu-central-1, ap-southeast-2 -> ap-southeast-4)."""
+
+
+@dataclass(frozen=True)
 class RegionConfig:
     """One hosting region. Adding a region is adding one `[[region]]` entry to regions.toml."""
 
@@ -116,6 +133,7 @@ class RegionConfig:
     """ACM certificate for the public endpoint, in this region.
     Example: "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>"."""
     retention: Retention = field(default_factory=Retention)
+    backup: Backup = field(default_factory=Backup)
     nat_gateways: int = 3
     """NAT gateways, 1..3. 3 (one per AZ) keeps egress up when an AZ fails; fewer saves
     cost but an AZ loss then cuts egress for the private subnets routed through it."""
@@ -208,6 +226,48 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
             problems.add(where, name, f"{values[name]} is not a CloudWatch Logs retention value",
                          f"use one of {list(LOG_RETENTION_DAYS)} (closest: {allowed})")  # fmt: skip
     return Retention(**values)
+
+
+BACKUP_FREQUENCIES = (1, 2, 3, 4, 6, 8, 12, 24)
+
+
+def _parse_backup(raw: Any, region: str, jurisdiction: Jurisdiction | None, where: str, problems: _Problems) -> Backup:
+    if raw is None:
+        return Backup()
+    where = f"{where}.backup"
+    if not isinstance(raw, Mapping):
+        problems.add(where, "backup", "must be a table", "write [region.backup] with the backup keys")
+        return Backup()
+    _check_unknown_keys(raw, Backup, where, problems)
+    d = Backup()
+    freq = _int_field(raw, "frequency_hours", d.frequency_hours, where, problems)
+    if freq not in BACKUP_FREQUENCIES:
+        problems.add(
+            where, "frequency_hours", f"{freq} does not divide a day", f"use one of {list(BACKUP_FREQUENCIES)}"
+        )
+    days = _int_field(raw, "retention_days", d.retention_days, where, problems)
+    if not 7 <= days <= 3650:
+        problems.add(where, "retention_days", f"{days} is outside 7..3650", "keep recovery points at least 7 days")
+    mode = raw.get("vault_lock_mode", d.vault_lock_mode)
+    if mode not in ("compliance", "governance"):
+        problems.add(where, "vault_lock_mode", f"{mode!r} is not a Vault Lock mode", 'use "compliance" or "governance"')
+    changeable = _int_field(raw, "vault_lock_changeable_days", d.vault_lock_changeable_days, where, problems)
+    if changeable < 3:
+        problems.add(where, "vault_lock_changeable_days", f"{changeable} is under 3 days",
+                     "AWS Backup requires a grace period of at least 3 days")  # fmt: skip
+    dr = raw.get("dr_copy_region")
+    if dr is not None:
+        expected = DR_COPY_REGION.get(region)
+        if not isinstance(dr, str) or AWS_REGIONS.get(dr) is not jurisdiction or jurisdiction is None:
+            other = AWS_REGIONS.get(dr) if isinstance(dr, str) else None
+            problems.add(where, "dr_copy_region",
+                         f"{dr!r} is outside {region}'s jurisdiction ({other.value if other else 'none'}): backups may never leave it",
+                         f'use "{expected}" or remove the key' if expected else "remove the key")  # fmt: skip
+        elif dr != expected:
+            problems.add(where, "dr_copy_region", f"{dr!r} is not the DR region of {region}",
+                         f'use "{expected}"' if expected else f"{region} has no approved DR region; remove the key")  # fmt: skip
+    return Backup(frequency_hours=freq, retention_days=days, vault_lock_mode=str(mode),
+                  vault_lock_changeable_days=changeable, dr_copy_region=dr if isinstance(dr, str) else None)  # fmt: skip
 
 
 def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | None:
@@ -307,6 +367,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
                 where, key, f"must be greater than zero, got {thresholds[key]}", f"set {key} to a positive count"
             )
     retention = _parse_retention(raw.get("retention"), where, problems)
+    backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
 
     if jurisdiction is None or len(az_tuple) != 3:
         return None
@@ -317,6 +378,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         vpc_cidr=str(cidr),
         certificate_arn=str(cert),
         retention=retention,
+        backup=backup,
         nat_gateways=nat,
         tls_policy=str(tls),
         hsts_max_age_seconds=hsts,

@@ -56,9 +56,34 @@ BREAK_GLASS_ACTIONS: tuple[str, ...] = (
     "cloudtrail:StartLogging", "config:StartConfigurationRecorder", "guardduty:UpdateDetector",
 )  # fmt: skip
 
+# AWS Backup's service role: the content of AWS's AWSBackupServiceRolePolicyForBackup (Aurora
+# part) and AWSBackupServiceRolePolicyForS3Backup, action by action.
+BACKUP_ACTIONS: tuple[str, ...] = (
+    "backup:CopyIntoBackupVault", "backup:DescribeBackupVault", "tag:GetResources",
+    "rds:AddTagsToResource", "rds:CopyDBClusterSnapshot", "rds:CreateDBClusterSnapshot", "rds:DeleteDBClusterSnapshot",
+    "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusters", "rds:ListTagsForResource",
+    "rds:ModifyDBClusterSnapshotAttribute",
+    "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "s3:GetBucketLocation", "s3:GetBucketNotification", "s3:GetBucketTagging", "s3:GetBucketVersioning",
+    "s3:GetInventoryConfiguration", "s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging", "s3:GetObjectVersion",
+    "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging", "s3:ListAllMyBuckets", "s3:ListBucket",
+    "s3:ListBucketVersions", "s3:PutBucketNotification", "s3:PutInventoryConfiguration",
+    "events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule", "events:ListRules",
+    "events:ListTargetsByRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets",
+    "cloudwatch:GetMetricData",
+)  # fmt: skip
+# AWS Backup restore testing of Aurora: restore into a throw-away cluster, validate, delete.
+RESTORE_TEST_ACTIONS: tuple[str, ...] = (
+    "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance", "rds:DeleteDBCluster", "rds:DeleteDBInstance",
+    "rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:DescribeDBClusterSnapshots", "rds:AddTagsToResource",
+    "kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+)  # fmt: skip
+
 # The ceiling for every role trustbase creates: the union of what those roles need,
 # action by action. A role's own policy then scopes each action to exact resources.
-BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BREAK_GLASS_ACTIONS, *(
+BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BREAK_GLASS_ACTIONS, *BACKUP_ACTIONS,
+                                                         *RESTORE_TEST_ACTIONS, *(
     # app tier: its bucket prefixes, the object key through S3, its DB user
     "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
     "kms:Decrypt", "kms:GenerateDataKey", "rds-db:connect",
@@ -87,9 +112,12 @@ class PermissionsBoundaryPolicy(Construct):
     Attributes: `policy`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, extra_regions: tuple[str, ...] = ()) -> None:
+        """`extra_regions`: regions besides the stack's own that calls may target (only the
+        validated in-jurisdiction DR region, for backup copies)."""
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
+        allowed_regions = [region, *extra_regions]
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -104,7 +132,11 @@ class PermissionsBoundaryPolicy(Construct):
                     # are denied below anyway.
                     not_actions=["iam:*", "sts:*"],
                     resources=["*"],
-                    conditions={"StringNotEquals": {"aws:RequestedRegion": region}},
+                    conditions={
+                        "StringNotEquals": {
+                            "aws:RequestedRegion": allowed_regions[0] if len(allowed_regions) == 1 else allowed_regions
+                        }
+                    },
                 ),
                 iam.PolicyStatement(
                     sid="DenyPrivilegeEscalation",

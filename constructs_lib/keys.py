@@ -34,6 +34,7 @@ class DataClass(StrEnum):
     OBJECTS = "objects"
     LOGS = "logs"
     AUDIT = "audit"  # CloudTrail, Config and GuardDuty records, security alerts
+    BACKUP = "backup"  # AWS Backup vaults (recovery points of S3; Aurora keeps its database key)
 
 
 # Services that may use each class's key through `kms:ViaService`.
@@ -42,6 +43,7 @@ _VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
     DataClass.OBJECTS: ("s3",),
     DataClass.LOGS: (),
     DataClass.AUDIT: ("s3",),  # auditors read trail/Config/GuardDuty objects through S3 only
+    DataClass.BACKUP: ("backup",),
 }
 
 

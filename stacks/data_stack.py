@@ -5,9 +5,11 @@ from typing import Any
 from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from config import RegionConfig
+from constructs_lib.backup import BackupProtection
 from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBucket
 from constructs_lib.database import SecureAuroraCluster
 from constructs_lib.iam import VISITOR_PREFIX, apply_boundary
@@ -56,11 +58,28 @@ class DataStack(RegionalStack):
             log_retention=log_retention(retention.database_log_days),
         )
         cluster = self.database.cluster
+        subnet_group = cluster.node.find_child("Subnets")
+        assert isinstance(subnet_group, rds.SubnetGroup)
+        # Backups sit beside what they protect, so cdk-nag sees Aurora in a backup plan.
+        self.backups = BackupProtection(
+            self,
+            "Backup",
+            cfg=region_config.backup,
+            encryption_key=kms.Key.from_key_arn(self, "BackupKey", read(self, Link.BACKUP_KEY_ARN)),
+            cluster_arn=cluster.cluster_arn,
+            bucket_arn=self.customer_data.bucket.bucket_arn,
+            data_key_arns=[database_key.key_arn, objects_key.key_arn],
+            restore_subnet_group=subnet_group.subnet_group_name,
+            restore_security_group_id=db_sg.security_group_id,
+        )
         publish(self, Link.DATA_BUCKET_NAME, self.customer_data.bucket.bucket_name)
         publish(self, Link.DATA_BUCKET_ARN, self.customer_data.bucket.bucket_arn)
         publish(self, Link.ACCESS_LOG_BUCKET_NAME, self.access_logs.bucket.bucket_name)
         publish(self, Link.CLUSTER_RESOURCE_ID, cluster.cluster_resource_identifier)
         publish(self, Link.CLUSTER_ENDPOINT, cluster.cluster_endpoint.hostname)
+        publish(self, Link.CLUSTER_ARN, cluster.cluster_arn)
+        publish(self, Link.DB_SUBNET_GROUP, subnet_group.subnet_group_name)
+        publish(self, Link.BACKUP_VAULT_NAME, self.backups.vault.ref)
         publish(self, Link.CLUSTER_READER_ENDPOINT, cluster.cluster_read_endpoint.hostname)
         CfnOutput(self, "ClusterIdentifier", value=cluster.cluster_identifier)
         # Restore drills create the new cluster in the same VPC, subnets and SG.

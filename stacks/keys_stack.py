@@ -15,6 +15,7 @@ _LINKS = {
     DataClass.OBJECTS: Link.OBJECTS_KEY_ARN,
     DataClass.LOGS: Link.LOGS_KEY_ARN,
     DataClass.AUDIT: Link.AUDIT_KEY_ARN,
+    DataClass.BACKUP: Link.BACKUP_KEY_ARN,
 }
 
 
@@ -26,4 +27,5 @@ class KeysStack(RegionalStack):
         self.keys = {dc: DataKey(self, f"{dc.value.capitalize()}Key", data_class=dc) for dc in DataClass}
         for dc, key in self.keys.items():
             publish(self, _LINKS[dc], key.key.key_arn)
-        self.boundary = PermissionsBoundaryPolicy(self, "PermissionsBoundary")
+        dr = region_config.backup.dr_copy_region
+        self.boundary = PermissionsBoundaryPolicy(self, "PermissionsBoundary", extra_regions=(dr,) if dr else ())

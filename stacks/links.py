@@ -20,6 +20,7 @@ class Link(StrEnum):
     OBJECTS_KEY_ARN = "keys/objects-key-arn"
     LOGS_KEY_ARN = "keys/logs-key-arn"
     AUDIT_KEY_ARN = "keys/audit-key-arn"
+    BACKUP_KEY_ARN = "keys/backup-key-arn"
     VPC_ID = "network/vpc-id"
     PUBLIC_SUBNET_IDS = "network/public-subnet-ids"
     APP_SUBNET_IDS = "network/app-subnet-ids"
@@ -31,12 +32,15 @@ class Link(StrEnum):
     DATA_BUCKET_ARN = "data/customer-bucket-arn"
     ACCESS_LOG_BUCKET_NAME = "data/access-log-bucket-name"
     CLUSTER_RESOURCE_ID = "data/cluster-resource-id"
+    CLUSTER_ARN = "data/cluster-arn"
+    DB_SUBNET_GROUP = "data/db-subnet-group-name"
     CLUSTER_ENDPOINT = "data/cluster-endpoint"
     CLUSTER_READER_ENDPOINT = "data/cluster-reader-endpoint"
     ALB_DNS_NAME = "edge/alb-dns-name"
     AUDIT_BUCKET_NAME = "audit/bucket-name"
     AUDIT_BUCKET_ARN = "audit/bucket-arn"
     ALERTS_TOPIC_ARN = "audit/alerts-topic-arn"
+    BACKUP_VAULT_NAME = "backup/vault-name"
 
     @property
     def parameter_name(self) -> str:

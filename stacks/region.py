@@ -1,4 +1,5 @@
-"""One region = six stacks: keys -> network -> data -> (edge | audit -> detection)."""
+"""One region = six stacks: keys -> network -> data -> (edge | audit -> detection),
+plus a DR vault stack in the jurisdiction's DR region when backup copies are on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from constructs import Construct
 
 from config import AppConfig, RegionConfig
 from stacks.audit_stack import AuditStack
+from stacks.backup_stack import DrVaultStack
 from stacks.data_stack import DataStack
 from stacks.detection_stack import DetectionStack
 from stacks.edge_stack import EdgeStack
@@ -24,9 +26,11 @@ class RegionStacks:
     edge: EdgeStack
     audit: AuditStack
     detection: DetectionStack
+    dr_vault: DrVaultStack | None
 
     def all(self) -> tuple[Stack, ...]:
-        return (self.keys, self.network, self.data, self.edge, self.audit, self.detection)
+        stacks = (self.keys, self.network, self.data, self.edge, self.audit, self.detection)
+        return stacks + ((self.dr_vault,) if self.dr_vault else ())
 
 
 STACK_PARTS = ("keys", "network", "data", "edge", "audit", "detection")
@@ -58,12 +62,26 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         stack_name(region_config.name, "detection"),
         **kw("detection", "detection and access"),  # type: ignore[arg-type]
     )
+    dr_vault = None
+    if region_config.backup.dr_copy_region:
+        dr = region_config.backup.dr_copy_region
+        dr_vault = DrVaultStack(
+            scope,
+            stack_name(region_config.name, "dr-vault"),
+            region_config=region_config,
+            env=Environment(account=app_config.account, region=dr),
+            stack_name=stack_name(region_config.name, "dr-vault"),
+            description=f"trustbase backup copies of {region_config.name} in {dr} (same jurisdiction)",
+        )
+        data.add_stack_dependency(dr_vault)
     network.add_stack_dependency(keys)
     data.add_stack_dependency(network)
     edge.add_stack_dependency(data)
     audit.add_stack_dependency(data)
     detection.add_stack_dependency(audit)
-    stacks = RegionStacks(keys=keys, network=network, data=data, edge=edge, audit=audit, detection=detection)
+    stacks = RegionStacks(
+        keys=keys, network=network, data=data, edge=edge, audit=audit, detection=detection, dr_vault=dr_vault
+    )
     for stack in stacks.all():
         Tags.of(stack).add("trustbase:jurisdiction", region_config.jurisdiction.value)
         Tags.of(stack).add("trustbase:region", region_config.name)

@@ -99,7 +99,7 @@ def test_alb_spans_the_three_public_subnets(assembly: Assembly, region: RegionCo
 
 def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: Assembly, region: RegionConfig) -> None:
     keys = pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key")
-    assert len(keys) == 4
+    assert len(keys) == 5
     for key in keys.values():
         p = key["Properties"]
         assert p["KeySpec"] == "SYMMETRIC_DEFAULT" and p["KeyUsage"] == "ENCRYPT_DECRYPT"
@@ -108,7 +108,7 @@ def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: A
     aliases = {
         a["Properties"]["AliasName"] for a in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Alias").values()
     }
-    assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit")}
+    assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit", "backup")}
 
 
 def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionConfig) -> None:
@@ -331,13 +331,20 @@ def test_stateful_resources_survive_stack_deletion(assembly: Assembly, region: R
 # (a new, empty database or bucket, or a new key). Change them only with a migration plan.
 PINNED_LOGICAL_IDS = {
     "keys": {
-        "AWS::KMS::Key": {"DatabaseKey7998E78F", "ObjectsKey6E61CBF0", "LogsKeyFE4C4A83", "AuditKey55555D67"},
+        "AWS::KMS::Key": {
+            "DatabaseKey7998E78F",
+            "ObjectsKey6E61CBF0",
+            "LogsKeyFE4C4A83",
+            "AuditKey55555D67",
+            "BackupKey1226E6A1",
+        },
         "AWS::IAM::ManagedPolicy": {"PermissionsBoundaryPolicy2F8055A4"},
     },
     "data": {
         "AWS::RDS::DBCluster": {"AuroraClusterD4EFE71C"},
         "AWS::S3::Bucket": {"CustomerDataBucketD1735C32", "AccessLogsBucketCD784A59"},
         "AWS::Logs::LogGroup": {"AuroraPostgresqlLogs56104C52"},
+        "AWS::Backup::BackupVault": {"BackupVault6F5D1E07"},
     },
 }
 
