@@ -80,10 +80,19 @@ RESTORE_TEST_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
 )  # fmt: skip
 
+# AWS FIS: disrupt one AZ's subnets with temporary NACLs, fail Aurora over.
+FIS_ACTIONS: tuple[str, ...] = (
+    "ec2:CreateNetworkAcl", "ec2:CreateNetworkAclEntry", "ec2:CreateTags", "ec2:DeleteNetworkAcl",
+    "ec2:ReplaceNetworkAclAssociation",
+    "ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+    "ec2:GetManagedPrefixListEntries",
+    "rds:FailoverDBCluster", "rds:DescribeDBClusters", "tag:GetResources",
+)  # fmt: skip
+
 # The ceiling for every role trustbase creates: the union of what those roles need,
 # action by action. A role's own policy then scopes each action to exact resources.
 BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BREAK_GLASS_ACTIONS, *BACKUP_ACTIONS,
-                                                         *RESTORE_TEST_ACTIONS, *(
+                                                         *RESTORE_TEST_ACTIONS, *FIS_ACTIONS, *(
     # app tier: its bucket prefixes, the object key through S3, its DB user
     "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
     "kms:Decrypt", "kms:GenerateDataKey", "rds-db:connect",

@@ -1,4 +1,4 @@
-"""One region = six stacks: keys -> network -> data -> (edge | audit -> detection),
+"""One region = six stacks: keys -> network -> data -> audit -> (edge | detection),
 plus a DR vault stack in the jurisdiction's DR region when backup copies are on."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         data.add_stack_dependency(dr_vault)
     network.add_stack_dependency(keys)
     data.add_stack_dependency(network)
-    edge.add_stack_dependency(data)
+    edge.add_stack_dependency(audit)  # FIS stop alarms notify the audit stack's alerts topic
     audit.add_stack_dependency(data)
     detection.add_stack_dependency(audit)
     stacks = RegionStacks(

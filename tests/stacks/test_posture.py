@@ -268,7 +268,10 @@ def test_every_role_carries_the_boundary(assembly: Assembly, region: RegionConfi
 
 def test_app_role_is_scoped_to_its_prefixes_key_and_db_user(assembly: Assembly, region: RegionConfig) -> None:
     template = tpl(assembly, region, "edge")
-    policy = only(pc.resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]
+    app_policies = {
+        k: v for k, v in pc.resources(template, "AWS::IAM::ManagedPolicy").items() if k.startswith("AppTier")
+    }
+    policy = only(app_policies)["Properties"]["PolicyDocument"]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert set(by_sid) == {
         "ObjectsUnderCustomerPrefixes",
@@ -286,7 +289,9 @@ def test_app_role_is_scoped_to_its_prefixes_key_and_db_user(assembly: Assembly, 
     assert "dbuser:" in str(by_sid["ConnectAsAppUser"]["Resource"]) and "/trustbase_app" in str(
         by_sid["ConnectAsAppUser"]["Resource"]
     )
-    role = only(pc.resources(template, "AWS::IAM::Role"))["Properties"]
+    role = only({k: v for k, v in pc.resources(template, "AWS::IAM::Role").items() if k.startswith("AppTier")})[
+        "Properties"
+    ]
     assert role["MaxSessionDuration"] == 3600
 
 
