@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import nag
-from constructs_lib.buckets import MIN_TLS_VERSION
+from constructs_lib.buckets import secure_bucket_defaults
 from constructs_lib.iam import ScopedRole, service_principal
 
 TRAIL_PREFIX = "cloudtrail"
@@ -59,13 +59,8 @@ class AuditBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             object_lock_enabled=True,
             object_lock_default_retention=s3.ObjectLockRetention.compliance(Duration.days(lock_days)),
-            enforce_ssl=True,
-            minimum_tls_version=MIN_TLS_VERSION,
             server_access_logs_bucket=access_log_bucket,
             server_access_logs_prefix="s3/AuditRecords/",
             lifecycle_rules=[
@@ -76,7 +71,7 @@ class AuditBucket(Construct):
                     noncurrent_version_expiration=Duration.days(lock_days + 30),
                 )
             ],
-            removal_policy=RemovalPolicy.RETAIN,
+            **secure_bucket_defaults(),  # type: ignore[arg-type]
         )
         Annotations.of(self.bucket).acknowledge_warning(
             "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",

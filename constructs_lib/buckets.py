@@ -25,8 +25,8 @@ class PrefixExpiry:
     rule_id: str
 
 
-def _secure_common(*, allow_insecure_transport: bool) -> dict[str, object]:
-    # Shared defaults: private, owner-enforced, versioned, TLS 1.2+ only.
+def secure_bucket_defaults(*, allow_insecure_transport: bool = False) -> dict[str, object]:
+    # Shared by every trustbase bucket: private, owner-enforced, versioned, TLS 1.2+ only, RETAIN.
     return {
         "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
         "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,  # no ACLs
@@ -65,7 +65,7 @@ class AccessLogBucket(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
-            **_secure_common(allow_insecure_transport=False),  # type: ignore[arg-type]
+            **secure_bucket_defaults(allow_insecure_transport=False),  # type: ignore[arg-type]
         )
         # ELB access log delivery. Older regions deliver from a regional ELB account,
         # newer ones from the log-delivery service principal (static CDK facts, no lookup).
@@ -162,7 +162,7 @@ class SecureDataBucket(Construct):
             server_access_logs_bucket=access_logs.bucket,
             server_access_logs_prefix=f"{access_logs.s3_log_prefix}/{construct_id}/",
             lifecycle_rules=rules,
-            **_secure_common(allow_insecure_transport=insecure_allow_plain_http),  # type: ignore[arg-type]
+            **secure_bucket_defaults(allow_insecure_transport=insecure_allow_plain_http),  # type: ignore[arg-type]
         )
         nag.acknowledge(
             self.bucket,
