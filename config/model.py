@@ -118,6 +118,20 @@ class Backup:
 
 
 @dataclass(frozen=True)
+class DrTargets:
+    """What a DR drill must achieve to pass ([region.dr]). Seconds."""
+
+    az_loss_rto_seconds: int = 120
+    """AZ loss / failover: the writer serves again within this. Example: 120."""
+    az_loss_rpo_seconds: int = 0
+    """AZ loss / failover: data lost (age of newest data recovered). Example: 0."""
+    restore_rpo_seconds: int = 300
+    """Restore from backup: the newest recovered data is at most this old. Example: 300."""
+    recover_rto_seconds: int = 600
+    """Object recovery from versions: objects serve again within this. Example: 600."""
+
+
+@dataclass(frozen=True)
 class RegionConfig:
     """One hosting region. Adding a region is adding one `[[region]]` entry to regions.toml."""
 
@@ -134,6 +148,7 @@ class RegionConfig:
     Example: "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>"."""
     retention: Retention = field(default_factory=Retention)
     backup: Backup = field(default_factory=Backup)
+    dr: DrTargets = field(default_factory=DrTargets)
     nat_gateways: int = 3
     """NAT gateways, 1..3. 3 (one per AZ) keeps egress up when an AZ fails; fewer saves
     cost but an AZ loss then cuts egress for the private subnets routed through it."""
@@ -270,6 +285,22 @@ def _parse_backup(raw: Any, region: str, jurisdiction: Jurisdiction | None, wher
                   vault_lock_changeable_days=changeable, dr_copy_region=dr if isinstance(dr, str) else None)  # fmt: skip
 
 
+def _parse_dr(raw: Any, where: str, problems: _Problems) -> DrTargets:
+    if raw is None:
+        return DrTargets()
+    where = f"{where}.dr"
+    if not isinstance(raw, Mapping):
+        problems.add(where, "dr", "must be a table", "write [region.dr] with the target keys")
+        return DrTargets()
+    _check_unknown_keys(raw, DrTargets, where, problems)
+    d = DrTargets()
+    values = {n: _int_field(raw, n, getattr(d, n), where, problems) for n in _field_names(DrTargets)}
+    for name, value in values.items():
+        if value < 0 or (value == 0 and name.endswith("rto_seconds")):
+            problems.add(where, name, f"{value} is not a usable target", "RTOs must be > 0 seconds, RPOs >= 0")
+    return DrTargets(**values)
+
+
 def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | None:
     if not isinstance(raw, Mapping):
         problems.add(f"region[{index}]", "region", "must be a table", "write each region as a [[region]] entry")
@@ -368,6 +399,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
             )
     retention = _parse_retention(raw.get("retention"), where, problems)
     backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
+    dr = _parse_dr(raw.get("dr"), where, problems)
 
     if jurisdiction is None or len(az_tuple) != 3:
         return None
@@ -379,6 +411,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         certificate_arn=str(cert),
         retention=retention,
         backup=backup,
+        dr=dr,
         nat_gateways=nat,
         tls_policy=str(tls),
         hsts_max_age_seconds=hsts,

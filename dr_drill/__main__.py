@@ -1,0 +1,73 @@
+"""python -m dr_drill <scenario> --region R [--endpoint-url URL] [--dry-run] [--confirm ACCOUNT/REGION]
+
+Exit codes: 0 PASS, 1 FAIL, 3 PARTIAL (some step not emulated, or a dry run), 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+
+from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
+from dr_drill import FAIL, PASS, SCENARIOS, Clients, DrillError, db_failover, s3_recover
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def is_local(endpoint_url: str | None) -> bool:
+    return bool(endpoint_url) and urlparse(endpoint_url).hostname in LOCAL_HOSTS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dr_drill", description="Run a DR drill and measure RTO/RPO.")
+    parser.add_argument("scenario", choices=SCENARIOS)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--endpoint-url", help="local AWS emulator (127.0.0.1 only), e.g. http://127.0.0.1:5000")
+    parser.add_argument("--dry-run", action="store_true", help="discover and print the plan; change nothing")
+    parser.add_argument(
+        "--confirm", metavar="ACCOUNT/REGION", help="required against real AWS: the account and region to act on"
+    )
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_FILE, help="regions.toml with the RTO/RPO targets"
+    )
+    parser.add_argument("--out-dir", type=Path, default=Path("reports"))
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for recovery before failing")
+    args = parser.parse_args(argv)
+
+    if args.endpoint_url and not is_local(args.endpoint_url):
+        parser.error(f"--endpoint-url {args.endpoint_url} is not on this machine; emulators run on 127.0.0.1 only")
+    try:
+        targets = load_config_file(args.config).region(args.region).dr
+    except (ConfigError, KeyError) as exc:
+        parser.error(f"--region {args.region}: not a configured trustbase region ({exc})")
+    session = boto3.Session(region_name=args.region)
+    kw = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    if not args.endpoint_url and not args.dry_run:
+        account = session.client("sts").get_caller_identity()["Account"]
+        if args.confirm != f"{account}/{args.region}":
+            print(f"refusing to inject faults into real account {account} in {args.region}: "
+                  f"re-run with --confirm {account}/{args.region} (or --dry-run first)", file=sys.stderr)  # fmt: skip
+            return 2
+    clients = Clients(ssm=session.client("ssm", **kw), s3=session.client("s3", **kw), rds=session.client("rds", **kw))
+    try:
+        if args.scenario == "s3-recover":
+            report = s3_recover(clients, args.region, targets, dry_run=args.dry_run)
+        else:
+            report = db_failover(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
+    except DrillError as exc:
+        print(f"drill could not run: {exc}", file=sys.stderr)
+        return 2
+    md, js = report.write(args.out_dir)
+    print(
+        f"{report.scenario} in {report.region}: {report.result}; RTO {report.rto_seconds} s, RPO {report.rpo_seconds} s"
+    )
+    print(f"reports: {md} and {js}")
+    return {PASS: 0, FAIL: 1}.get(report.result, 3)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""DR drills against moto, with the SSM links the stacks publish seeded as a deployment would.
+
+Includes failing drills: a canary deliberately lost, and an RTO over target."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from config import DrTargets
+from dr_drill import FAIL, NOT_EMULATED, PARTIAL, PASS, Clients, db_failover, s3_recover
+from dr_drill.__main__ import main
+
+REGION = "eu-west-1"
+BUCKET = "trustbase-customer-data-test"
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(var, "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def clients() -> Iterator[Clients]:
+    with mock_aws():
+        s = boto3.Session(region_name=REGION)
+        c = Clients(ssm=s.client("ssm"), s3=s.client("s3"), rds=s.client("rds"))
+        c.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        c.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        cluster = c.rds.create_db_cluster(DBClusterIdentifier=f"trustbase-{REGION}", Engine="aurora-postgresql",
+                                          MasterUsername="trustbase_admin", MasterUserPassword="not-used-by-tests-1")  # fmt: skip
+        for az in ("a", "b", "c"):
+            c.rds.create_db_instance(DBInstanceIdentifier=f"trustbase-{REGION}{az}", DBClusterIdentifier=f"trustbase-{REGION}",
+                                     Engine="aurora-postgresql", DBInstanceClass="db.r7g.large", AvailabilityZone=f"{REGION}{az}")  # fmt: skip
+        c.ssm.put_parameter(Name="/trustbase/data/customer-bucket-name", Value=BUCKET, Type="String")
+        c.ssm.put_parameter(
+            Name="/trustbase/data/cluster-arn", Value=cluster["DBCluster"]["DBClusterArn"], Type="String"
+        )
+        yield c
+
+
+def test_s3_recover_restores_the_canary_and_meets_targets(clients: Clients, tmp_path: Path) -> None:
+    report = s3_recover(clients, REGION, DrTargets())
+    assert report.result == PASS, report.to_markdown()
+    assert report.rpo_seconds == 0 and report.rto_seconds is not None and report.rto_seconds < 600
+    md, js = report.write(tmp_path)
+    assert json.loads(js.read_text())["result"] == PASS and "**PASS**" in md.read_text()
+
+
+def test_s3_recover_fails_when_the_canary_is_lost(clients: Clients) -> None:
+    def lose_everything(s3: Any, bucket: str, key: str) -> None:
+        for v in s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []):
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])
+
+    report = s3_recover(clients, REGION, DrTargets(), fault=lose_everything)
+    assert report.result == FAIL
+    assert any(s.status == FAIL and "data was lost" in s.detail for s in report.steps)
+
+
+def test_s3_recover_fails_when_rto_is_over_target(clients: Clients) -> None:
+    def slow_fault(s3: Any, bucket: str, key: str) -> None:
+        import time
+
+        s3.put_object(Bucket=bucket, Key=key, Body=b"corrupted")
+        time.sleep(1.2)
+
+    report = s3_recover(clients, REGION, DrTargets(recover_rto_seconds=1))
+    assert report.result == PASS  # the same drill passes against a reachable target...
+    slow = s3_recover(clients, REGION, DrTargets(recover_rto_seconds=1), fault=slow_fault)
+    assert slow.result == FAIL  # ...and fails when recovery takes longer than the target
+    assert next(s for s in slow.steps if s.name == "RTO").status == FAIL
+
+
+def test_db_failover_moves_the_writer_to_another_az_but_cannot_pass_on_the_emulator(clients: Clients) -> None:
+    report = db_failover(clients, REGION, DrTargets(), sleep=lambda _: None)
+    statuses = {s.name: s.status for s in report.steps}
+    assert statuses["writer serves again"] == PASS and statuses["RTO"] == PASS
+    assert statuses["write canary"] == NOT_EMULATED and statuses["canary survived (RPO)"] == NOT_EMULATED
+    assert report.result == PARTIAL  # an emulator gap is never reported as a pass
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=f"trustbase-{REGION}")["DBClusters"][0]
+    writer = next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
+    assert writer != f"trustbase-{REGION}a"
+
+
+def test_db_failover_fails_when_the_writer_never_comes_back(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clients.rds, "failover_db_cluster", lambda **_: None)  # the failover silently never happens
+    report = db_failover(clients, REGION, DrTargets(), timeout=0.05, interval=0.01, sleep=lambda _: None)
+    assert report.result == FAIL
+    assert any(s.name == "writer serves again" and s.status == FAIL for s in report.steps)
+
+
+def test_dry_run_changes_nothing(clients: Clients) -> None:
+    report = s3_recover(clients, REGION, DrTargets(), dry_run=True)
+    assert report.result == PARTIAL and "would write" in report.steps[0].detail
+    assert clients.s3.list_object_versions(Bucket=BUCKET).get("Versions") is None
+    before = clients.rds.describe_db_clusters()["DBClusters"][0]["DBClusterMembers"]
+    db_failover(clients, REGION, DrTargets(), dry_run=True)
+    assert clients.rds.describe_db_clusters()["DBClusters"][0]["DBClusterMembers"] == before
+
+
+def test_missing_deployment_is_a_clear_error(tmp_path: Path) -> None:
+    from dr_drill import DrillError
+
+    with mock_aws():
+        s = boto3.Session(region_name=REGION)
+        empty = Clients(ssm=s.client("ssm"), s3=s.client("s3"), rds=s.client("rds"))
+        with pytest.raises(DrillError, match="/trustbase/data/customer-bucket-name not found"):
+            s3_recover(empty, REGION, DrTargets())
+
+
+def test_cli_refuses_a_real_account_without_confirmation(
+    clients: Clients, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No --endpoint-url means real AWS (moto stands in for STS here): confirmation is required.
+    assert main(["s3-recover", "--region", REGION, "--out-dir", str(tmp_path)]) == 2
+    assert "re-run with --confirm 123456789012/eu-west-1" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*"))
+    assert (
+        main(["s3-recover", "--region", REGION, "--out-dir", str(tmp_path), "--confirm", "123456789012/eu-west-1"]) == 0
+    )
+    assert (tmp_path / "drill-s3-recover-eu-west-1.json").exists()
+
+
+def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["s3-recover", "--region", "eu-west-1", "--endpoint-url", "http://10.0.0.5:5000"])
+    assert "not on this machine" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["s3-recover", "--region", "sa-east-1"])
+    assert "not a configured trustbase region" in capsys.readouterr().err
