@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from config import DrTargets
 
 PASS, FAIL, NOT_EMULATED, PARTIAL = "PASS", "FAIL", "NOT_EMULATED", "PARTIAL"
-SCENARIOS = ("s3-recover", "db-failover")
+SCENARIOS = ("az-loss", "db-failover", "restore", "s3-recover")
 DRILL_PREFIX = "workspaces/_dr-drill/"  # inside the app's prefix, so it exercises the real layout
 
 
@@ -98,6 +98,8 @@ class Clients:
     ssm: Any
     s3: Any
     rds: Any
+    backup: Any = None
+    fis: Any = None
 
     def parameter(self, name: str) -> str:
         try:
@@ -198,6 +200,56 @@ def _members(clients: Clients, cluster_id: str) -> tuple[dict[str, Any], dict[st
     return cluster, azs
 
 
+def _writer(clients: Clients, cluster_id: str) -> tuple[str, dict[str, str]]:
+    cluster, azs = _members(clients, cluster_id)
+    return next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"]), azs
+
+
+def _measure_failover(
+    report: DrillReport,
+    clients: Clients,
+    cluster_id: str,
+    writer: str,
+    targets: DrTargets,
+    *,
+    started: float,
+    timeout: float,
+    interval: float,
+    sleep: Callable[[float], None],
+) -> None:
+    def new_writer_serves() -> bool:
+        c, _ = _members(clients, cluster_id)
+        current = next((m["DBInstanceIdentifier"] for m in c["DBClusterMembers"] if m["IsClusterWriter"]), None)
+        return c["Status"] == "available" and current is not None and current != writer
+
+    try:
+        poll("the new writer", new_writer_serves, timeout=timeout, interval=interval, sleep=sleep)
+    except TimeoutError as exc:
+        report.rto_seconds = round(time.monotonic() - started, 3)
+        report.step("writer serves again", FAIL, str(exc), report.rto_seconds)
+        return
+    report.rto_seconds = round(time.monotonic() - started, 3)
+    now_writer, azs = _writer(clients, cluster_id)
+    report.step("writer serves again", PASS, f"{now_writer} in {azs[now_writer]}", report.rto_seconds)
+    report.step("RTO", PASS if report.rto_seconds <= targets.az_loss_rto_seconds else FAIL,
+                f"{report.rto_seconds} s vs target {targets.az_loss_rto_seconds} s", report.rto_seconds)  # fmt: skip
+    report.step(
+        "canary survived (RPO)", NOT_EMULATED, "needs the SQL canary; Aurora's shared storage makes RPO 0 on AWS"
+    )
+
+
+def _failover_target(clients: Clients, cluster_id: str) -> tuple[str, str, dict[str, str]]:
+    writer, azs = _writer(clients, cluster_id)
+    candidates = [i for i, az in azs.items() if i != writer and az != azs[writer]]
+    if not candidates:
+        raise DrillError(f"cluster {cluster_id} has no reader outside the writer's AZ ({azs}): the baseline is broken")
+    return writer, candidates[0], azs
+
+
+def _cluster_id(clients: Clients) -> str:
+    return clients.parameter("/trustbase/data/cluster-arn").rsplit(":", 1)[-1]
+
+
 def db_failover(
     clients: Clients,
     region: str,
@@ -213,13 +265,8 @@ def db_failover(
     the emulator that step is NOT_EMULATED, so the drill cannot PASS there."""
     report = DrillReport("db-failover", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
                          {"rto_seconds": targets.az_loss_rto_seconds, "rpo_seconds": targets.az_loss_rpo_seconds})  # fmt: skip
-    cluster_id = clients.parameter("/trustbase/data/cluster-arn").rsplit(":", 1)[-1]
-    cluster, azs = _members(clients, cluster_id)
-    writer = next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
-    candidates = [i for i, az in azs.items() if i != writer and az != azs[writer]]
-    if not candidates:
-        raise DrillError(f"cluster {cluster_id} has no reader outside the writer's AZ ({azs}): the baseline is broken")
-    target = candidates[0]
+    cluster_id = _cluster_id(clients)
+    writer, target, azs = _failover_target(clients, cluster_id)
     if dry_run:
         report.step(
             "plan", PASS, f"would fail {cluster_id} over from {writer} ({azs[writer]}) to {target} ({azs[target]})"
@@ -228,30 +275,126 @@ def db_failover(
     report.step(
         "write canary", NOT_EMULATED, "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
     )
-
     started = time.monotonic()
     clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
     report.step("inject fault", PASS, f"failover requested: {writer} -> {target}")
-
-    def new_writer_serves() -> bool:
-        c, _ = _members(clients, cluster_id)
-        current = next((m["DBInstanceIdentifier"] for m in c["DBClusterMembers"] if m["IsClusterWriter"]), None)
-        return c["Status"] == "available" and current is not None and current != writer
-
-    try:
-        report.rto_seconds = round(
-            poll("the new writer", new_writer_serves, timeout=timeout, interval=interval, sleep=sleep), 3
-        )
-    except TimeoutError as exc:
-        report.rto_seconds = round(time.monotonic() - started, 3)
-        report.step("writer serves again", FAIL, str(exc), report.rto_seconds)
-        return report
-    c, azs = _members(clients, cluster_id)
-    now_writer = next(m["DBInstanceIdentifier"] for m in c["DBClusterMembers"] if m["IsClusterWriter"])
-    report.step("writer serves again", PASS, f"{now_writer} in {azs[now_writer]}", report.rto_seconds)
-    report.step("RTO", PASS if report.rto_seconds <= targets.az_loss_rto_seconds else FAIL,
-                f"{report.rto_seconds} s vs target {targets.az_loss_rto_seconds} s", report.rto_seconds)  # fmt: skip
-    report.step(
-        "canary survived (RPO)", NOT_EMULATED, "needs the SQL canary; Aurora's shared storage makes RPO 0 on AWS"
+    _measure_failover(
+        report, clients, cluster_id, writer, targets, started=started, timeout=timeout, interval=interval, sleep=sleep
     )
+    return report
+
+
+def az_loss(
+    clients: Clients,
+    region: str,
+    targets: DrTargets,
+    *,
+    dry_run: bool = False,
+    timeout: float = 900,
+    interval: float = 5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrillReport:
+    """Start the region's FIS AZ power interruption (isolate the first AZ's subnets + fail Aurora
+    over) and time until a writer outside the lost AZ serves. Where FIS cannot run (the emulator),
+    the network part is NOT_EMULATED and the drill fails Aurora over itself to measure the rest."""
+    report = DrillReport("az-loss", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
+                         {"rto_seconds": targets.az_loss_rto_seconds, "rpo_seconds": targets.az_loss_rpo_seconds})  # fmt: skip
+    cluster_id = _cluster_id(clients)
+    writer, target, azs = _failover_target(clients, cluster_id)
+    name = f"trustbase-{region}-az-power-interruption"
+    template_id = None
+    try:
+        for t in clients.fis.list_experiment_templates().get("experimentTemplates", []):
+            if t.get("tags", {}).get("Name") == name:
+                template_id = t["id"]
+    except (ClientError, AttributeError) as exc:
+        report.step("find FIS template", NOT_EMULATED, f"FIS API unavailable ({exc})")
+    if dry_run:
+        report.step(
+            "plan", PASS, f"would start {name} ({template_id or 'not found'}) and time the writer leaving {azs[writer]}"
+        )
+        return report
+    report.step(
+        "write canary", NOT_EMULATED, "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
+    )
+    started = time.monotonic()
+    experiment = None
+    if template_id:
+        try:
+            experiment = clients.fis.start_experiment(experimentTemplateId=template_id)["experiment"]["id"]
+            report.step("inject fault", PASS, f"FIS experiment {experiment} from {name}")
+        except ClientError as exc:
+            report.step("isolate the AZ's subnets (FIS)", NOT_EMULATED, f"start_experiment failed here ({exc})")
+    else:
+        report.step("isolate the AZ's subnets (FIS)", NOT_EMULATED, f"no FIS template {name} in this endpoint")
+    if experiment is None:
+        clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
+        report.step("fail Aurora over (FIS stand-in)", PASS, f"{writer} ({azs[writer]}) -> {target} ({azs[target]})")
+    _measure_failover(
+        report, clients, cluster_id, writer, targets, started=started, timeout=timeout, interval=interval, sleep=sleep
+    )
+    return report
+
+
+def restore(
+    clients: Clients,
+    region: str,
+    targets: DrTargets,
+    *,
+    dry_run: bool = False,
+    timeout: float = 3600,
+    interval: float = 15,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrillReport:
+    """Restore Aurora to its latest restorable time into a new cluster in the data subnets,
+    verify it (available, encrypted), measure RPO (how old the newest recovered data is) and
+    RTO (until the copy is available), then delete the copy. The newest AWS Backup recovery
+    point is reported too; the emulator has no AWS Backup recovery points (NOT_EMULATED)."""
+    report = DrillReport("restore", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
+                         {"rto_seconds": None, "rpo_seconds": targets.restore_rpo_seconds})  # type: ignore[dict-item]  # fmt: skip
+    cluster_arn = clients.parameter("/trustbase/data/cluster-arn")
+    cluster_id = cluster_arn.rsplit(":", 1)[-1]
+    subnet_group = clients.parameter("/trustbase/data/db-subnet-group-name")
+    security_group = clients.parameter("/trustbase/network/database-security-group-id")
+    copy_id = f"trustbase-drill-restore-{int(time.time())}"
+    try:
+        points = clients.backup.list_recovery_points_by_resource(ResourceArn=cluster_arn).get("RecoveryPoints", [])
+        newest = max((p["CreationDate"] for p in points), default=None)
+        report.step("newest AWS Backup recovery point", PASS if newest else FAIL, str(newest or "none"))
+    except (ClientError, AttributeError) as exc:
+        report.step("newest AWS Backup recovery point", NOT_EMULATED, f"AWS Backup API unavailable ({str(exc)[:80]})")
+    source = clients.rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    latest = source.get("LatestRestorableTime")
+    if dry_run:
+        report.step("plan", PASS, f"would restore {cluster_id} at {latest} into {copy_id}, verify it and delete it")
+        return report
+    report.step(
+        "write canary", NOT_EMULATED, "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
+    )
+    requested = datetime.now(UTC)
+    started = time.monotonic()
+    clients.rds.restore_db_cluster_to_point_in_time(
+        DBClusterIdentifier=copy_id, SourceDBClusterIdentifier=cluster_id, UseLatestRestorableTime=True,
+        DBSubnetGroupName=subnet_group, VpcSecurityGroupIds=[security_group], DeletionProtection=False,
+        Tags=[{"Key": "trustbase:drill", "Value": "restore"}],
+    )  # fmt: skip
+    report.step("restore to latest restorable time", PASS, f"{cluster_id} -> {copy_id}")
+    try:
+        poll("the restored cluster", lambda: clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]["Status"] == "available",
+             timeout=timeout, interval=interval, sleep=sleep)  # fmt: skip
+        report.rto_seconds = round(time.monotonic() - started, 3)
+        report.step("restored cluster available", PASS, copy_id, report.rto_seconds)
+        restored = clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]
+        report.step("restored cluster encrypted", PASS if restored.get("StorageEncrypted", True) else FAIL)
+        if latest is None:
+            report.step("RPO", FAIL, "the source reports no latest restorable time")
+        else:
+            report.rpo_seconds = round(max(0.0, (requested - latest).total_seconds()), 3)
+            report.step("RPO", PASS if report.rpo_seconds <= targets.restore_rpo_seconds else FAIL,
+                        f"newest recovered data is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s")  # fmt: skip
+    except TimeoutError as exc:
+        report.step("restored cluster available", FAIL, str(exc), round(time.monotonic() - started, 3))
+    finally:
+        clients.rds.delete_db_cluster(DBClusterIdentifier=copy_id, SkipFinalSnapshot=True)
+        report.step("delete the restored copy", PASS, copy_id)
     return report

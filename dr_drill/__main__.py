@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import boto3
 
 from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
-from dr_drill import FAIL, PASS, SCENARIOS, Clients, DrillError, db_failover, s3_recover
+from dr_drill import FAIL, PASS, SCENARIOS, Clients, DrillError, az_loss, db_failover, restore, s3_recover
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -52,10 +52,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refusing to inject faults into real account {account} in {args.region}: "
                   f"re-run with --confirm {account}/{args.region} (or --dry-run first)", file=sys.stderr)  # fmt: skip
             return 2
-    clients = Clients(ssm=session.client("ssm", **kw), s3=session.client("s3", **kw), rds=session.client("rds", **kw))
+    clients = Clients(
+        ssm=session.client("ssm", **kw), s3=session.client("s3", **kw), rds=session.client("rds", **kw),
+        backup=session.client("backup", **kw), fis=session.client("fis", **kw),
+    )  # fmt: skip
     try:
         if args.scenario == "s3-recover":
             report = s3_recover(clients, args.region, targets, dry_run=args.dry_run)
+        elif args.scenario == "restore":
+            report = restore(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
+        elif args.scenario == "az-loss":
+            report = az_loss(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
         else:
             report = db_failover(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
     except DrillError as exc:

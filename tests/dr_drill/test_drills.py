@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from config import DrTargets
-from dr_drill import FAIL, NOT_EMULATED, PARTIAL, PASS, Clients, db_failover, s3_recover
+from dr_drill import FAIL, NOT_EMULATED, PARTIAL, PASS, Clients, az_loss, db_failover, restore, s3_recover
 from dr_drill.__main__ import main
 
 REGION = "eu-west-1"
@@ -32,17 +32,23 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def clients() -> Iterator[Clients]:
     with mock_aws():
         s = boto3.Session(region_name=REGION)
-        c = Clients(ssm=s.client("ssm"), s3=s.client("s3"), rds=s.client("rds"))
+        c = Clients(
+            ssm=s.client("ssm"), s3=s.client("s3"), rds=s.client("rds"), backup=s.client("backup"), fis=s.client("fis")
+        )
         c.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         c.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         cluster = c.rds.create_db_cluster(DBClusterIdentifier=f"trustbase-{REGION}", Engine="aurora-postgresql",
-                                          MasterUsername="trustbase_admin", MasterUserPassword="not-used-by-tests-1")  # fmt: skip
+                                          MasterUsername="trustbase_admin", MasterUserPassword="not-used-by-tests-1", StorageEncrypted=True)  # fmt: skip
         for az in ("a", "b", "c"):
             c.rds.create_db_instance(DBInstanceIdentifier=f"trustbase-{REGION}{az}", DBClusterIdentifier=f"trustbase-{REGION}",
                                      Engine="aurora-postgresql", DBInstanceClass="db.r7g.large", AvailabilityZone=f"{REGION}{az}")  # fmt: skip
         c.ssm.put_parameter(Name="/trustbase/data/customer-bucket-name", Value=BUCKET, Type="String")
         c.ssm.put_parameter(
             Name="/trustbase/data/cluster-arn", Value=cluster["DBCluster"]["DBClusterArn"], Type="String"
+        )
+        c.ssm.put_parameter(Name="/trustbase/data/db-subnet-group-name", Value="trustbase-data", Type="String")
+        c.ssm.put_parameter(
+            Name="/trustbase/network/database-security-group-id", Value="sg-0123456789abcdef0", Type="String"
         )
         yield c
 
@@ -136,3 +142,43 @@ def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["s3-recover", "--region", "sa-east-1"])
     assert "not a configured trustbase region" in capsys.readouterr().err
+
+
+def test_restore_measures_rpo_and_deletes_the_copy(clients: Clients) -> None:
+    report = restore(clients, REGION, DrTargets(), sleep=lambda _: None)
+    statuses = {st.name: st.status for st in report.steps}
+    assert statuses["newest AWS Backup recovery point"] == NOT_EMULATED  # moto has no recovery points
+    assert statuses["restored cluster available"] == PASS and statuses["RPO"] == PASS
+    assert report.rpo_seconds is not None and report.rpo_seconds <= 300
+    assert report.result == PARTIAL
+    remaining = {c["DBClusterIdentifier"] for c in clients.rds.describe_db_clusters()["DBClusters"]}
+    assert remaining == {f"trustbase-{REGION}"}  # the drill cleaned up its copy
+
+
+def test_restore_fails_when_rpo_is_over_target(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    real = clients.rds.describe_db_clusters
+
+    def lagging_source(**kwargs: Any) -> Any:  # continuous backup 10 minutes behind
+        out = real(**kwargs)
+        for c in out["DBClusters"]:
+            c["LatestRestorableTime"] = datetime.now(UTC) - timedelta(minutes=10)
+        return out
+
+    monkeypatch.setattr(clients.rds, "describe_db_clusters", lagging_source)
+    report = restore(clients, REGION, DrTargets(), sleep=lambda _: None)
+    rpo = next(st for st in report.steps if st.name == "RPO")
+    assert rpo.status == FAIL and report.rpo_seconds is not None and report.rpo_seconds >= 600
+    assert report.result == FAIL
+
+
+def test_az_loss_without_fis_fails_over_itself_and_says_what_was_not_emulated(clients: Clients) -> None:
+    report = az_loss(clients, REGION, DrTargets(), sleep=lambda _: None)
+    statuses = {st.name: st.status for st in report.steps}
+    assert statuses["isolate the AZ's subnets (FIS)"] == NOT_EMULATED
+    assert statuses["fail Aurora over (FIS stand-in)"] == PASS and statuses["writer serves again"] == PASS
+    assert report.result == PARTIAL
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=f"trustbase-{REGION}")["DBClusters"][0]
+    writer = next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
+    assert not writer.endswith("a")  # the writer left the lost AZ
