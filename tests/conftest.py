@@ -65,6 +65,12 @@ def assembly(app_config: AppConfig, tmp_path_factory: pytest.TempPathFactory) ->
     return Assembly(outdir=outdir, config=app_config, manifest=_load_json(outdir / "manifest.json"))
 
 
+def only(items: dict[str, Any]) -> Any:
+    """The single value of `items` (e.g. the one resource of a type); fails loudly otherwise."""
+    assert len(items) == 1, list(items)
+    return next(iter(items.values()))
+
+
 def stack_names_for(config: AppConfig) -> list[tuple[str, str]]:
     """(region, stack) pairs for parametrizing, without synthesizing."""
     from stacks.region import STACK_PARTS, stack_name

@@ -12,7 +12,7 @@ from constructs_lib.audit import DENIED_TO_EVERYONE, security_alarm_specs
 from constructs_lib.detection import SECURITY_HUB_STANDARDS, config_rules
 from constructs_lib.iam import auditor_role_name, break_glass_role_name
 from stacks.region import stack_name
-from tests.conftest import Assembly
+from tests.conftest import Assembly, only
 
 REGIONS = [r.name for r in load_config_file().regions]
 
@@ -28,11 +28,6 @@ def audit(assembly: Assembly, region: RegionConfig) -> dict[str, Any]:
 
 def detection(assembly: Assembly, region: RegionConfig) -> dict[str, Any]:
     return assembly.template(stack_name(region.name, "detection"))
-
-
-def only(items: dict[str, Any]) -> Any:
-    assert len(items) == 1, list(items)
-    return next(iter(items.values()))
 
 
 def test_audit_bucket_is_locked_in_compliance_mode(assembly: Assembly, region: RegionConfig) -> None:

@@ -12,7 +12,7 @@ from config import AppConfig, ConfigError, RegionConfig, load_config, load_confi
 from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION
 from stacks.region import stack_name
 from tests.config.test_validation import base, region
-from tests.conftest import Assembly
+from tests.conftest import Assembly, only
 
 REGIONS = [r.name for r in load_config_file().regions]
 
@@ -20,11 +20,6 @@ REGIONS = [r.name for r in load_config_file().regions]
 @pytest.fixture(params=REGIONS)
 def region_cfg(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfig:
     return app_config.region(request.param)
-
-
-def only(items: dict[str, Any]) -> Any:
-    assert len(items) == 1, list(items)
-    return next(iter(items.values()))
 
 
 def test_vault_is_encrypted_with_the_backup_key_and_locked(assembly: Assembly, region_cfg: RegionConfig) -> None:

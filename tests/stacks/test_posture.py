@@ -15,7 +15,7 @@ from config import AppConfig, RegionConfig, load_config_file
 from config.model import months_to_days
 from constructs_lib.iam import boundary_policy_name
 from stacks.region import STACK_PARTS, STATEFUL_PARTS, stack_name
-from tests.conftest import Assembly
+from tests.conftest import Assembly, only
 
 REGIONS = [r.name for r in load_config_file().regions]
 PARTS = STACK_PARTS
@@ -28,11 +28,6 @@ def region(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfi
 
 def tpl(assembly: Assembly, region: RegionConfig, part: str) -> dict[str, Any]:
     return assembly.template(stack_name(region.name, part))
-
-
-def only(items: dict[str, Any]) -> Any:
-    assert len(items) == 1, list(items)
-    return next(iter(items.values()))
 
 
 # ---------------------------------------------------------------- regional hosting & residency
