@@ -10,9 +10,9 @@ from constructs import Construct
 
 from config import AppConfig, RegionConfig
 from stacks.audit_stack import AuditStack
-from stacks.backup_stack import DrVaultStack
 from stacks.data_stack import DataStack
 from stacks.detection_stack import DetectionStack
+from stacks.dr_vault_stack import DrVaultStack
 from stacks.edge_stack import EdgeStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
