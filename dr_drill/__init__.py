@@ -24,6 +24,7 @@ from config import DrTargets
 PASS, FAIL, NOT_EMULATED, PARTIAL = "PASS", "FAIL", "NOT_EMULATED", "PARTIAL"
 SCENARIOS = ("az-loss", "db-failover", "restore", "s3-recover")
 DRILL_PREFIX = "workspaces/_dr-drill/"  # inside the app's prefix, so it exercises the real layout
+SQL_CANARY = "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
 
 
 class DrillError(RuntimeError):
@@ -91,6 +92,11 @@ class DrillReport:
         return md, js
 
 
+def new_report(scenario: str, region: str, dry_run: bool, *, rto: float | None, rpo: float) -> DrillReport:
+    return DrillReport(scenario, region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
+                       {"rto_seconds": rto, "rpo_seconds": rpo})  # type: ignore[dict-item]  # fmt: skip
+
+
 @dataclass
 class Clients:
     """boto3 clients of one region (optionally against a local emulator)."""
@@ -140,8 +146,7 @@ def s3_recover(
     """Write a canary object, overwrite and delete it (the fault), then recover the newest
     good version from S3 versioning. RTO: fault -> canary served again; RPO: fault -> age of
     the recovered version. `fault` replaces the default fault (tests use it to lose data)."""
-    report = DrillReport("s3-recover", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
-                         {"rto_seconds": targets.recover_rto_seconds, "rpo_seconds": 0})  # fmt: skip
+    report = new_report("s3-recover", region, dry_run, rto=targets.recover_rto_seconds, rpo=0)
     bucket = clients.parameter("/trustbase/data/customer-bucket-name")
     key = f"{DRILL_PREFIX}{uuid.uuid4()}/canary.txt"
     canary = f"trustbase canary {uuid.uuid4()}".encode()
@@ -263,8 +268,9 @@ def db_failover(
     """Fail the Aurora writer over to a reader in another AZ and time until a writer in a new AZ
     serves again. The SQL canary (write before, read after) needs a database endpoint: against
     the emulator that step is NOT_EMULATED, so the drill cannot PASS there."""
-    report = DrillReport("db-failover", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
-                         {"rto_seconds": targets.az_loss_rto_seconds, "rpo_seconds": targets.az_loss_rpo_seconds})  # fmt: skip
+    report = new_report(
+        "db-failover", region, dry_run, rto=targets.az_loss_rto_seconds, rpo=targets.az_loss_rpo_seconds
+    )
     cluster_id = _cluster_id(clients)
     writer, target, azs = _failover_target(clients, cluster_id)
     if dry_run:
@@ -272,9 +278,7 @@ def db_failover(
             "plan", PASS, f"would fail {cluster_id} over from {writer} ({azs[writer]}) to {target} ({azs[target]})"
         )
         return report
-    report.step(
-        "write canary", NOT_EMULATED, "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
-    )
+    report.step("write canary", NOT_EMULATED, SQL_CANARY)
     started = time.monotonic()
     clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
     report.step("inject fault", PASS, f"failover requested: {writer} -> {target}")
@@ -297,8 +301,7 @@ def az_loss(
     """Start the region's FIS AZ power interruption (isolate the first AZ's subnets + fail Aurora
     over) and time until a writer outside the lost AZ serves. Where FIS cannot run (the emulator),
     the network part is NOT_EMULATED and the drill fails Aurora over itself to measure the rest."""
-    report = DrillReport("az-loss", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
-                         {"rto_seconds": targets.az_loss_rto_seconds, "rpo_seconds": targets.az_loss_rpo_seconds})  # fmt: skip
+    report = new_report("az-loss", region, dry_run, rto=targets.az_loss_rto_seconds, rpo=targets.az_loss_rpo_seconds)
     cluster_id = _cluster_id(clients)
     writer, target, azs = _failover_target(clients, cluster_id)
     name = f"trustbase-{region}-az-power-interruption"
@@ -314,9 +317,7 @@ def az_loss(
             "plan", PASS, f"would start {name} ({template_id or 'not found'}) and time the writer leaving {azs[writer]}"
         )
         return report
-    report.step(
-        "write canary", NOT_EMULATED, "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
-    )
+    report.step("write canary", NOT_EMULATED, SQL_CANARY)
     started = time.monotonic()
     experiment = None
     if template_id:
@@ -350,8 +351,7 @@ def restore(
     verify it (available, encrypted), measure RPO (how old the newest recovered data is) and
     RTO (until the copy is available), then delete the copy. The newest AWS Backup recovery
     point is reported too; the emulator has no AWS Backup recovery points (NOT_EMULATED)."""
-    report = DrillReport("restore", region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
-                         {"rto_seconds": None, "rpo_seconds": targets.restore_rpo_seconds})  # type: ignore[dict-item]  # fmt: skip
+    report = new_report("restore", region, dry_run, rto=None, rpo=targets.restore_rpo_seconds)
     cluster_arn = clients.parameter("/trustbase/data/cluster-arn")
     cluster_id = cluster_arn.rsplit(":", 1)[-1]
     subnet_group = clients.parameter("/trustbase/data/db-subnet-group-name")
@@ -368,9 +368,7 @@ def restore(
     if dry_run:
         report.step("plan", PASS, f"would restore {cluster_id} at {latest} into {copy_id}, verify it and delete it")
         return report
-    report.step(
-        "write canary", NOT_EMULATED, "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
-    )
+    report.step("write canary", NOT_EMULATED, SQL_CANARY)
     requested = datetime.now(UTC)
     started = time.monotonic()
     clients.rds.restore_db_cluster_to_point_in_time(
