@@ -1,0 +1,71 @@
+"""Start and stop the local AWS (a subprocess: `python -m local_aws.server`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from local_aws.tls import write_server_certificate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_emulator(*, port: int | None = None, log: Path | None = None, timeout: float = 60) -> Iterator[str]:
+    """Yield the HTTPS endpoint of a fresh emulator. boto3 in this process trusts exactly its
+    certificate (AWS_CA_BUNDLE) while it runs; the server is stopped on exit, whatever happens."""
+    port = port or free_port()
+    with tempfile.TemporaryDirectory(prefix="trustbase-local-") as tmp:
+        cert, key = write_server_certificate(Path(tmp))
+        log_file = open(log or Path(tmp) / "emulator.log", "w")  # noqa: SIM115  (closed below)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "local_aws.server", "--port", str(port), "--cert", str(cert), "--key", str(key)],
+            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        endpoint = f"https://127.0.0.1:{port}"
+        saved = {k: os.environ.get(k) for k in ("AWS_CA_BUNDLE",)}
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the emulator exited with {proc.returncode}; see {log_file.name}")
+                try:
+                    requests.get(f"{endpoint}/moto-api/", verify=str(cert), timeout=2)
+                    break
+                except requests.RequestException:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the emulator did not answer on {endpoint} in {timeout:.0f} s") from None
+                    time.sleep(0.2)
+            os.environ["AWS_CA_BUNDLE"] = str(cert)
+            print(f"[local] emulator (moto, patched) on {endpoint}, pid {proc.pid}", flush=True)
+            yield endpoint
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log_file.close()
+            print("[local] emulator stopped", flush=True)
