@@ -15,6 +15,8 @@ NODE_STAMP := node_modules/.installed
 # checkov pins an older `packaging` than pytest needs, so it lives in its own tool venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# PostgreSQL server binaries (Debian's packages) for the lifecycle and canary tests.
+PG_STAMP := $(VENV)/.postgres
 
 .PHONY: setup synth local policy report test pytest lint typecheck bench clean
 
@@ -28,6 +30,10 @@ $(PY_STAMP): requirements.txt
 $(CHECKOV_STAMP): requirements-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+$(PG_STAMP): scripts/ensure-postgres.sh $(PY_STAMP)
+	bash scripts/ensure-postgres.sh
 	@touch $@
 
 $(NODE_STAMP): package-lock.json $(PY_STAMP)
@@ -63,7 +69,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup $(PG_STAMP)
 	$(BIN)/pytest
 
 # The full suite: lint, types, then tests (config, constructs, posture, snapshots, nag gate).

@@ -20,11 +20,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config import DrTargets
+from dr_drill.sql_canary import CanaryFactory, SqlCanary
 
 PASS, FAIL, NOT_EMULATED, PARTIAL = "PASS", "FAIL", "NOT_EMULATED", "PARTIAL"
 SCENARIOS = ("az-loss", "db-failover", "restore", "s3-recover")
 DRILL_PREFIX = "workspaces/_dr-drill/"  # inside the app's prefix, so it exercises the real layout
-SQL_CANARY = "a SQL canary needs the Aurora endpoint (IAM auth over TLS); not available here"
+SQL_CANARY = "no database engine behind this Aurora API (local emulator): the SQL canary cannot run"
 
 
 class DrillError(RuntimeError):
@@ -221,6 +222,7 @@ def _measure_failover(
     timeout: float,
     interval: float,
     sleep: Callable[[float], None],
+    written: tuple[SqlCanary, str, datetime] | None = None,
 ) -> None:
     def new_writer_serves() -> bool:
         c, _ = _members(clients, cluster_id)
@@ -238,9 +240,52 @@ def _measure_failover(
     report.step("writer serves again", PASS, f"{now_writer} in {azs[now_writer]}", report.rto_seconds)
     report.step("RTO", PASS if report.rto_seconds <= targets.az_loss_rto_seconds else FAIL,
                 f"{report.rto_seconds} s vs target {targets.az_loss_rto_seconds} s", report.rto_seconds)  # fmt: skip
-    report.step(
-        "canary survived (RPO)", NOT_EMULATED, "needs the SQL canary; Aurora's shared storage makes RPO 0 on AWS"
-    )
+    _check_canary(report, written, timeout=timeout, interval=interval, sleep=sleep)
+
+
+def _write_canary(
+    report: DrillReport, clients: Clients, cluster_id: str, canary: CanaryFactory | None
+) -> tuple[SqlCanary, str, datetime] | None:
+    if canary is None:
+        report.step("write canary", NOT_EMULATED, SQL_CANARY)
+        return None
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    sql = canary(cluster["Endpoint"], int(cluster["Port"]))
+    canary_id, written_at = sql.write()
+    report.step("write canary", PASS, f"row {canary_id} on the writer at {written_at.isoformat()}")
+    return sql, canary_id, written_at
+
+
+def _check_canary(
+    report: DrillReport, written: tuple[SqlCanary, str, datetime] | None, *, timeout: float, interval: float,
+    sleep: Callable[[float], None],
+) -> None:  # fmt: skip
+    if written is None:
+        report.step("canary survived (RPO)", NOT_EMULATED,
+                    "needs the SQL canary; Aurora's shared storage makes RPO 0 on AWS")  # fmt: skip
+        return
+    sql, canary_id, written_at = written
+    found: list[datetime | None] = [None]
+
+    def readable() -> bool:
+        try:
+            found[0] = sql.read(canary_id)
+            return True
+        except Exception as exc:  # the endpoint may still point at the old writer: retry
+            print(f"  ... canary read failed ({str(exc)[:80]})", flush=True)
+            return False
+
+    try:
+        poll("the canary read", readable, timeout=timeout, interval=interval, sleep=sleep)
+    except TimeoutError as exc:
+        report.step("canary survived (RPO)", FAIL, str(exc))
+        return
+    if found[0] is None:
+        report.rpo_seconds = round((datetime.now(UTC) - written_at).total_seconds(), 3)
+        report.step("canary survived (RPO)", FAIL, f"row {canary_id} is gone: data written before the fault was lost")
+    else:
+        report.rpo_seconds = 0.0
+        report.step("canary survived (RPO)", PASS, f"row {canary_id} read back after the fault; RPO 0 s")
 
 
 def _failover_target(clients: Clients, cluster_id: str) -> tuple[str, str, dict[str, str]]:
@@ -264,6 +309,7 @@ def db_failover(
     timeout: float = 900,
     interval: float = 5,
     sleep: Callable[[float], None] = time.sleep,
+    canary: CanaryFactory | None = None,
 ) -> DrillReport:
     """Fail the Aurora writer over to a reader in another AZ and time until a writer in a new AZ
     serves again. The SQL canary (write before, read after) needs a database endpoint: against
@@ -278,13 +324,12 @@ def db_failover(
             "plan", PASS, f"would fail {cluster_id} over from {writer} ({azs[writer]}) to {target} ({azs[target]})"
         )
         return report
-    report.step("write canary", NOT_EMULATED, SQL_CANARY)
+    written = _write_canary(report, clients, cluster_id, canary)
     started = time.monotonic()
     clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
     report.step("inject fault", PASS, f"failover requested: {writer} -> {target}")
-    _measure_failover(
-        report, clients, cluster_id, writer, targets, started=started, timeout=timeout, interval=interval, sleep=sleep
-    )
+    _measure_failover(report, clients, cluster_id, writer, targets, started=started, timeout=timeout,
+                      interval=interval, sleep=sleep, written=written)  # fmt: skip
     return report
 
 
@@ -297,6 +342,7 @@ def az_loss(
     timeout: float = 900,
     interval: float = 5,
     sleep: Callable[[float], None] = time.sleep,
+    canary: CanaryFactory | None = None,
 ) -> DrillReport:
     """Start the region's FIS AZ power interruption (isolate the first AZ's subnets + fail Aurora
     over) and time until a writer outside the lost AZ serves. Where FIS cannot run (the emulator),
@@ -317,7 +363,7 @@ def az_loss(
             "plan", PASS, f"would start {name} ({template_id or 'not found'}) and time the writer leaving {azs[writer]}"
         )
         return report
-    report.step("write canary", NOT_EMULATED, SQL_CANARY)
+    written = _write_canary(report, clients, cluster_id, canary)
     started = time.monotonic()
     experiment = None
     if template_id:
@@ -331,9 +377,8 @@ def az_loss(
     if experiment is None:
         clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
         report.step("fail Aurora over (FIS stand-in)", PASS, f"{writer} ({azs[writer]}) -> {target} ({azs[target]})")
-    _measure_failover(
-        report, clients, cluster_id, writer, targets, started=started, timeout=timeout, interval=interval, sleep=sleep
-    )
+    _measure_failover(report, clients, cluster_id, writer, targets, started=started, timeout=timeout,
+                      interval=interval, sleep=sleep, written=written)  # fmt: skip
     return report
 
 
@@ -346,10 +391,12 @@ def restore(
     timeout: float = 3600,
     interval: float = 15,
     sleep: Callable[[float], None] = time.sleep,
+    canary: CanaryFactory | None = None,
 ) -> DrillReport:
     """Restore Aurora to its latest restorable time into a new cluster in the data subnets,
-    verify it (available, encrypted), measure RPO (how old the newest recovered data is) and
-    RTO (until the copy is available), then delete the copy. The newest AWS Backup recovery
+    verify it (available, encrypted), measure RPO (how old the newest recovered data is: the
+    newest canary row in the copy when the SQL canary runs, else the source's latest restorable
+    time) and RTO (until the copy is available), then delete the copy. The newest AWS Backup recovery
     point is reported too; the emulator has no AWS Backup recovery points (NOT_EMULATED)."""
     report = new_report("restore", region, dry_run, rto=None, rpo=targets.restore_rpo_seconds)
     cluster_arn = clients.parameter("/trustbase/data/cluster-arn")
@@ -368,7 +415,7 @@ def restore(
     if dry_run:
         report.step("plan", PASS, f"would restore {cluster_id} at {latest} into {copy_id}, verify it and delete it")
         return report
-    report.step("write canary", NOT_EMULATED, SQL_CANARY)
+    written = _write_canary(report, clients, cluster_id, canary)
     requested = datetime.now(UTC)
     started = time.monotonic()
     clients.rds.restore_db_cluster_to_point_in_time(
@@ -384,7 +431,15 @@ def restore(
         report.step("restored cluster available", PASS, copy_id, report.rto_seconds)
         restored = clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]
         report.step("restored cluster encrypted", PASS if restored.get("StorageEncrypted", True) else FAIL)
-        if latest is None:
+        if written is not None and canary is not None:
+            newest = _newest_canary_in_copy(clients, restored, canary, timeout=timeout, interval=interval, sleep=sleep)
+            if newest is None:
+                report.step("RPO", FAIL, "the restored copy holds no canary row at all")
+            else:
+                report.rpo_seconds = round(max(0.0, (requested - newest).total_seconds()), 3)
+                report.step("RPO", PASS if report.rpo_seconds <= targets.restore_rpo_seconds else FAIL,
+                            f"newest canary in the copy is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s")  # fmt: skip
+        elif latest is None:
             report.step("RPO", FAIL, "the source reports no latest restorable time")
         else:
             report.rpo_seconds = round(max(0.0, (requested - latest).total_seconds()), 3)
@@ -393,6 +448,23 @@ def restore(
     except TimeoutError as exc:
         report.step("restored cluster available", FAIL, str(exc), round(time.monotonic() - started, 3))
     finally:
+        for member in clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0][
+            "DBClusterMembers"
+        ]:
+            clients.rds.delete_db_instance(DBInstanceIdentifier=member["DBInstanceIdentifier"], SkipFinalSnapshot=True)
         clients.rds.delete_db_cluster(DBClusterIdentifier=copy_id, SkipFinalSnapshot=True)
         report.step("delete the restored copy", PASS, copy_id)
     return report
+
+
+def _newest_canary_in_copy(
+    clients: Clients, restored: dict[str, Any], canary: CanaryFactory, *, timeout: float, interval: float,
+    sleep: Callable[[float], None],
+) -> datetime | None:  # fmt: skip
+    """A restored cluster has no instance: add one to query it, wait, read the newest canary."""
+    instance_id = f"{restored['DBClusterIdentifier']}-reader"
+    clients.rds.create_db_instance(DBInstanceIdentifier=instance_id, DBClusterIdentifier=restored["DBClusterIdentifier"],
+                                   Engine=restored["Engine"], DBInstanceClass="db.r7g.large")  # fmt: skip
+    poll("the restored copy's instance", lambda: clients.rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]["DBInstanceStatus"] == "available",
+         timeout=timeout, interval=interval, sleep=sleep)  # fmt: skip
+    return canary(restored["Endpoint"], int(restored["Port"])).newest()

@@ -14,6 +14,7 @@ import boto3
 
 from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
 from dr_drill import FAIL, PASS, SCENARIOS, Clients, DrillError, az_loss, db_failover, restore, s3_recover
+from dr_drill.sql_canary import iam_canary_factory
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -36,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for recovery before failing")
+    parser.add_argument(
+        "--db-ca-bundle", help="RDS CA bundle (PEM) to verify Aurora's TLS certificate for the SQL canary"
+    )
+    parser.add_argument("--db-tunnel", metavar="HOST:PORT", help="reach Aurora through a port forward (e.g. SSM)")
+    parser.add_argument("--db-name", default="trustbase", help="database holding trustbase_dr.canary")
+    parser.add_argument("--skip-sql-canary", action="store_true",
+                        help="real AWS without database access: accept a PARTIAL result instead of proving RPO")  # fmt: skip
     args = parser.parse_args(argv)
 
     if args.endpoint_url and not is_local(args.endpoint_url):
@@ -52,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refusing to inject faults into real account {account} in {args.region}: "
                   f"re-run with --confirm {account}/{args.region} (or --dry-run first)", file=sys.stderr)  # fmt: skip
             return 2
+    canary = None
+    aurora = args.scenario in ("db-failover", "az-loss", "restore")
+    if aurora and not args.endpoint_url and not args.dry_run and not args.skip_sql_canary:
+        if not args.db_ca_bundle:
+            parser.error(f"{args.scenario} on AWS proves RPO with a SQL canary: pass --db-ca-bundle "
+                         "(the RDS global bundle), or --skip-sql-canary to accept a PARTIAL result")  # fmt: skip
+        canary = iam_canary_factory(session.client("rds"), ca_bundle=args.db_ca_bundle, database=args.db_name,
+                                    tunnel=args.db_tunnel)  # fmt: skip
     clients = Clients(
         ssm=session.client("ssm", **kw), s3=session.client("s3", **kw), rds=session.client("rds", **kw),
         backup=session.client("backup", **kw), fis=session.client("fis", **kw),
@@ -60,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario == "s3-recover":
             report = s3_recover(clients, args.region, targets, dry_run=args.dry_run)
         elif args.scenario == "restore":
-            report = restore(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
+            report = restore(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout, canary=canary)
         elif args.scenario == "az-loss":
-            report = az_loss(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
+            report = az_loss(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout, canary=canary)
         else:
-            report = db_failover(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout)
+            report = db_failover(
+                clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout, canary=canary
+            )
     except DrillError as exc:
         print(f"drill could not run: {exc}", file=sys.stderr)
         return 2

@@ -94,3 +94,32 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return original(self, *args, **kwargs)
 
     App.synth = counting_synth  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A real PostgreSQL server in a temp dir for the whole session (see tests/pg_server.py)."""
+    from tests.pg_server import PgServer
+
+    server = PgServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_database(pg_server: Any) -> Any:
+    """A fresh database with every lifecycle migration applied; dropped afterwards. Yields its name."""
+    import uuid
+
+    from lifecycle.migrate import migrate
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    pg_server.create_database(name)
+    conn = pg_server.connect(name)
+    migrate(conn)
+    conn.close()
+    yield name
+    pg_server.drop_database(name)

@@ -135,6 +135,25 @@ def test_cli_refuses_a_real_account_without_confirmation(
     assert (tmp_path / "drill-s3-recover-eu-west-1.json").exists()
 
 
+def test_cli_on_aws_requires_the_sql_canary_for_aurora_drills(
+    clients: Clients, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    confirmed = ["--region", REGION, "--out-dir", str(tmp_path), "--confirm", "123456789012/eu-west-1"]
+    with pytest.raises(SystemExit):
+        main(["db-failover", *confirmed])
+    assert "pass --db-ca-bundle" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*"))  # nothing was failed over
+
+
+def test_sql_canary_writes_and_reads_on_postgresql(pg_server: Any, pg_database: str) -> None:
+    from dr_drill.sql_canary import DR_DB_USER, SqlCanary
+
+    canary = SqlCanary(lambda: pg_server.connect(pg_database, user=DR_DB_USER))
+    canary_id, written_at = canary.write()
+    assert canary.read(canary_id) == written_at and canary.newest() == written_at
+    assert canary.read("00000000-0000-4000-8000-000000000000") is None
+
+
 def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["s3-recover", "--region", "eu-west-1", "--endpoint-url", "http://10.0.0.5:5000"])

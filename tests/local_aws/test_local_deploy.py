@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from config import DrTargets
-from dr_drill import FAIL, NOT_EMULATED, PARTIAL, PASS, Clients, db_failover, restore, s3_recover
+from dr_drill import FAIL, NOT_EMULATED, PARTIAL, PASS, Clients, az_loss, db_failover, restore, s3_recover
 from local_aws import deploy as local_deploy
 from local_aws.__main__ import main as local_main
 from local_aws.deploy import LocalAws, RegionDeployment, deploy_region, localize, stacks_in_order, verify_stack
@@ -183,3 +183,69 @@ def test_make_local_entry_point_deploys_drills_and_reports(assembly: Assembly, t
 def test_make_local_refuses_a_missing_assembly_or_region(assembly: Assembly, tmp_path: Path) -> None:
     assert local_main(["--cdk-out", str(tmp_path / "nothing")]) == 2
     assert local_main(["--cdk-out", str(assembly.outdir), "--regions", "mars-north-1"]) == 2
+
+
+# ------------------------------------------------------------------------------ the SQL canary
+# The emulator's Aurora has no database engine. These tests give the drill a canary connected to
+# a real PostgreSQL (standing in for the cluster volume, which survives a failover) to prove the
+# drill's canary logic: written before the fault, read after it, and a lost row is a FAIL.
+
+
+def _canary_factory(pg_server: Any, database: str) -> Any:
+    from dr_drill.sql_canary import DR_DB_USER, SqlCanary
+
+    def factory(host: str, port: int) -> SqlCanary:
+        return SqlCanary(lambda: pg_server.connect(database, user=DR_DB_USER), host)
+
+    return factory
+
+
+def test_db_failover_with_the_sql_canary_proves_rpo_zero(deployed: Deployed, pg_server: Any, pg_database: str) -> None:
+    report = db_failover(deployed.clients(), REGION, DrTargets(), timeout=30, interval=0.2,
+                         canary=_canary_factory(pg_server, pg_database))  # fmt: skip
+    steps = {s.name: s.status for s in report.steps}
+    assert steps["write canary"] == PASS and steps["canary survived (RPO)"] == PASS
+    assert report.result == PASS and report.rpo_seconds == 0
+
+
+def test_db_failover_fails_when_the_sql_canary_is_lost(
+    deployed: Deployed, pg_server: Any, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = deployed.clients()
+    real_failover = clients.rds.failover_db_cluster
+
+    def failover_that_loses_data(**kw: Any) -> Any:
+        conn = pg_server.connect(pg_database)
+        conn.cursor().execute("DELETE FROM trustbase_dr.canary")
+        conn.commit()
+        conn.close()
+        return real_failover(**kw)
+
+    monkeypatch.setattr(clients.rds, "failover_db_cluster", failover_that_loses_data)
+    report = az_loss(
+        clients, REGION, DrTargets(), timeout=30, interval=0.2, canary=_canary_factory(pg_server, pg_database)
+    )
+    assert report.result == FAIL
+    assert any(s.name == "canary survived (RPO)" and s.status == FAIL and "lost" in s.detail for s in report.steps)
+
+
+def test_restore_with_the_sql_canary_measures_rpo_from_the_data(
+    deployed: Deployed, pg_server: Any, pg_database: str
+) -> None:
+    clients = deployed.clients()
+    before = {c["DBClusterIdentifier"] for c in clients.rds.describe_db_clusters()["DBClusters"]}
+    report = restore(
+        clients, REGION, DrTargets(), timeout=30, interval=0.2, canary=_canary_factory(pg_server, pg_database)
+    )
+    steps = {s.name: s for s in report.steps}
+    assert steps["write canary"].status == PASS and "newest canary in the copy" in steps["RPO"].detail
+    assert steps["RPO"].status == PASS and report.rpo_seconds is not None and report.rpo_seconds < 60
+    assert {c["DBClusterIdentifier"] for c in clients.rds.describe_db_clusters()["DBClusters"]} == before
+
+
+def test_restore_fails_when_the_copy_is_older_than_the_rpo_target(
+    deployed: Deployed, pg_server: Any, pg_database: str
+) -> None:
+    report = restore(deployed.clients(), REGION, DrTargets(restore_rpo_seconds=0), timeout=30, interval=0.2,
+                     canary=_canary_factory(pg_server, pg_database))  # fmt: skip
+    assert report.result == FAIL and {s.name: s.status for s in report.steps}["RPO"] == FAIL

@@ -1,0 +1,93 @@
+"""The SQL canary: a row written to the Aurora writer before the fault and read back after it.
+
+On AWS the drill logs in as the `trustbase_dr` database user with an IAM auth token over TLS
+verified against the RDS CA bundle (never a password); the table trustbase_dr.canary is created
+by the lifecycle migrations. Against the local emulator there is no database engine behind the
+Aurora API, so the drills report the canary as NOT_EMULATED instead of pretending.
+"""
+
+from __future__ import annotations
+
+import ssl
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+DR_DB_USER = "trustbase_dr"
+
+
+@dataclass
+class SqlCanary:
+    """Write/read canary rows through `connect()` (a DB-API connection to one endpoint)."""
+
+    connect: Callable[[], Any]
+    host: str = ""
+
+    def write(self) -> tuple[str, datetime]:
+        canary_id = str(uuid.uuid4())
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute(
+                "INSERT INTO trustbase_dr.canary (id, note) VALUES (%s, %s) RETURNING written_at",
+                (canary_id, "dr drill canary"),
+            )
+            written_at: datetime = cur.fetchone()[0]
+            conn.commit()
+        finally:
+            conn.close()
+        return canary_id, written_at
+
+    def read(self, canary_id: str) -> datetime | None:
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT written_at FROM trustbase_dr.canary WHERE id = %s", (canary_id,))
+            row = cur.fetchone()
+            conn.rollback()
+        finally:
+            conn.close()
+        return None if row is None else row[0]
+
+    def newest(self) -> datetime | None:
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT max(written_at) FROM trustbase_dr.canary")
+            row = cur.fetchone()
+            conn.rollback()
+        finally:
+            conn.close()
+        return None if row is None else row[0]
+
+
+CanaryFactory = Callable[[str, int], SqlCanary]
+"""(endpoint host, port) -> a canary connected to that endpoint."""
+
+
+def iam_canary_factory(
+    rds: Any, *, ca_bundle: str, database: str = "trustbase", user: str = DR_DB_USER, tunnel: str | None = None
+) -> CanaryFactory:
+    """Canaries that log in with a fresh IAM auth token per connection, over verified TLS.
+    `tunnel` ("127.0.0.1:15432") connects through a port forward (e.g. SSM) while the token and
+    the TLS server name stay the endpoint's."""
+    import pg8000.dbapi
+
+    def factory(host: str, port: int) -> SqlCanary:
+        def connect() -> Any:
+            token = rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
+            context = ssl.create_default_context(cafile=ca_bundle)
+            if tunnel:
+                t_host, t_port = tunnel.rsplit(":", 1)
+                context.check_hostname = False  # the tunnel's address is not the certificate's name ...
+                context.verify_mode = ssl.CERT_REQUIRED  # ... but the chain is still verified
+                return pg8000.dbapi.connect(user=user, password=token, host=t_host, port=int(t_port),
+                                            database=database, ssl_context=context, timeout=10)  # fmt: skip
+            return pg8000.dbapi.connect(user=user, password=token, host=host, port=port, database=database,
+                                        ssl_context=context, timeout=10)  # fmt: skip
+
+        return SqlCanary(connect, host)
+
+    return factory
