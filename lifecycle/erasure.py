@@ -1,0 +1,275 @@
+"""GDPR erasure (DSAR) and workspace deletion, as the steps of the erasure state machine.
+
+    validate -> erase_objects -> erase_rows -> publish_ledger
+
+Order matters for crash safety: objects go first, then the rows and the ledger's "completed" in
+one transaction. A crash after the objects leaves the request "in_progress"; the retry validates
+it as a resumption (the subject may already be partly gone), erases what is left and completes.
+Every step is idempotent, and a repeated request ID reports the first result.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lifecycle import ledger, user_prefixes, workspace_prefixes
+from lifecycle.budget import Budget
+from lifecycle.metrics import emit, log
+from lifecycle.objects import erase_prefixes
+from lifecycle.subjects import delete_user_rows, delete_workspace_chunk
+
+KINDS = ("user", "workspace")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
+
+
+class Rejected(ValueError):
+    """A request that must not be processed. Nothing has been erased."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Request:
+    request_id: str
+    kind: str
+    workspace_id: str
+    requester: str
+    region: str
+    user_id: str | None = None
+    email: str | None = None  # only ever used to find the user; never stored or logged
+
+
+def _uuid(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise Rejected(f"field '{key}' must be a UUID, got {str(value)[:40]!r}", key) from None
+
+
+def parse_request(raw: Any, region: str) -> Request:
+    """Validate the shape of a request. Raises Rejected naming the field and the fix."""
+    if not isinstance(raw, dict):
+        raise Rejected("the request must be a JSON object", None)
+    request_id = raw.get("request_id")
+    if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
+        raise Rejected("field 'request_id' must be 8-128 characters of letters, digits and ._:- (the idempotency key)", "request_id")  # fmt: skip
+    kind = raw.get("kind", "user")
+    if kind not in KINDS:
+        raise Rejected(f"field 'kind' must be one of {', '.join(KINDS)}, got {str(kind)[:20]!r}", "kind")
+    requester = raw.get("requester")
+    if not isinstance(requester, str) or not 1 <= len(requester.strip()) <= 256:
+        raise Rejected("field 'requester' must name who asked (1-256 characters)", "requester")
+    target_region = raw.get("region")
+    if target_region != region:
+        raise Rejected(
+            f"field 'region' is {str(target_region)[:30]!r} but this is the {region} pipeline: "
+            "send the request to the pipeline of the region that hosts the workspace",
+            "region",
+        )
+    workspace_id = _uuid(raw, "workspace_id")
+    user_id = email = None
+    if kind == "user":
+        has_id, has_email = raw.get("user_id") is not None, raw.get("email") is not None
+        if has_id == has_email:
+            raise Rejected("a user erasure names exactly one of 'user_id' or 'email'", "user_id")
+        if has_id:
+            user_id = _uuid(raw, "user_id")
+        elif not isinstance(raw["email"], str) or not _EMAIL.match(raw["email"].strip()):
+            raise Rejected("field 'email' is not an email address", "email")
+        else:
+            email = raw["email"].strip()
+    elif raw.get("user_id") is not None or raw.get("email") is not None:
+        raise Rejected("a workspace deletion names no user: remove 'user_id'/'email' or use kind 'user'", "kind")
+    return Request(request_id, kind, workspace_id, requester.strip(), region, user_id, email)
+
+
+def _accepted(entry: ledger.LedgerEntry, outcome: str = "accepted") -> dict[str, Any]:
+    return {
+        "outcome": outcome, "request_id": entry.request_id, "kind": entry.kind, "workspace_id": entry.workspace_id,
+        "user_id": entry.user_id, "requester": entry.requester, "region": entry.region,
+    }  # fmt: skip
+
+
+def _reject(request_id: Any, reason: str, field: str | None) -> dict[str, Any]:
+    rid = request_id if isinstance(request_id, str) and _REQUEST_ID.match(request_id) else None
+    log("erasure.rejected", request_id=rid, field=field, reason=reason)
+    emit({"ErasuresRejected": 1}, {"Reason": field or "request"})
+    return {"outcome": "rejected", "request_id": rid, "field": field, "reason": reason}
+
+
+def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> dict[str, Any]:
+    """Step 1. Returns outcome "accepted" (ledger entry in_progress), "duplicate" (the first
+    result, nothing to do) or "rejected" (logged; nothing erased)."""
+    try:
+        req = parse_request(raw, region)
+    except Rejected as exc:
+        return _reject(raw.get("request_id") if isinstance(raw, dict) else None, exc.reason, exc.field)
+    cur = conn.cursor()
+    try:
+        existing = ledger.get(cur, req.request_id)
+        if existing is not None:
+            same = (
+                existing.kind == req.kind
+                and existing.workspace_id == req.workspace_id
+                and (req.user_id is None or existing.user_id == req.user_id)
+            )
+            conn.rollback()
+            if not same:
+                return _reject(req.request_id, f"request_id {req.request_id} was already used for a different subject", "request_id")  # fmt: skip
+            if existing.status == "completed":
+                log("erasure.duplicate", request_id=req.request_id)
+                return {**_accepted(existing, "duplicate"), "first_result": asdict(existing)}
+            log("erasure.resumed", request_id=req.request_id)
+            return _accepted(existing)  # a retry after a crash: continue where it stopped
+        cur.execute("SELECT region FROM workspaces WHERE id = %s", (req.workspace_id,))
+        row = cur.fetchone()
+        if row is None:
+            conn.rollback()
+            return _reject(req.request_id, f"unknown workspace {req.workspace_id} in {region}", "workspace_id")
+        if row[0] != region:
+            conn.rollback()
+            return _reject(
+                req.request_id, f"workspace {req.workspace_id} is hosted in {row[0]}, not {region}", "region"
+            )
+        user_id = req.user_id
+        if req.kind == "user":
+            if req.email is not None:
+                cur.execute("SELECT id FROM end_users WHERE workspace_id = %s AND lower(email) = lower(%s)",
+                            (req.workspace_id, req.email))  # fmt: skip
+            else:
+                cur.execute("SELECT id FROM end_users WHERE workspace_id = %s AND id = %s", (req.workspace_id, user_id))
+            found = cur.fetchone()
+            if found is None:
+                conn.rollback()
+                subject = "the user with that email" if req.email else f"user {user_id}"
+                return _reject(req.request_id, f"{subject} is not a member of workspace {req.workspace_id}", "user_id")
+            user_id = str(found[0])
+        received = (now or datetime.now(UTC)).isoformat()
+        entry = ledger.begin(cur, ledger.LedgerEntry(req.request_id, req.kind, req.workspace_id, user_id,
+                                                     req.requester, region, received))  # fmt: skip
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    log("erasure.accepted", request_id=req.request_id, kind=req.kind, workspace_id=req.workspace_id)
+    return _accepted(entry)
+
+
+def _prefixes(accepted: dict[str, Any]) -> list[str]:
+    if accepted["kind"] == "user":
+        return user_prefixes(accepted["workspace_id"], accepted["user_id"])
+    return workspace_prefixes(accepted["workspace_id"])
+
+
+def erase_objects(s3: Any, bucket: str, accepted: dict[str, Any], budget: Budget | None = None) -> dict[str, Any]:
+    """Step 2: every version and delete marker under the subject's prefixes. Loops in the state
+    machine until `objects_done` (bounded by the budget per invocation)."""
+    budget = budget or Budget()
+    total, done = accepted.get("s3_versions", 0), False
+    while budget.take():
+        deleted, done = erase_prefixes(s3, bucket, _prefixes(accepted), max_pages=10)
+        total += deleted
+        if done:
+            break
+    return {**accepted, "s3_versions": total, "objects_done": done}
+
+
+def erase_rows(conn: Any, accepted: dict[str, Any], budget: Budget | None = None, chunk: int = 5000) -> dict[str, Any]:
+    """Step 3. A user's rows go in ONE transaction together with the ledger's "completed". A
+    workspace is deleted in bounded chunks (each committed); the workspace row itself and the
+    ledger's "completed" go last, in one transaction. Loops until `rows_done`."""
+    budget = budget or Budget()
+    cur = conn.cursor()
+    counts: dict[str, int] = dict(accepted.get("counts", {}))
+    try:
+        entry = ledger.get(cur, accepted["request_id"])
+        if entry is None:
+            raise RuntimeError(f"no ledger entry for {accepted['request_id']}: validate first")
+        if entry.status == "completed":
+            conn.rollback()
+            return {**accepted, "counts": entry.counts, "rows_done": True}
+        if accepted["kind"] == "user":
+            for k, v in delete_user_rows(cur, accepted["workspace_id"], accepted["user_id"]).items():
+                counts[k] = counts.get(k, 0) + v
+        else:
+            while True:
+                if not budget.take():
+                    conn.commit()
+                    return {**accepted, "counts": counts, "rows_done": False}
+                table, n = delete_workspace_chunk(cur, accepted["workspace_id"], chunk)
+                if table:
+                    counts[f"db_{table}"] = counts.get(f"db_{table}", 0) + n
+                if table in ("workspaces", ""):
+                    break
+                conn.commit()
+        counts["s3_versions"] = int(accepted.get("s3_versions", 0))
+        ledger.complete(cur, accepted["request_id"], counts)
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    log("erasure.rows_erased", request_id=accepted["request_id"], counts=counts)
+    return {**accepted, "counts": counts, "rows_done": True}
+
+
+def publish_ledger(conn: Any, s3: Any, ledger_bucket: str, request_id: str) -> dict[str, Any]:
+    """Step 4: the completed entry goes to the Object-Lock audit bucket; emit the metric."""
+    cur = conn.cursor()
+    entry = ledger.get(cur, request_id)
+    conn.rollback()
+    if entry is None or entry.status != "completed":
+        raise RuntimeError(f"ledger entry {request_id} is not completed; cannot publish")
+    key = ledger.publish(s3, ledger_bucket, entry)
+    received = datetime.fromisoformat(entry.received_at)
+    completed = datetime.fromisoformat(entry.completed_at or entry.received_at)
+    emit(
+        {"ErasuresCompleted": 1, "ErasureSeconds": round((completed - received).total_seconds(), 3)},
+        {"Kind": entry.kind},
+    )
+    log("erasure.completed", request_id=request_id, ledger_key=key, counts=entry.counts)
+    return {"outcome": "completed", "request_id": request_id, "ledger_key": key, "counts": entry.counts}
+
+
+def process(conn: Any, s3: Any, bucket: str, ledger_bucket: str, raw: Any, region: str) -> dict[str, Any]:
+    """All steps in order, as the state machine runs them (used by tests and local runs)."""
+    result = validate(conn, raw, region)
+    if result["outcome"] == "rejected":
+        return result
+    if result["outcome"] == "duplicate":
+        ledger.publish(s3, ledger_bucket, ledger.LedgerEntry(**result["first_result"]))  # make sure it is published
+        return result
+    step = erase_objects(s3, bucket, result)
+    while not step["objects_done"]:
+        step = erase_objects(s3, bucket, step)
+    step = erase_rows(conn, step)
+    while not step["rows_done"]:
+        step = erase_rows(conn, step)
+    return publish_ledger(conn, s3, ledger_bucket, result["request_id"])
+
+
+def erase_workspace(conn: Any, s3: Any, bucket: str, ledger_bucket: str, request: dict[str, Any],
+                    budget: Budget) -> bool:  # fmt: skip
+    """Retention's workspace deletion through the same machinery, within a budget.
+    Returns True when the workspace is gone and its ledger entry published."""
+    cur = conn.cursor()
+    entry = ledger.begin(cur, ledger.LedgerEntry(request["request_id"], "workspace", request["workspace_id"], None,
+                                                 request["requester"], request["region"], datetime.now(UTC).isoformat()))  # fmt: skip
+    conn.commit()
+    accepted = _accepted(entry)
+    step = erase_objects(s3, bucket, accepted, budget)
+    if not step["objects_done"]:
+        return False
+    step = erase_rows(conn, step, budget)
+    if not step["rows_done"]:
+        return False
+    publish_ledger(conn, s3, ledger_bucket, request["request_id"])
+    return True

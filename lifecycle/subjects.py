@@ -1,0 +1,51 @@
+"""Row deletion for one data subject (user, visitor, workspace). Callers own the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def delete_user_rows(cur: Any, workspace_id: str, user_id: str) -> dict[str, int]:
+    """Everything of one end user, scoped to their workspace (cascades conversations->messages)."""
+    cur.execute(
+        "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE c.end_user_id = %s AND c.workspace_id = %s",
+        (user_id, workspace_id),
+    )
+    messages = int(cur.fetchone()[0])
+    cur.execute("DELETE FROM conversations WHERE end_user_id = %s AND workspace_id = %s", (user_id, workspace_id))
+    conversations = cur.rowcount
+    cur.execute("DELETE FROM end_users WHERE id = %s AND workspace_id = %s", (user_id, workspace_id))
+    return {"db_end_users": cur.rowcount, "db_conversations": conversations, "db_messages": messages}
+
+
+def delete_visitor_rows(cur: Any, visitor_ids: list[str]) -> dict[str, int]:
+    cur.execute(
+        "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE c.visitor_id = ANY(%s::uuid[])",
+        (visitor_ids,),
+    )
+    messages = int(cur.fetchone()[0])
+    cur.execute("DELETE FROM conversations WHERE visitor_id = ANY(%s::uuid[])", (visitor_ids,))
+    conversations = cur.rowcount
+    cur.execute("DELETE FROM visitors WHERE id = ANY(%s::uuid[])", (visitor_ids,))
+    return {"db_visitors": cur.rowcount, "db_conversations": conversations, "db_messages": messages}
+
+
+# Children first, bounded per statement: a workspace with millions of messages is deleted in
+# many small transactions instead of one that outlives the Lambda.
+_WORKSPACE_TABLES = ("messages", "conversations", "visitors", "end_users")
+
+
+def delete_workspace_chunk(cur: Any, workspace_id: str, limit: int) -> tuple[str, int]:
+    """Delete up to `limit` rows of the first non-empty child table, or the workspace row itself
+    once no child is left. Returns (table, rows deleted); ("", 0) when nothing is left."""
+    for table in _WORKSPACE_TABLES:
+        cur.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE workspace_id = %s LIMIT %s)",
+            (workspace_id, limit),
+        )
+        if cur.rowcount:
+            return table, cur.rowcount
+    cur.execute("DELETE FROM workspaces WHERE id = %s", (workspace_id,))
+    return ("workspaces", cur.rowcount) if cur.rowcount else ("", 0)
