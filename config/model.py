@@ -94,6 +94,9 @@ class Retention:
     included, can delete a CloudTrail/Config/GuardDuty record before this. Example: 365."""
     trail_log_days: int = 365
     """CloudTrail's CloudWatch Logs copy retention (an allowed CloudWatch value). Example: 365."""
+    lifecycle_log_days: int = 365
+    """Retention/erasure function and state-machine logs (an allowed CloudWatch value). They hold
+    IDs and counts, never personal data. Example: 365."""
 
     @property
     def visitor_data_days(self) -> int:
@@ -235,7 +238,7 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
     if bk > 0 and not 7 <= bk <= 35:
         problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
                      "Aurora PITR needs at least 7 days (our policy) and allows at most 35")  # fmt: skip
-    for name in ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days"):
+    for name in ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days", "lifecycle_log_days"):
         if values[name] > 0 and values[name] not in LOG_RETENTION_DAYS:
             allowed = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - values[name]))
             problems.add(where, name, f"{values[name]} is not a CloudWatch Logs retention value",

@@ -35,6 +35,7 @@ class DataClass(StrEnum):
     LOGS = "logs"
     AUDIT = "audit"  # CloudTrail, Config and GuardDuty records, security alerts
     BACKUP = "backup"  # AWS Backup vaults (recovery points of S3; Aurora keeps its database key)
+    LIFECYCLE = "lifecycle"  # erasure/retention queues, state machine data, function environments
 
 
 # Services that may use each class's key through `kms:ViaService`.
@@ -44,6 +45,7 @@ _VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
     DataClass.LOGS: (),
     DataClass.AUDIT: ("s3",),  # auditors read trail/Config/GuardDuty objects through S3 only
     DataClass.BACKUP: ("backup",),
+    DataClass.LIFECYCLE: ("sqs", "lambda", "states", "scheduler"),
 }
 
 

@@ -77,3 +77,47 @@ def migrate(conn: Any, directory: Path = MIGRATIONS_DIR) -> list[str]:
             raise
         applied.append(f"{m.version:04d}_{m.name}")
     return applied
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m lifecycle.migrate --region R --secret-arn ARN [--host H] [--tunnel 127.0.0.1:P]
+
+    Applies the migrations to Aurora as the master user, whose password RDS manages in Secrets
+    Manager (fetched here, never printed), over TLS verified against the RDS CA bundle."""
+    import argparse
+    import json
+    import ssl
+
+    import boto3
+    import pg8000.dbapi
+
+    parser = argparse.ArgumentParser(prog="python -m lifecycle.migrate", description=main.__doc__)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--secret-arn", required=True, help="the cluster's RDS-managed master secret")
+    parser.add_argument("--host", help="cluster endpoint (default: SSM /trustbase/data/cluster-endpoint)")
+    parser.add_argument("--port", type=int, default=5532)
+    parser.add_argument("--database", default="trustbase")
+    parser.add_argument("--ca-bundle", required=True, help="RDS CA bundle (PEM)")
+    parser.add_argument("--tunnel", metavar="HOST:PORT", help="connect through a port forward (e.g. SSM)")
+    args = parser.parse_args(argv)
+    session = boto3.Session(region_name=args.region)
+    host = (
+        args.host or session.client("ssm").get_parameter(Name="/trustbase/data/cluster-endpoint")["Parameter"]["Value"]
+    )
+    secret = json.loads(session.client("secretsmanager").get_secret_value(SecretId=args.secret_arn)["SecretString"])
+    context = ssl.create_default_context(cafile=args.ca_bundle)
+    connect_host, connect_port = host, args.port
+    if args.tunnel:
+        connect_host, port = args.tunnel.rsplit(":", 1)
+        connect_port = int(port)
+        context.check_hostname = False  # the chain is still verified
+    conn = pg8000.dbapi.connect(user=secret["username"], password=secret["password"], host=connect_host,
+                                port=connect_port, database=args.database, ssl_context=context, timeout=30)  # fmt: skip
+    applied = migrate(conn)
+    conn.close()
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -27,6 +27,9 @@ refuses any other moto version, because these reach into moto's internals.
     NumericLessThan added), with aws:SecureTransport and s3:TlsVersion from the server: it
     serves HTTPS only (server.py) with Python's TLS 1.2 floor, so "true" and "1.2". Anywhere
     else (TLS_ONLY false) the context says "false" and the buckets refuse, as on AWS.
+12. AWS::StepFunctions::StateMachine: logging, tracing and CMK encryption were dropped;
+    AWS::Lambda::Function: the environment's CMK and the tracing mode were dropped.
+    AWS::SQS::QueuePolicy has no model (the queues' TLS-only policies were silently skipped).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def apply() -> None:
     _patch_target_group_attributes()
     _patch_listener_attributes()
     _patch_bucket_policy_conditions()
+    _patch_state_machine_and_queue_policy()
     _applied = True
 
 
@@ -537,3 +541,62 @@ def _patch_bucket_policy_conditions() -> None:
         return IAMPolicy(json.dumps({**doc, "Statement": applying})).is_action_permitted(action, resource)
 
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _cfn_to_api(value: Any) -> Any:
+    """CloudFormation's PascalCase keys -> the Step Functions API's camelCase keys."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _cfn_to_api(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cfn_to_api(v) for v in value]
+    return value
+
+
+def _patch_state_machine_and_queue_policy() -> None:
+    from moto.core.common_models import CloudFormationModel
+    from moto.sqs.models import sqs_backends
+    from moto.stepfunctions.models import StateMachine
+
+    def after(machine: Any, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        if props.get("LoggingConfiguration"):
+            machine.loggingConfiguration = _cfn_to_api(props["LoggingConfiguration"])
+        if props.get("TracingConfiguration"):
+            machine.tracingConfiguration = _cfn_to_api(props["TracingConfiguration"])
+        if props.get("EncryptionConfiguration"):
+            machine.encryptionConfiguration = _cfn_to_api(props["EncryptionConfiguration"])
+
+    _wrap_create(StateMachine, after=after)
+
+    from moto.awslambda.models import LambdaFunction
+
+    def after_function(fn: Any, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        fn.kms_key_arn = props.get("KmsKeyArn")
+        fn.tracing_config = props.get("TracingConfig") or {"Mode": "PassThrough"}
+
+    _wrap_create(LambdaFunction, after=after_function)
+
+    class QueuePolicy:
+        def __init__(self, queues: list[str]) -> None:
+            self.physical_resource_id = "|".join(queues)
+
+        def is_created(self) -> bool:
+            return True
+
+    class CfnQueuePolicy(CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SQS::QueuePolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+        ) -> QueuePolicy:
+            p = cloudformation_json["Properties"]
+            backend = sqs_backends[account_id][region_name]
+            for url in p["Queues"]:
+                backend.set_queue_attributes(
+                    url.rstrip("/").rsplit("/", 1)[-1], {"Policy": json.dumps(p["PolicyDocument"])}
+                )
+            return QueuePolicy(list(p["Queues"]))
+
+    _MODELS.append(CfnQueuePolicy)

@@ -16,6 +16,7 @@ _LINKS = {
     DataClass.LOGS: Link.LOGS_KEY_ARN,
     DataClass.AUDIT: Link.AUDIT_KEY_ARN,
     DataClass.BACKUP: Link.BACKUP_KEY_ARN,
+    DataClass.LIFECYCLE: Link.LIFECYCLE_KEY_ARN,
 }
 
 

@@ -21,6 +21,7 @@ class Link(StrEnum):
     LOGS_KEY_ARN = "keys/logs-key-arn"
     AUDIT_KEY_ARN = "keys/audit-key-arn"
     BACKUP_KEY_ARN = "keys/backup-key-arn"
+    LIFECYCLE_KEY_ARN = "keys/lifecycle-key-arn"
     VPC_ID = "network/vpc-id"
     PUBLIC_SUBNET_IDS = "network/public-subnet-ids"
     APP_SUBNET_IDS = "network/app-subnet-ids"
@@ -41,6 +42,8 @@ class Link(StrEnum):
     AUDIT_BUCKET_ARN = "audit/bucket-arn"
     ALERTS_TOPIC_ARN = "audit/alerts-topic-arn"
     BACKUP_VAULT_NAME = "backup/vault-name"
+    ERASURE_STATE_MACHINE_ARN = "lifecycle/erasure-state-machine-arn"
+    DSAR_SUBMITTER_ROLE_ARN = "lifecycle/dsar-submitter-role-arn"
 
     @property
     def parameter_name(self) -> str:

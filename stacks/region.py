@@ -1,4 +1,4 @@
-"""One region = six stacks: keys -> network -> data -> audit -> (edge | detection),
+"""One region = seven stacks: keys -> network -> data -> audit -> (edge | detection | lifecycle),
 plus a DR vault stack in the jurisdiction's DR region when backup copies are on."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from stacks.detection_stack import DetectionStack
 from stacks.dr_vault_stack import DrVaultStack
 from stacks.edge_stack import EdgeStack
 from stacks.keys_stack import KeysStack
+from stacks.lifecycle_stack import LifecycleStack
 from stacks.network_stack import NetworkStack
 
 
@@ -26,14 +27,15 @@ class RegionStacks:
     edge: EdgeStack
     audit: AuditStack
     detection: DetectionStack
+    lifecycle: LifecycleStack
     dr_vault: DrVaultStack | None
 
     def all(self) -> tuple[Stack, ...]:
-        stacks = (self.keys, self.network, self.data, self.edge, self.audit, self.detection)
+        stacks = (self.keys, self.network, self.data, self.edge, self.audit, self.detection, self.lifecycle)
         return stacks + ((self.dr_vault,) if self.dr_vault else ())
 
 
-STACK_PARTS = ("keys", "network", "data", "edge", "audit", "detection")
+STACK_PARTS = ("keys", "network", "data", "edge", "audit", "detection", "lifecycle")
 STATEFUL_PARTS = ("keys", "data", "audit")
 
 
@@ -62,6 +64,11 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         stack_name(region_config.name, "detection"),
         **kw("detection", "detection and access"),  # type: ignore[arg-type]
     )
+    lifecycle = LifecycleStack(
+        scope,
+        stack_name(region_config.name, "lifecycle"),
+        **kw("lifecycle", "data lifecycle: retention and GDPR erasure"),  # type: ignore[arg-type]
+    )
     dr_vault = None
     if region_config.backup.dr_copy_region:
         dr = region_config.backup.dr_copy_region
@@ -79,8 +86,16 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
     edge.add_stack_dependency(audit)  # FIS stop alarms notify the audit stack's alerts topic
     audit.add_stack_dependency(data)
     detection.add_stack_dependency(audit)
+    lifecycle.add_stack_dependency(audit)  # reads data, network, keys and audit links
     stacks = RegionStacks(
-        keys=keys, network=network, data=data, edge=edge, audit=audit, detection=detection, dr_vault=dr_vault
+        keys=keys,
+        network=network,
+        data=data,
+        edge=edge,
+        audit=audit,
+        detection=detection,
+        lifecycle=lifecycle,
+        dr_vault=dr_vault,
     )
     for stack in stacks.all():
         Tags.of(stack).add("trustbase:jurisdiction", region_config.jurisdiction.value)

@@ -48,7 +48,15 @@ def deployed(assembly: Assembly) -> Iterator[Deployed]:
 def test_every_stack_deploys_and_every_check_passes_or_is_listed(deployed: Deployed) -> None:
     report = deployed.report
     assert report.result == PASS, report.to_markdown()
-    assert [s.rsplit("-", 1)[-1] for s in report.stacks] == ["keys", "network", "data", "audit", "edge", "detection"]
+    assert [s.rsplit("-", 1)[-1] for s in report.stacks] == [
+        "keys",
+        "network",
+        "data",
+        "audit",
+        "edge",
+        "detection",
+        "lifecycle",
+    ]
     for check in report.checks:
         assert check.status in (PASS, NOT_EMULATED)
         if check.status == NOT_EMULATED:
@@ -66,7 +74,7 @@ def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
 @pytest.mark.parametrize(
     ("what", "count"),
     [
-        ("KMS key rotation", 5),
+        ("KMS key rotation", 6),
         ("S3 default encryption", 3),
         ("S3 versioning", 3),
         ("S3 refuses non-TLS requests", 3),
@@ -80,6 +88,14 @@ def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
         ("backup vault locked", 1),
         ("backup vault encrypted with a CMK of this region", 1),
         ("VPC flow log captures ALL traffic", 1),
+        ("Lambda in the app subnets of 3 AZs", 7),
+        ("Lambda environment encrypted with a CMK", 7),
+        ("Lambda traced", 7),
+        ("SQS queue encrypted with a CMK", 3),
+        ("SQS queue refuses non-TLS requests", 3),
+        ("state machine encrypted with a CMK", 1),
+        ("state machine logs ALL without execution data", 1),
+        ("state machine traced", 1),
     ],
 )
 def test_key_properties_read_back_from_the_service_apis(deployed: Deployed, what: str, count: int) -> None:
@@ -115,7 +131,7 @@ def test_a_resource_the_emulator_skips_fails_unless_listed(deployed: Deployed, m
     aws = deployed.aws()
     # moto has no CloudFormation model for this type: the stack still says CREATE_COMPLETE.
     template = {"Resources": {"Skipped": {"Type": "AWS::Pinpoint::App", "Properties": {"Name": "x"}},
-                              "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}  # fmt: skip
+                              "Queue": {"Type": "AWS::EC2::InternetGateway", "Properties": {}}}}  # fmt: skip
     aws.client("cloudformation").create_stack(StackName="gap-test", TemplateBody=json.dumps(template))
     report = RegionDeployment(REGION)
     verify_stack(aws, "gap-test", template, report)
@@ -123,7 +139,7 @@ def test_a_resource_the_emulator_skips_fails_unless_listed(deployed: Deployed, m
     # listed as not emulated: reported, not failed ...
     monkeypatch.setitem(local_deploy.NOT_EMULATED_TYPES, "AWS::Pinpoint::App", "test: not in moto")
     # ... and a listed type that the emulator does create is a stale entry: it fails.
-    monkeypatch.setitem(local_deploy.NOT_EMULATED_TYPES, "AWS::SQS::Queue", "test: stale entry")
+    monkeypatch.setitem(local_deploy.NOT_EMULATED_TYPES, "AWS::EC2::InternetGateway", "test: stale entry")
     report = RegionDeployment(REGION)
     verify_stack(aws, "gap-test", template, report)
     assert {(c.subject, c.status) for c in report.checks} == {("Skipped", NOT_EMULATED), ("Queue", FAIL)}

