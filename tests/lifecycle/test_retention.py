@@ -56,11 +56,13 @@ def test_visitor_expiry_in_bounded_batches_resumes_where_it_stopped(world: World
     assert all(world.versions(f"visitors/{ws}/{v}/") == 0 for v in old)
 
 
-def test_out_of_time_starts_no_batch(world: World) -> None:
+def test_short_on_time_does_one_batch_then_stops(world: World) -> None:
     ws = world.add_workspace()
-    world.add_visitor(ws, NOW - relativedelta(months=12))
-    report = expire_visitors(world.app, world.s3, BUCKET, months=9, now=NOW, budget=Budget(lambda: 10.0, reserve=30))
-    assert not report.done and report.subjects == 0 and world.count("visitors") == 1
+    for _ in range(3):
+        world.add_visitor(ws, NOW - relativedelta(months=12))
+    short = Budget(lambda: 10.0, reserve=30)
+    report = expire_visitors(world.app, world.s3, BUCKET, months=9, now=NOW, batch_size=1, budget=short)
+    assert not report.done and report.subjects == 1 and world.count("visitors") == 2  # progress, then stop
 
 
 def test_workspace_boundary_just_under_and_just_over_thirteen_months(world: World) -> None:
