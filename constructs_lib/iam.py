@@ -104,6 +104,15 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
     # EventBridge Scheduler starts Macie classification jobs
     "macie2:CreateClassificationJob",
+    # data lifecycle: functions in the VPC (ENIs), tracing, dead letters, subject erasure,
+    # the erasure state machine (invoke steps, vended logs) and its submitter
+    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+    "sqs:SendMessage", "s3:DeleteObjectVersion", "lambda:InvokeFunction",
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    "states:StartExecution", "states:DescribeExecution",
 )}))  # fmt: skip
 
 

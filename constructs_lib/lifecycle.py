@@ -400,7 +400,7 @@ class LifecyclePipelines(Construct):
         }  # fmt: skip
         self.state_machine = self._state_machine(key, logs_key, log_retention)
         self._schedules(key)
-        self.submitter_role = self._submitter(s.app_role_arn)
+        self.submitter_role = self._submitter(s.app_role_arn, key)
         self._alarms(alerts_topic)
 
     # -------------------------------------------------------------------------- state machine
@@ -592,7 +592,7 @@ class LifecyclePipelines(Construct):
 
     # -------------------------------------------------------------------------- intake
 
-    def _submitter(self, app_role_arn: str) -> iam.IRole:
+    def _submitter(self, app_role_arn: str, key: kms.IKey) -> iam.IRole:
         """Only this role may start an erasure: the app tier assumes it for a DSAR it accepted."""
         stack = Stack.of(self)
         executions = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
@@ -611,6 +611,14 @@ class LifecyclePipelines(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="ReadErasureResult", actions=["states:DescribeExecution"], resources=[executions]
+                ),
+                # The state machine encrypts its data with the lifecycle CMK: starting an execution
+                # encrypts the input, reading one decrypts it, both on the caller's behalf.
+                iam.PolicyStatement(
+                    sid="LifecycleKeyThroughStepFunctions",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"states.{stack.region}.amazonaws.com"}},
                 ),
             ],
         )

@@ -355,3 +355,24 @@ def test_stateful_logical_ids_are_pinned(assembly: Assembly, region: RegionConfi
     template = tpl(assembly, region, part)
     for rtype, expected in PINNED_LOGICAL_IDS[part].items():
         assert set(pc.resources(template, rtype)) == expected, rtype
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_every_granted_action_fits_under_the_boundary(assembly: Assembly, region: RegionConfig, part: str) -> None:
+    """A role's effective permissions are its policies AND the boundary: an action the boundary
+    does not list would be silently denied on AWS. So every Allow must be inside the ceiling."""
+    from constructs_lib.iam import BOUNDARY_ALLOWED_ACTIONS
+
+    template = tpl(assembly, region, part)
+    outside: set[str] = set()
+    documents = [p["Properties"]["PolicyDocument"] for p in pc.resources(template, "AWS::IAM::ManagedPolicy").values()]
+    documents += [p["PolicyDocument"] for r in pc.resources(template, "AWS::IAM::Role").values()
+                  for p in r["Properties"].get("Policies", [])]  # fmt: skip
+    for document in documents:
+        if "Ceiling" in {s.get("Sid") for s in document["Statement"]}:
+            continue  # the boundary itself
+        for statement in document["Statement"]:
+            if statement["Effect"] == "Allow":
+                acts = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                outside |= set(acts) - set(BOUNDARY_ALLOWED_ACTIONS)
+    assert outside == set(), f"add to BOUNDARY_ALLOWED_ACTIONS (or drop from the role): {sorted(outside)}"
