@@ -81,4 +81,4 @@ bench: setup
 	$(BIN)/python bench/run_bench.py
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
