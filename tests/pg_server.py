@@ -8,7 +8,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -17,19 +16,14 @@ from typing import Any
 
 import pg8000.dbapi
 
+from local_aws.emulator import free_port
+
 
 def _bin_dir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     if not found:
         raise RuntimeError("no PostgreSQL server binaries: run scripts/ensure-postgres.sh (apt-get install postgresql)")
     return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -48,7 +42,7 @@ class PgServer:
         if run_as:
             pw = pwd.getpwnam(run_as)
             os.chown(root, pw.pw_uid, pw.pw_gid)
-        server = cls(root, _free_port(), run_as)
+        server = cls(root, free_port(), run_as)
         data = root / "data"
         server._run(bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         server._run(

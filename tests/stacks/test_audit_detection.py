@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import posture_checks as pc
-from config import AppConfig, RegionConfig, load_config_file
+from config import RegionConfig
 from constructs_lib.audit import DENIED_TO_EVERYONE, security_alarm_specs
 from constructs_lib.detection import SECURITY_HUB_STANDARDS, config_rules
 from constructs_lib.iam import auditor_role_name, break_glass_role_name
 from stacks.region import stack_name
 from tests.conftest import Assembly, only
-
-REGIONS = [r.name for r in load_config_file().regions]
-
-
-@pytest.fixture(params=REGIONS)
-def region(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfig:
-    return app_config.region(request.param)
 
 
 def audit(assembly: Assembly, region: RegionConfig) -> dict[str, Any]:

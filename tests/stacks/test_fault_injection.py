@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import posture_checks as pc
-from config import AppConfig, RegionConfig, load_config_file
+from config import RegionConfig
 from stacks.region import stack_name
 from tests.conftest import Assembly
-
-REGIONS = [r.name for r in load_config_file().regions]
-
-
-@pytest.fixture(params=REGIONS)
-def region(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfig:
-    return app_config.region(request.param)
 
 
 def templates(assembly: Assembly, region: RegionConfig) -> dict[str, dict[str, Any]]:

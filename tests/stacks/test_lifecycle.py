@@ -7,21 +7,12 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-
 import posture_checks as pc
-from config import AppConfig, RegionConfig, load_config_file
+from config import RegionConfig
 from constructs_lib.iam import app_role_name
 from constructs_lib.lifecycle import RUNTIME, lifecycle_asset
 from stacks.region import stack_name
 from tests.conftest import Assembly, only
-
-REGIONS = [r.name for r in load_config_file().regions]
-
-
-@pytest.fixture(params=REGIONS)
-def region(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfig:
-    return app_config.region(request.param)
 
 
 def lifecycle(assembly: Assembly, region: RegionConfig) -> dict[str, Any]:

@@ -11,19 +11,13 @@ from typing import Any
 import pytest
 
 import posture_checks as pc
-from config import AppConfig, RegionConfig, load_config_file
+from config import RegionConfig
 from config.model import months_to_days
 from constructs_lib.iam import boundary_policy_name
 from stacks.region import STACK_PARTS, STATEFUL_PARTS, stack_name
 from tests.conftest import Assembly, only
 
-REGIONS = [r.name for r in load_config_file().regions]
 PARTS = STACK_PARTS
-
-
-@pytest.fixture(params=REGIONS)
-def region(request: pytest.FixtureRequest, app_config: AppConfig) -> RegionConfig:
-    return app_config.region(request.param)
 
 
 def tpl(assembly: Assembly, region: RegionConfig, part: str) -> dict[str, Any]:
