@@ -403,7 +403,7 @@ def restore(
     cluster_id = cluster_arn.rsplit(":", 1)[-1]
     subnet_group = clients.parameter("/trustbase/data/db-subnet-group-name")
     security_group = clients.parameter("/trustbase/network/database-security-group-id")
-    copy_id = f"trustbase-drill-restore-{int(time.time())}"
+    copy_id = f"trustbase-drill-restore-{int(time.time())}-{uuid.uuid4().hex[:6]}"  # unique even within a second
     try:
         points = clients.backup.list_recovery_points_by_resource(ResourceArn=cluster_arn).get("RecoveryPoints", [])
         newest = max((p["CreationDate"] for p in points), default=None)
