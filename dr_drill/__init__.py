@@ -431,20 +431,19 @@ def restore(
         report.step("restored cluster available", PASS, copy_id, report.rto_seconds)
         restored = clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]
         report.step("restored cluster encrypted", PASS if restored.get("StorageEncrypted", True) else FAIL)
+        # The newest recovered data: the newest canary row in the copy when the SQL canary runs,
+        # else the source's latest restorable time as the API reports it.
         if written is not None and canary is not None:
             newest = _newest_canary_in_copy(clients, restored, canary, timeout=timeout, interval=interval, sleep=sleep)
-            if newest is None:
-                report.step("RPO", FAIL, "the restored copy holds no canary row at all")
-            else:
-                report.rpo_seconds = round(max(0.0, (requested - newest).total_seconds()), 3)
-                report.step("RPO", PASS if report.rpo_seconds <= targets.restore_rpo_seconds else FAIL,
-                            f"newest canary in the copy is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s")  # fmt: skip
-        elif latest is None:
-            report.step("RPO", FAIL, "the source reports no latest restorable time")
+            what, missing = "newest canary in the copy", "the restored copy holds no canary row at all"
         else:
-            report.rpo_seconds = round(max(0.0, (requested - latest).total_seconds()), 3)
+            newest, what, missing = latest, "newest recovered data", "the source reports no latest restorable time"
+        if newest is None:
+            report.step("RPO", FAIL, missing)
+        else:
+            report.rpo_seconds = round(max(0.0, (requested - newest).total_seconds()), 3)
             report.step("RPO", PASS if report.rpo_seconds <= targets.restore_rpo_seconds else FAIL,
-                        f"newest recovered data is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s")  # fmt: skip
+                        f"{what} is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s")  # fmt: skip
     except TimeoutError as exc:
         report.step("restored cluster available", FAIL, str(exc), round(time.monotonic() - started, 3))
     finally:

@@ -374,6 +374,11 @@ def _kms_key(aws: LocalAws, key_id: str, props: dict[str, Any]) -> list[tuple[st
     ]  # fmt: skip
 
 
+def _tls_only(policy: dict[str, Any]) -> bool:
+    return any(st.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(st.get("Condition", {}))
+               for st in policy.get("Statement", []))  # fmt: skip
+
+
 def _s3_bucket(aws: LocalAws, bucket: str, props: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     s3 = aws.client("s3")
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -389,8 +394,7 @@ def _s3_bucket(aws: LocalAws, bucket: str, props: dict[str, Any]) -> list[tuple[
         ("S3 public access blocked", all(block.values()), json.dumps(block)),
     ]
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) if _has_policy(s3, bucket) else {}
-    tls = any(st.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(st.get("Condition", {}))
-              for st in policy.get("Statement", []))  # fmt: skip
+    tls = _tls_only(policy)
     checks.append(
         ("S3 refuses non-TLS requests", tls, "Deny on aws:SecureTransport=false" if tls else "no such policy")
     )
@@ -527,19 +531,14 @@ def _flow_log(aws: LocalAws, flow_log_id: str, props: dict[str, Any]) -> list[tu
              f"{fl.get('TrafficType')} of {fl.get('ResourceId')} -> {fl.get('LogGroupName') or fl.get('LogDestination')}")]  # fmt: skip
 
 
-def _tls_only(policy: dict[str, Any]) -> bool:
-    return any(st.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(st.get("Condition", {}))
-               for st in policy.get("Statement", []))  # fmt: skip
-
-
 def _sqs_queue(aws: LocalAws, url: str, props: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     attrs = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     policy = json.loads(attrs.get("Policy", "{}"))
+    tls = _tls_only(policy)
     return [
         ("SQS queue encrypted with a CMK", bool(attrs.get("KmsMasterKeyId")), str(attrs.get("KmsMasterKeyId"))),
-        ("SQS queue refuses non-TLS requests", _tls_only(policy), "Deny on aws:SecureTransport=false"
-         if _tls_only(policy) else "no such policy"),
-    ]  # fmt: skip
+        ("SQS queue refuses non-TLS requests", tls, "Deny on aws:SecureTransport=false" if tls else "no such policy"),
+    ]
 
 
 def _lambda_function(aws: LocalAws, name: str, props: dict[str, Any]) -> list[tuple[str, bool | None, str]]:

@@ -59,7 +59,8 @@ class DataStack(RegionalStack):
         )
         cluster = self.database.cluster
         subnet_group = cluster.node.find_child("Subnets")
-        assert isinstance(subnet_group, rds.SubnetGroup)
+        if not isinstance(subnet_group, rds.SubnetGroup):
+            raise TypeError(f"expected the cluster's SubnetGroup, got {type(subnet_group).__name__}")
         # Backups sit beside what they protect, so cdk-nag sees Aurora in a backup plan.
         self.backups = BackupProtection(
             self,

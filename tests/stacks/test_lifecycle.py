@@ -55,7 +55,7 @@ def test_functions_run_in_the_vpc_with_encrypted_env_dlq_tracing_and_concurrency
 ) -> None:
     template = lifecycle(assembly, region)
     fns = functions(template)
-    assert len(fns) == 7
+    assert len(fns) == 5
     for fid, fn in fns.items():
         p = fn["Properties"]
         assert p["Runtime"] == RUNTIME.name, fid
@@ -72,7 +72,7 @@ def test_every_function_logs_to_its_own_encrypted_group_with_retention(
 ) -> None:
     template = lifecycle(assembly, region)
     groups = pc.resources(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 8  # seven functions + the state machine
+    assert len(groups) == 6  # five functions + the state machine
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == region.retention.lifecycle_log_days
         assert "logskeyarn" in json.dumps(group["Properties"]["KmsKeyId"]).lower()
@@ -108,7 +108,7 @@ def test_each_step_function_can_do_only_its_step(assembly: Assembly, region: Reg
     template = lifecycle(assembly, region)
     objects = actions(policy_of(template, fn_id(template, "erasure-objects")))
     assert "rds-db:connect" not in objects and {"s3:DeleteObjectVersion", "s3:ListBucketVersions"} <= objects
-    for name in ("erasure-validate", "erasure-rows"):
+    for name in ("erasure-database",):
         granted = actions(policy_of(template, fn_id(template, name)))
         assert "rds-db:connect" in granted and not any(a.startswith("s3:") for a in granted), name
     publish = policy_of(template, fn_id(template, "erasure-publish"))
@@ -172,7 +172,7 @@ def test_only_the_submitter_role_may_start_an_erasure(assembly: Assembly, region
 def test_failures_alarm_the_security_topic(assembly: Assembly, region: RegionConfig) -> None:
     template = lifecycle(assembly, region)
     alarms = pc.resources(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 6  # three DLQs, failed executions, two retention jobs
+    assert len(alarms) == 5  # three DLQs, failed executions, failed retention runs
     for alarm in alarms.values():
         assert "alertstopicarn" in json.dumps(alarm["Properties"]["AlarmActions"]).lower()
         assert alarm["Properties"]["Threshold"] == 1
@@ -180,7 +180,7 @@ def test_failures_alarm_the_security_topic(assembly: Assembly, region: RegionCon
 
 def test_the_lambda_asset_imports_without_the_venv(tmp_path: Any) -> None:
     """The asset carries everything the runtime needs besides boto3 (which Lambda provides)."""
-    asset = lifecycle_asset()
+    asset, _ = lifecycle_asset()
     assert (asset / "rds-ca-bundle.pem").read_text().count("BEGIN CERTIFICATE") >= 10
     script = ("import sys; sys.path.insert(0, sys.argv[1]); import pg8000.dbapi, scramp, dateutil; "
               "import lifecycle.erasure, lifecycle.retention, lifecycle.replay, lifecycle.migrate; "
