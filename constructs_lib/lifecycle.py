@@ -109,6 +109,23 @@ def lifecycle_code() -> lambda_.Code:
     return lambda_.Code.from_asset(str(path), asset_hash=content_hash, asset_hash_type=AssetHashType.CUSTOM)
 
 
+def _invoker_statements(
+    functions: list[lambda_.IFunction], dlq: sqs.IQueue, key: kms.IKey, *, via: tuple[str, ...], invoke_sid: str,
+    key_sid: str,
+) -> list[iam.PolicyStatement]:  # fmt: skip
+    """What an orchestrator (Step Functions, Scheduler) needs: invoke exactly these functions,
+    dead-letter to one queue, and the lifecycle key only through the named services."""
+    region = Stack.of(dlq).region
+    return [
+        iam.PolicyStatement(sid=invoke_sid, actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]),
+        iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
+        iam.PolicyStatement(
+            sid=key_sid, actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in via]}},
+        ),
+    ]  # fmt: skip
+
+
 def _ignore_redundant_role_dependency(resource: Construct) -> None:
     """CDK adds a DependsOn on the execution role that the role's GetAtt already implies;
     cfn-lint W3005 flags the redundancy. Ignore it on that one resource only."""
@@ -473,30 +490,13 @@ class LifecyclePipelines(Construct):
             assumed_by=service_principal("states.amazonaws.com", stack.account),
             description="trustbase erasure state machine: invoke its steps, dead-letter, logs, tracing",
             statements=[
-                iam.PolicyStatement(
-                    sid="InvokeSteps",
-                    actions=["lambda:InvokeFunction"],
-                    resources=[
-                        fns[n].function.function_arn for n in ("erasure-database", "erasure-objects", "erasure-publish")
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="DeadLetters",
-                    actions=["sqs:SendMessage"],
-                    resources=[self.dead_letter_queues["erasure"].queue_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="LifecycleKey",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[key.key_arn],
-                    conditions={
-                        "StringEquals": {
-                            "kms:ViaService": [
-                                f"sqs.{stack.region}.amazonaws.com",
-                                f"states.{stack.region}.amazonaws.com",
-                            ]
-                        }
-                    },
+                *_invoker_statements(
+                    [fns[n].function for n in ("erasure-database", "erasure-objects", "erasure-publish")],
+                    self.dead_letter_queues["erasure"],
+                    key,
+                    via=("sqs", "states"),
+                    invoke_sid="InvokeSteps",
+                    key_sid="LifecycleKey",
                 ),
                 iam.PolicyStatement(
                     sid="LogDelivery",  # vended-logs delivery APIs have no resource-level permissions
@@ -549,36 +549,22 @@ class LifecyclePipelines(Construct):
     def _schedules(self, key: kms.IKey) -> None:
         stack = Stack.of(self)
         retention = self.functions["retention"].function
-        targets = {job: retention for job in ("visitors", "workspaces")}
         dlq = self.dead_letter_queues["retention"]
         role = ScopedRole(
             self,
             "SchedulerRole",
             assumed_by=service_principal("scheduler.amazonaws.com", stack.account),
-            description="trustbase retention schedules: invoke the two retention functions, dead-letter",
-            statements=[
-                iam.PolicyStatement(
-                    sid="InvokeRetention",
-                    actions=["lambda:InvokeFunction"],
-                    resources=[retention.function_arn],
-                ),
-                iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
-                iam.PolicyStatement(
-                    sid="LifecycleKeyThroughServices",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[key.key_arn],
-                    conditions={
-                        "StringEquals": {
-                            "kms:ViaService": [
-                                f"sqs.{stack.region}.amazonaws.com",
-                                f"scheduler.{stack.region}.amazonaws.com",
-                            ]
-                        }
-                    },
-                ),
-            ],
+            description="trustbase retention schedules: invoke the retention function, dead-letter",
+            statements=_invoker_statements(
+                [retention],
+                dlq,
+                key,
+                via=("sqs", "scheduler"),
+                invoke_sid="InvokeRetention",
+                key_sid="LifecycleKeyThroughServices",
+            ),
         )
-        for job, fn in targets.items():
+        for job in ("visitors", "workspaces"):  # one function, one schedule per job
             scheduler.CfnSchedule(
                 self,
                 f"Retention{job.capitalize()}Schedule",
@@ -588,7 +574,7 @@ class LifecyclePipelines(Construct):
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
                 kms_key_arn=key.key_arn,
                 target=scheduler.CfnSchedule.TargetProperty(
-                    arn=fn.function_arn,
+                    arn=retention.function_arn,
                     role_arn=role.role_arn,
                     input=f'{{"job": "{job}"}}',
                     retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
