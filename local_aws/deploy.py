@@ -46,7 +46,6 @@ NOT_EMULATED_TYPES: dict[str, str] = {
     "AWS::GuardDuty::Detector": "moto has no CloudFormation model for GuardDuty",
     "AWS::GuardDuty::PublishingDestination": "moto has no CloudFormation model for GuardDuty",
     "AWS::Logs::MetricFilter": "moto has no CloudFormation model for metric filters",
-    "AWS::Lambda::EventInvokeConfig": "moto has no CloudFormation model for async-invoke retry settings",
     "AWS::Macie::Session": "moto has no CloudFormation model for Macie",
     "AWS::RDS::DBClusterParameterGroup": "moto has no CloudFormation model for cluster parameter groups",
     "AWS::Scheduler::Schedule": "moto has no CloudFormation model for EventBridge Scheduler",
