@@ -555,6 +555,7 @@ class Policies:
     boundary: Policy | None = None
     resource: Policy | None = None
     resource_required: bool = False
+    endpoint: Policy | None = None  # a VPC endpoint's policy when the request goes through one
 
 
 def evaluate(request: Request, policies: Policies) -> Decision:
@@ -581,8 +582,16 @@ def evaluate(request: Request, policies: Policies) -> Decision:
                 denies.append(s.ref)
             else:
                 resource_allow.setdefault(how, []).append(s.ref)
+    endpoint_allow: list[StatementRef] = []
+    if policies.endpoint is not None:
+        for s in policies.endpoint.statements:
+            if _applies(s, request, check_principal=True) is not Match.NONE:
+                (denies if s.effect == "Deny" else endpoint_allow).append(s.ref)
     if denies:
         return Decision(Effect.EXPLICIT_DENY, "an explicit Deny applies", denied_by=tuple(denies))
+    if policies.endpoint is not None and not endpoint_allow:
+        # A VPC endpoint policy is a ceiling on what passes through the endpoint (it grants nothing).
+        return Decision(Effect.IMPLICIT_DENY, "the VPC endpoint policy does not allow it")
 
     boundary_ok = policies.boundary is None or bool(boundary_allow)
     identity_ok = bool(identity_allow) and boundary_ok and not is_service

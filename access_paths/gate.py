@@ -1,0 +1,185 @@
+"""Evaluate every access path of the table over every region of a cloud assembly.
+
+A finding names the region, the path, the principal, the action, the resource and the policy
+statements that deny an intended path (or wrongly allow a forbidden one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from access_paths.assembly import Assembly, ResolveError
+from access_paths.evaluator import Decision, Policy, PolicyKind, Principal, Request, evaluate, parse_policy
+from access_paths.model import RegionModel
+from access_paths.table import (
+    ACCOUNT_ADMIN,
+    EXTERNAL,
+    EXTERNAL_ACCOUNT,
+    AccessPath,
+    Expect,
+    forbidden,
+    intended,
+)
+
+PERSON = "person"
+_TEMPLATE = re.compile(r"\{([a-z0-9_-]+)(?::([^}.]+)\.([A-Za-z.]+))?\}")
+
+
+class TemplateError(ResolveError):
+    pass
+
+
+def _everything(where: str) -> Policy:
+    return parse_policy(
+        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, kind=PolicyKind.IDENTITY, where=where
+    )
+
+
+def _other_region(region: str) -> str:
+    return "us-west-2" if region != "us-west-2" else "us-east-1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    region: str
+    path: AccessPath
+    principal: str
+    resource: str
+    decision: Decision
+
+    @property
+    def ok(self) -> bool:
+        return self.decision.allowed is (self.path.expect is Expect.ALLOW)
+
+    def message(self) -> str:
+        p, d = self.path, self.decision
+        if p.expect is Expect.ALLOW:
+            why = f"DENIED ({d.reason})" + (f" by {', '.join(map(str, d.denied_by))}" if d.denied_by else "")
+        else:
+            why = f"ALLOWED ({d.reason}) by {', '.join(map(str, d.allowed_by))}"
+        return f"[{self.region}] {p.family}: {p.name}: {self.principal} {p.action} on {self.resource}: {why}"
+
+
+class Instantiator:
+    """Fills a row's templates with the region's concrete values."""
+
+    def __init__(self, model: RegionModel) -> None:
+        self.model = model
+
+    def fill(self, text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            name, path, attr = m.group(1), m.group(2), m.group(3)
+            if path is None:
+                values = {
+                    "account": self.model.account,
+                    "region": self.model.region,
+                    "other_region": _other_region(self.model.region),
+                }
+                if name not in values:
+                    raise TemplateError(f"unknown template variable {{{name}}}")
+                return values[name]
+            return self.model.attr(name, path, attr)
+
+        return _TEMPLATE.sub(one, text)
+
+    def principal(self, who: str) -> Principal:
+        account = self.model.account
+        if who == ACCOUNT_ADMIN:
+            return Principal.role(f"arn:aws:iam::{account}:role/hypothetical-account-admin")
+        if who == PERSON:
+            return Principal.role(f"arn:aws:iam::{account}:role/hypothetical-person")
+        if who == EXTERNAL:
+            return Principal.role(f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker")
+        if who.startswith("service:"):
+            return Principal.of_service(who.removeprefix("service:"))
+        if who.startswith("role:"):
+            return Principal.role(self.fill(who.removeprefix("role:")))
+        raise TemplateError(f"unknown principal {who!r}")
+
+
+def _resource_account(resource: str, default: str) -> str:
+    parts = resource.split(":")
+    if len(parts) >= 5 and parts[0] == "arn" and re.fullmatch(r"\d{12}", parts[4]):
+        return parts[4]
+    return default  # S3 ARNs carry no account: the bucket belongs to the stack's account
+
+
+def request_context(
+    model: RegionModel,
+    principal: Principal,
+    action: str,
+    resource: str,
+    extra: Mapping[str, str | tuple[str, ...]],
+    through: str | None,
+) -> dict[str, tuple[str, ...]]:
+    """What AWS puts into every request of this kind, then the row's own keys."""
+    ctx: dict[str, tuple[str, ...]] = {
+        "aws:SecureTransport": ("true",),
+        "aws:RequestedRegion": (model.region,),
+        "aws:CurrentTime": (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),),
+    }
+    if principal.service:
+        ctx["aws:PrincipalIsAWSService"] = ("true",)
+        ctx["aws:PrincipalServiceName"] = (principal.service,)
+    else:
+        ctx["aws:PrincipalIsAWSService"] = ("false",)
+        ctx["aws:PrincipalArn"] = (principal.arn,)
+        ctx["aws:PrincipalAccount"] = (principal.account,)
+        if action.lower().startswith("kms:"):
+            ctx["kms:CallerAccount"] = (principal.account,)
+    if action.lower().startswith("s3:"):
+        ctx["s3:TlsVersion"] = ("1.3",)
+    if through:
+        vpce, _ = model.endpoint(through)
+        ctx["aws:SourceVpce"] = (vpce,)
+    for key, value in extra.items():
+        ctx[key] = tuple(value) if isinstance(value, tuple) else (value,)
+    return ctx
+
+
+def evaluate_path(model: RegionModel, path: AccessPath) -> Outcome:
+    fill = Instantiator(model)
+    principal = fill.principal(path.who)
+    resource = fill.fill(path.resource)
+    context = {
+        k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v)) for k, v in path.context.items()
+    }
+    extra_identity = {
+        f"arn:aws:iam::{model.account}:role/hypothetical-account-admin": (_everything("hypothetical account admin"),),
+        f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker": (_everything("hypothetical attacker"),),
+        f"arn:aws:iam::{model.account}:role/hypothetical-person": (
+            parse_policy(
+                {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
+                kind=PolicyKind.IDENTITY,
+                where="a person's identity-provider role",
+            ),
+        ),
+    }
+    policies = model.policies_for(
+        principal, path.action, resource, extra_identity=extra_identity, through_endpoint=path.through
+    )
+    ctx = request_context(model, principal, path.action, resource, context, path.through)
+    request = Request(principal, path.action, resource, _resource_account(resource, model.account), ctx)
+    return Outcome(model.region, path, str(principal), resource, evaluate(request, policies))
+
+
+def evaluate_region(model: RegionModel, paths: Iterable[AccessPath] | None = None) -> list[Outcome]:
+    rows = list(paths) if paths is not None else [*intended(model), *forbidden(model)]
+    return [evaluate_path(model, p) for p in rows]
+
+
+def check(assembly: Assembly) -> list[str]:
+    """Every finding over every region (empty = every intended path allowed, every forbidden denied)."""
+    findings: list[str] = []
+    for region in assembly.regions():
+        try:
+            model = RegionModel.build(assembly, region)
+            outcomes = evaluate_region(model)
+        except ResolveError as exc:
+            findings.append(f"[{region}] access paths could not be evaluated: {exc}")
+            continue
+        findings += [o.message() for o in outcomes if not o.ok]
+    return findings

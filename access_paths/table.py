@@ -1,0 +1,764 @@
+"""Every access path trustbase promises to work, and every one it promises to refuse.
+
+A row names who (a role of the assembly by construct path, an AWS service principal, or a
+hypothetical principal), the action, the resource and the request context AWS sends. Templates:
+`{part:Construct/Path.Attr}` is that resource's attribute in the region's `part` stack
+(`{data:CustomerData/Bucket.Arn}`), `{account}` and `{region}` the stack's environment.
+
+Where the request context comes from a service, the row cites what the service sends. Families
+whose members follow from the templates (every alarm and its topic, every encrypted log group,
+every bucket's access logging) are generated from the model, so a new alarm or log group is
+covered without a new row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from access_paths.model import RegionModel
+
+
+class Expect(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+# Hypothetical principals for the forbidden families: an administrator of the account (identity
+# policy allowing every action, no boundary) and a principal of another account with the same.
+ACCOUNT_ADMIN = "admin"
+EXTERNAL = "external"
+EXTERNAL_ACCOUNT = "999999999999"
+# The CDK bootstrap's CloudFormation execution role: the reviewed deploy is the only principal
+# that may change the audit buckets' retention settings.
+DEPLOY_ROLE = "arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}"
+
+
+@dataclass(frozen=True)
+class AccessPath:
+    family: str
+    name: str
+    who: str  # "role:<template>", "service:<principal>", ACCOUNT_ADMIN, EXTERNAL, "person"
+    action: str
+    resource: str
+    expect: Expect = Expect.ALLOW
+    context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    through: str | None = None  # the VPC endpoint (service name) the request goes through
+
+
+# Request context the services send, per their documentation:
+SOURCE_ACCOUNT = {"aws:SourceAccount": "{account}"}
+BUCKET_OWNER_FULL_CONTROL = {"s3:x-amz-acl": "bucket-owner-full-control"}
+MFA = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "300"}
+
+
+def _via(service: str) -> dict[str, str]:
+    return {"kms:ViaService": f"{service}.{{region}}.amazonaws.com", "kms:CallerAccount": "{account}"}
+
+
+APP = "role:{edge:AppTier/Task/Role.Arn}"
+SUBMITTER = "role:{lifecycle:Lifecycle/Submitter/Role.Arn}"
+AUDITOR = "role:{detection:Access/Auditor/Role.Arn}"
+BREAK_GLASS = "role:{detection:Access/BreakGlass/Role.Arn}"
+CUSTOMER_BUCKET = "{data:CustomerData/Bucket.Arn}"
+AUDIT_BUCKET = "{audit:AuditRecords/Bucket.Arn}"
+CONFIG_BUCKET = "{audit:ConfigRecords/Bucket.Arn}"
+ACCESS_LOG_BUCKET = "{data:AccessLogs/Bucket.Arn}"
+OBJECTS_KEY = "{keys:ObjectsKey/Key.Arn}"
+AUDIT_KEY = "{keys:AuditKey/Key.Arn}"
+LIFECYCLE_KEY = "{keys:LifecycleKey/Key.Arn}"
+DATABASE_KEY = "{keys:DatabaseKey/Key.Arn}"
+CLUSTER_ID = "{data:Aurora/Cluster.DBClusterResourceId}"
+STATE_MACHINE = "{lifecycle:Lifecycle/StateMachine.Arn}"
+LEDGER_OBJECT = AUDIT_BUCKET + "/erasure-ledger/{region}/req-1.json"
+
+
+def _s3_key_via(bucket: str) -> dict[str, str]:
+    """S3 calls KMS for an SSE-KMS object with the bucket key: the bucket ARN is the context."""
+    return {**_via("s3"), "kms:EncryptionContext:aws:s3:arn": bucket}
+
+
+def _function(name: str) -> str:
+    return f"role:{{lifecycle:Lifecycle/{name}/Role/Role.Arn}}"
+
+
+def _assumed_by(family: str, service: str, role_template: str, context: Mapping[str, str]) -> AccessPath:
+    return AccessPath(
+        family,
+        f"{service} assumes its role",
+        f"service:{service}",
+        "sts:AssumeRole",
+        role_template.removeprefix("role:"),
+        context=context,
+    )
+
+
+def intended(model: RegionModel) -> Iterator[AccessPath]:
+    """The paths that must be ALLOWED (issue: 'intended paths, at minimum')."""
+    yield from _alarm_paths(model)
+    yield from _log_group_paths(model)
+    yield from _access_logging_paths(model)
+    yield from _static_intended()
+
+
+def _static_intended() -> Iterator[AccessPath]:
+    # --- AWS Config delivers snapshots and history (Config developer guide: bucket policy
+    # AWSConfigBucketPermissionsCheck/ExistenceCheck/Delivery and key policy AWSConfigKMSPolicy,
+    # principal config.amazonaws.com with AWS:SourceAccount).
+    config = "service:config.amazonaws.com"
+    yield AccessPath(
+        "config", "Config checks the bucket ACL", config, "s3:GetBucketAcl", CONFIG_BUCKET, context=SOURCE_ACCOUNT
+    )
+    yield AccessPath(
+        "config", "Config checks the bucket exists", config, "s3:ListBucket", CONFIG_BUCKET, context=SOURCE_ACCOUNT
+    )
+    yield AccessPath(
+        "config",
+        "Config delivers a snapshot",
+        config,
+        "s3:PutObject",
+        CONFIG_BUCKET + "/config/AWSLogs/{account}/Config/{region}/2026/11/29/ConfigSnapshot/x.json.gz",
+        context={**SOURCE_ACCOUNT, **BUCKET_OWNER_FULL_CONTROL},
+    )
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield AccessPath(
+            "config",
+            f"Config encrypts with the audit key ({action})",
+            config,
+            action,
+            AUDIT_KEY,
+            context=SOURCE_ACCOUNT,
+        )
+    # --- CloudTrail (CloudTrail user guide: bucket policy with aws:SourceArn = the trail, KMS key
+    # policy with the cloudtrail encryption context; its CloudWatch Logs role trust "doesn't support
+    # the use of aws:SourceArn and aws:SourceAccount", so the request carries neither).
+    trail_arn = "arn:aws:cloudtrail:{region}:{account}:trail/trustbase-{region}"
+    trail = "service:cloudtrail.amazonaws.com"
+    yield AccessPath(
+        "cloudtrail",
+        "CloudTrail checks the bucket ACL",
+        trail,
+        "s3:GetBucketAcl",
+        AUDIT_BUCKET,
+        context={"aws:SourceArn": trail_arn, **SOURCE_ACCOUNT},
+    )
+    yield AccessPath(
+        "cloudtrail",
+        "CloudTrail delivers a log file",
+        trail,
+        "s3:PutObject",
+        AUDIT_BUCKET + "/cloudtrail/AWSLogs/{account}/CloudTrail/{region}/2026/11/29/x.json.gz",
+        context={"aws:SourceArn": trail_arn, **SOURCE_ACCOUNT, **BUCKET_OWNER_FULL_CONTROL},
+    )
+    yield AccessPath(
+        "cloudtrail",
+        "CloudTrail encrypts with the audit key",
+        trail,
+        "kms:GenerateDataKey",
+        AUDIT_KEY,
+        context={"aws:SourceArn": trail_arn, **SOURCE_ACCOUNT, "kms:EncryptionContext:aws:cloudtrail:arn": trail_arn},
+    )
+    yield AccessPath(
+        "cloudtrail",
+        "CloudTrail describes the audit key",
+        trail,
+        "kms:DescribeKey",
+        AUDIT_KEY,
+        context={"aws:SourceArn": trail_arn, **SOURCE_ACCOUNT},
+    )
+    yield _assumed_by("cloudtrail", "cloudtrail.amazonaws.com", "role:{audit:Trail/LogsDelivery/Role.Arn}", {})
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        yield AccessPath(
+            "cloudtrail",
+            f"CloudTrail's role writes the trail log group ({action})",
+            "role:{audit:Trail/LogsDelivery/Role.Arn}",
+            action,
+            "{audit:Trail/Logs.Arn}".removesuffix(":*") + ":log-stream:{account}_CloudTrail_{region}",
+        )
+    # --- GuardDuty exports findings (GuardDuty user guide: bucket and key policy with
+    # aws:SourceAccount and aws:SourceArn = the detector).
+    gd, detector = (
+        "service:guardduty.amazonaws.com",
+        "arn:aws:guardduty:{region}:{account}:detector/{detection:GuardDuty/Detector.Ref}",
+    )
+    gd_context = {**SOURCE_ACCOUNT, "aws:SourceArn": detector}
+    yield AccessPath(
+        "guardduty", "GuardDuty locates the bucket", gd, "s3:GetBucketLocation", AUDIT_BUCKET, context=gd_context
+    )
+    yield AccessPath(
+        "guardduty",
+        "GuardDuty exports a finding",
+        gd,
+        "s3:PutObject",
+        AUDIT_BUCKET + "/guardduty/AWSLogs/{account}/GuardDuty/{region}/x.jsonl.gz",
+        context=gd_context,
+    )
+    yield AccessPath(
+        "guardduty", "GuardDuty encrypts with the audit key", gd, "kms:GenerateDataKey", AUDIT_KEY, context=gd_context
+    )
+    # --- ELB access logs (ELB user guide: the log-delivery service principal, every Region).
+    yield AccessPath(
+        "elb-logs",
+        "the ALB delivers access logs",
+        "service:logdelivery.elasticloadbalancing.amazonaws.com",
+        "s3:PutObject",
+        ACCESS_LOG_BUCKET + "/alb/AWSLogs/{account}/elasticloadbalancing/{region}/x.log.gz",
+        context=SOURCE_ACCOUNT,
+    )
+    # --- the app tier: its two prefixes, the objects key through S3, its database user, the DSAR intake.
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        for prefix in ("workspaces/w-1/", "visitors/v-1/"):
+            yield AccessPath("app", f"app {action} under {prefix}", APP, action, CUSTOMER_BUCKET + f"/{prefix}doc.txt")
+    yield AccessPath(
+        "app", "app lists a workspace", APP, "s3:ListBucket", CUSTOMER_BUCKET, context={"s3:prefix": "workspaces/w-1/"}
+    )
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        yield AccessPath(
+            "app",
+            f"app uses the objects key through S3 ({action})",
+            APP,
+            action,
+            OBJECTS_KEY,
+            context=_s3_key_via(CUSTOMER_BUCKET),
+        )
+    yield AccessPath(
+        "app",
+        "app connects to Aurora as trustbase_app",
+        APP,
+        "rds-db:connect",
+        "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_app",
+    )
+    yield AccessPath(
+        "dsar-intake",
+        "app assumes the DSAR submitter",
+        APP,
+        "sts:AssumeRole",
+        "{lifecycle:Lifecycle/Submitter/Role.Arn}",
+        through="sts",
+    )
+    yield AccessPath(
+        "dsar-intake",
+        "the submitter starts an erasure",
+        SUBMITTER,
+        "states:StartExecution",
+        STATE_MACHINE,
+        through="states",
+    )
+    yield AccessPath(
+        "dsar-intake",
+        "the submitter reads an erasure's result",
+        SUBMITTER,
+        "states:DescribeExecution",
+        "arn:aws:states:{region}:{account}:execution:trustbase-{region}-erasure:req-1",
+        through="states",
+    )
+    yield AccessPath(
+        "dsar-intake",
+        "the submitter encrypts the execution input",
+        SUBMITTER,
+        "kms:GenerateDataKey",
+        LIFECYCLE_KEY,
+        context={**_via("states"), "kms:EncryptionContext:aws:states:stateMachineArn": STATE_MACHINE},
+    )
+    # --- lifecycle functions: exactly what each step needs.
+    yield from _lifecycle_function_paths()
+    # --- the erasure state machine.
+    machine = "role:{lifecycle:Lifecycle/StateMachineRole/Role.Arn}"
+    yield _assumed_by(
+        "state-machine", "states.amazonaws.com", machine, {**SOURCE_ACCOUNT, "aws:SourceArn": STATE_MACHINE}
+    )
+    for fn in ("ErasureDatabase", "ErasureObjects", "ErasurePublish"):
+        yield AccessPath(
+            "state-machine",
+            f"the state machine invokes {fn}",
+            machine,
+            "lambda:InvokeFunction",
+            f"{{lifecycle:Lifecycle/{fn}/Function.Arn}}",
+        )
+    yield AccessPath(
+        "state-machine",
+        "the state machine dead-letters a request",
+        machine,
+        "sqs:SendMessage",
+        "{lifecycle:Lifecycle/ErasureDlq/Queue.Arn}",
+    )
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield AccessPath(
+            "state-machine",
+            f"the state machine uses the lifecycle key through SQS ({action})",
+            machine,
+            action,
+            LIFECYCLE_KEY,
+            context={**_via("sqs"), "kms:EncryptionContext:aws:sqs:arn": "{lifecycle:Lifecycle/ErasureDlq/Queue.Arn}"},
+        )
+        yield AccessPath(
+            "state-machine",
+            f"the state machine uses its own data key ({action})",
+            machine,
+            action,
+            LIFECYCLE_KEY,
+            context={**_via("states"), "kms:EncryptionContext:aws:states:stateMachineArn": STATE_MACHINE},
+        )
+    yield AccessPath("state-machine", "the state machine sets up log delivery", machine, "logs:CreateLogDelivery", "*")
+    yield AccessPath(
+        "state-machine",
+        "the state machine encrypts log data for delivery",
+        machine,
+        "kms:GenerateDataKey",
+        LIFECYCLE_KEY,
+        context={
+            "kms:CallerAccount": "{account}",
+            "kms:EncryptionContext:SourceArn": "arn:aws:logs:{region}:{account}:*",
+        },
+    )
+    yield AccessPath(
+        "state-machine",
+        "vended-log delivery decrypts execution data",
+        "service:delivery.logs.amazonaws.com",
+        "kms:Decrypt",
+        LIFECYCLE_KEY,
+        context={"kms:EncryptionContext:aws:states:stateMachineArn": STATE_MACHINE},
+    )
+    # --- EventBridge Scheduler (Scheduler user guide: SourceAccount and a schedule-group SourceArn).
+    sched = "role:{lifecycle:Lifecycle/SchedulerRole/Role.Arn}"
+    group = {**SOURCE_ACCOUNT, "aws:SourceArn": "arn:aws:scheduler:{region}:{account}:schedule-group/default"}
+    yield _assumed_by("scheduler", "scheduler.amazonaws.com", sched, group)
+    yield AccessPath(
+        "scheduler",
+        "a retention schedule invokes the retention function",
+        sched,
+        "lambda:InvokeFunction",
+        "{lifecycle:Lifecycle/Retention/Function.Arn}",
+    )
+    yield AccessPath(
+        "scheduler",
+        "a retention schedule dead-letters",
+        sched,
+        "sqs:SendMessage",
+        "{lifecycle:Lifecycle/RetentionDlq/Queue.Arn}",
+    )
+    yield AccessPath(
+        "scheduler",
+        "a retention schedule encrypts its dead letter",
+        sched,
+        "kms:GenerateDataKey",
+        LIFECYCLE_KEY,
+        context={**_via("sqs"), "kms:EncryptionContext:aws:sqs:arn": "{lifecycle:Lifecycle/RetentionDlq/Queue.Arn}"},
+    )
+    macie = "role:{detection:Macie/Scheduler/Role.Arn}"
+    yield _assumed_by("scheduler", "scheduler.amazonaws.com", macie, group)
+    yield AccessPath(
+        "scheduler",
+        "the Macie schedule creates a classification job",
+        macie,
+        "macie2:CreateClassificationJob",
+        "arn:aws:macie2:{region}:{account}:classification-job/job-1",
+    )
+    yield AccessPath(
+        "scheduler",
+        "the Macie schedule dead-letters",
+        macie,
+        "sqs:SendMessage",
+        "{detection:Macie/DeadLetters/Queue.Arn}",
+    )
+    # --- AWS Backup: back up Aurora and the bucket, test restores.
+    backup, restore = "role:{data:Backup/Service/Role.Arn}", "role:{data:Backup/RestoreTest/Role.Arn}"
+    yield _assumed_by("backup", "backup.amazonaws.com", backup, {})
+    yield _assumed_by("backup", "backup.amazonaws.com", restore, {})
+    yield AccessPath(
+        "backup",
+        "Backup snapshots the cluster",
+        backup,
+        "rds:CreateDBClusterSnapshot",
+        "{data:Aurora/Cluster.DBClusterArn}",
+    )
+    yield AccessPath(
+        "backup",
+        "Backup reads customer objects",
+        backup,
+        "s3:GetObjectVersion",
+        CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt",
+    )
+    yield AccessPath(
+        "backup",
+        "Backup decrypts customer objects through S3",
+        backup,
+        "kms:Decrypt",
+        OBJECTS_KEY,
+        context=_s3_key_via(CUSTOMER_BUCKET),
+    )
+    yield AccessPath(
+        "backup",
+        "Backup restore testing restores a snapshot",
+        restore,
+        "rds:RestoreDBClusterFromSnapshot",
+        "arn:aws:rds:{region}:{account}:cluster-snapshot:awsbackup:job-1",
+    )
+    yield AccessPath(
+        "backup",
+        "Backup restore testing grants RDS the database key",
+        restore,
+        "kms:CreateGrant",
+        DATABASE_KEY,
+        context={"kms:GrantIsForAWSResource": "true", **_via("rds")},
+    )
+    # --- AWS FIS (FIS user guide: SourceAccount and SourceArn = experiment/*).
+    fis = "role:{edge:FaultInjection/Experiments/Role.Arn}"
+    yield _assumed_by(
+        "fis",
+        "fis.amazonaws.com",
+        fis,
+        {**SOURCE_ACCOUNT, "aws:SourceArn": "arn:aws:fis:{region}:{account}:experiment/EXP1"},
+    )
+    yield AccessPath(
+        "fis",
+        "FIS creates a temporary network ACL",
+        fis,
+        "ec2:CreateNetworkAcl",
+        "arn:aws:ec2:{region}:{account}:vpc/{network:Network/Vpc.Ref}",
+    )
+    yield AccessPath("fis", "FIS fails Aurora over", fis, "rds:FailoverDBCluster", "{data:Aurora/Cluster.DBClusterArn}")
+    # --- people: the auditor reads and decrypts audit records; break-glass fails over.
+    yield AccessPath(
+        "auditor",
+        "a person with MFA assumes the auditor role",
+        "person",
+        "sts:AssumeRole",
+        AUDITOR.removeprefix("role:"),
+        context=MFA,
+    )
+    for bucket, key in (
+        (AUDIT_BUCKET, "/cloudtrail/AWSLogs/{account}/CloudTrail/{region}/x.json.gz"),
+        (CONFIG_BUCKET, "/config/AWSLogs/{account}/Config/{region}/x.json.gz"),
+    ):
+        yield AccessPath(
+            "auditor", f"the auditor reads {key.split('/')[1]} records", AUDITOR, "s3:GetObject", bucket + key
+        )
+        yield AccessPath(
+            "auditor",
+            f"the auditor decrypts {key.split('/')[1]} records",
+            AUDITOR,
+            "kms:Decrypt",
+            AUDIT_KEY,
+            context=_s3_key_via(bucket),
+        )
+    yield AccessPath(
+        "break-glass",
+        "a person with fresh MFA assumes break-glass",
+        "person",
+        "sts:AssumeRole",
+        BREAK_GLASS.removeprefix("role:"),
+        context=MFA,
+    )
+    yield AccessPath(
+        "break-glass",
+        "break-glass fails Aurora over",
+        BREAK_GLASS,
+        "rds:FailoverDBCluster",
+        "{data:Aurora/Cluster.DBClusterArn}",
+    )
+    # --- migrations at deploy time: the trigger reads the master secret through the endpoint.
+    migrations = "role:{data:Migrations/Function/Role/Role.Arn}"
+    yield _assumed_by("migrations", "lambda.amazonaws.com", migrations, SOURCE_ACCOUNT)
+    yield AccessPath(
+        "migrations",
+        "the migration function reads the master secret",
+        migrations,
+        "secretsmanager:GetSecretValue",
+        "{data:Aurora/Cluster.MasterUserSecret.SecretArn}",
+        through="secretsmanager",
+    )
+    yield AccessPath(
+        "migrations",
+        "the migration function decrypts the master secret",
+        migrations,
+        "kms:Decrypt",
+        DATABASE_KEY,
+        context=_via("secretsmanager"),
+    )
+
+
+def _lifecycle_function_paths() -> Iterator[AccessPath]:
+    connect = "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_lifecycle"
+    subject = {
+        "workspaces": CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt",
+        "visitors": CUSTOMER_BUCKET + "/visitors/v-1/x",
+    }
+    needs: dict[str, list[tuple[str, str, Mapping[str, str]]]] = {
+        "Retention": [
+            ("rds-db:connect", connect, {}),
+            ("s3:ListBucketVersions", CUSTOMER_BUCKET, {"s3:prefix": "visitors/v-1/"}),
+            ("s3:DeleteObjectVersion", subject["visitors"], {}),
+            ("s3:DeleteObject", subject["workspaces"], {}),
+            ("s3:PutObject", LEDGER_OBJECT, {}),
+            ("kms:GenerateDataKey", AUDIT_KEY, _s3_key_via(AUDIT_BUCKET)),
+        ],
+        "ErasureDatabase": [("rds-db:connect", connect, {})],
+        "ErasureObjects": [
+            ("s3:ListBucketVersions", CUSTOMER_BUCKET, {"s3:prefix": "workspaces/w-1/"}),
+            ("s3:DeleteObjectVersion", subject["workspaces"], {}),
+            ("s3:DeleteObject", subject["visitors"], {}),
+        ],
+        "ErasurePublish": [
+            ("rds-db:connect", connect, {}),
+            ("s3:PutObject", LEDGER_OBJECT, {}),
+            ("kms:GenerateDataKey", AUDIT_KEY, _s3_key_via(AUDIT_BUCKET)),
+        ],
+        "ErasureReplay": [
+            ("rds-db:connect", connect, {}),
+            ("s3:ListBucket", AUDIT_BUCKET, {"s3:prefix": "erasure-ledger/{region}/"}),
+            ("s3:GetObject", LEDGER_OBJECT, {}),
+            ("kms:Decrypt", AUDIT_KEY, _s3_key_via(AUDIT_BUCKET)),
+            ("s3:DeleteObjectVersion", subject["workspaces"], {}),
+        ],
+    }
+    for fn, rows in needs.items():
+        role = _function(fn)
+        yield _assumed_by("lifecycle", "lambda.amazonaws.com", role, SOURCE_ACCOUNT)
+        yield AccessPath(
+            "lifecycle",
+            f"{fn} writes its own log stream",
+            role,
+            "logs:PutLogEvents",
+            f"{{lifecycle:Lifecycle/{fn}/Logs.Arn}}".removesuffix(":*") + ":log-stream:2026/11/29/x",
+        )
+        yield AccessPath(
+            "lifecycle",
+            f"{fn} creates its network interface",
+            role,
+            "ec2:CreateNetworkInterface",
+            "arn:aws:ec2:{region}:{account}:network-interface/eni-1",
+        )
+        for action, resource, context in rows:
+            yield AccessPath("lifecycle", f"{fn}: {action}", role, action, resource, context=context)
+
+
+def _alarm_paths(model: RegionModel) -> Iterator[AccessPath]:
+    """Every alarm's SNS actions: CloudWatch must be allowed to publish (a topic policy replaces
+    SNS's default one) and to use the topic's key (SNS 'encrypted topics' compatibility:
+    kms:GenerateDataKey* and kms:Decrypt, with the topic ARN as encryption context)."""
+    topics_keys = {}
+    for stack, lid, _res in model.assembly.resources("AWS::SNS::Topic"):
+        if stack.region == model.region:
+            p = model.props(stack, lid)
+            topics_keys[str(model.assembly.resolver(stack).ref(lid))] = p.get("KmsMasterKeyId")
+    for stack, lid, _res in model.assembly.resources("AWS::CloudWatch::Alarm"):
+        if stack.region != model.region:
+            continue
+        p = model.props(stack, lid)
+        alarm = str(model.assembly.resolver(stack).get_att(lid, "Arn"))
+        label = f"{stack.name.rsplit('-', 1)[-1]}:{stack.path_of(lid)}"
+        for topic in p.get("AlarmActions", []):
+            context = {**SOURCE_ACCOUNT, "aws:SourceArn": alarm}
+            yield AccessPath(
+                "alarms",
+                f"alarm {label} publishes",
+                "service:cloudwatch.amazonaws.com",
+                "sns:Publish",
+                topic,
+                context=context,
+            )
+            key = topics_keys.get(topic)
+            if key:
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    yield AccessPath(
+                        "alarms",
+                        f"alarm {label} uses the topic key ({action})",
+                        "service:cloudwatch.amazonaws.com",
+                        action,
+                        _key_arn(model, key),
+                        context={**context, "kms:EncryptionContext:aws:sns:topicArn": topic},
+                    )
+
+
+def _key_arn(model: RegionModel, key: str) -> str:
+    return key if key.startswith("arn:") else f"arn:aws:kms:{model.region}:{model.account}:key/{key}"
+
+
+def _log_group_paths(model: RegionModel) -> Iterator[AccessPath]:
+    """Every CMK-encrypted log group: CloudWatch Logs in this region uses the key with the log
+    group's ARN as encryption context (CloudWatch Logs user guide, 'Encrypt log data')."""
+    for stack, lid, _res in model.assembly.resources("AWS::Logs::LogGroup"):
+        if stack.region != model.region:
+            continue
+        p = model.props(stack, lid)
+        if not p.get("KmsKeyId"):
+            continue
+        name = str(model.assembly.resolver(stack).ref(lid))
+        arn = f"arn:aws:logs:{model.region}:{model.account}:log-group:{name}"
+        for action in ("kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"):
+            yield AccessPath(
+                "log-groups",
+                f"CloudWatch Logs uses the key of {name} ({action})",
+                f"service:logs.{model.region}.amazonaws.com",
+                action,
+                _key_arn(model, str(p["KmsKeyId"])),
+                context={**SOURCE_ACCOUNT, "kms:EncryptionContext:aws:logs:arn": arn},
+            )
+
+
+def _access_logging_paths(model: RegionModel) -> Iterator[AccessPath]:
+    """Every bucket with server access logging: S3's logging service writes into the target
+    (S3 user guide: logging.s3.amazonaws.com, aws:SourceArn = source bucket, aws:SourceAccount)."""
+    for stack, lid, _res in model.assembly.resources("AWS::S3::Bucket"):
+        if stack.region != model.region:
+            continue
+        p = model.props(stack, lid)
+        logging = p.get("LoggingConfiguration")
+        if not logging:
+            continue
+        source = str(model.assembly.resolver(stack).get_att(lid, "Arn"))
+        target = f"arn:aws:s3:::{logging['DestinationBucketName']}/{logging.get('LogFilePrefix', '')}2026-11-29-x"
+        yield AccessPath(
+            "s3-access-logs",
+            f"S3 logs access to {stack.path_of(lid)}",
+            "service:logging.s3.amazonaws.com",
+            "s3:PutObject",
+            target,
+            context={**SOURCE_ACCOUNT, "aws:SourceArn": source},
+        )
+
+
+# ----------------------------------------------------------------------------- forbidden
+
+AUDIT_TAMPERING = (
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectRetention",
+    "s3:BypassGovernanceRetention",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:DeleteBucket",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+)
+
+
+def forbidden(model: RegionModel) -> Iterator[AccessPath]:
+    """The paths that must be DENIED (issue: 'forbidden paths, at minimum')."""
+    everyone = [f"role:{arn}" for arn in sorted(model.roles)] + [ACCOUNT_ADMIN, EXTERNAL]
+    # Nobody deletes audit records or their versions, or shortens their retention.
+    for who in everyone:
+        for bucket in (AUDIT_BUCKET, CONFIG_BUCKET):
+            for action in AUDIT_TAMPERING:
+                target = bucket + "/cloudtrail/x.json.gz" if "Object" in action and "Lock" not in action else bucket
+                yield AccessPath(
+                    "audit-immutable",
+                    f"{action} on {bucket.split(':')[0][1:]} records",
+                    who,
+                    action,
+                    target,
+                    expect=Expect.DENY,
+                )
+    # The app role stays inside its prefixes, away from the audit key, and in its region.
+    for resource in (CUSTOMER_BUCKET + "/internal/x", CUSTOMER_BUCKET + "/x", AUDIT_BUCKET + "/cloudtrail/x"):
+        yield AccessPath(
+            "app-confined", f"app reads {resource.split('}')[-1]}", APP, "s3:GetObject", resource, expect=Expect.DENY
+        )
+    yield AccessPath(
+        "app-confined",
+        "app decrypts with the audit key through S3",
+        APP,
+        "kms:Decrypt",
+        AUDIT_KEY,
+        expect=Expect.DENY,
+        context=_s3_key_via(AUDIT_BUCKET),
+    )
+    yield AccessPath(
+        "app-confined",
+        "app decrypts with the objects key directly",
+        APP,
+        "kms:Decrypt",
+        OBJECTS_KEY,
+        expect=Expect.DENY,
+        context={"kms:CallerAccount": "{account}"},
+    )
+    yield AccessPath(
+        "app-confined",
+        "app calls another region",
+        APP,
+        "s3:GetObject",
+        CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt",
+        expect=Expect.DENY,
+        context={"aws:RequestedRegion": "{other_region}"},
+    )
+    # No principal of another account reaches customer data.
+    for action, resource in (
+        ("s3:GetObject", CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt"),
+        ("s3:PutObject", CUSTOMER_BUCKET + "/workspaces/w-1/x"),
+        ("s3:ListBucket", CUSTOMER_BUCKET),
+        ("kms:Decrypt", OBJECTS_KEY),
+        ("kms:Decrypt", DATABASE_KEY),
+        ("kms:Decrypt", LIFECYCLE_KEY),
+        ("kms:Decrypt", AUDIT_KEY),
+        ("s3:GetObject", AUDIT_BUCKET + "/erasure-ledger/x"),
+        ("rds-db:connect", "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_app"),
+        ("states:StartExecution", STATE_MACHINE),
+        ("sqs:ReceiveMessage", "{lifecycle:Lifecycle/ErasureDlq/Queue.Arn}"),
+        ("s3:GetObject", ACCESS_LOG_BUCKET + "/s3/x"),
+    ):
+        yield AccessPath(
+            "external",
+            f"another account: {action} on {resource.split(':')[0][1:] or resource}",
+            EXTERNAL,
+            action,
+            resource,
+            expect=Expect.DENY,
+        )
+    for arn in sorted(model.roles):
+        yield AccessPath(
+            "external", "another account assumes a trustbase role", EXTERNAL, "sts:AssumeRole", arn, expect=Expect.DENY
+        )
+    # Erasure and retention functions touch subject prefixes and the ledger only.
+    outside = (
+        CUSTOMER_BUCKET + "/internal/x",
+        CUSTOMER_BUCKET + "/x",
+        AUDIT_BUCKET + "/cloudtrail/x",
+        AUDIT_BUCKET + "/erasure-ledger/{other_region}/x",
+    )
+    for fn in ("Retention", "ErasureDatabase", "ErasureObjects", "ErasurePublish", "ErasureReplay"):
+        for resource in outside:
+            for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject"):
+                yield AccessPath(
+                    "erasure-confined",
+                    f"{fn} {action} outside the subject prefixes",
+                    _function(fn),
+                    action,
+                    resource,
+                    expect=Expect.DENY,
+                )
+        yield AccessPath(
+            "erasure-confined",
+            f"{fn} decrypts customer objects",
+            _function(fn),
+            "kms:Decrypt",
+            OBJECTS_KEY,
+            expect=Expect.DENY,
+            context=_s3_key_via(CUSTOMER_BUCKET),
+        )
+
+
+FAMILIES: dict[str, str] = {
+    "alarms": "CloudWatch alarms -> every alarm topic and its key",
+    "config": "AWS Config -> its bucket and the audit key",
+    "cloudtrail": "CloudTrail -> the audit bucket, the audit key and its logs role",
+    "guardduty": "GuardDuty -> the audit bucket and key",
+    "elb-logs": "ELB access-log delivery -> the access-log bucket",
+    "s3-access-logs": "S3 server access logging -> the access-log bucket",
+    "log-groups": "CloudWatch Logs -> each encrypted log group's key",
+    "app": "app role -> its two prefixes, the objects key through S3, rds-db:connect as trustbase_app",
+    "dsar-intake": "app role -> assume the submitter -> start an erasure",
+    "lifecycle": "each lifecycle function -> exactly what its step needs",
+    "state-machine": "the erasure state machine -> its functions, queue, key and log delivery",
+    "scheduler": "EventBridge Scheduler -> its targets and dead-letter queues",
+    "backup": "AWS Backup -> back up and test restores",
+    "fis": "AWS FIS -> its actions",
+    "auditor": "auditor -> read and decrypt the audit records",
+    "break-glass": "break-glass -> its incident-response actions",
+    "migrations": "the deploy-time migration function -> the master secret",
+    "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
+    "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
+    "external": "FORBIDDEN: any principal of another account reaching customer data",
+    "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes",
+}
