@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config.jurisdictions import AWS_REGIONS  # noqa: E402
+from config.jurisdictions import AWS_REGIONS, S3_GATEWAY_PREFIX_LISTS  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -93,6 +93,9 @@ def synthetic_config(n: int, path: Path) -> Path:
             f'certificate_arn = "arn:aws:acm:{name}:123456789012:certificate/{i:08d}-0000-4000-8000-000000000000"\n'
             # r7g is not offered everywhere (CDK's template validation rejects it in ap-southeast-4)
             'db_instance_class = "r6g.large"\n'
+            # Only synthesized, never deployed: regions trustbase has no S3 prefix list for get a
+            # well-formed placeholder (a real deploy looks the ID up, as config validation says).
+            + ("" if name in S3_GATEWAY_PREFIX_LISTS else f's3_prefix_list_id = "pl-{0xB00 + i:08x}"\n')
         )
     path.write_text("\n".join(entries))
     return path

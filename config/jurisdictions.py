@@ -66,3 +66,17 @@ DR_COPY_REGION: dict[str, str] = {
     "eu-west-1": "eu-central-1",
     "ap-southeast-2": "ap-southeast-4",
 }
+
+
+# The AWS-managed prefix list of S3 (com.amazonaws.<region>.s3) per region: the destination that
+# security groups use to reach S3 through the gateway endpoint (AWS::EC2::SecurityGroupEgress
+# DestinationPrefixListId). us-east-1 and eu-west-1: the EC2 API reference's DescribePrefixLists
+# examples; ap-southeast-2 and eu-central-1: `describe-prefix-lists` output. IDs repeat across
+# regions for other services, so a region not listed here must set `s3_prefix_list_id` from
+# `aws ec2 describe-managed-prefix-lists` (config validation says so).
+S3_GATEWAY_PREFIX_LISTS: dict[str, str] = {
+    "us-east-1": "pl-63a5400a",
+    "eu-west-1": "pl-6da54004",
+    "ap-southeast-2": "pl-6ca54005",
+    "eu-central-1": "pl-6ea54007",
+}

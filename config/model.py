@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION, Jurisdiction
+from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION, S3_GATEWAY_PREFIX_LISTS, Jurisdiction
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 
@@ -97,6 +97,9 @@ class Retention:
     lifecycle_log_days: int = 365
     """Retention/erasure function and state-machine logs (an allowed CloudWatch value). They hold
     IDs and counts, never personal data. Example: 365."""
+    config_record_days: int = 730
+    """AWS Config snapshots and history in their own bucket (Config cannot deliver to an Object
+    Lock bucket) expire after this; nobody may delete them earlier. Example: 730."""
 
     @property
     def visitor_data_days(self) -> int:
@@ -165,6 +168,23 @@ class RegionConfig:
     """S3 object deletions per 5 minutes that raise the bulk-deletion alarm. Example: 100."""
     object_read_alarm_threshold: int = 1000
     """GetObject calls per 5 minutes, by anyone but the app tier, that raise an alarm. Example: 1000."""
+    s3_prefix_list_id: str = ""
+    """The AWS-managed prefix list of S3 in this region (com.amazonaws.<region>.s3), which the app
+    and lifecycle security groups may reach through the gateway endpoint. Known regions default
+    from config/jurisdictions.py; look it up with `aws ec2 describe-managed-prefix-lists --filters
+    Name=prefix-list-name,Values=com.amazonaws.<region>.s3`. Example: "pl-6da54004"."""
+    app_internet_egress: bool = False
+    """Off by default: the app tier reaches only Aurora, the VPC endpoints and S3. true adds HTTPS
+    to any address through the NAT gateways (for a subprocessor API). Example: false."""
+    reserve_lambda_concurrency: bool = False
+    """Off by default (new accounts have low Lambda concurrency quotas, and 100 must stay
+    unreserved). true reserves 18 executions per region for the lifecycle functions: first check
+    that `aws lambda get-account-settings` shows UnreservedConcurrentExecutions >= 118 per region.
+    Example: false."""
+    operator_access: bool = False
+    """Off by default. true adds the audited database-operator path for DR drills: SSM endpoints,
+    a port-forwarding host with no inbound rules, and an MFA role that may start port-forwarding
+    sessions to Aurora only. Example: false."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +231,14 @@ def _similar(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
 
 
+def _bool_field(raw: Mapping[str, Any], key: str, default: bool, where: str, problems: _Problems) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        problems.add(where, key, f"must be true or false, got {value!r}", f"set {key} = true or {key} = false")
+        return default
+    return value
+
+
 def _int_field(raw: Mapping[str, Any], key: str, default: int, where: str, problems: _Problems) -> int:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -238,6 +266,9 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
     if bk > 0 and not 7 <= bk <= 35:
         problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
                      "Aurora PITR needs at least 7 days (our policy) and allows at most 35")  # fmt: skip
+    if values["config_record_days"] > 3650:
+        problems.add(where, "config_record_days", f"{values['config_record_days']} is over 3650 days",
+                     "keep AWS Config records for at most 10 years (data minimisation)")  # fmt: skip
     for name in ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days", "lifecycle_log_days"):
         if values[name] > 0 and values[name] not in LOG_RETENTION_DAYS:
             allowed = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - values[name]))
@@ -400,6 +431,17 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
             problems.add(
                 where, key, f"must be greater than zero, got {thresholds[key]}", f"set {key} to a positive count"
             )
+    prefix_list = raw.get("s3_prefix_list_id", S3_GATEWAY_PREFIX_LISTS.get(name))
+    lookup = (f"aws ec2 describe-managed-prefix-lists --region {name} "
+              f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3")  # fmt: skip
+    if prefix_list is None:
+        problems.add(where, "s3_prefix_list_id", f"the S3 prefix list of {name} is not known to trustbase",
+                     f'set s3_prefix_list_id = "pl-..." to the PrefixListId that `{lookup}` prints')  # fmt: skip
+    elif not isinstance(prefix_list, str) or not re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list):
+        problems.add(where, "s3_prefix_list_id", f"{prefix_list!r} is not a prefix list ID",
+                     f'use the PrefixListId (pl-...) that `{lookup}` prints')  # fmt: skip
+    flags = {key: _bool_field(raw, key, False, where, problems)
+             for key in ("app_internet_egress", "reserve_lambda_concurrency", "operator_access")}  # fmt: skip
     retention = _parse_retention(raw.get("retention"), where, problems)
     backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
     dr = _parse_dr(raw.get("dr"), where, problems)
@@ -419,7 +461,12 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         tls_policy=str(tls),
         hsts_max_age_seconds=hsts,
         db_instance_class=str(db_class),
-        **thresholds,
+        s3_prefix_list_id=str(prefix_list),
+        bulk_delete_alarm_threshold=thresholds["bulk_delete_alarm_threshold"],
+        object_read_alarm_threshold=thresholds["object_read_alarm_threshold"],
+        app_internet_egress=flags["app_internet_egress"],
+        reserve_lambda_concurrency=flags["reserve_lambda_concurrency"],
+        operator_access=flags["operator_access"],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, DefaultStackSynthesizer, Duration, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -18,25 +18,72 @@ from constructs import Construct
 
 from constructs_lib import nag
 from constructs_lib.buckets import secure_bucket_defaults
-from constructs_lib.iam import ScopedRole, service_principal
+from constructs_lib.iam import ScopedRole
+from constructs_lib.retention import encrypted_log_group
 
 TRAIL_PREFIX = "cloudtrail"
 CONFIG_PREFIX = "config"
 GUARDDUTY_PREFIX = "guardduty"
-# Deletion of audit records is denied to every principal, whatever IAM says; Object Lock in
-# compliance mode additionally makes locked versions undeletable, root included.
-DENIED_TO_EVERYONE = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:BypassGovernanceRetention")
+# Audit records: nobody deletes them, their versions or their bucket, or touches their retention,
+# whatever IAM says. On the Object Lock bucket, compliance mode additionally makes locked versions
+# undeletable, root included.
+DENIED_TO_EVERYONE = (
+    "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+)  # fmt: skip
+# Retention settings and the bucket policy itself change only through a reviewed deploy: the CDK
+# bootstrap's CloudFormation execution role is the one principal these are not denied to.
+DENIED_BUT_TO_DEPLOYS = (
+    "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
+)  # fmt: skip
 
 
 def trail_name(region: str) -> str:
     return f"trustbase-{region}"
 
 
+def deploy_role_arn(stack: Stack) -> str:
+    """The CloudFormation execution role of the CDK bootstrap that deploys `stack`."""
+    synthesizer = stack.synthesizer
+    if not isinstance(synthesizer, DefaultStackSynthesizer):
+        raise TypeError(f"{stack.stack_name}: audit buckets need the default synthesizer's deploy role")
+    return synthesizer.cloud_formation_execution_role_arn.replace("${AWS::Partition}", stack.partition)
+
+
+def protect_records(bucket: s3.Bucket) -> None:
+    """Deny deleting records, their versions and the bucket to everyone, and changing retention
+    or the policy to everyone but the deploy role."""
+    stack = Stack.of(bucket)
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="NoDeletionByAnyone",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=list(DENIED_TO_EVERYONE),
+            resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
+        )
+    )
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="RetentionChangesOnlyByDeploys",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=list(DENIED_BUT_TO_DEPLOYS),
+            resources=[bucket.bucket_arn],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role_arn(stack)}},
+        )
+    )
+
+
 class AuditBucket(Construct):
     """Audit-record bucket: Object Lock (compliance mode, `lock_days` default retention),
     versioned, SSE-KMS with the audit key, private, TLS 1.2+ only, access-logged; writable
-    only by CloudTrail (this trail), AWS Config and GuardDuty of this account; nobody may
-    delete objects or the bucket.
+    only by CloudTrail (this trail) and GuardDuty of this account, and by the erasure-ledger
+    publisher (its IAM policy); nobody may delete records or shorten their retention.
+
+    AWS Config cannot deliver here (AWS::Config::DeliveryChannel: "AWS Config does not support
+    the delivery channel to an Amazon S3 bucket where object lock is enabled"): see ConfigRecordsBucket.
 
     Attributes: `bucket`.
     """
@@ -79,8 +126,10 @@ class AuditBucket(Construct):
         )
         b = self.bucket
         trail_arn = f"arn:{partition}:cloudtrail:{region}:{account}:trail/{trail_name(region)}"
-        source_account = {"StringEquals": {"aws:SourceAccount": account}}
+        guardduty = {"StringEquals": {"aws:SourceAccount": account},
+                     "ArnLike": {"aws:SourceArn": f"arn:{partition}:guardduty:{region}:{account}:detector/*"}}  # fmt: skip
         statements = [
+            # CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail": aws:SourceArn = the trail.
             iam.PolicyStatement(
                 sid="CloudTrailAclCheck",
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
@@ -95,51 +144,100 @@ class AuditBucket(Construct):
                 resources=[b.arn_for_objects(f"{TRAIL_PREFIX}/AWSLogs/{account}/*")],
                 conditions={"StringEquals": {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
             ),
-            iam.PolicyStatement(
-                sid="ConfigAclCheck",
-                principals=[iam.ServicePrincipal("config.amazonaws.com")],
-                actions=["s3:GetBucketAcl", "s3:ListBucket"],
-                resources=[b.bucket_arn],
-                conditions=source_account,
-            ),
-            iam.PolicyStatement(
-                sid="ConfigWrite",
-                principals=[iam.ServicePrincipal("config.amazonaws.com")],
-                actions=["s3:PutObject"],
-                resources=[b.arn_for_objects(f"{CONFIG_PREFIX}/AWSLogs/{account}/Config/*")],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}
-                },
-            ),
+            # GuardDuty user guide, "Exporting findings": aws:SourceAccount and the detector's ARN.
             iam.PolicyStatement(
                 sid="GuardDutyLocation",
                 principals=[iam.ServicePrincipal("guardduty.amazonaws.com")],
                 actions=["s3:GetBucketLocation"],
                 resources=[b.bucket_arn],
-                conditions=source_account,
+                conditions=guardduty,
             ),
             iam.PolicyStatement(
                 sid="GuardDutyWrite",
                 principals=[iam.ServicePrincipal("guardduty.amazonaws.com")],
                 actions=["s3:PutObject"],
                 resources=[b.arn_for_objects(f"{GUARDDUTY_PREFIX}/*")],
-                conditions=source_account,
-            ),
-            iam.PolicyStatement(
-                sid="NoDeletionByAnyone",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=list(DENIED_TO_EVERYONE),
-                resources=[b.bucket_arn, b.arn_for_objects("*")],
+                conditions=guardduty,
             ),
         ]
         for statement in statements:
             b.add_to_resource_policy(statement)
+        protect_records(b)
         nag.acknowledge(
             b,
             nag.S3_REPLICATION,
             "Audit records stay in their jurisdiction's region (GDPR Art. 44); Object Lock in "
             "compliance mode and versioning protect them, and S3 stores them across 3+ AZs.",
+        )
+
+
+class ConfigRecordsBucket(Construct):
+    """AWS Config's delivery bucket: no Object Lock (Config cannot deliver to one), so its records
+    are kept immutable by policy instead: SSE-KMS with the audit key, versioned, private, TLS 1.2+
+    only, access-logged; writable only by Config of this account; nobody may delete records or
+    versions, and only a deploy may change retention. Records expire after `record_days`.
+
+    Bucket policy: AWS Config developer guide, "Permissions for the Amazon S3 Bucket"
+    (AWSConfigBucketPermissionsCheck, AWSConfigBucketExistenceCheck, AWSConfigBucketDelivery).
+
+    Attributes: `bucket`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        access_log_bucket: s3.IBucket,
+        record_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        account = Stack.of(self).account
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True,
+            server_access_logs_bucket=access_log_bucket,
+            server_access_logs_prefix="s3/ConfigRecords/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-config-records",
+                    expiration=Duration.days(record_days),
+                    noncurrent_version_expiration=Duration.days(record_days),
+                )
+            ],
+            **secure_bucket_defaults(),  # type: ignore[arg-type]
+        )
+        Annotations.of(self.bucket).acknowledge_warning(
+            "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+            "AccessLogBucket grants S3 log delivery for this account's buckets under s3/ itself",
+        )
+        b = self.bucket
+        source_account = {"StringEquals": {"aws:SourceAccount": account}}
+        for sid, actions, resource, conditions in (
+            ("AWSConfigBucketPermissionsCheck", ["s3:GetBucketAcl"], b.bucket_arn, source_account),
+            ("AWSConfigBucketExistenceCheck", ["s3:ListBucket"], b.bucket_arn, source_account),
+            ("AWSConfigBucketDelivery", ["s3:PutObject"], b.arn_for_objects(f"{CONFIG_PREFIX}/AWSLogs/{account}/Config/*"),
+             {"StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        ):  # fmt: skip
+            b.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal("config.amazonaws.com")],
+                    actions=actions,
+                    resources=[resource],
+                    conditions=conditions,
+                )
+            )
+        protect_records(b)
+        nag.acknowledge(
+            b,
+            nag.S3_REPLICATION,
+            "Config records stay in their jurisdiction's region (GDPR Art. 44); versioning plus a "
+            "policy denying deletion to everyone protect them, and S3 stores them across 3+ AZs.",
         )
 
 
@@ -218,13 +316,14 @@ class AuditTrail(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.log_group = logs.LogGroup(
-            self, "Logs", encryption_key=logs_key, retention=log_retention, removal_policy=RemovalPolicy.RETAIN
-        )
+        self.log_group = encrypted_log_group(self, "Logs", key=logs_key, retention=log_retention)
         delivery = ScopedRole(
             self,
             "LogsDelivery",
-            assumed_by=service_principal("cloudtrail.amazonaws.com", stack.account),
+            # CloudTrail user guide, "Role policy document for CloudTrail to use CloudWatch Logs":
+            # "The role policy doesn't support the use of aws:SourceArn and aws:SourceAccount" (with
+            # either condition CloudTrail cannot assume the role). Only CloudTrail's principal, then.
+            assumed_by=iam.ServicePrincipal("cloudtrail.amazonaws.com"),
             description="CloudTrail: write to the trail's log group only",
             statements=[
                 iam.PolicyStatement(
@@ -279,8 +378,27 @@ class SecurityAlarms(Construct):
         specs: tuple[AlarmSpec, ...],
     ) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
         self.topic = sns.Topic(
             self, "Topic", display_name="trustbase security alerts", master_key=audit_key, enforce_ssl=True
+        )
+        # A topic policy replaces SNS's default one, so CloudWatch must be allowed explicitly, for
+        # this account's alarms in this region only (SNS and CloudWatch: "add the following
+        # permissions ... Allow_Publish_Alarms", scoped with aws:SourceArn and aws:SourceAccount).
+        # The audit key's policy lets CloudWatch use the key for this account's topics.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                    },
+                },
+            )
         )
         action = cw_actions.SnsAction(self.topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}

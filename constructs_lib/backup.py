@@ -11,7 +11,12 @@ from constructs import Construct
 
 from config import Backup as BackupConfig
 from constructs_lib import nag
-from constructs_lib.iam import BACKUP_ACTIONS, RESTORE_TEST_ACTIONS, ScopedRole, service_principal
+from constructs_lib.iam import BACKUP_ACTIONS, RESTORE_TEST_ACTIONS, ScopedRole
+
+# AWS Backup documents no aws:SourceAccount/aws:SourceArn for the role it assumes (its
+# confused-deputy page covers SNS and KMS only); a condition on a key it does not send would stop
+# every backup. Who may hand the role to Backup is limited by iam:PassRole instead.
+BACKUP_SERVICE = iam.ServicePrincipal("backup.amazonaws.com")
 
 
 def vault_name(region: str) -> str:
@@ -46,7 +51,9 @@ class LockedVault(Construct):
             encryption_key_arn=encryption_key.key_arn,
             lock_configuration=_lock(cfg),
         )
-        self.vault.apply_removal_policy(RemovalPolicy.RETAIN)
+        # Kept on deletion and replacement; a first create that rolls back deletes the (empty,
+        # still changeable) vault so that the fixed-name vault does not block the retry.
+        self.vault.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 
 
 class BackupProtection(Construct):
@@ -117,7 +124,7 @@ class BackupProtection(Construct):
         role = ScopedRole(
             self,
             "Service",
-            assumed_by=service_principal("backup.amazonaws.com", account),
+            assumed_by=BACKUP_SERVICE,
             description="AWS Backup: back up and copy Aurora and the customer bucket",
             statements=[
                 iam.PolicyStatement(sid="BucketInventoryAndEvents", resources=[bucket_arn], actions=[by_action[a] for a in (
@@ -174,7 +181,7 @@ class BackupProtection(Construct):
         restore_role = ScopedRole(
             self,
             "RestoreTest",
-            assumed_by=service_principal("backup.amazonaws.com", account),
+            assumed_by=BACKUP_SERVICE,
             description="AWS Backup restore testing: restore Aurora into a throw-away cluster and delete it",
             statements=[
                 iam.PolicyStatement(sid="RestoreAndDeleteTestClusters", resources=restored, actions=[restore_only[a] for a in (

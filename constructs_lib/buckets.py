@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from constructs_lib import nag
+from constructs_lib.retention import KEEP
 
 MIN_TLS_VERSION = 1.2
 
@@ -33,7 +33,7 @@ def secure_bucket_defaults(*, allow_insecure_transport: bool = False) -> dict[st
         "versioned": True,
         "enforce_ssl": not allow_insecure_transport,  # HIPAA 164.312(e)(1): deny aws:SecureTransport=false
         "minimum_tls_version": None if allow_insecure_transport else MIN_TLS_VERSION,  # deny s3:TlsVersion < 1.2
-        "removal_policy": RemovalPolicy.RETAIN,
+        "removal_policy": KEEP,  # kept on deletion/replacement, not after a failed first create
     }
 
 
@@ -67,18 +67,13 @@ class AccessLogBucket(Construct):
             ],
             **secure_bucket_defaults(allow_insecure_transport=False),  # type: ignore[arg-type]
         )
-        # ELB access log delivery. Older regions deliver from a regional ELB account,
-        # newer ones from the log-delivery service principal (static CDK facts, no lookup).
-        elb_account = RegionInfo.get(stack.region).elbv2_account
-        principal: iam.IPrincipal = (
-            iam.AccountPrincipal(elb_account)
-            if elb_account
-            else iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")
-        )
+        # ELB user guide, "Enable access logs": the log-delivery service principal is the
+        # recommended grantee in every Region (the per-Region ELB accounts are legacy). Only under
+        # this account's prefix: ELB writes each load balancer's logs under its owner's account ID.
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AlbAccessLogDelivery",
-                principals=[principal],
+                principals=[iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
                 actions=["s3:PutObject"],
                 resources=[self.bucket.arn_for_objects(f"{self.alb_log_prefix}/AWSLogs/{stack.account}/*")],
             )

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from constructs_lib import nag
 from constructs_lib.iam import ScopedRole, service_principal
+from constructs_lib.retention import encrypted_log_group
 
 # A version RDS still creates (cfn-lint E3691 flags retired ones). Bump deliberately.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
@@ -71,13 +72,12 @@ class SecureAuroraCluster(Construct):
         )
         # The export log group is created here, not by RDS, so it is KMS-encrypted and
         # has retention without CDK's LogRetention Lambda.
-        self.log_group = logs.LogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "PostgresqlLogs",
-            log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
-            encryption_key=logs_key,
+            name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
+            key=logs_key,
             retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         # Same permissions as AmazonRDSEnhancedMonitoringRole, scoped to the one log group.
         metrics_group = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:RDSOSMetrics"

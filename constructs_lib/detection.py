@@ -7,20 +7,25 @@ README "Deploying"), so no role here needs the broad read permissions those serv
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_accessanalyzer as accessanalyzer
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_config as config
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_macie as macie
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_securityhub as securityhub
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import nag
 from constructs_lib.audit import CONFIG_PREFIX, GUARDDUTY_PREFIX
-from constructs_lib.iam import ScopedRole, service_principal
+from constructs_lib.iam import ScopedRole, scheduler_principal
 from constructs_lib.keys import service_linked_role_arn
+from constructs_lib.queues import SecureQueue
 
 # Static service availability (no lookup at synth). Macie: cfn-lint 1.58's resource specs;
 # the Config rule: AWS Config's managed-rule documentation (2026).
@@ -60,13 +65,16 @@ def config_rules(tls_policy: str) -> dict[str, tuple[str, dict[str, str] | None]
 
 class ConfigRecording(Construct):
     """Config recorder (all supported resource types; global ones only in us-east-1), a
-    delivery channel to the audit bucket encrypted with the audit key, and managed rules.
+    delivery channel to the Config records bucket encrypted with the audit key, and managed rules.
 
-    Attributes: `recorder`, `rules`.
+    The channel depends on the recorder: AWS::Config::DeliveryChannel, "Before you can create a
+    delivery channel, you must create a configuration recorder."
+
+    Attributes: `recorder`, `channel`, `rules`.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, audit_bucket_name: str, audit_key_arn: str, tls_policy: str
+        self, scope: Construct, construct_id: str, *, bucket_name: str, audit_key_arn: str, tls_policy: str
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -80,16 +88,17 @@ class ConfigRecording(Construct):
                 all_supported=True, include_global_resource_types=stack.region == "us-east-1"
             ),
         )
-        channel = config.CfnDeliveryChannel(
+        self.channel = config.CfnDeliveryChannel(
             self,
             "Delivery",
-            s3_bucket_name=audit_bucket_name,
+            s3_bucket_name=bucket_name,
             s3_key_prefix=CONFIG_PREFIX,
             s3_kms_key_arn=audit_key_arn,
             config_snapshot_delivery_properties=config.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
                 delivery_frequency="TwentyFour_Hours"
             ),
         )
+        self.channel.node.add_dependency(self.recorder)
         self.rules: dict[str, config.CfnConfigRule] = {}
         for name, (identifier, params) in config_rules(tls_policy).items():
             if stack.region in RULE_UNAVAILABLE.get(identifier, frozenset()):
@@ -102,7 +111,7 @@ class ConfigRecording(Construct):
                 source=config.CfnConfigRule.SourceProperty(owner="AWS", source_identifier=identifier),
                 input_parameters=params,
             )
-            rule.node.add_dependency(self.recorder, channel)
+            rule.node.add_dependency(self.recorder, self.channel)
             self.rules[name] = rule
 
 
@@ -164,24 +173,55 @@ class PiiDiscovery(Construct):
     """Macie, plus an EventBridge Scheduler schedule that starts a one-time Macie
     classification job over the customer-data bucket every week (ISO 27018: know where PII
     lives). CloudFormation has no Macie job resource; Scheduler's universal target calls
-    macie2:CreateClassificationJob directly, with no Lambda to maintain.
+    macie2:CreateClassificationJob directly, with no Lambda to maintain. A run that fails after
+    its retries lands in a dead-letter queue whose depth alarms the security on-call.
 
-    Attributes: `session`, `schedule`.
+    The universal target's `Input` is the API's request parameters (Scheduler user guide), whose
+    member names are camelCase in the macie2 service model (botocore's CreateClassificationJobRequest:
+    clientToken, name, jobType, managedDataIdentifierSelector, s3JobDefinition.bucketDefinitions).
+
+    Attributes: `session`, `schedule`, `dead_letters`, `alarm`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, bucket_name: str, schedule_expression: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        schedule_expression: str,
+        queue_key: kms.IKey,
+        alerts_topic: sns.ITopic,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.session = macie.CfnSession(
             self, "Session", status="ENABLED", finding_publishing_frequency="FIFTEEN_MINUTES"
         )
+        self.dead_letters = SecureQueue(
+            self, "DeadLetters", key=queue_key, dead_letter_for="the weekly Macie classification schedule"
+        ).queue
         jobs_arn = f"arn:{stack.partition}:macie2:{stack.region}:{stack.account}:classification-job/*"
         role = ScopedRole(
             self,
             "Scheduler",
-            assumed_by=service_principal("scheduler.amazonaws.com", stack.account),
-            description="Scheduler: start Macie classification jobs only",
-            statements=[iam.PolicyStatement(actions=["macie2:CreateClassificationJob"], resources=[jobs_arn])],
+            assumed_by=scheduler_principal(stack),
+            description="Scheduler: start Macie classification jobs, dead-letter a failed run",
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartClassificationJobs", actions=["macie2:CreateClassificationJob"], resources=[jobs_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="DeadLetters", actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn]
+                ),
+                # SQS key management: a producer to an SSE-KMS queue needs GenerateDataKey and Decrypt.
+                iam.PolicyStatement(
+                    sid="DeadLetterKeyThroughSqs",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[queue_key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}},
+                ),
+            ],
         )
         nag.acknowledge(
             role.managed_policy,
@@ -190,11 +230,11 @@ class PiiDiscovery(Construct):
             "to classification jobs of this account and region.",
         )
         job = {
-            "ClientToken": "<aws.scheduler.execution-id>",  # one job per scheduled run, idempotent on retry
-            "Name": "trustbase-pii-<aws.scheduler.execution-id>",
-            "JobType": "ONE_TIME",
-            "ManagedDataIdentifierSelector": "RECOMMENDED",
-            "S3JobDefinition": {"BucketDefinitions": [{"AccountId": stack.account, "Buckets": [bucket_name]}]},
+            "clientToken": "<aws.scheduler.execution-id>",  # one job per scheduled run, idempotent on retry
+            "name": "trustbase-pii-<aws.scheduler.execution-id>",
+            "jobType": "ONE_TIME",
+            "managedDataIdentifierSelector": "RECOMMENDED",
+            "s3JobDefinition": {"bucketDefinitions": [{"accountId": stack.account, "buckets": [bucket_name]}]},
         }
         self.schedule = scheduler.CfnSchedule(
             self,
@@ -206,10 +246,26 @@ class PiiDiscovery(Construct):
                 arn="arn:aws:scheduler:::aws-sdk:macie2:createClassificationJob",
                 role_arn=role.role_arn,
                 input=stack.to_json_string(job),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn),
             ),
         )
         self.schedule.node.add_dependency(self.session)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "ClassificationDeadLetters",
+            alarm_description="The weekly Macie classification run failed for good (dead letter)",
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarm.add_alarm_action(cw_actions.SnsAction(alerts_topic))
 
 
 class AccessAnalysis(Construct):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
@@ -13,6 +13,7 @@ from constructs import Construct
 from config import FORWARD_SECRET_TLS_POLICIES
 from config.model import ONE_YEAR_SECONDS
 from constructs_lib import nag
+from constructs_lib.retention import encrypted_log_group
 
 HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
 MIN_HSTS_SECONDS = ONE_YEAR_SECONDS
@@ -199,13 +200,12 @@ class RegionalWebAcl(Construct):
             ),
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=resource_arn, web_acl_arn=self.web_acl.attr_arn)
-        self.log_group = logs.LogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "Logs",
-            log_group_name=f"aws-waf-logs-trustbase-{region}",  # WAF requires the aws-waf-logs- prefix
-            encryption_key=logs_key,
+            name=f"aws-waf-logs-trustbase-{region}",  # WAF requires the aws-waf-logs- prefix
+            key=logs_key,
             retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         wafv2.CfnLoggingConfiguration(
             self,

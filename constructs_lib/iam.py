@@ -26,6 +26,10 @@ def break_glass_role_name(region: str) -> str:
     return f"trustbase-break-glass-{region}"
 
 
+def dsar_submitter_role_name(region: str) -> str:
+    return f"trustbase-{region}-dsar-submitter"
+
+
 # Read-only evidence gathering for auditors: every action listed, no write.
 AUDITOR_ACTIONS: tuple[str, ...] = (
     "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:LookupEvents",
@@ -113,6 +117,11 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
     "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
     "states:StartExecution", "states:DescribeExecution",
+    # the app tier assumes the DSAR submitter: a same-account trust that names a role is still
+    # limited by that role's boundary (IAM user guide, "Permissions boundaries")
+    "sts:AssumeRole",
+    # the deploy-time migration function reads the RDS-managed master secret
+    "secretsmanager:GetSecretValue",
 )}))  # fmt: skip
 
 
@@ -241,15 +250,35 @@ class ScopedRole(Construct):
 
 
 def service_principal(service: str, account: str) -> iam.ServicePrincipal:
-    """A service principal that may act only for this account (confused-deputy guard)."""
+    """A service principal that may act only for this account (confused-deputy guard).
+
+    Only for services whose documentation shows `aws:SourceAccount` in the role's trust policy:
+    Lambda, Step Functions, Scheduler, FIS, ECS tasks, VPC flow logs, RDS enhanced monitoring. A
+    service that does not send the key could not assume the role at all (a condition on a missing
+    key is false): CloudTrail's log delivery and AWS Backup use a plain principal instead."""
     return iam.ServicePrincipal(service, conditions={"StringEquals": {"aws:SourceAccount": account}})
+
+
+def scheduler_principal(stack: Stack) -> iam.ServicePrincipal:
+    """EventBridge Scheduler user guide, "Confused deputy prevention": aws:SourceAccount, and an
+    aws:SourceArn that names a schedule group (never a schedule)."""
+    return iam.ServicePrincipal(
+        "scheduler.amazonaws.com",
+        conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule-group/default"
+            },
+        },
+    )
 
 
 class AppTierRole(Construct):
     """Least-privilege task role for the application tier (ECS tasks in the private subnets).
 
     Grants only: read/write objects under the customer-data prefixes of one bucket,
-    Decrypt/GenerateDataKey on the object key via S3, and `rds-db:connect` as one DB user.
+    Decrypt/GenerateDataKey on the object key via S3, `rds-db:connect` as one DB user, and
+    assuming this region's DSAR submitter role (whose trust delegates to exactly this role).
 
     Attributes: `role`.
     """
@@ -285,6 +314,11 @@ class AppTierRole(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             ),
             iam.PolicyStatement(
+                sid="SubmitErasureRequests",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{stack.partition}:iam::{stack.account}:role/{dsar_submitter_role_name(stack.region)}"],
+            ),
+            iam.PolicyStatement(
                 sid="ConnectAsAppUser",
                 actions=["rds-db:connect"],
                 resources=[
@@ -317,7 +351,9 @@ class HumanAccessRoles(Construct):
       the last 15 minutes, 1-hour sessions; every use raises the BreakGlassRoleUsed alarm.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, audit_bucket_arn: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, audit_bucket_arn: str, config_bucket_arn: str, audit_key_arn: str
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
@@ -331,7 +367,15 @@ class HumanAccessRoles(Construct):
                 iam.PolicyStatement(
                     sid="ReadAuditRecords",
                     actions=["s3:GetObject", "s3:ListBucket"],
-                    resources=[audit_bucket_arn, f"{audit_bucket_arn}/*"],
+                    resources=[audit_bucket_arn, f"{audit_bucket_arn}/*", config_bucket_arn, f"{config_bucket_arn}/*"],
+                ),
+                # The records are SSE-KMS with the audit key: reading them needs kms:Decrypt, and
+                # only through S3 in this region (the key policy delegates exactly that).
+                iam.PolicyStatement(
+                    sid="DecryptAuditRecordsThroughS3",
+                    actions=["kms:Decrypt"],
+                    resources=[audit_key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
                 ),
             ],
             max_session_duration_hours=4,
@@ -352,7 +396,11 @@ class HumanAccessRoles(Construct):
         )
         nag.acknowledge(
             self.auditor.managed_policy,
-            (f"{nag.IAM_WILDCARD}[Resource::*]", nag.iam5_resource_finding(self, f"{audit_bucket_arn}/*")),
+            (
+                f"{nag.IAM_WILDCARD}[Resource::*]",
+                nag.iam5_resource_finding(self, f"{audit_bucket_arn}/*"),
+                nag.iam5_resource_finding(self, f"{config_bucket_arn}/*"),
+            ),
             "Auditors read configuration across the region (List/Describe/Get support no resource "
             "scoping); every action is enumerated and read-only, and audit objects are read-only.",
         )

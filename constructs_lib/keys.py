@@ -43,7 +43,7 @@ _VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
     DataClass.DATABASE: ("rds", "secretsmanager"),
     DataClass.OBJECTS: ("s3",),
     DataClass.LOGS: (),
-    DataClass.AUDIT: ("s3",),  # auditors read trail/Config/GuardDuty objects through S3 only
+    DataClass.AUDIT: ("s3", "sqs"),  # audit records through S3; the Macie schedule's dead letters in SQS
     DataClass.BACKUP: ("backup",),
     DataClass.LIFECYCLE: ("sqs", "lambda", "states", "scheduler"),
 }
@@ -134,6 +134,9 @@ class DataKey(Construct):
         if data_class is DataClass.AUDIT:
             for statement in _audit_statements(stack):
                 policy.add_statements(statement)
+        if data_class is DataClass.LIFECYCLE:
+            for statement in _state_machine_logging_statements(stack):
+                policy.add_statements(statement)
         if data_class is DataClass.OBJECTS:
             # Macie's classification jobs read customer objects (ISO 27018: know where PII is).
             # Principal * + aws:PrincipalArn: the key policy stays valid before Macie creates
@@ -165,7 +168,10 @@ class DataKey(Construct):
             enable_key_rotation=not insecure_disable_rotation,  # NIST SC-12, PCI 3.6.4
             rotation_period=None if insecure_disable_rotation else Duration.days(365),
             pending_window=Duration.days(30),
-            removal_policy=RemovalPolicy.RETAIN,  # deleting a key destroys the data it protects
+            # Deleting a key destroys the data it protects: kept on stack deletion and replacement.
+            # A first create that rolls back deletes it (CloudFormation RetainExceptOnCreate), so
+            # the deploy can be retried without an orphaned key.
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             policy=policy,
         )
 
@@ -194,12 +200,17 @@ def _audit_statements(stack: Stack) -> list[iam.PolicyStatement]:
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
         ),
+        # SNS "Encryption at rest", compatibility with AWS service event sources: CloudWatch needs
+        # kms:GenerateDataKey* and kms:Decrypt on an encrypted topic's key. SNS passes the topic
+        # ARN as encryption context, which pins the key's use to this account's topics here.
         iam.PolicyStatement(
             sid="CloudWatchAlarmsPublishToEncryptedTopic",
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": account}},
+            conditions={
+                "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:{partition}:sns:{region}:{account}:*"}
+            },
         ),
         iam.PolicyStatement(
             sid="GuardDutyExportsFindings",
@@ -211,18 +222,40 @@ def _audit_statements(stack: Stack) -> list[iam.PolicyStatement]:
                 "ArnLike": {"aws:SourceArn": f"arn:{partition}:guardduty:{region}:{account}:detector/*"},
             },
         ),
+        # AWS Config developer guide, "Permissions for the KMS Key" (AWSConfigKMSPolicy): with the
+        # service-linked role, Config delivers as the service principal config.amazonaws.com.
         iam.PolicyStatement(
             sid="ConfigDeliversSnapshots",
-            principals=[iam.AnyPrincipal()],
+            principals=[iam.ServicePrincipal("config.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": account}},
+        ),
+    ]
+
+
+def _state_machine_logging_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Step Functions developer guide, "Data at rest encryption", step 3: a state machine encrypted
+    with a customer managed key that logs to CloudWatch Logs needs `delivery.logs.amazonaws.com`
+    to decrypt, and its role to generate data keys with the logs encryption context (what CDK's
+    StateMachine adds when it owns the key)."""
+    return [
+        iam.PolicyStatement(
+            sid="VendedLogDeliveryDecrypts",
+            principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+            actions=["kms:Decrypt"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="StateMachineLogDataKeys",
+            principals=[iam.AccountRootPrincipal()],
+            actions=["kms:GenerateDataKey"],
+            resources=["*"],
             conditions={
-                "StringEquals": {
-                    "aws:PrincipalArn": service_linked_role_arn(
-                        partition, account, "config.amazonaws.com", "AWSServiceRoleForConfig"
-                    ),
-                    "kms:CallerAccount": account,
-                }
+                "StringLike": {
+                    "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                },
+                "StringEquals": {"kms:CallerAccount": stack.account},
             },
         ),
     ]

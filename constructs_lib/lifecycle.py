@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
+from aws_cdk import AssetHashType, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -32,10 +31,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from constructs_lib import nag
-from constructs_lib.iam import ScopedRole, service_principal
+from constructs_lib.functions import Network, SecureFunction, ignore_redundant_role_dependency
+from constructs_lib.iam import ScopedRole, dsar_submitter_role_name, scheduler_principal, service_principal
+from constructs_lib.queues import SecureQueue
+from constructs_lib.retention import encrypted_log_group
 
 REPO = Path(__file__).resolve().parents[1]
-RUNTIME = lambda_.Runtime.PYTHON_3_14
 LIFECYCLE_DB_USER = "trustbase_lifecycle"
 # Pure-Python distributions the runtime imports (module -> distribution), vendored into the asset.
 VENDORED = {"pg8000": "pg8000", "scramp": "scramp", "asn1crypto": "asn1crypto", "dateutil": "python-dateutil",
@@ -126,173 +127,6 @@ def _invoker_statements(
     ]  # fmt: skip
 
 
-def _ignore_redundant_role_dependency(resource: Construct) -> None:
-    """CDK adds a DependsOn on the execution role that the role's GetAtt already implies;
-    cfn-lint W3005 flags the redundancy. Ignore it on that one resource only."""
-    child = resource.node.default_child
-    if child is None:
-        raise TypeError(f"{resource.node.path} has no CloudFormation resource")
-    child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class Network:
-    vpc: ec2.IVpc
-    security_group: ec2.ISecurityGroup
-
-
-class SecureQueue(Construct):
-    """An SQS queue encrypted with a CMK, TLS-only, 14-day retention. Attributes: `queue`."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, dead_letter_for: str) -> None:
-        super().__init__(scope, construct_id)
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            data_key_reuse=Duration.minutes(5),
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        nag.acknowledge(
-            self.queue,
-            "AwsSolutions-SQS3",
-            f"This queue IS the dead-letter queue of {dead_letter_for}; a dead-letter queue of a "
-            "dead-letter queue would only move the problem. Its depth alarms the security on-call.",
-        )
-
-
-class LifecycleFunction(Construct):
-    """A Lambda function of the lifecycle runtime: in the app subnets, env vars and logs under
-    CMKs, X-Ray traced, reserved concurrency, a DLQ for async failures, and a role with exactly
-    `statements` (plus ENIs, its own log group and tracing) under the permissions boundary.
-
-    Attributes: `function`, `role`, `policy`.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        name: str,
-        description: str,
-        handler: str,
-        code: lambda_.Code,
-        network: Network,
-        key: kms.IKey,
-        logs_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        dead_letter_queue: sqs.IQueue,
-        environment: dict[str, str],
-        statements: list[iam.PolicyStatement],
-        timeout_minutes: int = 15,
-        concurrency: int = 1,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        function_name = f"trustbase-{stack.region}-{name}"
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            encryption_key=logs_key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        log_streams = f"{self.log_group.log_group_arn}:log-stream:*"
-        eni = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:network-interface/*"
-        base = [
-            iam.PolicyStatement(
-                sid="OwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn, log_streams],
-            ),
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=[
-                    eni,
-                    *(
-                        f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:subnet/{s.subnet_id}"
-                        for s in network.vpc.private_subnets
-                    ),
-                    f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:security-group/{network.security_group.security_group_id}",
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]
-            ),
-            iam.PolicyStatement(
-                sid="LifecycleKeyThroughServices",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": [f"sqs.{stack.region}.amazonaws.com", f"lambda.{stack.region}.amazonaws.com"]
-                    }
-                },
-            ),
-        ]
-        scoped = ScopedRole(
-            self,
-            "Role",
-            assumed_by=service_principal("lambda.amazonaws.com", stack.account),
-            description=f"trustbase {name}: {description}"[:1000],
-            statements=base + statements,
-        )
-        self.role = scoped.role
-        self.policy = scoped.managed_policy
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            function_name=function_name,
-            description=description,
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=handler,
-            code=code,
-            role=scoped.role,
-            timeout=Duration.minutes(timeout_minutes),
-            memory_size=512,
-            reserved_concurrent_executions=concurrency,
-            environment=environment,
-            environment_encryption=key,
-            vpc=network.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=network.vpc.private_subnets),
-            security_groups=[network.security_group],
-            tracing=lambda_.Tracing.ACTIVE,
-            dead_letter_queue_enabled=True,
-            dead_letter_queue=dead_letter_queue,
-            log_group=self.log_group,  # async invocations retry twice (Lambda's default), then the DLQ
-        )
-        _ignore_redundant_role_dependency(self.function)
-        nag.acknowledge(
-            scoped.managed_policy,
-            (
-                nag.iam5_resource_finding(self, log_streams),
-                nag.iam5_resource_finding(self, eni),
-                nag.iam5_resource_finding(self, "*"),
-            ),
-            "Log streams are named by Lambda at run time (only this function's group); ENIs get IDs when "
-            "Lambda creates them (only this account/region, only our subnets and security group); "
-            "DescribeNetworkInterfaces and the X-Ray trace APIs have no resource-level permissions.",
-        )
-
-
 @dataclass(frozen=True)
 class LifecycleSettings:
     data_bucket_name: str
@@ -307,6 +141,7 @@ class LifecycleSettings:
     visitor_months: int
     workspace_months: int
     app_role_arn: str
+    reserve_concurrency: bool = False
 
 
 class LifecyclePipelines(Construct):
@@ -385,11 +220,11 @@ class LifecyclePipelines(Construct):
         }  # fmt: skip
 
         def function(cid: str, name: str, description: str, handler: str, statements: list[iam.PolicyStatement],
-                     wildcards: tuple[str, ...] = (), concurrency: int = 1) -> LifecycleFunction:  # fmt: skip
-            fn = LifecycleFunction(
+                     wildcards: tuple[str, ...] = (), concurrency: int = 1) -> SecureFunction:  # fmt: skip
+            fn = SecureFunction(
                 self, cid, name=name, description=description, handler=handler, code=code, network=network, key=key,
                 logs_key=logs_key, log_retention=log_retention, dead_letter_queue=self.dead_letter_queues["functions"],
-                environment=env, statements=statements, concurrency=concurrency,
+                environment=env, statements=statements, concurrency=concurrency if s.reserve_concurrency else None,
             )  # fmt: skip
             if wildcards:
                 nag.acknowledge(
@@ -481,9 +316,8 @@ class LifecyclePipelines(Construct):
             .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate)
             .otherwise(objects)
         )
-        log_group = logs.LogGroup(self, "StateMachineLogs", encryption_key=logs_key, retention=log_retention,
-                                  log_group_name=f"/aws/vendedlogs/states/trustbase-{stack.region}-erasure",
-                                  removal_policy=RemovalPolicy.RETAIN)  # fmt: skip
+        log_group = encrypted_log_group(self, "StateMachineLogs", key=logs_key, retention=log_retention,
+                                        name=f"/aws/vendedlogs/states/trustbase-{stack.region}-erasure")  # fmt: skip
         role = ScopedRole(
             self,
             "StateMachineRole",
@@ -497,6 +331,18 @@ class LifecyclePipelines(Construct):
                     via=("sqs", "states"),
                     invoke_sid="InvokeSteps",
                     key_sid="LifecycleKey",
+                ),
+                # Step Functions "Data at rest encryption", step 3: with a customer managed key and
+                # logging on, the role generates data keys for the log data (logs encryption context).
+                iam.PolicyStatement(
+                    sid="LogDataKeys",
+                    actions=["kms:GenerateDataKey"],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringLike": {
+                            "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                        }
+                    },
                 ),
                 iam.PolicyStatement(
                     sid="LogDelivery",  # vended-logs delivery APIs have no resource-level permissions
@@ -541,7 +387,7 @@ class LifecyclePipelines(Construct):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key, Duration.minutes(5)),
         )
-        _ignore_redundant_role_dependency(machine)
+        ignore_redundant_role_dependency(machine)
         return machine
 
     # -------------------------------------------------------------------------- schedules
@@ -553,7 +399,7 @@ class LifecyclePipelines(Construct):
         role = ScopedRole(
             self,
             "SchedulerRole",
-            assumed_by=service_principal("scheduler.amazonaws.com", stack.account),
+            assumed_by=scheduler_principal(stack),
             description="trustbase retention schedules: invoke the retention function, dead-letter",
             statements=_invoker_statements(
                 [retention],
@@ -587,16 +433,22 @@ class LifecyclePipelines(Construct):
     # -------------------------------------------------------------------------- intake
 
     def _submitter(self, app_role_arn: str, key: kms.IKey) -> iam.IRole:
-        """Only this role may start an erasure: the app tier assumes it for a DSAR it accepted."""
+        """Only this role may start an erasure: the app tier assumes it for a DSAR it accepted.
+
+        The trust names the account and pins the caller with `aws:PrincipalArn`, so IAM must
+        delegate (the app role's policy allows sts:AssumeRole on this role, within its boundary).
+        A trust that names the role's ARN would be stored as the role's unique ID: a rebuilt edge
+        stack's new app role would then silently no longer match, and a deploy before the role
+        exists fails with "Invalid principal"."""
         stack = Stack.of(self)
         executions = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
                       f"trustbase-{stack.region}-erasure:*")  # fmt: skip
         role = ScopedRole(
             self,
             "Submitter",
-            assumed_by=iam.ArnPrincipal(app_role_arn),
+            assumed_by=iam.AccountRootPrincipal().with_conditions({"ArnEquals": {"aws:PrincipalArn": app_role_arn}}),
             description="trustbase DSAR submitter: start erasures in this region and read their result",
-            role_name=f"trustbase-{stack.region}-dsar-submitter",
+            role_name=dsar_submitter_role_name(stack.region),
             statements=[
                 iam.PolicyStatement(
                     sid="StartErasure",

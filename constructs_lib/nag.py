@@ -27,6 +27,8 @@ S3_KMS_DEFAULT = ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3Def
 S3_REPLICATION = ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled",
                   "PCI.DSS.321-S3BucketReplicationEnabled")  # fmt: skip
 IAM_WILDCARD = "AwsSolutions-IAM5"
+LAMBDA_DLQ = ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ")
+LAMBDA_CONCURRENCY = ("HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency")
 
 
 class AcknowledgmentError(ValueError):

@@ -64,3 +64,23 @@ def erasure_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise ValueError(f"unknown step {step!r}")
     finally:
         conn.close()
+
+
+def migrate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Deploy-time migrations (a CDK trigger, synchronous): apply every pending migration as the
+    master user, whose password RDS manages in Secrets Manager. Raises on any error, which fails
+    the deploy. Returns what was applied (never the secret)."""
+    import json
+
+    from lifecycle import migrate as migrations
+
+    secret = json.loads(
+        boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["MASTER_SECRET_ARN"])["SecretString"]
+    )
+    conn = db.connect_password(host=os.environ["DB_HOST"], port=int(os.environ["DB_PORT"]),
+                               database=os.environ["DB_NAME"], user=secret["username"], password=secret["password"])  # fmt: skip
+    try:
+        applied = migrations.migrate(conn)
+    finally:
+        conn.close()
+    return {"applied": applied}

@@ -45,6 +45,7 @@ NOT_EMULATED_TYPES: dict[str, str] = {
     "AWS::FIS::ExperimentTemplate": "moto has no CloudFormation model for FIS templates",
     "AWS::GuardDuty::Detector": "moto has no CloudFormation model for GuardDuty",
     "AWS::GuardDuty::PublishingDestination": "moto has no CloudFormation model for GuardDuty",
+    "AWS::Lambda::Version": "moto publishes no version for AWS::Lambda::Version (only the migration trigger, which is dropped, invokes it)",
     "AWS::Logs::MetricFilter": "moto has no CloudFormation model for metric filters",
     "AWS::Macie::Session": "moto has no CloudFormation model for Macie",
     "AWS::RDS::DBClusterParameterGroup": "moto has no CloudFormation model for cluster parameter groups",
@@ -548,7 +549,7 @@ def _lambda_function(aws: LocalAws, name: str, props: dict[str, Any]) -> list[tu
     ]
     if props.get("VpcConfig"):
         vpc = cfg.get("VpcConfig") or {}
-        checks.append(("Lambda in the app subnets of 3 AZs",
+        checks.append(("Lambda in VPC subnets of 3 AZs",
                        len(vpc.get("SubnetIds", [])) == 3 and bool(vpc.get("SecurityGroupIds")),
                        f"{len(vpc.get('SubnetIds', []))} subnets, SGs {vpc.get('SecurityGroupIds')}"))  # fmt: skip
     if props.get("KmsKeyArn"):

@@ -162,6 +162,7 @@ def _add_rds_cluster_model() -> None:
                 "ReadEndpoint.Address",
                 "DBClusterArn",
                 "DBClusterResourceId",
+                "MasterUserSecret.SecretArn",
             )
 
         @classmethod
@@ -213,6 +214,8 @@ def _add_rds_cluster_model() -> None:
             "DBClusterArn": self.db_cluster_arn,
             "DBClusterResourceId": self.db_cluster_resource_id,
         }
+        if getattr(self, "master_user_secret", None) is not None:  # the RDS-managed secret moto created
+            attrs["MasterUserSecret.SecretArn"] = self.master_user_secret.secret_arn
         if attribute_name not in attrs:
             from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 

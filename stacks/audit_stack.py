@@ -7,7 +7,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import RegionConfig
-from constructs_lib.audit import AuditBucket, AuditTrail, SecurityAlarms, security_alarm_specs
+from constructs_lib.audit import AuditBucket, AuditTrail, ConfigRecordsBucket, SecurityAlarms, security_alarm_specs
 from constructs_lib.iam import app_role_name, apply_boundary, break_glass_role_name
 from constructs_lib.retention import log_retention
 from stacks.base import RegionalStack
@@ -31,6 +31,13 @@ class AuditStack(RegionalStack):
             encryption_key=audit_key,
             access_log_bucket=access_logs,
             lock_days=retention.audit_lock_days,
+        )
+        self.config_records = ConfigRecordsBucket(
+            self,
+            "ConfigRecords",
+            encryption_key=audit_key,
+            access_log_bucket=access_logs,
+            record_days=retention.config_record_days,
         )
         self.trail = AuditTrail(
             self,
@@ -57,3 +64,5 @@ class AuditStack(RegionalStack):
         publish(self, Link.AUDIT_BUCKET_NAME, self.bucket.bucket.bucket_name)
         publish(self, Link.AUDIT_BUCKET_ARN, self.bucket.bucket.bucket_arn)
         publish(self, Link.ALERTS_TOPIC_ARN, self.alarms.topic.topic_arn)
+        publish(self, Link.CONFIG_BUCKET_NAME, self.config_records.bucket.bucket_name)
+        publish(self, Link.CONFIG_BUCKET_ARN, self.config_records.bucket.bucket_arn)

@@ -11,8 +11,11 @@ from constructs import Construct
 from config import RegionConfig
 from constructs_lib.backup import BackupProtection
 from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBucket
-from constructs_lib.database import SecureAuroraCluster
+from constructs_lib.database import DATABASE_NAME, DB_PORT, SecureAuroraCluster
+from constructs_lib.functions import Network
 from constructs_lib.iam import VISITOR_PREFIX, apply_boundary
+from constructs_lib.lifecycle import lifecycle_code
+from constructs_lib.migrations import DeployTimeMigrations
 from constructs_lib.retention import log_retention
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
@@ -72,6 +75,27 @@ class DataStack(RegionalStack):
             data_key_arns=[database_key.key_arn, objects_key.key_arn],
             restore_subnet_group=subnet_group.subnet_group_name,
             restore_security_group_id=db_sg.security_group_id,
+        )
+        # Migrations (schema, least-privilege database users) run at deploy time from the data
+        # subnets, so a fresh deploy's lifecycle functions and app tier can log in.
+        self.migrations = DeployTimeMigrations(
+            self,
+            "Migrations",
+            cluster=cluster,
+            database_key=database_key,
+            network=Network(
+                vpc=vpc,
+                security_group=ec2.SecurityGroup.from_security_group_id(
+                    self, "DatabaseAdminSecurityGroup", read(self, Link.DATABASE_ADMIN_SECURITY_GROUP_ID), mutable=False
+                ),
+                subnets=tuple(vpc.isolated_subnets),
+            ),
+            code=lifecycle_code(),
+            environment_key=kms.Key.from_key_arn(self, "LifecycleKey", read(self, Link.LIFECYCLE_KEY_ARN)),
+            logs_key=logs_key,
+            log_retention=log_retention(retention.lifecycle_log_days),
+            database_name=DATABASE_NAME,
+            port=DB_PORT,
         )
         publish(self, Link.DATA_BUCKET_NAME, self.customer_data.bucket.bucket_name)
         publish(self, Link.DATA_BUCKET_ARN, self.customer_data.bucket.bucket_arn)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from config import RegionConfig
@@ -29,10 +31,11 @@ class DetectionStack(RegionalStack):
         apply_boundary(self)
         audit_key_arn = read(self, Link.AUDIT_KEY_ARN)
         audit_bucket_arn = read(self, Link.AUDIT_BUCKET_ARN)
+        alerts = sns.Topic.from_topic_arn(self, "AlertsTopic", read(self, Link.ALERTS_TOPIC_ARN))
         self.config_recording = ConfigRecording(
             self,
             "Config",
-            audit_bucket_name=read(self, Link.AUDIT_BUCKET_NAME),
+            bucket_name=read(self, Link.CONFIG_BUCKET_NAME),
             audit_key_arn=audit_key_arn,
             tls_policy=region_config.tls_policy,
         )
@@ -44,10 +47,21 @@ class DetectionStack(RegionalStack):
         # ISO 27018 as FAIL there (its evidence, the Macie session, is missing).
         self.pii = (
             PiiDiscovery(
-                self, "Macie", bucket_name=read(self, Link.DATA_BUCKET_NAME), schedule_expression=MACIE_SCHEDULE
+                self,
+                "Macie",
+                bucket_name=read(self, Link.DATA_BUCKET_NAME),
+                schedule_expression=MACIE_SCHEDULE,
+                queue_key=kms.Key.from_key_arn(self, "AuditKey", audit_key_arn),
+                alerts_topic=alerts,
             )
             if region_config.name not in MACIE_UNAVAILABLE
             else None
         )
         self.access_analysis = AccessAnalysis(self, "AccessAnalyzer")
-        self.people = HumanAccessRoles(self, "Access", audit_bucket_arn=audit_bucket_arn)
+        self.people = HumanAccessRoles(
+            self,
+            "Access",
+            audit_bucket_arn=audit_bucket_arn,
+            config_bucket_arn=read(self, Link.CONFIG_BUCKET_ARN),
+            audit_key_arn=audit_key_arn,
+        )

@@ -73,4 +73,5 @@ class EdgeStack(RegionalStack):
             )
         )
         publish(self, Link.ALB_DNS_NAME, self.alb.load_balancer.load_balancer_dns_name)
+        publish(self, Link.APP_ROLE_ARN, self.app.role.role_arn)
         CfnOutput(self, "AlbDnsName", value=self.alb.load_balancer.load_balancer_dns_name)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -10,8 +10,9 @@ from constructs import Construct
 
 from config import RegionConfig
 from constructs_lib.database import DATABASE_NAME, DB_PORT
-from constructs_lib.iam import app_role_name, apply_boundary
-from constructs_lib.lifecycle import LifecyclePipelines, LifecycleSettings, Network
+from constructs_lib.functions import Network
+from constructs_lib.iam import apply_boundary
+from constructs_lib.lifecycle import LifecyclePipelines, LifecycleSettings
 from constructs_lib.retention import log_retention
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
@@ -24,13 +25,11 @@ class LifecycleStack(RegionalStack):
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, region_config=region_config, **kwargs)
         apply_boundary(self)
-        stack = Stack.of(self)
         retention = region_config.retention
         vpc = import_vpc(self, region_config, (Tier.APP,))
-        # The lifecycle functions are part of the application's data plane: they use the app
-        # tier's security group, which may reach only Aurora and the VPC endpoints.
-        app_sg = ec2.SecurityGroup.from_security_group_id(
-            self, "AppSecurityGroup", read(self, Link.APP_SECURITY_GROUP_ID), mutable=False
+        # The functions that erase personal data have their own security group: Aurora and S3 only.
+        functions_sg = ec2.SecurityGroup.from_security_group_id(
+            self, "LifecycleSecurityGroup", read(self, Link.LIFECYCLE_SECURITY_GROUP_ID), mutable=False
         )
         self.pipelines = LifecyclePipelines(
             self,
@@ -47,9 +46,10 @@ class LifecycleStack(RegionalStack):
                 db_name=DATABASE_NAME,
                 visitor_months=retention.visitor_data_months,
                 workspace_months=retention.inactive_workspace_months,
-                app_role_arn=f"arn:{stack.partition}:iam::{stack.account}:role/{app_role_name(stack.region)}",
+                app_role_arn=read(self, Link.APP_ROLE_ARN),  # the edge stack's role (a declared dependency)
+                reserve_concurrency=region_config.reserve_lambda_concurrency,
             ),
-            network=Network(vpc=vpc, security_group=app_sg),
+            network=Network(vpc=vpc, security_group=functions_sg),
             key=kms.Key.from_key_arn(self, "LifecycleKey", read(self, Link.LIFECYCLE_KEY_ARN)),
             logs_key=kms.Key.from_key_arn(self, "LogsKey", read(self, Link.LOGS_KEY_ARN)),
             log_retention=log_retention(retention.lifecycle_log_days),

@@ -34,9 +34,20 @@ class NetworkStack(RegionalStack):
             logs_key=logs_key,
             flow_log_retention=log_retention(region_config.retention.flow_log_days),
             nat_gateways=region_config.nat_gateways,
+            operator_endpoints=region_config.operator_access,
         )
         vpc = self.network.vpc
-        self.security_groups = TierSecurityGroups(self, "Tiers", vpc=vpc, app_port=APP_PORT, db_port=DB_PORT)
+        self.security_groups = TierSecurityGroups(
+            self,
+            "Tiers",
+            vpc=vpc,
+            app_port=APP_PORT,
+            db_port=DB_PORT,
+            endpoint_security_group=self.network.endpoint_security_group,
+            s3_prefix_list_id=region_config.s3_prefix_list_id,
+            app_internet_egress=region_config.app_internet_egress,
+            operator_access=region_config.operator_access,
+        )
 
         publish(self, Link.VPC_ID, vpc.vpc_id)
         for tier, subnets in (
@@ -48,6 +59,10 @@ class NetworkStack(RegionalStack):
         publish(self, Link.ALB_SECURITY_GROUP_ID, self.security_groups.alb.security_group_id)
         publish(self, Link.APP_SECURITY_GROUP_ID, self.security_groups.app.security_group_id)
         publish(self, Link.DATABASE_SECURITY_GROUP_ID, self.security_groups.database.security_group_id)
+        publish(self, Link.LIFECYCLE_SECURITY_GROUP_ID, self.security_groups.lifecycle.security_group_id)
+        publish(self, Link.DATABASE_ADMIN_SECURITY_GROUP_ID, self.security_groups.database_admin.security_group_id)
+        if self.security_groups.operator is not None:
+            publish(self, Link.OPERATOR_SECURITY_GROUP_ID, self.security_groups.operator.security_group_id)
 
 
 class Tier(Enum):

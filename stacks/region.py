@@ -87,6 +87,7 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
     audit.add_stack_dependency(data)
     detection.add_stack_dependency(audit)
     lifecycle.add_stack_dependency(audit)  # reads data, network, keys and audit links
+    lifecycle.add_stack_dependency(edge)  # the DSAR submitter's trust names the edge stack's app role
     stacks = RegionStacks(
         keys=keys,
         network=network,

@@ -92,7 +92,7 @@ def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> No
             "name": "ap-southeast-4", "jurisdiction": "AU", "vpc_cidr": "10.50.0.0/16",
             "availability_zones": ["ap-southeast-4a", "ap-southeast-4b", "ap-southeast-4c"],
             "certificate_arn": "arn:aws:acm:ap-southeast-4:123456789012:certificate/44444444-4444-4444-8444-444444444444",
-            "db_instance_class": "r6g.large",
+            "db_instance_class": "r6g.large", "s3_prefix_list_id": "pl-0123456789abcdef0",
         }]},
         account="123456789012",
     )  # fmt: skip

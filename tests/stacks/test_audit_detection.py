@@ -25,11 +25,40 @@ def test_audit_bucket_is_locked_in_compliance_mode(assembly: Assembly, region: R
     template = audit(assembly, region)
     assert pc.audit_bucket_violations(template, min_lock_days=region.retention.audit_lock_days) == []
     assert pc.bucket_violations(template) == []  # private, versioned, SSE-KMS + bucket key, TLS-only, logged
-    bucket = only(pc.resources(template, "AWS::S3::Bucket"))
+    bucket = pc.resources(template, "AWS::S3::Bucket")["AuditRecordsBucketCB097638"]
     rule = bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
     assert rule == {"Mode": "COMPLIANCE", "Days": region.retention.audit_lock_days}
     sse = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert "auditkeyarn" in str(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]).lower()
+
+
+def test_config_records_have_their_own_bucket_without_object_lock(assembly: Assembly, region: RegionConfig) -> None:
+    """AWS::Config::DeliveryChannel: "AWS Config does not support the delivery channel to an Amazon
+    S3 bucket where object lock is enabled". Its records are kept immutable by policy instead."""
+    template = audit(assembly, region)
+    bucket = pc.resources(template, "AWS::S3::Bucket")["ConfigRecordsBucket5CC09605"]["Properties"]
+    assert "ObjectLockEnabled" not in bucket and "ObjectLockConfiguration" not in bucket
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert "auditkeyarn" in str(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]).lower()
+    assert bucket["LoggingConfiguration"]["LogFilePrefix"] == "s3/ConfigRecords/"
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == region.retention.config_record_days
+    policy = only({k: v for k, v in pc.resources(template, "AWS::S3::BucketPolicy").items() if "Config" in k})
+    statements = {st.get("Sid"): st for st in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["AWSConfigBucketDelivery"]["Principal"] == {"Service": "config.amazonaws.com"}
+    assert (
+        statements["AWSConfigBucketDelivery"]["Condition"]["StringEquals"]["s3:x-amz-acl"]
+        == "bucket-owner-full-control"
+    )
+    denied = statements["NoDeletionByAnyone"]
+    assert denied["Effect"] == "Deny" and denied["Principal"] == {"AWS": "*"}
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket"} <= set(denied["Action"])
+    deploys_only = statements["RetentionChangesOnlyByDeploys"]
+    assert "s3:PutLifecycleConfiguration" in deploys_only["Action"]
+    assert deploys_only["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].endswith(
+        f":role/cdk-hnb659fds-cfn-exec-role-123456789012-{region.name}"
+    )
 
 
 def test_no_iam_policy_anywhere_grants_deletion_of_audit_records(assembly: Assembly, region: RegionConfig) -> None:
@@ -88,9 +117,14 @@ def test_config_records_and_checks_each_promise(assembly: Assembly, region: Regi
     recorder = only(pc.resources(template, "AWS::Config::ConfigurationRecorder"))["Properties"]
     assert recorder["RecordingGroup"]["AllSupported"] is True
     assert "AWSServiceRoleForConfig" in str(recorder["RoleARN"])
-    channel = only(pc.resources(template, "AWS::Config::DeliveryChannel"))["Properties"]
-    assert "auditbucketname" in str(channel["S3BucketName"]).lower()
+    channel_resource = only(pc.resources(template, "AWS::Config::DeliveryChannel"))
+    channel = channel_resource["Properties"]
+    assert "configbucketname" in str(channel["S3BucketName"]).lower()
     assert "auditkeyarn" in str(channel["S3KmsKeyArn"]).lower()
+    # "Before you can create a delivery channel, you must create a configuration recorder."
+    assert channel_resource["DependsOn"] == [
+        only({k: k for k in pc.resources(template, "AWS::Config::ConfigurationRecorder")})
+    ]
     rules = {
         r["Properties"]["Source"]["SourceIdentifier"]: r["Properties"]
         for r in pc.resources(template, "AWS::Config::ConfigRule").values()
@@ -121,6 +155,20 @@ def test_security_hub_standards_macie_and_access_analyzer(assembly: Assembly, re
     schedule = only(pc.resources(template, "AWS::Scheduler::Schedule"))["Properties"]
     assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:macie2:createClassificationJob"
     assert "customerbucketname" in str(schedule["Target"]["Input"]).lower()
+    # The universal target's Input is the API's request, whose members are camelCase (botocore's
+    # macie2 model: CreateClassificationJobRequest): PascalCase keys would be rejected.
+    job_input = "".join(str(part) for part in schedule["Target"]["Input"]["Fn::Join"][1])
+    for member in ('"clientToken"', '"name"', '"jobType":"ONE_TIME"', '"managedDataIdentifierSelector"',
+                   '"s3JobDefinition":{"bucketDefinitions":[{"accountId":', '"buckets":['):  # fmt: skip
+        assert member in job_input, member
+    assert "ClientToken" not in job_input and "S3JobDefinition" not in job_input
+    # ... and a run that fails for good goes to an encrypted dead-letter queue with an alarm.
+    queue_id, queue = only({k: (k, v) for k, v in pc.resources(template, "AWS::SQS::Queue").items()})
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    assert "auditkeyarn" in str(queue["Properties"]["KmsMasterKeyId"]).lower()
+    alarm = only(pc.resources(template, "AWS::CloudWatch::Alarm"))["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert "alertstopicarn" in str(alarm["AlarmActions"]).lower()
     assert only(pc.resources(template, "AWS::AccessAnalyzer::Analyzer"))["Properties"]["Type"] == "ACCOUNT"
 
 
@@ -131,7 +179,7 @@ def test_destinations_stay_in_the_region(assembly: Assembly, region: RegionConfi
         template = assembly.template(stack_name(region.name, part))
         assert pc.residency_violations(template, region.jurisdiction) == [], part
     trail = only(pc.resources(audit(assembly, region), "AWS::CloudTrail::Trail"))["Properties"]
-    assert trail["S3BucketName"] == {"Ref": next(k for k in pc.resources(audit(assembly, region), "AWS::S3::Bucket"))}
+    assert trail["S3BucketName"] == {"Ref": "AuditRecordsBucketCB097638"}
 
 
 def test_human_roles_require_mfa_short_sessions_and_the_boundary(assembly: Assembly, region: RegionConfig) -> None:
@@ -161,7 +209,7 @@ def test_human_roles_require_mfa_short_sessions_and_the_boundary(assembly: Assem
 
 
 PINNED = {
-    "AWS::S3::Bucket": {"AuditRecordsBucketCB097638"},
+    "AWS::S3::Bucket": {"AuditRecordsBucketCB097638", "ConfigRecordsBucket5CC09605"},
     "AWS::CloudTrail::Trail": {"Trail8987F129"},
     "AWS::Logs::LogGroup": {"TrailLogs73276642"},
 }

@@ -8,9 +8,9 @@ import sys
 from typing import Any
 
 import posture_checks as pc
-from config import RegionConfig
-from constructs_lib.iam import app_role_name
-from constructs_lib.lifecycle import RUNTIME, lifecycle_asset
+from config import AppConfig, RegionConfig
+from constructs_lib.functions import RUNTIME
+from constructs_lib.lifecycle import lifecycle_asset
 from stacks.region import stack_name
 from tests.conftest import Assembly, only
 
@@ -60,11 +60,28 @@ def test_functions_run_in_the_vpc_with_encrypted_env_dlq_tracing_and_concurrency
         p = fn["Properties"]
         assert p["Runtime"] == RUNTIME.name, fid
         assert len(p["VpcConfig"]["SubnetIds"]) == 3 and "appsubnetids" in json.dumps(p["VpcConfig"]).lower()
-        assert "appsecuritygroupid" in json.dumps(p["VpcConfig"]["SecurityGroupIds"]).lower()
+        # their own security group (Aurora and S3 only), not the app tier's
+        assert "lifecyclesecuritygroupid" in json.dumps(p["VpcConfig"]["SecurityGroupIds"]).lower()
         assert "lifecyclekeyarn" in json.dumps(p["KmsKeyArn"]).lower()
         assert p["TracingConfig"] == {"Mode": "Active"}
-        assert "DeadLetterConfig" in p and p["ReservedConcurrentExecutions"] >= 1
+        assert "DeadLetterConfig" in p
+        # No reservation by default: Lambda keeps 100 unreserved and new accounts have low quotas.
+        assert "ReservedConcurrentExecutions" not in p
         assert p["Timeout"] <= 900
+
+
+def test_reserved_concurrency_is_an_explicit_config_choice(app_config: AppConfig, tmp_path: Any) -> None:
+    """With reserve_lambda_concurrency = true the functions reserve 2 (retention), 5 per erasure
+    step and 1 (replay): 18 per region."""
+    from dataclasses import replace
+
+    from app import build_app
+
+    rc = replace(app_config.regions[1], reserve_lambda_concurrency=True)
+    app, _ = build_app(replace(app_config, regions=(rc,)), outdir=str(tmp_path))
+    template = app.synth().get_stack_by_name(stack_name(rc.name, "lifecycle")).template
+    reserved = sorted(f["Properties"]["ReservedConcurrentExecutions"] for f in functions(template).values())
+    assert reserved == [1, 2, 5, 5, 5]
 
 
 def test_every_function_logs_to_its_own_encrypted_group_with_retention(
@@ -165,7 +182,12 @@ def test_only_the_submitter_role_may_start_an_erasure(assembly: Assembly, region
     submitter = next(r for r in pc.resources(template, "AWS::IAM::Role").values()
                      if r["Properties"].get("RoleName") == f"trustbase-{region.name}-dsar-submitter")  # fmt: skip
     trust = submitter["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert len(trust) == 1 and app_role_name(region.name) in json.dumps(trust[0]["Principal"])
+    # The account delegates to IAM, pinned to the app role by ARN (not by the role's unique ID, so a
+    # rebuilt edge stack's new app role still matches); the app role's policy must then allow it.
+    assert len(trust) == 1 and trust[0]["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": {"Ref": next(p for p in template["Parameters"] if "edgeapprolearn" in p)}}
+    }
+    assert trust[0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert actions([starters[0][1]]) == {"states:StartExecution"}
 
 

@@ -93,31 +93,48 @@ def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: A
         p = key["Properties"]
         assert p["KeySpec"] == "SYMMETRIC_DEFAULT" and p["KeyUsage"] == "ENCRYPT_DECRYPT"
         assert p["EnableKeyRotation"] is True
-        assert key["DeletionPolicy"] == "Retain"
+        # kept on stack deletion and replacement; only a failed first create removes it
+        assert key["DeletionPolicy"] == "RetainExceptOnCreate" and key["UpdateReplacePolicy"] == "Retain"
     aliases = {
         a["Properties"]["AliasName"] for a in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Alias").values()
     }
     assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit", "backup", "lifecycle")}
 
 
+# The one unconditioned use, exactly as the Step Functions developer guide gives it ("Data at rest
+# encryption", step 3): vended-log delivery decrypts a CMK-encrypted state machine's log data.
+VENDED_LOG_DELIVERY = {"Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "kms:Decrypt"}
+
+
 def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionConfig) -> None:
-    for key in pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key").values():
+    keys = pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key")
+    unconditioned = []
+    for lid, key in keys.items():
         stmts = key["Properties"]["KeyPolicy"]["Statement"]
         usage = [s for s in stmts if "kms:Decrypt" in s["Action"]]
         assert usage, "every key must be usable by something"
         for s in usage:
-            cond = s.get("Condition", {}).get("StringEquals", {})
-            # every use is pinned: through a service, from this account, for one source, or one role
-            scoped = {"kms:ViaService", "aws:SourceAccount", "aws:SourceArn", "aws:PrincipalArn"} & set(cond)
-            assert scoped, s
-            if cond.get("aws:SourceAccount"):
-                assert cond["aws:SourceAccount"] == assembly.config.account
+            conditions = {k: v for block in s.get("Condition", {}).values() for k, v in block.items()}
+            # every use is pinned: through a service, from this account, for one source, one role,
+            # or one encryption context (the resource the data belongs to)
+            scoped = {"kms:ViaService", "aws:SourceAccount", "aws:SourceArn", "aws:PrincipalArn"} & set(conditions)
+            scoped |= {k for k in conditions if k.startswith("kms:EncryptionContext:")}
+            if not scoped:
+                unconditioned.append((lid, {"Principal": s["Principal"], "Action": s["Action"]}))
+                continue
+            if conditions.get("aws:SourceAccount"):
+                assert conditions["aws:SourceAccount"] == assembly.config.account
             if s.get("Principal") == {"AWS": "*"}:
-                assert cond.get("aws:PrincipalArn") and cond.get("kms:CallerAccount") == assembly.config.account, s
-            for via in cond.get("StringEquals", {}).get("kms:ViaService", []):
-                assert via.endswith(f".{region.name}.amazonaws.com")
+                assert (
+                    conditions.get("aws:PrincipalArn")
+                    and conditions.get("kms:CallerAccount") == assembly.config.account
+                ), s
+            vias = conditions.get("kms:ViaService", [])
+            for via in vias if isinstance(vias, list) else [vias]:
+                assert via.endswith(f".{region.name}.amazonaws.com"), via
         grants = next(s for s in stmts if s.get("Sid") == "GrantsForAwsResourcesOnly")
         assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert unconditioned == [("LifecycleKey57EF5EAA", VENDED_LOG_DELIVERY)]
 
 
 def test_buckets_are_private_versioned_encrypted_and_tls_only(assembly: Assembly, region: RegionConfig) -> None:
@@ -161,11 +178,13 @@ def test_log_groups_are_encrypted_with_retention(assembly: Assembly, region: Reg
         "data": region.retention.database_log_days,
         "edge": region.retention.waf_log_days,
     }
+    first = {"network": "NetworkFlowLogs", "data": "AuroraPostgresqlLogs", "edge": "WafLogs"}
     for part, days in expected.items():
-        group = only(pc.resources(tpl(assembly, region, part), "AWS::Logs::LogGroup"))
+        groups = pc.resources(tpl(assembly, region, part), "AWS::Logs::LogGroup")
+        group = only({k: v for k, v in groups.items() if k.startswith(first[part])})
         assert group["Properties"]["RetentionInDays"] == days
         assert "logskeyarn" in str(group["Properties"]["KmsKeyId"]).lower()
-        assert group["DeletionPolicy"] == "Retain"
+        assert group["DeletionPolicy"] == "RetainExceptOnCreate" and group["UpdateReplacePolicy"] == "Retain"
 
 
 # ---------------------------------------------------------------- encryption in transit
@@ -215,17 +234,69 @@ def test_waf_with_managed_rule_groups_and_retained_logs(assembly: Assembly, regi
     assert logging["LogDestinationConfigs"] == [{"Fn::GetAtt": [log_group_id, "Arn"]}]
 
 
-def test_database_admits_only_the_app_tier(assembly: Assembly, region: RegionConfig) -> None:
+def _group(groups: dict[str, Any], prefix: str) -> str:
+    return only({k: k for k in groups if k.startswith(prefix) and not k.startswith(f"{prefix}Admin")})
+
+
+def _rules(template: dict[str, Any], group_id: str, kind: str) -> list[dict[str, Any]]:
+    """Every ingress or egress rule of one security group, inline or standalone."""
+    groups = pc.resources(template, "AWS::EC2::SecurityGroup")
+    inline = groups[group_id]["Properties"].get(f"SecurityGroup{kind}", [])
+    standalone = [r["Properties"] for r in pc.resources(template, f"AWS::EC2::SecurityGroup{kind}").values()
+                  if r["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}]  # fmt: skip
+    return [r for r in inline + standalone if r.get("CidrIp") != "255.255.255.255/32"]  # CDK's "no egress" marker
+
+
+def _targets(rules: list[dict[str, Any]], key: str) -> set[tuple[str, int]]:
+    out = set()
+    for r in rules:
+        peer = r.get(key) or r.get("DestinationPrefixListId") or r.get("CidrIp")
+        out.add((peer["Fn::GetAtt"][0] if isinstance(peer, dict) else str(peer), r["FromPort"]))
+    return out
+
+
+def test_database_admits_only_the_tiers_that_use_it(assembly: Assembly, region: RegionConfig) -> None:
     template = tpl(assembly, region, "network")
     groups = pc.resources(template, "AWS::EC2::SecurityGroup")
-    db_id = next(k for k in groups if k.startswith("TiersDatabase"))
-    app_id = next(k for k in groups if k.startswith("TiersApp"))
-    inline = groups[db_id]["Properties"].get("SecurityGroupIngress", [])
-    standalone = [r["Properties"] for r in pc.resources(template, "AWS::EC2::SecurityGroupIngress").values()
-                  if r["Properties"]["GroupId"] == {"Fn::GetAtt": [db_id, "GroupId"]}]  # fmt: skip
-    rules = inline + standalone
-    assert rules and all(r.get("SourceSecurityGroupId") == {"Fn::GetAtt": [app_id, "GroupId"]} for r in rules)
-    assert all("CidrIp" not in r for r in rules)
+    db = _group(groups, "TiersDatabase")
+    app, fns, admin = _group(groups, "TiersApp"), _group(groups, "TiersLifecycle"), _group(groups, "TiersDatabaseAdmin")
+    assert _targets(_rules(template, db, "Ingress"), "SourceSecurityGroupId") == {
+        (app, 5532),
+        (fns, 5532),
+        (admin, 5532),
+    }
+
+
+def test_no_tier_reaches_the_internet(assembly: Assembly, region: RegionConfig) -> None:
+    """The app tier reaches Aurora, the interface endpoints and S3 (its gateway endpoint's prefix
+    list) over HTTPS; the lifecycle functions Aurora and S3; migrations Aurora and the endpoints."""
+    template = tpl(assembly, region, "network")
+    assert pc.egress_violations(template) == []
+    groups = pc.resources(template, "AWS::EC2::SecurityGroup")
+    db, endpoints = _group(groups, "TiersDatabase"), _group(groups, "NetworkEndpointSecurityGroup")
+    egress = {name: _targets(_rules(template, _group(groups, name), "Egress"), "DestinationSecurityGroupId")
+              for name in ("TiersApp", "TiersLifecycle", "TiersDatabaseAdmin")}  # fmt: skip
+    s3 = region.s3_prefix_list_id
+    assert egress["TiersApp"] == {(db, 5532), (endpoints, 443), (s3, 443)}
+    assert egress["TiersLifecycle"] == {(db, 5532), (s3, 443)}
+    assert egress["TiersDatabaseAdmin"] == {(db, 5532), (endpoints, 443)}
+    # the interface endpoints admit exactly the tiers that call AWS APIs, not the whole VPC
+    callers = _targets(_rules(template, endpoints, "Ingress"), "SourceSecurityGroupId")
+    assert callers == {(_group(groups, "TiersApp"), 443), (_group(groups, "TiersDatabaseAdmin"), 443)}
+
+
+def test_interface_endpoints_admit_only_this_account(assembly: Assembly, region: RegionConfig) -> None:
+    template = tpl(assembly, region, "network")
+    interface = {lid: e["Properties"] for lid, e in pc.resources(template, "AWS::EC2::VPCEndpoint").items()
+                 if e["Properties"].get("VpcEndpointType") == "Interface"}  # fmt: skip
+    assert len(interface) == 5  # kms, secretsmanager, logs, sts, states
+    for lid, endpoint in interface.items():
+        (statement,) = endpoint["PolicyDocument"]["Statement"]
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "123456789012"}
+        }, lid
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in a for a in actions), lid
 
 
 def test_network_has_flow_logs_endpoints_and_restricted_default_sg(assembly: Assembly, region: RegionConfig) -> None:
@@ -266,8 +337,14 @@ def test_app_role_is_scoped_to_its_prefixes_key_and_db_user(assembly: Assembly, 
         "ObjectsUnderCustomerPrefixes",
         "ListCustomerPrefixes",
         "ObjectKeyThroughS3",
+        "SubmitErasureRequests",
         "ConnectAsAppUser",
     }
+    assert by_sid["SubmitErasureRequests"]["Action"] == "sts:AssumeRole"
+    assert (
+        by_sid["SubmitErasureRequests"]["Resource"]
+        == f"arn:aws:iam::123456789012:role/trustbase-{region.name}-dsar-submitter"
+    )
     objects = [str(r) for r in by_sid["ObjectsUnderCustomerPrefixes"]["Resource"]]
     assert len(objects) == 2 and all("/workspaces/*" in r or "/visitors/*" in r for r in objects)
     assert sorted(by_sid["ObjectKeyThroughS3"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -317,7 +394,7 @@ def test_stateful_resources_survive_stack_deletion(assembly: Assembly, region: R
     for part in PARTS:
         for rtype in STATEFUL_TYPES:
             for lid, res in pc.resources(tpl(assembly, region, part), rtype).items():
-                assert res.get("DeletionPolicy") in ("Retain", "Snapshot"), (part, lid)
+                assert res.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot"), (part, lid)
                 assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), (part, lid)
 
 
@@ -338,7 +415,7 @@ PINNED_LOGICAL_IDS = {
     "data": {
         "AWS::RDS::DBCluster": {"AuroraClusterD4EFE71C"},
         "AWS::S3::Bucket": {"CustomerDataBucketD1735C32", "AccessLogsBucketCD784A59"},
-        "AWS::Logs::LogGroup": {"AuroraPostgresqlLogs56104C52"},
+        "AWS::Logs::LogGroup": {"AuroraPostgresqlLogs56104C52", "MigrationsFunctionLogsE3FC0E35"},
         "AWS::Backup::BackupVault": {"BackupVault6F5D1E07"},
     },
 }
