@@ -410,13 +410,14 @@ def _positive(base: str, policy_value: str, context_value: str) -> bool:
 
 def _compare(how: str, a: Any, b: Any) -> bool:
     how = how.replace("Not", "")
-    return {
+    results = {
         "Equals": a == b,
         "LessThan": a < b,
         "LessThanEquals": a <= b,
         "GreaterThan": a > b,
         "GreaterThanEquals": a >= b,
-    }[how]
+    }
+    return bool(results[how])
 
 
 def _positive_base(base: str) -> str:

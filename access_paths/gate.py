@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from access_paths import integration
 from access_paths.assembly import Assembly, ResolveError
-from access_paths.evaluator import Decision, Policy, PolicyKind, Principal, Request, evaluate, parse_policy
+from access_paths.evaluator import Decision, Policies, Policy, PolicyKind, Principal, Request, evaluate, parse_policy
 from access_paths.model import RegionModel
 from access_paths.table import (
     ACCOUNT_ADMIN,
@@ -132,6 +133,7 @@ def request_context(
             ctx["kms:CallerAccount"] = (principal.account,)
     if action.lower().startswith("s3:"):
         ctx["s3:TlsVersion"] = ("1.3",)
+    ctx["aws:ResourceAccount"] = (_resource_account(resource, model.account),)
     if through:
         vpce, _ = model.endpoint(through)
         ctx["aws:SourceVpce"] = (vpce,)
@@ -140,30 +142,34 @@ def request_context(
     return ctx
 
 
-def evaluate_path(model: RegionModel, path: AccessPath) -> Outcome:
+def _hypothetical_identities(account: str) -> dict[str, tuple[Policy, ...]]:
+    return {
+        f"arn:aws:iam::{account}:role/hypothetical-account-admin": (_everything("hypothetical account admin"),),
+        f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker": (_everything("hypothetical attacker"),),
+        f"arn:aws:iam::{account}:role/hypothetical-person": (
+            parse_policy({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
+                         kind=PolicyKind.IDENTITY, where="a person's identity-provider role"),
+        ),
+    }  # fmt: skip
+
+
+def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
+    """The concrete request a row describes, and the policies that apply to it."""
     fill = Instantiator(model)
     principal = fill.principal(path.who)
     resource = fill.fill(path.resource)
-    context = {
-        k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v)) for k, v in path.context.items()
-    }
-    extra_identity = {
-        f"arn:aws:iam::{model.account}:role/hypothetical-account-admin": (_everything("hypothetical account admin"),),
-        f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker": (_everything("hypothetical attacker"),),
-        f"arn:aws:iam::{model.account}:role/hypothetical-person": (
-            parse_policy(
-                {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
-                kind=PolicyKind.IDENTITY,
-                where="a person's identity-provider role",
-            ),
-        ),
-    }
-    policies = model.policies_for(
-        principal, path.action, resource, extra_identity=extra_identity, through_endpoint=path.through
-    )
+    context = {k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v))
+               for k, v in path.context.items()}  # fmt: skip
+    policies = model.policies_for(principal, path.action, resource,
+                                  extra_identity=_hypothetical_identities(model.account),
+                                  through_endpoint=path.through)  # fmt: skip
     ctx = request_context(model, principal, path.action, resource, context, path.through)
-    request = Request(principal, path.action, resource, _resource_account(resource, model.account), ctx)
-    return Outcome(model.region, path, str(principal), resource, evaluate(request, policies))
+    return Request(principal, path.action, resource, _resource_account(resource, model.account), ctx), policies
+
+
+def evaluate_path(model: RegionModel, path: AccessPath) -> Outcome:
+    request, policies = prepare(model, path)
+    return Outcome(model.region, path, str(request.principal), request.resource, evaluate(request, policies))
 
 
 def evaluate_region(model: RegionModel, paths: Iterable[AccessPath] | None = None) -> list[Outcome]:
@@ -172,14 +178,25 @@ def evaluate_region(model: RegionModel, paths: Iterable[AccessPath] | None = Non
 
 
 def check(assembly: Assembly) -> list[str]:
-    """Every finding over every region (empty = every intended path allowed, every forbidden denied)."""
+    """Every finding over every region: an intended path denied, a forbidden one allowed, or an
+    integration fact violated (empty = all hold)."""
     findings: list[str] = []
     for region in assembly.regions():
+        if not any(s.name.startswith(f"trustbase-{region}-") for s in assembly.in_region(region)):
+            continue  # e.g. only a DR vault stack lives in this region
         try:
             model = RegionModel.build(assembly, region)
-            outcomes = evaluate_region(model)
+            rows = [*intended(model), *forbidden(model)]
         except ResolveError as exc:
             findings.append(f"[{region}] access paths could not be evaluated: {exc}")
             continue
-        findings += [o.message() for o in outcomes if not o.ok]
+        findings += integration.check(model)
+        for row in rows:
+            try:
+                outcome = evaluate_path(model, row)
+            except ResolveError as exc:  # the resource or principal the row names is missing
+                findings.append(f"[{region}] {row.family}: {row.name}: cannot be evaluated: {exc}")
+                continue
+            if not outcome.ok:
+                findings.append(outcome.message())
     return findings

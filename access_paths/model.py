@@ -143,7 +143,14 @@ class RegionModel:
             elif rtype == "AWS::Lambda::Permission":
                 p = self.props(stack, lid)
                 self._functions.setdefault(_function_arn(p["FunctionName"], stack), []).append(
-                    {**p, "_where": self._where(stack, lid, "")}
+                    {
+                        "FunctionName": p["FunctionName"],
+                        "Principal": p["Principal"],
+                        "Action": p["Action"],
+                        "SourceArn": p.get("SourceArn"),
+                        "SourceAccount": p.get("SourceAccount"),
+                        "_where": self._where(stack, lid, ""),
+                    }
                 )
             elif rtype == "AWS::EC2::VPCEndpoint":
                 p = self.props(stack, lid)
@@ -278,7 +285,8 @@ class _Props:
     """A read-only mapping of one resource's properties, resolved lazily per key."""
 
     def __init__(self, resolver: Resolver, raw: dict[str, Any]) -> None:
-        self._resolver, self._raw, self._done = resolver, raw, {}  # type: dict[str, Any]
+        self._resolver, self._raw = resolver, raw
+        self._done: dict[str, Any] = {}
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._done:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import posture_checks as pc
+from config import AppConfig, load_config_file
+from config.jurisdictions import AWS_REGIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.toml")
@@ -35,16 +38,17 @@ class GateResult:
     cfn_lint: list[str] = field(default_factory=list)
     checkov: list[str] = field(default_factory=list)
     own: list[str] = field(default_factory=list)
+    access: list[str] = field(default_factory=list)
     stale_skips: list[str] = field(default_factory=list)
     checkov_skipped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.cfn_lint or self.checkov or self.own or self.stale_skips)
+        return not (self.cfn_lint or self.checkov or self.own or self.access or self.stale_skips)
 
     def report(self) -> str:
         lines = []
-        for name in ("cfn_lint", "checkov", "own", "stale_skips"):
+        for name in ("cfn_lint", "checkov", "own", "access", "stale_skips"):
             items: list[str] = getattr(self, name)
             lines.append(f"{name}: {len(items)} finding(s)")
             lines += [f"  - {i}" for i in items]
@@ -122,14 +126,54 @@ def apply_skips(failures: list[CheckovFailure], skips: list[Skip]) -> tuple[list
     return unlisted, skipped, stale
 
 
-def run_own_checks(templates: list[Path]) -> list[str]:
+TEMPLATE_NAME = re.compile(r"trustbase-(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)-(?P<part>[a-z-]+)\.template\.json")
+
+
+def run_own_checks(templates: list[Path], app_config: AppConfig | None = None) -> list[str]:
+    """Our posture checks, per template: IAM (wildcards, boundaries), buckets, listeners (TLS policy,
+    HSTS, redirect), Aurora, egress, residency; the audit trail and the Object Lock bucket in each
+    region's audit stack. Region-specific limits come from the validated config."""
+    app_config = app_config or load_config_file()
+    regions = {rc.name: rc for rc in app_config.regions}
     out = []
     for t in templates:
         template = json.loads(t.read_text())
+        found: list[str] = []
         for check in (pc.wildcard_action_violations, pc.boundary_violations, pc.bucket_violations,
                       pc.listener_violations, pc.aurora_violations):  # fmt: skip
-            out += [f"{t.name}: {v}" for v in check(template)]
+            found += check(template)
+        m = TEMPLATE_NAME.fullmatch(t.name)
+        rc = regions.get(m["region"]) if m else None
+        found += pc.egress_violations(
+            template, internet_allowed_for=("TiersApp",) if rc and rc.app_internet_egress else ()
+        )
+        if m:
+            jurisdiction = AWS_REGIONS.get(m["region"])
+            if jurisdiction is None:
+                found.append(f"region {m['region']} has no approved jurisdiction")
+            else:
+                found += pc.residency_violations(template, jurisdiction)
+            if m["part"] == "audit":
+                found += pc.trail_violations(template)
+                lock_days = rc.retention.audit_lock_days if rc else MIN_AUDIT_LOCK_DAYS
+                found += pc.audit_bucket_violations(template, min_lock_days=min(lock_days, MIN_AUDIT_LOCK_DAYS))
+        out += [f"{t.name}: {v}" for v in found]
     return out
+
+
+# The shortest Object Lock retention any region may run with (a year of audit evidence).
+MIN_AUDIT_LOCK_DAYS = 365
+
+
+def run_access_paths(outdir: Path) -> list[str]:
+    """Every intended access path allowed and every forbidden one denied, in every region, plus the
+    documented integration facts (access_paths/)."""
+    if not (outdir / "manifest.json").exists():
+        return []
+    from access_paths.assembly import Assembly
+    from access_paths.gate import check
+
+    return check(Assembly.load(outdir))
 
 
 def evaluate(
@@ -138,15 +182,21 @@ def evaluate(
     *,
     report_stale: bool = True,
     checkov_failures: list[CheckovFailure] | None = None,
+    external_tools: bool = True,
+    app_config: AppConfig | None = None,
 ) -> GateResult:
-    """Run every gate over the templates in `outdir` (`checkov_failures`: reuse an earlier checkov run)."""
+    """Run every gate over the templates in `outdir` (`checkov_failures`: reuse an earlier checkov
+    run; `external_tools=False`: only our own checks and the access paths, as the planted-defect
+    tests do)."""
     templates = templates_in(outdir)
     if not templates:
         raise FileNotFoundError(f"no *.template.json in {outdir}: synthesize first")
     result = GateResult()
-    result.cfn_lint = run_cfn_lint(templates)
-    failures = run_checkov(templates) if checkov_failures is None else checkov_failures
-    result.checkov, result.checkov_skipped, stale = apply_skips(failures, load_skips() if skips is None else skips)
-    result.stale_skips = stale if report_stale else []
-    result.own = run_own_checks(templates)
+    if external_tools:
+        result.cfn_lint = run_cfn_lint(templates)
+        failures = run_checkov(templates) if checkov_failures is None else checkov_failures
+        result.checkov, result.checkov_skipped, stale = apply_skips(failures, load_skips() if skips is None else skips)
+        result.stale_skips = stale if report_stale else []
+    result.own = run_own_checks(templates, app_config)
+    result.access = run_access_paths(outdir)
     return result

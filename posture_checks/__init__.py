@@ -273,3 +273,33 @@ def trail_violations(template: Template) -> list[str]:
         ):  # fmt: skip
             out.append(f"{tid}: no management + read/write S3 data event selector")
     return out
+
+
+def _egress_rules(template: Template) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(logical ID of the rule's owner, group logical ID or '', rule properties) for every egress rule,
+    inline in a security group or standalone."""
+    for gid, res in resources(template, "AWS::EC2::SecurityGroup").items():
+        for rule in res.get("Properties", {}).get("SecurityGroupEgress", []):
+            yield gid, gid, rule
+    for rid, res in resources(template, "AWS::EC2::SecurityGroupEgress").items():
+        p = res.get("Properties", {})
+        ref = p.get("GroupId", {})
+        group = ref.get("Fn::GetAtt", [""])[0] if isinstance(ref, dict) else ""
+        yield rid, group, p
+
+
+def egress_violations(template: Template, *, internet_allowed_for: tuple[str, ...] = ()) -> list[str]:
+    """No security group may send traffic to the whole internet (0.0.0.0/0 or ::/0), except HTTPS
+    from a group whose logical ID starts with one of `internet_allowed_for` (the config choice
+    `app_internet_egress`). CDK's placeholder rule of an egress-free group (255.255.255.255/32,
+    protocol icmp 252) is not traffic."""
+    out = []
+    for owner, group, rule in _egress_rules(template):
+        cidr = rule.get("CidrIp") or rule.get("CidrIpv6")
+        if cidr not in ("0.0.0.0/0", "::/0"):
+            continue
+        https_only = str(rule.get("IpProtocol")) == "tcp" and rule.get("FromPort") == 443 and rule.get("ToPort") == 443
+        if https_only and group.startswith(internet_allowed_for) and internet_allowed_for:
+            continue
+        out.append(f"{owner}: egress to {cidr} ({rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')})")
+    return out
