@@ -1,0 +1,269 @@
+"""The gate (`python -m policy_gates`) fails, naming what is wrong, on one planted defect of every
+class: a broken intended path per path family, a forbidden grant per forbidden family, a violation
+of each posture promise, and each documented integration fact. Each test copies eu-west-1's
+synthesized templates, plants exactly one defect, and runs the gate (our own checks and the access
+paths; cfn-lint and checkov are proven separately in test_gates.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_gates import GateResult, evaluate
+from tests.conftest import Assembly
+
+REGION = "eu-west-1"
+Template = dict[str, Any]
+
+
+class Copy:
+    """eu-west-1's stacks of the synthesized assembly, in a directory of their own."""
+
+    def __init__(self, source: Path, target: Path) -> None:
+        manifest = json.loads((source / "manifest.json").read_text())
+        keep = {n: a for n, a in manifest["artifacts"].items() if n.startswith(f"trustbase-{REGION}-")}
+        for artifact in keep.values():
+            if artifact["type"] == "aws:cloudformation:stack":
+                shutil.copy(source / artifact["properties"]["templateFile"], target)
+        manifest["artifacts"] = keep
+        self.dir = target
+        self.manifest = manifest
+        self.save_manifest()
+
+    def save_manifest(self) -> None:
+        (self.dir / "manifest.json").write_text(json.dumps(self.manifest))
+
+    def template(self, part: str) -> Template:
+        return json.loads((self.dir / f"trustbase-{REGION}-{part}.template.json").read_text())
+
+    def save(self, part: str, template: Template) -> None:
+        (self.dir / f"trustbase-{REGION}-{part}.template.json").write_text(json.dumps(template))
+
+    def edit(self, part: str, change: Callable[[Template], None]) -> None:
+        template = self.template(part)
+        change(template)
+        self.save(part, template)
+
+    def gate(self) -> GateResult:
+        return evaluate(self.dir, external_tools=False)
+
+
+@pytest.fixture
+def copy(assembly: Assembly, tmp_path: Path) -> Copy:
+    return Copy(Path(assembly.outdir), tmp_path)
+
+
+def _documents(template: Template) -> list[dict[str, Any]]:
+    docs = []
+    for res in template["Resources"].values():
+        p = res.get("Properties", {})
+        for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"):
+            if isinstance(p.get(key), dict):
+                docs.append(p[key])
+    return docs
+
+
+def drop_sid(sid: str) -> Callable[[Template], None]:
+    def change(template: Template) -> None:
+        removed = 0
+        for doc in _documents(template):
+            before = len(doc["Statement"])
+            doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != sid]
+            removed += before - len(doc["Statement"])
+        assert removed, f"no statement {sid} to plant the defect on"
+
+    return change
+
+
+def statement(template: Template, sid: str) -> dict[str, Any]:
+    return next(s for doc in _documents(template) for s in doc["Statement"] if s.get("Sid") == sid)
+
+
+def assert_finds(result: GateResult, *needles: str) -> None:
+    findings = result.own + result.access
+    assert not result.ok
+    hits = [f for f in findings if all(n in f for n in needles)]
+    assert hits, "\n".join(findings[:40])
+
+
+def test_the_unchanged_copy_passes(copy: Copy) -> None:
+    result = copy.gate()
+    assert result.ok, result.report()
+
+
+# --------------------------------------------------------------------- one broken path per family
+
+BROKEN_PATHS = [
+    # (family, stack part, the statement whose loss breaks it, words the finding must contain)
+    ("alarms", "audit", "CloudWatchAlarmsPublish", ("cloudwatch.amazonaws.com", "sns:Publish", "DENIED")),
+    ("config", "keys", "ConfigDeliversSnapshots", ("config.amazonaws.com", "kms:GenerateDataKey", "DENIED")),
+    ("guardduty", "audit", "GuardDutyWrite", ("guardduty.amazonaws.com", "s3:PutObject", "DENIED")),
+    ("elb-logs", "data", "AlbAccessLogDelivery", ("logdelivery.elasticloadbalancing.amazonaws.com", "DENIED")),
+    ("s3-access-logs", "data", "S3ServerAccessLogsFromThisAccount", ("logging.s3.amazonaws.com", "DENIED")),
+    ("log-groups", "keys", "CloudWatchLogsInThisRegionAndAccount", (f"logs.{REGION}.amazonaws.com", "DENIED")),
+    ("app", "edge", "ObjectKeyThroughS3", ("trustbase-app-eu-west-1", "kms:Decrypt", "DENIED")),
+    ("lifecycle", "lifecycle", "ConnectAsLifecycleUser", ("rds-db:connect", "trustbase_lifecycle", "DENIED")),
+    ("state-machine", "keys", "VendedLogDeliveryDecrypts", ("delivery.logs.amazonaws.com", "DENIED")),
+    ("scheduler", "lifecycle", "InvokeRetention", ("lambda:InvokeFunction", "trustbase-eu-west-1-retention", "DENIED")),
+    ("backup", "data", "ClusterSnapshots", ("rds:CreateDBClusterSnapshot", "DENIED")),
+    ("fis", "edge", "FailOverThisCluster", ("rds:FailoverDBCluster", "DENIED")),
+    ("auditor", "detection", "DecryptAuditRecordsThroughS3", ("trustbase-auditor-eu-west-1", "kms:Decrypt", "DENIED")),
+    ("break-glass", "detection", "IncidentResponse", ("trustbase-break-glass-eu-west-1", "DENIED")),
+    ("migrations", "data", "ReadMasterSecret", ("secretsmanager:GetSecretValue", "DENIED")),
+]
+
+
+@pytest.mark.parametrize(("family", "part", "sid", "needles"), BROKEN_PATHS, ids=[b[0] for b in BROKEN_PATHS])
+def test_a_broken_intended_path_fails_the_gate(
+    copy: Copy, family: str, part: str, sid: str, needles: tuple[str, ...]
+) -> None:
+    copy.edit(part, drop_sid(sid))
+    assert_finds(copy.gate(), f"{family}:", *needles)
+
+
+def test_cloudtrail_with_a_source_account_condition_cannot_assume_its_role(copy: Copy) -> None:
+    """The CloudTrail defect, planted back: CloudTrail sends no aws:SourceAccount to this role."""
+
+    def condition(template: Template) -> None:
+        role = next(r for k, r in template["Resources"].items() if k.startswith("TrailLogsDeliveryRole"))
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": "123456789012"}
+        }
+
+    copy.edit("audit", condition)
+    assert_finds(copy.gate(), "cloudtrail:", "sts:AssumeRole", "DENIED")
+
+
+def test_the_dsar_intake_without_sts_in_the_boundary(copy: Copy) -> None:
+    """The DSAR-intake defect, planted back: the boundary does not allow sts:AssumeRole."""
+
+    def no_sts(template: Template) -> None:
+        ceiling = statement(template, "Ceiling")
+        ceiling["Action"] = [a for a in ceiling["Action"] if a != "sts:AssumeRole"]
+
+    copy.edit("keys", no_sts)
+    assert_finds(copy.gate(), "dsar-intake:", "trustbase-app-eu-west-1", "sts:AssumeRole", "DENIED")
+
+
+# --------------------------------------------------------------------- one forbidden grant per family
+
+
+def test_audit_records_deletable_by_an_admin(copy: Copy) -> None:
+    copy.edit("audit", drop_sid("NoDeletionByAnyone"))
+    assert_finds(copy.gate(), "audit-immutable:", "hypothetical-account-admin", "s3:DeleteObject", "ALLOWED")
+
+
+def test_the_app_role_reading_every_prefix(copy: Copy) -> None:
+    def widen(template: Template) -> None:
+        stmt = statement(template, "ObjectsUnderCustomerPrefixes")
+        stmt["Resource"] = [{"Fn::Join": ["", [stmt["Resource"][0]["Fn::Join"][1][0], "/*"]]}]
+
+    copy.edit("edge", widen)
+    assert_finds(copy.gate(), "app-confined:", "trustbase-app-eu-west-1", "/internal/x", "ALLOWED")
+
+
+def test_customer_data_open_to_another_account(copy: Copy) -> None:
+    def open_bucket(template: Template) -> None:
+        policy = next(r for k, r in template["Resources"].items() if k.startswith("CustomerDataBucketPolicy"))
+        bucket = policy["Properties"]["Bucket"]
+        policy["Properties"]["PolicyDocument"]["Statement"].append({
+            "Sid": "Planted", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket["Ref"], "Arn"]}, "/*"]]},
+        })  # fmt: skip
+
+    copy.edit("data", open_bucket)
+    assert_finds(copy.gate(), "external:", "999999999999", "s3:GetObject", "ALLOWED")
+
+
+def test_an_erasure_function_deleting_outside_the_subject_prefixes(copy: Copy) -> None:
+    def widen(template: Template) -> None:
+        policy = next(r for k, r in template["Resources"].items() if k.startswith("LifecycleErasureObjectsRolePolicy"))
+        stmt = next(
+            s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "DeleteSubjectVersions"
+        )
+        stmt["Resource"] = [{"Fn::Join": ["", [stmt["Resource"][0]["Fn::Join"][1][0], "/*"]]}]
+
+    copy.edit("lifecycle", widen)
+    assert_finds(copy.gate(), "erasure-confined:", "s3:DeleteObject", "/internal/x", "ALLOWED")
+
+
+# --------------------------------------------------------------------- one violation per posture promise
+
+
+def _first(template: Template, rtype: str, prefix: str = "") -> dict[str, Any]:
+    return next(r for k, r in template["Resources"].items() if r["Type"] == rtype and k.startswith(prefix))
+
+
+def _listener(protocol: str) -> Callable[[Template], dict[str, Any]]:
+    def find(template: Template) -> dict[str, Any]:
+        return next(r["Properties"] for r in template["Resources"].values()
+                    if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Protocol"] == protocol)  # fmt: skip
+
+    return find
+
+
+POSTURE = [
+    ("encryption at rest", "data", lambda t: _first(t, "AWS::S3::Bucket", "CustomerData")["Properties"].pop("BucketEncryption"),
+     ("data.template.json", "CustomerDataBucket", "no default encryption")),
+    ("TLS policy", "edge", lambda t: _listener("HTTPS")(t).update(SslPolicy="ELBSecurityPolicy-2016-08"),
+     ("edge.template.json", "ELBSecurityPolicy-2016-08")),
+    ("HSTS", "edge", lambda t: _listener("HTTPS")(t).pop("ListenerAttributes"), ("edge.template.json", "no HSTS")),
+    ("redirect", "edge", lambda t: _listener("HTTP")(t).update(DefaultActions=[{"Type": "fixed-response",
+     "FixedResponseConfig": {"StatusCode": "200"}}]), ("edge.template.json", "other than a 301 redirect")),
+    ("boundary", "edge", lambda t: _first(t, "AWS::IAM::Role", "AppTier")["Properties"].pop("PermissionsBoundary"),
+     ("edge.template.json", "AppTier", "without PermissionsBoundary")),
+    ("wildcard", "edge", lambda t: statement(t, "ConnectAsAppUser").update(Action="rds-db:*"),
+     ("edge.template.json", "wildcard action 'rds-db:*'")),
+    ("egress", "network", lambda t: _first(t, "AWS::EC2::SecurityGroup", "TiersApp")["Properties"].setdefault(
+     "SecurityGroupEgress", []).append({"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"}),
+     ("network.template.json", "TiersApp", "egress to 0.0.0.0/0")),
+    ("Object Lock", "audit", lambda t: _first(t, "AWS::S3::Bucket", "AuditRecords")["Properties"]["ObjectLockConfiguration"]
+     ["Rule"]["DefaultRetention"].update(Mode="GOVERNANCE"), ("audit.template.json", "AuditRecordsBucket", "not COMPLIANCE")),
+    ("trail validation", "audit", lambda t: _first(t, "AWS::CloudTrail::Trail")["Properties"].update(
+     EnableLogFileValidation=False), ("audit.template.json", "Trail", "log file validation off")),
+    ("residency", "data", lambda t: _first(t, "AWS::S3::Bucket", "CustomerData")["Properties"]["Tags"].append(
+     {"Key": "replica", "Value": "us-east-1"}), ("data.template.json", "reference to us-east-1 (outside EU)")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("promise", "part", "plant", "needles"), POSTURE, ids=[p[0] for p in POSTURE])
+def test_a_posture_violation_fails_the_gate(copy: Copy, promise: str, part: str, plant: Callable[[Template], Any],
+                                            needles: tuple[str, ...]) -> None:  # fmt: skip
+    copy.edit(part, plant)
+    assert_finds(copy.gate(), *needles)
+
+
+# --------------------------------------------------------------------- integration facts
+
+
+def test_config_delivering_to_an_object_lock_bucket(copy: Copy) -> None:
+    copy.edit(
+        "audit", lambda t: _first(t, "AWS::S3::Bucket", "ConfigRecords")["Properties"].update(ObjectLockEnabled=True)
+    )
+    assert_finds(copy.gate(), "ConfigDelivery", "has Object Lock")
+
+
+def test_a_delivery_channel_created_before_the_recorder(copy: Copy) -> None:
+    copy.edit("detection", lambda t: _first(t, "AWS::Config::DeliveryChannel").pop("DependsOn"))
+    assert_finds(copy.gate(), "ConfigDelivery", "does not depend on the configuration recorder")
+
+
+def test_a_trusting_stack_that_does_not_depend_on_the_trusted_role(copy: Copy) -> None:
+    deps = copy.manifest["artifacts"][f"trustbase-{REGION}-lifecycle"]["dependencies"]
+    copy.manifest["artifacts"][f"trustbase-{REGION}-lifecycle"]["dependencies"] = [
+        d for d in deps if d != f"trustbase-{REGION}-edge"
+    ]
+    copy.save_manifest()
+    assert_finds(copy.gate(), "LifecycleSubmitterRole", "trustbase-app-eu-west-1", "does not depend on")
+
+
+def test_a_fixed_name_resource_that_survives_a_failed_first_deploy(copy: Copy) -> None:
+    copy.edit(
+        "data", lambda t: _first(t, "AWS::Logs::LogGroup", "AuroraPostgresqlLogs").update(DeletionPolicy="Retain")
+    )
+    assert_finds(copy.gate(), "AuroraPostgresqlLogs", "fixed LogGroupName is Retain")
