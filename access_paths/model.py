@@ -82,6 +82,10 @@ class RegionModel:
             raise ResolveError(f"{stack.name}: {len(found)} resources at construct path {path!r}")
         return found[0]
 
+    def has(self, part: str, path: str) -> bool:
+        stack = self.assembly.stacks.get(f"trustbase-{self.region}-{part}")
+        return stack is not None and any(stack.path_of(lid) == path for lid in stack.resources)
+
     def attr(self, part: str, path: str, attr: str = "Arn") -> str:
         stack = self.stack(part)
         resolver = self.assembly.resolver(stack)

@@ -100,6 +100,58 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
     yield from _log_group_paths(model)
     yield from _access_logging_paths(model)
     yield from _static_intended()
+    if model.has("detection", "OperatorAccess/Operator/Role"):  # config operator_access
+        yield from _operator_paths()
+
+
+def _operator_paths() -> Iterator[AccessPath]:
+    """The database operator's port forward (Systems Manager user guide: StartSession needs the
+    instance and the document; the agent's channels go through the ssm/ssmmessages endpoints)."""
+    operator, host = (
+        "role:{detection:OperatorAccess/Operator/Role.Arn}",
+        "role:{network:OperatorHost/HostRole/Role.Arn}",
+    )
+    instance = "arn:aws:ec2:{region}:{account}:instance/{network:OperatorHost/Host.Ref}"
+    yield AccessPath(
+        "operator",
+        "a person with fresh MFA assumes the operator role",
+        "person",
+        "sts:AssumeRole",
+        operator.removeprefix("role:"),
+        context=MFA,
+    )
+    yield AccessPath("operator", "the operator starts a session on the host", operator, "ssm:StartSession", instance)
+    yield AccessPath(
+        "operator",
+        "... with the remote-host port-forwarding document",
+        operator,
+        "ssm:StartSession",
+        "arn:aws:ssm:{region}::document/AWS-StartPortForwardingSessionToRemoteHost",
+    )
+    yield AccessPath(
+        "operator",
+        "the operator connects to Aurora as trustbase_dr",
+        operator,
+        "rds-db:connect",
+        "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_dr",
+    )
+    yield _assumed_by("operator", "ec2.amazonaws.com", host, {})
+    yield AccessPath(
+        "operator",
+        "the host's agent registers through the SSM endpoint",
+        host,
+        "ssm:UpdateInstanceInformation",
+        instance,
+        through="ssm",
+    )
+    yield AccessPath(
+        "operator",
+        "the host's agent opens the data channel",
+        host,
+        "ssmmessages:OpenDataChannel",
+        "arn:aws:ssm:{region}:{account}:session/operator-1",
+        through="ssmmessages",
+    )
 
 
 def _static_intended() -> Iterator[AccessPath]:
@@ -739,6 +791,8 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         )
 
 
+# Families whose resources exist only when a config option turns them on.
+OPTIONAL_FAMILIES = frozenset({"operator"})
 FAMILIES: dict[str, str] = {
     "alarms": "CloudWatch alarms -> every alarm topic and its key",
     "config": "AWS Config -> its bucket and the audit key",
@@ -757,6 +811,7 @@ FAMILIES: dict[str, str] = {
     "auditor": "auditor -> read and decrypt the audit records",
     "break-glass": "break-glass -> its incident-response actions",
     "migrations": "the deploy-time migration function -> the master secret",
+    "operator": "the database operator (only with operator_access) -> port forward through the host, trustbase_dr",
     "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
     "external": "FORBIDDEN: any principal of another account reaching customer data",

@@ -288,6 +288,8 @@ def security_alarm_specs(region: str, *, app_role_name: str, break_glass_role_na
         AlarmSpec("CloudTrailChanged", "CloudTrail was stopped, deleted or reconfigured",
                   "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
                   "($.eventName = StartLogging) || ($.eventName = StopLogging) || ($.eventName = PutEventSelectors) }"),
+        AlarmSpec("OperatorSessionStarted", "A Session Manager session started (the database operator path)",
+                  '{ ($.eventSource = "ssm.amazonaws.com") && ($.eventName = "StartSession") }'),
         AlarmSpec("BreakGlassRoleUsed", "The break-glass admin role was assumed",
                   f'{{ ($.eventSource = "sts.amazonaws.com") && ($.eventName = "AssumeRole") && '
                   f'($.requestParameters.roleArn = "*:role/{break_glass_role_name}") }}'),

@@ -26,6 +26,10 @@ def break_glass_role_name(region: str) -> str:
     return f"trustbase-break-glass-{region}"
 
 
+def operator_role_name(region: str) -> str:
+    return f"trustbase-database-operator-{region}"
+
+
 def dsar_submitter_role_name(region: str) -> str:
     return f"trustbase-{region}-dsar-submitter"
 
@@ -122,6 +126,11 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "sts:AssumeRole",
     # the deploy-time migration function reads the RDS-managed master secret
     "secretsmanager:GetSecretValue",
+    # the database operator path (config operator_access): the host's SSM agent, the operator's
+    # port-forwarding sessions
+    "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+    "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession",
 )}))  # fmt: skip
 
 

@@ -9,12 +9,12 @@ import re
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import posture_checks as pc
-from config import AppConfig, load_config_file
+from config import AppConfig, RegionConfig, load_config_file
 from config.jurisdictions import AWS_REGIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +28,19 @@ class Skip:
     check: str
     resources: tuple[str, ...]
     reason: str
+    when: str = ""  # a RegionConfig flag ("operator_access", or "not reserve_lambda_concurrency")
 
     def matches(self, check: str, logical_id: str) -> bool:
         return check == self.check and any(fnmatch.fnmatchcase(logical_id, g) for g in self.resources)
+
+    def active(self, app_config: AppConfig) -> bool:
+        """A skip tied to a config flag applies only where some region has the flag in that state:
+        otherwise the resources it names are not synthesized, and it is neither used nor stale."""
+        if not self.when:
+            return True
+        flag = self.when.removeprefix("not ").strip()
+        wanted = not self.when.startswith("not ")
+        return any(getattr(rc, flag) is wanted for rc in app_config.regions)
 
 
 @dataclass
@@ -59,12 +69,17 @@ class GateResult:
 def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
     raw = tomllib.loads(path.read_text())
     skips = []
+    flags = {f.name for f in fields(RegionConfig) if f.type in (bool, "bool")}
     for i, s in enumerate(raw.get("skip", [])):
-        if set(s) != {"check", "resources", "reason"} or len(str(s["reason"]).strip()) < 20 or not s["resources"]:
+        keys = set(s) - {"when"}
+        if keys != {"check", "resources", "reason"} or len(str(s["reason"]).strip()) < 20 or not s["resources"]:
             raise ValueError(
                 f"{path}: skip #{i} needs exactly check, resources (non-empty) and a reason of >= 20 chars"
             )
-        skips.append(Skip(check=s["check"], resources=tuple(s["resources"]), reason=s["reason"]))
+        when = str(s.get("when", ""))
+        if when and when.removeprefix("not ").strip() not in flags:
+            raise ValueError(f"{path}: skip #{i}: when = {when!r} names no region flag; use one of {sorted(flags)}")
+        skips.append(Skip(check=s["check"], resources=tuple(s["resources"]), reason=s["reason"], when=when))
     return skips
 
 
@@ -195,7 +210,8 @@ def evaluate(
     if external_tools:
         result.cfn_lint = run_cfn_lint(templates)
         failures = run_checkov(templates) if checkov_failures is None else checkov_failures
-        result.checkov, result.checkov_skipped, stale = apply_skips(failures, load_skips() if skips is None else skips)
+        active = [k for k in (load_skips() if skips is None else skips) if k.active(app_config or load_config_file())]
+        result.checkov, result.checkov_skipped, stale = apply_skips(failures, active)
         result.stale_skips = stale if report_stale else []
     result.own = run_own_checks(templates, app_config)
     result.access = run_access_paths(outdir)

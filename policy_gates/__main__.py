@@ -1,14 +1,27 @@
+"""python -m policy_gates [CDK_OUT] [--config regions.toml]: every gate over a synthesized assembly."""
+
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
 from policy_gates import evaluate
 
 
-def main() -> int:
-    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
-    result = evaluate(outdir)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m policy_gates", description=__doc__)
+    parser.add_argument("cdk_out", nargs="?", type=Path, default=Path("cdk.out"))
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_FILE,
+                        help="the regions.toml the assembly was synthesized from (-c config=... for cdk)")  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        app_config = load_config_file(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    result = evaluate(args.cdk_out, app_config=app_config)
     print(result.report())
     print("policy gates:", "PASS" if result.ok else "FAIL")
     return 0 if result.ok else 1

@@ -16,6 +16,7 @@ from constructs_lib.detection import (
     ThreatDetection,
 )
 from constructs_lib.iam import HumanAccessRoles, apply_boundary
+from constructs_lib.operator_access import DatabaseOperatorRole
 from stacks.base import RegionalStack
 from stacks.links import Link, read
 
@@ -58,6 +59,17 @@ class DetectionStack(RegionalStack):
             else None
         )
         self.access_analysis = AccessAnalysis(self, "AccessAnalyzer")
+        # The database operator's role for DR drills (the host is in the network stack): only when configured.
+        self.operator = (
+            DatabaseOperatorRole(
+                self,
+                "OperatorAccess",
+                instance_id=read(self, Link.OPERATOR_HOST_ID),
+                cluster_resource_id=read(self, Link.CLUSTER_RESOURCE_ID),
+            )
+            if region_config.operator_access
+            else None
+        )
         self.people = HumanAccessRoles(
             self,
             "Access",

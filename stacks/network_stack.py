@@ -12,6 +12,7 @@ from config import RegionConfig
 from constructs_lib.database import DB_PORT
 from constructs_lib.iam import apply_boundary
 from constructs_lib.network import ThreeAzVpc, TierSecurityGroups
+from constructs_lib.operator_access import PortForwardingHost
 from constructs_lib.retention import log_retention
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, publish_list, read, read_list
@@ -61,8 +62,16 @@ class NetworkStack(RegionalStack):
         publish(self, Link.DATABASE_SECURITY_GROUP_ID, self.security_groups.database.security_group_id)
         publish(self, Link.LIFECYCLE_SECURITY_GROUP_ID, self.security_groups.lifecycle.security_group_id)
         publish(self, Link.DATABASE_ADMIN_SECURITY_GROUP_ID, self.security_groups.database_admin.security_group_id)
-        if self.security_groups.operator is not None:
-            publish(self, Link.OPERATOR_SECURITY_GROUP_ID, self.security_groups.operator.security_group_id)
+        if self.security_groups.operator is not None:  # config operator_access
+            # The AZ-loss drill takes the first AZ down: the operator path lives in the third.
+            self.operator_host = PortForwardingHost(
+                self,
+                "OperatorHost",
+                vpc=vpc,
+                security_group=self.security_groups.operator,
+                subnet=vpc.private_subnets[2],
+            )
+            publish(self, Link.OPERATOR_HOST_ID, self.operator_host.host.instance_id)
 
 
 class Tier(Enum):

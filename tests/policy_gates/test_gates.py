@@ -91,10 +91,28 @@ def test_gate_flags_cfn_lint_errors(tmp_path: Path) -> None:
     assert any("E3002" in f for f in result.cfn_lint), result.report()
 
 
-def test_a_stale_skip_fails_the_gate(real_checkov_failures: list[CheckovFailure]) -> None:
-    skips = [*load_skips(), Skip(check="CKV_AWS_18", resources=("NoSuchResource*",), reason="x" * 30)]
+def test_a_stale_skip_fails_the_gate(real_checkov_failures: list[CheckovFailure], assembly: Assembly) -> None:
+    active = [s for s in load_skips() if s.active(assembly.config)]
+    skips = [*active, Skip(check="CKV_AWS_18", resources=("NoSuchResource*",), reason="x" * 30)]
     unlisted, _, stale = apply_skips(real_checkov_failures, skips)
     assert unlisted == [] and stale == ["CKV_AWS_18 ['NoSuchResource*']: matches no failed check any more"]
+
+
+def test_a_skip_tied_to_a_config_flag_applies_only_with_it(assembly: Assembly) -> None:
+    """The operator host's skip is inactive while no region turns operator_access on (its resource is
+    not synthesized, so it can be neither used nor stale); the lifecycle functions' concurrency skip
+    is active while reserve_lambda_concurrency is off."""
+    from dataclasses import replace
+
+    by_check = {(s.check, s.when): s for s in load_skips() if s.when}
+    operator = by_check[("CKV_AWS_111", "operator_access")]
+    concurrency = by_check[("CKV_AWS_115", "not reserve_lambda_concurrency")]
+    cfg = assembly.config
+    assert not operator.active(cfg) and concurrency.active(cfg)
+    on = replace(
+        cfg, regions=tuple(replace(r, operator_access=True, reserve_lambda_concurrency=True) for r in cfg.regions)
+    )
+    assert operator.active(on) and not concurrency.active(on)
 
 
 def test_removing_a_skip_fails_the_gate(real_checkov_failures: list[CheckovFailure]) -> None:
