@@ -392,6 +392,7 @@ def restore(
     interval: float = 15,
     sleep: Callable[[float], None] = time.sleep,
     canary: CanaryFactory | None = None,
+    copy_id: str | None = None,
 ) -> DrillReport:
     """Restore Aurora to its latest restorable time into a new cluster in the data subnets,
     verify it (available, encrypted), measure RPO (how old the newest recovered data is: the
@@ -403,7 +404,8 @@ def restore(
     cluster_id = cluster_arn.rsplit(":", 1)[-1]
     subnet_group = clients.parameter("/trustbase/data/db-subnet-group-name")
     security_group = clients.parameter("/trustbase/network/database-security-group-id")
-    copy_id = f"trustbase-drill-restore-{int(time.time())}-{uuid.uuid4().hex[:6]}"  # unique even within a second
+    # Unique even within a second; an operator who port-forwards to the copy names it in advance.
+    copy_id = copy_id or f"trustbase-drill-restore-{int(time.time())}-{uuid.uuid4().hex[:6]}"
     try:
         points = clients.backup.list_recovery_points_by_resource(ResourceArn=cluster_arn).get("RecoveryPoints", [])
         newest = max((p["CreationDate"] for p in points), default=None)
@@ -418,10 +420,12 @@ def restore(
     written = _write_canary(report, clients, cluster_id, canary)
     requested = datetime.now(UTC)
     started = time.monotonic()
+    # RDS API, RestoreDBClusterToPointInTime: EnableIAMDatabaseAuthentication "By default, mapping
+    # isn't enabled" on the restored cluster; the canary logs in to the copy with an IAM token.
     clients.rds.restore_db_cluster_to_point_in_time(
         DBClusterIdentifier=copy_id, SourceDBClusterIdentifier=cluster_id, UseLatestRestorableTime=True,
         DBSubnetGroupName=subnet_group, VpcSecurityGroupIds=[security_group], DeletionProtection=False,
-        Tags=[{"Key": "trustbase:drill", "Value": "restore"}],
+        EnableIAMDatabaseAuthentication=True, Tags=[{"Key": "trustbase:drill", "Value": "restore"}],
     )  # fmt: skip
     report.step("restore to latest restorable time", PASS, f"{cluster_id} -> {copy_id}")
     try:
@@ -430,15 +434,23 @@ def restore(
         report.rto_seconds = round(time.monotonic() - started, 3)
         report.step("restored cluster available", PASS, copy_id, report.rto_seconds)
         restored = clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]
-        report.step("restored cluster encrypted", PASS if restored.get("StorageEncrypted", True) else FAIL)
+        encrypted = restored.get("StorageEncrypted") is True
+        report.step("restored cluster encrypted", PASS if encrypted else FAIL, str(restored.get("StorageEncrypted")))
+        iam_auth = restored.get("IAMDatabaseAuthenticationEnabled") is True
+        report.step("restored cluster accepts IAM database authentication", PASS if iam_auth else FAIL,
+                    str(restored.get("IAMDatabaseAuthenticationEnabled")))  # fmt: skip
         # The newest recovered data: the newest canary row in the copy when the SQL canary runs,
         # else the source's latest restorable time as the API reports it.
+        wrong_server = ""
         if written is not None and canary is not None:
-            newest = _newest_canary_in_copy(clients, restored, canary, timeout=timeout, interval=interval, sleep=sleep)
+            newest, wrong_server = _newest_canary_in_copy(clients, restored, canary, timeout=timeout,
+                                                          interval=interval, sleep=sleep)  # fmt: skip
             what, missing = "newest canary in the copy", "the restored copy holds no canary row at all"
         else:
             newest, what, missing = latest, "newest recovered data", "the source reports no latest restorable time"
-        if newest is None:
+        if wrong_server:
+            report.step("RPO", FAIL, wrong_server)
+        elif newest is None:
             report.step("RPO", FAIL, missing)
         else:
             report.rpo_seconds = round(max(0.0, (requested - newest).total_seconds()), 3)
@@ -459,11 +471,18 @@ def restore(
 def _newest_canary_in_copy(
     clients: Clients, restored: dict[str, Any], canary: CanaryFactory, *, timeout: float, interval: float,
     sleep: Callable[[float], None],
-) -> datetime | None:  # fmt: skip
-    """A restored cluster has no instance: add one to query it, wait, read the newest canary."""
+) -> tuple[datetime | None, str]:  # fmt: skip
+    """A restored cluster has no instance: add one to query it, wait, and read the newest canary
+    from it. (newest, "") or (None, why) when the connection did not reach the copy's instance (a
+    port forward to the source would otherwise make the copy look perfectly current)."""
     instance_id = f"{restored['DBClusterIdentifier']}-reader"
     clients.rds.create_db_instance(DBInstanceIdentifier=instance_id, DBClusterIdentifier=restored["DBClusterIdentifier"],
                                    Engine=restored["Engine"], DBInstanceClass="db.r7g.large")  # fmt: skip
     poll("the restored copy's instance", lambda: clients.rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]["DBInstanceStatus"] == "available",
          timeout=timeout, interval=interval, sleep=sleep)  # fmt: skip
-    return canary(restored["Endpoint"], int(restored["Port"])).newest()
+    sql = canary(restored["Endpoint"], int(restored["Port"]))
+    reached = sql.instance()
+    if reached != instance_id:
+        return None, (f"the canary connection reached instance {reached!r}, not the copy's {instance_id!r}: "
+                      "it would read the source (check the copy's port forward, --db-copy-tunnel)")  # fmt: skip
+    return sql.newest(), ""

@@ -51,6 +51,18 @@ class SqlCanary:
             conn.close()
         return None if row is None else row[0]
 
+    def instance(self) -> str:
+        """The Aurora instance this connection reached (Aurora PostgreSQL's aurora_db_instance_identifier())."""
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT aurora_db_instance_identifier()")
+            name: str = cur.fetchone()[0]
+            conn.rollback()
+        finally:
+            conn.close()
+        return name
+
     def newest(self) -> datetime | None:
         conn = self.connect()
         try:
@@ -68,19 +80,36 @@ CanaryFactory = Callable[[str, int], SqlCanary]
 
 
 def iam_canary_factory(
-    rds: Any, *, ca_bundle: str, database: str = "trustbase", user: str = DR_DB_USER, tunnel: str | None = None
-) -> CanaryFactory:
+    rds: Any, *, ca_bundle: str, database: str = "trustbase", user: str = DR_DB_USER, tunnel: str | None = None,
+    copy_tunnel: str | None = None, copy_id: str | None = None,
+) -> CanaryFactory:  # fmt: skip
     """Canaries that log in with a fresh IAM auth token per connection, over verified TLS.
-    `tunnel` ("127.0.0.1:15432") connects through a port forward (e.g. SSM) while the token and
-    the TLS server name stay the endpoint's."""
+
+    `tunnel` ("127.0.0.1:15432") reaches the source cluster through a port forward (e.g. SSM), and
+    `copy_tunnel` the restore drill's copy `copy_id` through another one: each endpoint goes through
+    its own forward while the token and the TLS server name stay the endpoint's. With a tunnel, an
+    endpoint that has none is refused rather than sent through the wrong one."""
     import pg8000.dbapi
 
+    def route(host: str) -> str | None:
+        if tunnel is None and copy_tunnel is None:
+            return None
+        if copy_id and host.startswith(f"{copy_id}."):
+            if copy_tunnel is None:
+                raise ValueError(f"{host} is the restored copy: pass --db-copy-tunnel to reach it")
+            return copy_tunnel
+        if tunnel is None:
+            raise ValueError(f"{host} has no port forward: pass --db-tunnel")
+        return tunnel
+
     def factory(host: str, port: int) -> SqlCanary:
+        through = route(host)
+
         def connect() -> Any:
             token = rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
             context = ssl.create_default_context(cafile=ca_bundle)
-            if tunnel:
-                t_host, t_port = tunnel.rsplit(":", 1)
+            if through:
+                t_host, t_port = through.rsplit(":", 1)
                 context.check_hostname = False  # the tunnel's address is not the certificate's name ...
                 context.verify_mode = ssl.CERT_REQUIRED  # ... but the chain is still verified
                 return pg8000.dbapi.connect(user=user, password=token, host=t_host, port=int(t_port),

@@ -201,3 +201,62 @@ def test_az_loss_without_fis_fails_over_itself_and_says_what_was_not_emulated(cl
     cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=f"trustbase-{REGION}")["DBClusters"][0]
     writer = next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
     assert not writer.endswith("a")  # the writer left the lost AZ
+
+
+def test_restore_turns_iam_database_authentication_on_for_the_copy(clients: Clients) -> None:
+    """The source here has IAM auth off, and moto's restore applies the request's flag: the copy has
+    it only because the drill asks (on AWS the restored cluster's default is off, so the canary
+    could not log in to it)."""
+    report = restore(clients, REGION, DrTargets(), sleep=lambda _: None)
+    statuses = {st.name: st.status for st in report.steps}
+    assert statuses["restored cluster accepts IAM database authentication"] == PASS
+
+
+def test_a_copy_without_iam_database_authentication_fails_the_drill(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = clients.rds.restore_db_cluster_to_point_in_time
+
+    def without_the_flag(**kwargs: Any) -> Any:  # the request the drill sent before the fix
+        kwargs.pop("EnableIAMDatabaseAuthentication")
+        return real(**kwargs)
+
+    monkeypatch.setattr(clients.rds, "restore_db_cluster_to_point_in_time", without_the_flag)
+    report = restore(clients, REGION, DrTargets(), sleep=lambda _: None)
+    step = next(st for st in report.steps if st.name == "restored cluster accepts IAM database authentication")
+    assert step.status == FAIL and report.result == FAIL
+
+
+def test_each_endpoint_goes_through_its_own_port_forward() -> None:
+    from dr_drill.sql_canary import iam_canary_factory
+
+    source, copy = (
+        "trustbase-eu-west-1.cluster-x.eu-west-1.rds.amazonaws.com",
+        "drill-copy.cluster-x.eu-west-1.rds.amazonaws.com",
+    )
+    only_source = iam_canary_factory(None, ca_bundle="rds.pem", tunnel="127.0.0.1:15432", copy_id="drill-copy")
+    only_source(source, 5532)  # routed to the source's forward
+    with pytest.raises(ValueError, match="--db-copy-tunnel"):
+        only_source(copy, 5532)  # never through the source's forward
+    both = iam_canary_factory(None, ca_bundle="rds.pem", tunnel="127.0.0.1:15432", copy_tunnel="127.0.0.1:15433",
+                              copy_id="drill-copy")  # fmt: skip
+    assert both(copy, 5532).host == copy
+
+
+def test_cli_refuses_a_restore_through_one_tunnel(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("dr_drill.__main__.boto3.Session", lambda **kw: _FakeSession())
+    with pytest.raises(SystemExit):
+        main(["restore", "--region", REGION, "--confirm", f"123456789012/{REGION}", "--db-ca-bundle", "rds.pem",
+              "--db-tunnel", "127.0.0.1:15432"])  # fmt: skip
+    assert "--db-copy-tunnel" in capsys.readouterr().err
+
+
+class _FakeSession:
+    def client(self, service: str, **kw: Any) -> Any:
+        class Sts:
+            def get_caller_identity(self) -> dict[str, str]:
+                return {"Account": "123456789012"}
+
+        return Sts() if service == "sts" else object()

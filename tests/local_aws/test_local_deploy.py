@@ -245,23 +245,69 @@ def test_db_failover_fails_when_the_sql_canary_is_lost(
     assert any(s.name == "canary survived (RPO)" and s.status == FAIL and "lost" in s.detail for s in report.steps)
 
 
-def test_restore_with_the_sql_canary_measures_rpo_from_the_data(
-    deployed: Deployed, pg_server: Any, pg_database: str
-) -> None:
+def _aurora_instance_identifier(pg_server: Any, database: str, instance: str) -> None:
+    """Aurora PostgreSQL's aurora_db_instance_identifier(), emulated on the test server (labelled: it
+    returns what this test says, standing in for the name of the instance a connection reached)."""
+    conn = pg_server.connect(database)
+    conn.cursor().execute(
+        f"CREATE OR REPLACE FUNCTION aurora_db_instance_identifier() RETURNS text LANGUAGE sql AS $$ SELECT '{instance}'::text $$"
+    )
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture
+def routed(pg_server: Any, pg_database: str) -> Iterator[Any]:
+    """Canaries that reach the database behind the endpoint they are given: the source cluster's
+    endpoint -> the source database; a restored copy's endpoint -> a copy of the source database
+    taken when the canary first reaches it (what the restore recovered)."""
+    from dr_drill.sql_canary import DR_DB_USER, SqlCanary
+
+    _aurora_instance_identifier(pg_server, pg_database, f"trustbase-{REGION}a")
+    copies: dict[str, str] = {}
+
+    def factory(host: str, port: int) -> SqlCanary:
+        cluster = host.split(".", 1)[0]
+        database = pg_database
+        if cluster != f"trustbase-{REGION}":
+            if cluster not in copies:
+                copies[cluster] = f"copy_{len(copies)}_{pg_database}"[:60]
+                conn = pg_server.connect()
+                conn.autocommit = True
+                conn.cursor().execute(f'CREATE DATABASE "{copies[cluster]}" TEMPLATE "{pg_database}"')
+                conn.close()
+                _aurora_instance_identifier(pg_server, copies[cluster], f"{cluster}-reader")
+            database = copies[cluster]
+        return SqlCanary(lambda: pg_server.connect(database, user=DR_DB_USER), host)
+
+    yield factory
+    for database in copies.values():
+        pg_server.drop_database(database)
+
+
+def test_restore_with_the_sql_canary_measures_rpo_from_the_copy(deployed: Deployed, routed: Any) -> None:
     clients = deployed.clients()
     before = {c["DBClusterIdentifier"] for c in clients.rds.describe_db_clusters()["DBClusters"]}
-    report = restore(
-        clients, REGION, DrTargets(), timeout=30, interval=0.2, canary=_canary_factory(pg_server, pg_database)
-    )
+    report = restore(clients, REGION, DrTargets(), timeout=30, interval=0.2, canary=routed)
     steps = {s.name: s for s in report.steps}
     assert steps["write canary"].status == PASS and "newest canary in the copy" in steps["RPO"].detail
     assert steps["RPO"].status == PASS and report.rpo_seconds is not None and report.rpo_seconds < 60
     assert {c["DBClusterIdentifier"] for c in clients.rds.describe_db_clusters()["DBClusters"]} == before
 
 
-def test_restore_fails_when_the_copy_is_older_than_the_rpo_target(
+def test_restore_fails_when_the_canary_reaches_the_source_instead_of_the_copy(
     deployed: Deployed, pg_server: Any, pg_database: str
 ) -> None:
-    report = restore(deployed.clients(), REGION, DrTargets(restore_rpo_seconds=0), timeout=30, interval=0.2,
+    """One port forward for every endpoint (the old --db-tunnel): the "copy" read is the source,
+    which always looks current. The drill must notice that it is not talking to the copy."""
+    _aurora_instance_identifier(pg_server, pg_database, f"trustbase-{REGION}a")
+    report = restore(deployed.clients(), REGION, DrTargets(), timeout=30, interval=0.2,
                      canary=_canary_factory(pg_server, pg_database))  # fmt: skip
+    rpo = next(s for s in report.steps if s.name == "RPO")
+    assert rpo.status == FAIL and "not the copy's" in rpo.detail and report.result == FAIL
+
+
+def test_restore_fails_when_the_copy_is_older_than_the_rpo_target(deployed: Deployed, routed: Any) -> None:
+    report = restore(deployed.clients(), REGION, DrTargets(restore_rpo_seconds=0), timeout=30, interval=0.2,
+                     canary=routed)  # fmt: skip
     assert report.result == FAIL and {s.name: s.status for s in report.steps}["RPO"] == FAIL
