@@ -176,9 +176,12 @@ class PiiDiscovery(Construct):
     macie2:CreateClassificationJob directly, with no Lambda to maintain. A run that fails after
     its retries lands in a dead-letter queue whose depth alarms the security on-call.
 
-    The universal target's `Input` is the API's request parameters (Scheduler user guide), whose
-    member names are camelCase in the macie2 service model (botocore's CreateClassificationJobRequest:
-    clientToken, name, jobType, managedDataIdentifierSelector, s3JobDefinition.bucketDefinitions).
+    The universal target's `Input` holds the API's request parameters (Scheduler user guide) under
+    the AWS SDK's PascalCase member names, even where the service's wire format is camelCase (as
+    macie2's is): the naming AWS documents for the same SDK integrations in Step Functions
+    ("Parameters ... are expressed in PascalCase, even if the native service API is in camelCase"),
+    and what working universal targets of camelCase APIs use (ecs:updateService with Cluster,
+    Service, DesiredCount).
 
     Attributes: `session`, `schedule`, `dead_letters`, `alarm`.
     """
@@ -230,11 +233,11 @@ class PiiDiscovery(Construct):
             "to classification jobs of this account and region.",
         )
         job = {
-            "clientToken": "<aws.scheduler.execution-id>",  # one job per scheduled run, idempotent on retry
-            "name": "trustbase-pii-<aws.scheduler.execution-id>",
-            "jobType": "ONE_TIME",
-            "managedDataIdentifierSelector": "RECOMMENDED",
-            "s3JobDefinition": {"bucketDefinitions": [{"accountId": stack.account, "buckets": [bucket_name]}]},
+            "ClientToken": "<aws.scheduler.execution-id>",  # one job per scheduled run, idempotent on retry
+            "Name": "trustbase-pii-<aws.scheduler.execution-id>",
+            "JobType": "ONE_TIME",
+            "ManagedDataIdentifierSelector": "RECOMMENDED",
+            "S3JobDefinition": {"BucketDefinitions": [{"AccountId": stack.account, "Buckets": [bucket_name]}]},
         }
         self.schedule = scheduler.CfnSchedule(
             self,

@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-tunnel", metavar="HOST:PORT", help="reach Aurora through a port forward (e.g. SSM)")
     parser.add_argument("--db-copy-tunnel", metavar="HOST:PORT",
                         help="restore with --db-tunnel: the port forward to the copy (<copy-id>.cluster-...)")  # fmt: skip
-    parser.add_argument("--copy-id", help="restore: the copy's cluster identifier (so a port forward can be set up first)")
+    parser.add_argument(
+        "--copy-id", help="restore: the copy's cluster identifier (so a port forward can be set up first)"
+    )
     parser.add_argument("--db-name", default="trustbase", help="database holding trustbase_dr.canary")
     parser.add_argument("--skip-sql-canary", action="store_true",
                         help="real AWS without database access: accept a PARTIAL result instead of proving RPO")  # fmt: skip

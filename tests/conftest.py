@@ -118,7 +118,7 @@ def pg_database(pg_server: Any) -> Any:
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     pg_server.create_database(name)
-    conn = pg_server.connect(name)
+    conn = pg_server.connect(name, user=pg_server.admin)  # as on Aurora: the master user, no superuser
     migrate(conn)
     conn.close()
     yield name

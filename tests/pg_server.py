@@ -33,6 +33,9 @@ class PgServer:
     run_as: str | None  # initdb refuses to run as root: the cluster then belongs to `postgres`
     host: str = "127.0.0.1"
     superuser: str = "postgres"
+    # Stands in for RDS's master user: may create roles and databases, but is no superuser (RDS
+    # gives its master user rds_superuser, never superuser). Migrations run as this user.
+    admin: str = "trustbase_admin"
 
     @classmethod
     def start(cls) -> PgServer:
@@ -51,6 +54,10 @@ class PgServer:
             "start",
         )  # fmt: skip
         server._bin = bin_dir
+        conn = server.connect()
+        conn.autocommit = True
+        conn.cursor().execute(f"CREATE ROLE {server.admin} LOGIN CREATEROLE CREATEDB NOSUPERUSER")
+        conn.close()
         return server
 
     def _run(self, *args: Any) -> None:
@@ -67,9 +74,10 @@ class PgServer:
         return pg8000.dbapi.connect(user=user or self.superuser, host=self.host, port=self.port, database=database)
 
     def create_database(self, name: str) -> None:
+        """A database owned by the master-user stand-in (as RDS's default database is)."""
         conn = self.connect()
         conn.autocommit = True
-        conn.cursor().execute(f'CREATE DATABASE "{name}"')
+        conn.cursor().execute(f'CREATE DATABASE "{name}" OWNER {self.admin}')
         conn.close()
 
     def drop_database(self, name: str) -> None:

@@ -24,11 +24,15 @@ GRANT USAGE ON SCHEMA public TO trustbase_lifecycle;
 GRANT SELECT, DELETE ON workspaces, end_users, visitors, conversations, messages TO trustbase_lifecycle;
 GRANT SELECT, INSERT, UPDATE ON erasure_ledger TO trustbase_lifecycle;
 
--- DR drills write and read canary rows in their own schema and nothing else.
-CREATE SCHEMA IF NOT EXISTS trustbase_dr AUTHORIZATION trustbase_dr;
+-- DR drills write and read canary rows in their own schema and nothing else. The schema and table
+-- belong to the migrating (master) user and trustbase_dr is granted exactly what it uses: RDS's
+-- master user is not a superuser, and handing ownership to another role ("AUTHORIZATION",
+-- "OWNER TO") requires being able to SET ROLE to it, which a CREATEROLE user is not by default.
+CREATE SCHEMA IF NOT EXISTS trustbase_dr;
 CREATE TABLE IF NOT EXISTS trustbase_dr.canary (
     id         uuid PRIMARY KEY,
     written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     note       text NOT NULL
 );
-ALTER TABLE trustbase_dr.canary OWNER TO trustbase_dr;
+GRANT USAGE ON SCHEMA trustbase_dr TO trustbase_dr;
+GRANT SELECT, INSERT ON trustbase_dr.canary TO trustbase_dr;

@@ -1,6 +1,7 @@
 """The deploy-time migration handler (the CDK trigger's target): it reads the RDS-managed master
 secret from Secrets Manager (moto), connects with exactly those credentials to the configured
-endpoint, applies the migrations on a real PostgreSQL, and raises on failure so the deploy fails.
+endpoint, applies the migrations on a real PostgreSQL as a master user that, like RDS's, may create
+roles but is no superuser, and raises on failure so the deploy fails.
 
 The TLS connection itself (verified against the RDS CA bundle) cannot be made to the test server,
 which has no certificate: `db.connect_password` is replaced by a connection to the test server that
@@ -24,7 +25,7 @@ REGION = "eu-west-1"
 
 @pytest.fixture
 def deploy_env(pg_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh, empty database; a master secret naming the server's superuser; the env the stack sets."""
+    """A fresh, empty database; a master secret naming the master-user stand-in; the env the stack sets."""
     name = f"m_{uuid.uuid4().hex[:12]}"
     pg_server.create_database(name)
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -32,7 +33,7 @@ def deploy_env(pg_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="rds!cluster-test", SecretString=json.dumps({"username": pg_server.superuser, "password": "pw"})
+            Name="rds!cluster-test", SecretString=json.dumps({"username": pg_server.admin, "password": "pw"})
         )
         monkeypatch.setenv("MASTER_SECRET_ARN", secret["ARN"])
         monkeypatch.setenv("DB_HOST", "trustbase-eu-west-1.cluster-x.eu-west-1.rds.amazonaws.com")
@@ -54,10 +55,12 @@ def test_applies_every_migration_with_the_master_secret(pg_server: Any, deploy_e
     result = handlers.migrate({"RequestType": "Create"}, None)
     assert result == {"applied": [f"{m.version:04d}_{m.name}" for m in migrations()]}
     assert calls == [{"host": "trustbase-eu-west-1.cluster-x.eu-west-1.rds.amazonaws.com", "port": 5532,
-                      "database": name, "user": pg_server.superuser, "password": "pw"}]  # fmt: skip
+                      "database": name, "user": pg_server.admin, "password": "pw"}]  # fmt: skip
     conn = pg_server.connect(name)
     cur = conn.cursor()
-    cur.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'trustbase_%' ORDER BY 1")
+    cur.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname IN ('trustbase_app', 'trustbase_dr', 'trustbase_lifecycle') ORDER BY 1"
+    )
     assert [r[0] for r in cur.fetchall()] == ["trustbase_app", "trustbase_dr", "trustbase_lifecycle"]
     conn.close()
 

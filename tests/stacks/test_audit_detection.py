@@ -155,13 +155,13 @@ def test_security_hub_standards_macie_and_access_analyzer(assembly: Assembly, re
     schedule = only(pc.resources(template, "AWS::Scheduler::Schedule"))["Properties"]
     assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:macie2:createClassificationJob"
     assert "customerbucketname" in str(schedule["Target"]["Input"]).lower()
-    # The universal target's Input is the API's request, whose members are camelCase (botocore's
-    # macie2 model: CreateClassificationJobRequest): PascalCase keys would be rejected.
+    # The universal target's Input uses the AWS SDK's PascalCase member names, even for a camelCase
+    # wire format like macie2's (the naming AWS documents for SDK integrations in Step Functions).
     job_input = "".join(str(part) for part in schedule["Target"]["Input"]["Fn::Join"][1])
-    for member in ('"clientToken"', '"name"', '"jobType":"ONE_TIME"', '"managedDataIdentifierSelector"',
-                   '"s3JobDefinition":{"bucketDefinitions":[{"accountId":', '"buckets":['):  # fmt: skip
+    for member in ('"ClientToken"', '"Name"', '"JobType":"ONE_TIME"', '"ManagedDataIdentifierSelector"',
+                   '"S3JobDefinition":{"BucketDefinitions":[{"AccountId":', '"Buckets":['):  # fmt: skip
         assert member in job_input, member
-    assert "ClientToken" not in job_input and "S3JobDefinition" not in job_input
+    assert "clientToken" not in job_input and "s3JobDefinition" not in job_input
     # ... and a run that fails for good goes to an encrypted dead-letter queue with an alarm.
     queue_id, queue = only({k: (k, v) for k, v in pc.resources(template, "AWS::SQS::Queue").items()})
     assert schedule["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
