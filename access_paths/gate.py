@@ -17,8 +17,12 @@ from access_paths.evaluator import Decision, Policies, Policy, PolicyKind, Princ
 from access_paths.model import RegionModel
 from access_paths.table import (
     ACCOUNT_ADMIN,
+    DEPLOY,
+    DEPLOY_ROLE,
     EXTERNAL,
     EXTERNAL_ACCOUNT,
+    MACIE,
+    MACIE_ROLE,
     AccessPath,
     Expect,
     forbidden,
@@ -26,7 +30,11 @@ from access_paths.table import (
 )
 
 PERSON = "person"
-_TEMPLATE = re.compile(r"\{([a-z0-9_-]+)(?::([^}.]+)\.([A-Za-z.]+))?\}")
+# {part:Construct/Path.Attr}: the path may contain dots (CDK's provider singletons do); the attribute
+# is the last name, or one of the two-part attributes CloudFormation has.
+_TEMPLATE = re.compile(
+    r"\{([a-z0-9_-]+)(?::([^}]+?)\.((?:MasterUserSecret|Endpoint|ReadEndpoint)\.[A-Za-z]+|[A-Za-z]+))?\}"
+)
 
 
 class TemplateError(ResolveError):
@@ -92,6 +100,10 @@ class Instantiator:
             return Principal.role(f"arn:aws:iam::{account}:role/hypothetical-account-admin")
         if who == PERSON:
             return Principal.role(f"arn:aws:iam::{account}:role/hypothetical-person")
+        if who == DEPLOY:
+            return Principal.role(self.fill(DEPLOY_ROLE))
+        if who == MACIE:
+            return Principal.role(self.fill(MACIE_ROLE))
         if who == EXTERNAL:
             return Principal.role(f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker")
         if who.startswith("service:"):
@@ -142,15 +154,21 @@ def request_context(
     return ctx
 
 
-def _hypothetical_identities(account: str) -> dict[str, tuple[Policy, ...]]:
-    return {
+def _hypothetical_identities(account: str, region: str) -> dict[str, tuple[Policy, ...]]:
+    identities = {
         f"arn:aws:iam::{account}:role/hypothetical-account-admin": (_everything("hypothetical account admin"),),
         f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker": (_everything("hypothetical attacker"),),
+        # Macie's service-linked role: its AWS-managed permissions are not in the assembly, so only
+        # grants made to it by resource policies (the objects key) can show as allowed.
+        f"arn:aws:iam::{account}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie": (),
+        # The CDK bootstrap's execution role has AdministratorAccess by default.
+        f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}": (_everything("CDK deploy role"),),
         f"arn:aws:iam::{account}:role/hypothetical-person": (
             parse_policy({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
                          kind=PolicyKind.IDENTITY, where="a person's identity-provider role"),
         ),
     }  # fmt: skip
+    return identities
 
 
 def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
@@ -161,7 +179,7 @@ def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
     context = {k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v))
                for k, v in path.context.items()}  # fmt: skip
     policies = model.policies_for(principal, path.action, resource,
-                                  extra_identity=_hypothetical_identities(model.account),
+                                  extra_identity=_hypothetical_identities(model.account, model.region),
                                   through_endpoint=path.through)  # fmt: skip
     ctx = request_context(model, principal, path.action, resource, context, path.through)
     return Request(principal, path.action, resource, _resource_account(resource, model.account), ctx), policies

@@ -117,11 +117,28 @@ def _fixed_name_retains(stack: StackTemplate) -> Iterator[str]:
                    "leaves it behind and the retry fails; use RetainExceptOnCreate (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)")  # fmt: skip
 
 
+def deploy_time_actions_apart_from_protected_databases(model: RegionModel) -> Iterator[str]:
+    """A custom resource (a deploy-time action, such as the migration trigger) that fails rolls its
+    stack back; a deletion-protected database in that stack cannot be deleted (RDS: a cluster with
+    deletion protection "can't be deleted"), so a failed first create ends in ROLLBACK_FAILED and the
+    fixed-name cluster blocks the retry. Such actions live in a stack of their own."""
+    for stack in model.assembly.in_region(model.region):
+        protected = [lid for lid, r in stack.resources.items()
+                     if r.get("Type") in ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
+                     and r.get("Properties", {}).get("DeletionProtection") is True]  # fmt: skip
+        actions = [lid for lid, r in stack.resources.items()
+                   if str(r.get("Type", "")).startswith("Custom::") or r.get("Type") == "AWS::CloudFormation::CustomResource"]  # fmt: skip
+        if protected and actions:
+            yield (f"{stack.name}: deploy-time action(s) {', '.join(actions)} share the stack with deletion-protected "
+                   f"{', '.join(protected)}: a failed action's rollback cannot delete them")  # fmt: skip
+
+
 CHECKS = (
     config_bucket_without_object_lock,
     delivery_channel_after_recorder,
     trusting_stack_depends_on_trusted,
     fixed_names_roll_back,
+    deploy_time_actions_apart_from_protected_databases,
 )
 
 

@@ -158,7 +158,7 @@ class RegionModel:
                 )
             elif rtype == "AWS::EC2::VPCEndpoint":
                 p = self.props(stack, lid)
-                service = str(p["ServiceName"]).rsplit(".", 1)[-1]
+                service = str(p["ServiceName"]).split(f".{self.region}.", 1)[-1]  # "sts", "ecr.api", ...
                 doc = p.get("PolicyDocument")
                 policy = (
                     parse_policy(doc, kind=PolicyKind.RESOURCE, where=self._where(stack, lid, "endpoint policy"))

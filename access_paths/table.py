@@ -32,7 +32,11 @@ EXTERNAL = "external"
 EXTERNAL_ACCOUNT = "999999999999"
 # The CDK bootstrap's CloudFormation execution role: the reviewed deploy is the only principal
 # that may change the audit buckets' retention settings.
+DEPLOY = "deploy"
 DEPLOY_ROLE = "arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}"
+# Macie's service-linked role, which its classification jobs read customer objects as.
+MACIE = "macie"
+MACIE_ROLE = "arn:aws:iam::{account}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
 
 
 @dataclass(frozen=True)
@@ -370,7 +374,12 @@ def _static_intended() -> Iterator[AccessPath]:
         "service:delivery.logs.amazonaws.com",
         "kms:Decrypt",
         LIFECYCLE_KEY,
-        context={"kms:EncryptionContext:aws:states:stateMachineArn": STATE_MACHINE},
+        # the CloudWatch Logs guide: vended-log delivery sends this account's logs as source
+        context={
+            **SOURCE_ACCOUNT,
+            "aws:SourceArn": "arn:aws:logs:{region}:{account}:*",
+            "kms:EncryptionContext:aws:states:stateMachineArn": STATE_MACHINE,
+        },
     )
     # --- EventBridge Scheduler (Scheduler user guide: SourceAccount and a schedule-group SourceArn).
     sched = "role:{lifecycle:Lifecycle/SchedulerRole/Role.Arn}"
@@ -413,6 +422,22 @@ def _static_intended() -> Iterator[AccessPath]:
         macie,
         "sqs:SendMessage",
         "{detection:Macie/DeadLetters/Queue.Arn}",
+    )
+    yield AccessPath(
+        "scheduler",
+        "the Macie schedule encrypts its dead letter",
+        macie,
+        "kms:GenerateDataKey",
+        LIFECYCLE_KEY,
+        context={**_via("sqs"), "kms:EncryptionContext:aws:sqs:arn": "{detection:Macie/DeadLetters/Queue.Arn}"},
+    )
+    yield AccessPath(
+        "scheduler",
+        "Macie's classification job decrypts customer objects through S3",
+        MACIE,
+        "kms:Decrypt",
+        OBJECTS_KEY,
+        context=_s3_key_via(CUSTOMER_BUCKET),
     )
     # --- AWS Backup: back up Aurora and the bucket, test restores.
     backup, restore = "role:{data:Backup/Service/Role.Arn}", "role:{data:Backup/RestoreTest/Role.Arn}"
@@ -511,7 +536,7 @@ def _static_intended() -> Iterator[AccessPath]:
         "{data:Aurora/Cluster.DBClusterArn}",
     )
     # --- migrations at deploy time: the trigger reads the master secret through the endpoint.
-    migrations = "role:{data:Migrations/Function/Role/Role.Arn}"
+    migrations = "role:{migrations:Migrations/Function/Role/Role.Arn}"
     yield _assumed_by("migrations", "lambda.amazonaws.com", migrations, SOURCE_ACCOUNT)
     yield AccessPath(
         "migrations",
@@ -528,6 +553,37 @@ def _static_intended() -> Iterator[AccessPath]:
         "kms:Decrypt",
         DATABASE_KEY,
         context=_via("secretsmanager"),
+    )
+    yield AccessPath(
+        "migrations",
+        "the trigger invokes the migration function's version",
+        "role:{migrations:AWSCDK.TriggerCustomResourceProviderCustomResourceProvider/Role.Arn}",
+        "lambda:InvokeFunction",
+        "{migrations:Migrations/Function/Function.Arn}:1",
+    )
+    yield AccessPath(
+        "migrations",
+        "Lambda decrypts the migration function's environment",
+        migrations,
+        "kms:Decrypt",
+        LIFECYCLE_KEY,
+        context={
+            **_via("lambda"),
+            "kms:EncryptionContext:aws:lambda:FunctionArn": "{migrations:Migrations/Function/Function.Arn}",
+        },
+    )
+    # --- the reviewed deploy (the CDK bootstrap's execution role) is the one principal that may still
+    # change the audit buckets' retention settings and policy.
+    for bucket in (AUDIT_BUCKET, CONFIG_BUCKET):
+        for action in ("s3:PutLifecycleConfiguration", "s3:PutBucketPolicy"):
+            name = "audit" if bucket == AUDIT_BUCKET else "Config"
+            yield AccessPath("deploys", f"a deploy changes the {name} bucket ({action})", DEPLOY, action, bucket)
+    yield AccessPath(
+        "deploys",
+        "a deploy changes the audit bucket's Object Lock default",
+        DEPLOY,
+        "s3:PutBucketObjectLockConfiguration",
+        AUDIT_BUCKET,
     )
 
 
@@ -581,6 +637,17 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
             role,
             "ec2:CreateNetworkInterface",
             "arn:aws:ec2:{region}:{account}:network-interface/eni-1",
+        )
+        yield AccessPath(
+            "lifecycle",
+            f"Lambda decrypts {fn}'s environment",
+            role,
+            "kms:Decrypt",
+            LIFECYCLE_KEY,
+            context={
+                **_via("lambda"),
+                "kms:EncryptionContext:aws:lambda:FunctionArn": f"{{lifecycle:Lifecycle/{fn}/Function.Arn}}",
+            },
         )
         for action, resource, context in rows:
             yield AccessPath("lifecycle", f"{fn}: {action}", role, action, resource, context=context)
@@ -810,7 +877,8 @@ FAMILIES: dict[str, str] = {
     "fis": "AWS FIS -> its actions",
     "auditor": "auditor -> read and decrypt the audit records",
     "break-glass": "break-glass -> its incident-response actions",
-    "migrations": "the deploy-time migration function -> the master secret",
+    "migrations": "the deploy-time migration function -> the master secret; the trigger -> the function",
+    "deploys": "the CDK deploy role -> the audit buckets' retention settings and policy (the one exception)",
     "operator": "the database operator (only with operator_access) -> port forward through the host, trustbase_dr",
     "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",

@@ -288,6 +288,11 @@ def security_alarm_specs(region: str, *, app_role_name: str, break_glass_role_na
         AlarmSpec("CloudTrailChanged", "CloudTrail was stopped, deleted or reconfigured",
                   "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
                   "($.eventName = StartLogging) || ($.eventName = StopLogging) || ($.eventName = PutEventSelectors) }"),
+        AlarmSpec("S3BucketPolicyChanges", "A bucket policy, ACL, lifecycle or lock configuration was changed",
+                  '{ ($.eventSource = "s3.amazonaws.com") && (($.eventName = "PutBucketPolicy") || '
+                  '($.eventName = "DeleteBucketPolicy") || ($.eventName = "PutBucketAcl") || '
+                  '($.eventName = "PutBucketLifecycle") || ($.eventName = "DeleteBucketLifecycle") || '
+                  '($.eventName = "PutBucketObjectLockConfiguration") || ($.eventName = "PutBucketVersioning")) }'),
         AlarmSpec("OperatorSessionStarted", "A Session Manager session started (the database operator path)",
                   '{ ($.eventSource = "ssm.amazonaws.com") && ($.eventName = "StartSession") }'),
         AlarmSpec("BreakGlassRoleUsed", "The break-glass admin role was assumed",

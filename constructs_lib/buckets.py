@@ -8,6 +8,7 @@ from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from constructs_lib import nag
@@ -68,16 +69,28 @@ class AccessLogBucket(Construct):
             **secure_bucket_defaults(allow_insecure_transport=False),  # type: ignore[arg-type]
         )
         # ELB user guide, "Enable access logs": the log-delivery service principal is the
-        # recommended grantee in every Region (the per-Region ELB accounts are legacy). Only under
+        # recommended grantee; Regions older than August 2022 also deliver as their ELB account
+        # ("This legacy policy is still supported"), so both are granted where AWS has one. Only under
         # this account's prefix: ELB writes each load balancer's logs under its owner's account ID.
+        elb_account = RegionInfo.get(stack.region).elbv2_account
+        principals: list[iam.IPrincipal] = [iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")]
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AlbAccessLogDelivery",
-                principals=[iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
+                principals=principals,
                 actions=["s3:PutObject"],
                 resources=[self.bucket.arn_for_objects(f"{self.alb_log_prefix}/AWSLogs/{stack.account}/*")],
             )
         )
+        if elb_account:
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AlbAccessLogDeliveryLegacy",
+                    principals=[iam.AccountPrincipal(elb_account)],
+                    actions=["s3:PutObject"],
+                    resources=[self.bucket.arn_for_objects(f"{self.alb_log_prefix}/AWSLogs/{stack.account}/*")],
+                )
+            )
         # Server access logs of buckets in other stacks (the audit bucket): CDK adds this grant
         # only for source buckets in the same stack, so the target grants it, for this account.
         self.bucket.add_to_resource_policy(

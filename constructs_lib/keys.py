@@ -35,7 +35,7 @@ class DataClass(StrEnum):
     LOGS = "logs"
     AUDIT = "audit"  # CloudTrail, Config and GuardDuty records, security alerts
     BACKUP = "backup"  # AWS Backup vaults (recovery points of S3; Aurora keeps its database key)
-    LIFECYCLE = "lifecycle"  # erasure/retention queues, state machine data, function environments
+    LIFECYCLE = "lifecycle"  # operational queues (lifecycle, Macie schedule), state machine data, function environments
 
 
 # Services that may use each class's key through `kms:ViaService`.
@@ -43,7 +43,7 @@ _VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
     DataClass.DATABASE: ("rds", "secretsmanager"),
     DataClass.OBJECTS: ("s3",),
     DataClass.LOGS: (),
-    DataClass.AUDIT: ("s3", "sqs"),  # audit records through S3; the Macie schedule's dead letters in SQS
+    DataClass.AUDIT: ("s3",),  # auditors read trail/Config/GuardDuty objects through S3 only
     DataClass.BACKUP: ("backup",),
     DataClass.LIFECYCLE: ("sqs", "lambda", "states", "scheduler"),
 }
@@ -240,11 +240,17 @@ def _state_machine_logging_statements(stack: Stack) -> list[iam.PolicyStatement]
     to decrypt, and its role to generate data keys with the logs encryption context (what CDK's
     StateMachine adds when it owns the key)."""
     return [
+        # Vended-log delivery sends aws:SourceAccount and aws:SourceArn (this account's logs), as the
+        # CloudWatch Logs guide's key statements for delivery.logs.amazonaws.com give them.
         iam.PolicyStatement(
             sid="VendedLogDeliveryDecrypts",
             principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
             actions=["kms:Decrypt"],
             resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"},
+            },
         ),
         iam.PolicyStatement(
             sid="StateMachineLogDataKeys",

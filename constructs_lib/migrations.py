@@ -1,7 +1,10 @@
 """Database migrations applied at deploy time, inside the data subnets.
 
-A CDK trigger invokes the migration function synchronously once the Aurora cluster and its
-instances exist, and again whenever the function's code (so the migrations) changes. The function
+A CDK trigger invokes the migration function synchronously once its stack deploys (after the data
+stack: the Aurora cluster and its instances exist), and again whenever the function's code (so the
+migrations) changes. It lives in a stack of its own: a failing migration rolls back only that
+stack, never the data stack, whose deletion-protected, fixed-name cluster a rollback could not
+delete (and a retry would then collide with). The function
 logs in as the master user with the RDS-managed secret (fetched through the Secrets Manager
 endpoint, never printed), applies every pending migration under an advisory lock and records a
 checksum per migration; a changed or failing migration raises, the trigger reports the error, and
@@ -16,7 +19,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from constructs_lib.functions import Network, SecureFunction, ignore_redundant_provider_dependency
@@ -35,7 +37,8 @@ class DeployTimeMigrations(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        cluster: rds.DatabaseCluster,
+        master_secret_arn: str,
+        endpoint: str,
         database_key: kms.IKey,
         network: Network,
         code: lambda_.Code,
@@ -47,10 +50,7 @@ class DeployTimeMigrations(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        cfn_cluster = cluster.node.default_child
-        if not isinstance(cfn_cluster, rds.CfnDBCluster):
-            raise TypeError(f"expected the cluster's CfnDBCluster, got {type(cfn_cluster).__name__}")
-        secret_arn = cfn_cluster.attr_master_user_secret_secret_arn
+        secret_arn = master_secret_arn
         self.function = SecureFunction(
             self,
             "Function",
@@ -65,7 +65,7 @@ class DeployTimeMigrations(Construct):
             dead_letter_queue=None,  # invoked synchronously by the deploy only
             environment={
                 "MASTER_SECRET_ARN": secret_arn,
-                "DB_HOST": cluster.cluster_endpoint.hostname,
+                "DB_HOST": endpoint,
                 "DB_PORT": str(port),
                 "DB_NAME": database_name,
             },
@@ -87,7 +87,6 @@ class DeployTimeMigrations(Construct):
             self,
             "Apply",
             handler=self.function.function,
-            execute_after=[cluster],  # the cluster and its instances
             execute_on_handler_change=True,
             invocation_type=triggers.InvocationType.REQUEST_RESPONSE,  # an error fails the deploy
             timeout=TRIGGER_TIMEOUT,

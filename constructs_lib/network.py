@@ -27,11 +27,23 @@ INTERFACE_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[s
     # the app tier ships its logs
     "Logs": (ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
              ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")),
-    # the app tier assumes the DSAR submitter ...
-    "Sts": (ec2.InterfaceVpcEndpointAwsService.STS, ("sts:AssumeRole",)),
+    # the app tier assumes the DSAR submitter (with session tags and a source identity, as SDKs may) ...
+    "Sts": (ec2.InterfaceVpcEndpointAwsService.STS, ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")),
     # ... and starts erasures with it
     "StepFunctions": (ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
                       ("states:StartExecution", "states:DescribeExecution")),
+}  # fmt: skip
+# The app tier's container images, from this account's registry in this region only (residency:
+# images are pulled from in-region ECR; their layers come from S3 through the gateway endpoint).
+# ecr:GetAuthorizationToken names no resource, so these require only a caller of this account.
+REGISTRY_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[str, ...]]] = {
+    "EcrApi": (ec2.InterfaceVpcEndpointAwsService.ECR, (
+        "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchCheckLayerAvailability",
+    )),
+    "EcrDocker": (ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER, (
+        "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+    )),
 }  # fmt: skip
 # Session Manager for the operator path (only when `operator_access` is on): the agent's calls
 # (AmazonSSMManagedInstanceCore, action by action) and the operator's StartSession. SSM documents
@@ -149,7 +161,7 @@ class ThreeAzVpc(Construct):
             self, "EndpointSecurityGroup", vpc=self.vpc, description="VPC interface endpoints", allow_all_outbound=False
         )
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        endpoints = {**INTERFACE_ENDPOINTS, **(OPERATOR_ENDPOINTS if operator_endpoints else {})}
+        endpoints = {**INTERFACE_ENDPOINTS, **REGISTRY_ENDPOINTS, **(OPERATOR_ENDPOINTS if operator_endpoints else {})}
         for name, (service, actions) in endpoints.items():
             endpoint = self.vpc.add_interface_endpoint(
                 name,
@@ -160,7 +172,7 @@ class ThreeAzVpc(Construct):
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             )
             endpoint.add_to_policy(
-                endpoint_statement(actions, stack.account, resources_of_account=name not in OPERATOR_ENDPOINTS)
+                endpoint_statement(actions, stack.account, resources_of_account=name in INTERFACE_ENDPOINTS)
             )
             self.endpoints[name] = endpoint
         for subnet in self.vpc.public_subnets:

@@ -98,7 +98,7 @@ class DatabaseOperatorRole(Construct):
     """The role a person assumes (fresh MFA, 1-hour sessions) to port-forward to Aurora through the
     host and connect as trustbase_dr. Attributes: `role`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, instance_id: str, cluster_resource_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, instance_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         partition, region, account = stack.partition, stack.region, stack.account
@@ -129,17 +129,23 @@ class DatabaseOperatorRole(Construct):
                     resources=[sessions],
                     conditions={"StringLike": {"ssm:resourceTag/aws:ssmmessages:session-id": ["${aws:userid}*"]}},
                 ),
+                # The cluster and the restore drill's copies (each restored cluster has a new
+                # resource ID): only the trustbase_dr user, in this account and region.
                 iam.PolicyStatement(
                     sid="ConnectAsDrUser",
                     actions=["rds-db:connect"],
-                    resources=[f"arn:{partition}:rds-db:{region}:{account}:dbuser:{cluster_resource_id}/{DR_DB_USER}"],
+                    resources=[f"arn:{partition}:rds-db:{region}:{account}:dbuser:*/{DR_DB_USER}"],
                 ),
             ],
         )
         self.role = role.role
         nag.acknowledge(
             role.managed_policy,
-            nag.iam5_resource_finding(self, sessions),
-            "Session IDs are assigned at run time; the wildcard is limited by a condition to sessions "
-            "this caller started, and only to end or resume them.",
+            (
+                nag.iam5_resource_finding(self, sessions),
+                nag.iam5_resource_finding(self, f"arn:{partition}:rds-db:{region}:{account}:dbuser:*/{DR_DB_USER}"),
+            ),
+            "Session IDs are assigned at run time, and limited by a condition to sessions this caller started; "
+            "a restored copy gets a new cluster resource ID, so the DR user may connect to any cluster of "
+            "this account and region, as trustbase_dr only.",
         )

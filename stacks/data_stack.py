@@ -11,11 +11,8 @@ from constructs import Construct
 from config import RegionConfig
 from constructs_lib.backup import BackupProtection
 from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBucket
-from constructs_lib.database import DATABASE_NAME, DB_PORT, SecureAuroraCluster
-from constructs_lib.functions import Network
+from constructs_lib.database import SecureAuroraCluster
 from constructs_lib.iam import VISITOR_PREFIX, apply_boundary
-from constructs_lib.lifecycle import lifecycle_code
-from constructs_lib.migrations import DeployTimeMigrations
 from constructs_lib.retention import log_retention
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
@@ -76,33 +73,16 @@ class DataStack(RegionalStack):
             restore_subnet_group=subnet_group.subnet_group_name,
             restore_security_group_id=db_sg.security_group_id,
         )
-        # Migrations (schema, least-privilege database users) run at deploy time from the data
-        # subnets, so a fresh deploy's lifecycle functions and app tier can log in.
-        self.migrations = DeployTimeMigrations(
-            self,
-            "Migrations",
-            cluster=cluster,
-            database_key=database_key,
-            network=Network(
-                vpc=vpc,
-                security_group=ec2.SecurityGroup.from_security_group_id(
-                    self, "DatabaseAdminSecurityGroup", read(self, Link.DATABASE_ADMIN_SECURITY_GROUP_ID), mutable=False
-                ),
-                subnets=tuple(vpc.isolated_subnets),
-            ),
-            code=lifecycle_code(),
-            environment_key=kms.Key.from_key_arn(self, "LifecycleKey", read(self, Link.LIFECYCLE_KEY_ARN)),
-            logs_key=logs_key,
-            log_retention=log_retention(retention.lifecycle_log_days),
-            database_name=DATABASE_NAME,
-            port=DB_PORT,
-        )
         publish(self, Link.DATA_BUCKET_NAME, self.customer_data.bucket.bucket_name)
         publish(self, Link.DATA_BUCKET_ARN, self.customer_data.bucket.bucket_arn)
         publish(self, Link.ACCESS_LOG_BUCKET_NAME, self.access_logs.bucket.bucket_name)
         publish(self, Link.CLUSTER_RESOURCE_ID, cluster.cluster_resource_identifier)
         publish(self, Link.CLUSTER_ENDPOINT, cluster.cluster_endpoint.hostname)
         publish(self, Link.CLUSTER_ARN, cluster.cluster_arn)
+        cfn_cluster = cluster.node.default_child
+        if not isinstance(cfn_cluster, rds.CfnDBCluster):
+            raise TypeError(f"expected the cluster's CfnDBCluster, got {type(cfn_cluster).__name__}")
+        publish(self, Link.MASTER_SECRET_ARN, cfn_cluster.attr_master_user_secret_secret_arn)
         publish(self, Link.DB_SUBNET_GROUP, subnet_group.subnet_group_name)
         publish(self, Link.BACKUP_VAULT_NAME, self.backups.vault.ref)
         publish(self, Link.CLUSTER_READER_ENDPOINT, cluster.cluster_read_endpoint.hostname)

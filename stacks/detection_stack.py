@@ -52,7 +52,7 @@ class DetectionStack(RegionalStack):
                 "Macie",
                 bucket_name=read(self, Link.DATA_BUCKET_NAME),
                 schedule_expression=MACIE_SCHEDULE,
-                queue_key=kms.Key.from_key_arn(self, "AuditKey", audit_key_arn),
+                queue_key=kms.Key.from_key_arn(self, "LifecycleKey", read(self, Link.LIFECYCLE_KEY_ARN)),
                 alerts_topic=alerts,
             )
             if region_config.name not in MACIE_UNAVAILABLE
@@ -65,7 +65,6 @@ class DetectionStack(RegionalStack):
                 self,
                 "OperatorAccess",
                 instance_id=read(self, Link.OPERATOR_HOST_ID),
-                cluster_resource_id=read(self, Link.CLUSTER_RESOURCE_ID),
             )
             if region_config.operator_access
             else None

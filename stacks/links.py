@@ -36,6 +36,7 @@ class Link(StrEnum):
     ACCESS_LOG_BUCKET_NAME = "data/access-log-bucket-name"
     CLUSTER_RESOURCE_ID = "data/cluster-resource-id"
     CLUSTER_ARN = "data/cluster-arn"
+    MASTER_SECRET_ARN = "data/master-secret-arn"
     DB_SUBNET_GROUP = "data/db-subnet-group-name"
     CLUSTER_ENDPOINT = "data/cluster-endpoint"
     CLUSTER_READER_ENDPOINT = "data/cluster-reader-endpoint"

@@ -1,5 +1,6 @@
-"""One region = seven stacks: keys -> network -> data -> audit -> (edge | detection | lifecycle),
-plus a DR vault stack in the jurisdiction's DR region when backup copies are on."""
+"""One region = eight stacks: keys -> network -> data -> (migrations | audit); audit -> (edge |
+detection); (edge, migrations) -> lifecycle; plus a DR vault stack in the jurisdiction's DR region
+when backup copies are on."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from stacks.dr_vault_stack import DrVaultStack
 from stacks.edge_stack import EdgeStack
 from stacks.keys_stack import KeysStack
 from stacks.lifecycle_stack import LifecycleStack
+from stacks.migrations_stack import MigrationsStack
 from stacks.network_stack import NetworkStack
 
 
@@ -24,6 +26,7 @@ class RegionStacks:
     keys: KeysStack
     network: NetworkStack
     data: DataStack
+    migrations: MigrationsStack
     edge: EdgeStack
     audit: AuditStack
     detection: DetectionStack
@@ -31,11 +34,20 @@ class RegionStacks:
     dr_vault: DrVaultStack | None
 
     def all(self) -> tuple[Stack, ...]:
-        stacks = (self.keys, self.network, self.data, self.edge, self.audit, self.detection, self.lifecycle)
+        stacks = (
+            self.keys,
+            self.network,
+            self.data,
+            self.migrations,
+            self.edge,
+            self.audit,
+            self.detection,
+            self.lifecycle,
+        )
         return stacks + ((self.dr_vault,) if self.dr_vault else ())
 
 
-STACK_PARTS = ("keys", "network", "data", "edge", "audit", "detection", "lifecycle")
+STACK_PARTS = ("keys", "network", "data", "migrations", "edge", "audit", "detection", "lifecycle")
 STATEFUL_PARTS = ("keys", "data", "audit")
 
 
@@ -57,6 +69,11 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
     keys = KeysStack(scope, stack_name(region_config.name, "keys"), **kw("keys", "KMS keys and IAM boundary"))  # type: ignore[arg-type]
     network = NetworkStack(scope, stack_name(region_config.name, "network"), **kw("network", "network"))  # type: ignore[arg-type]
     data = DataStack(scope, stack_name(region_config.name, "data"), **kw("data", "stateful data"))  # type: ignore[arg-type]
+    migrations = MigrationsStack(
+        scope,
+        stack_name(region_config.name, "migrations"),
+        **kw("migrations", "database migrations at deploy time"),  # type: ignore[arg-type]
+    )
     edge = EdgeStack(scope, stack_name(region_config.name, "edge"), **kw("edge", "public edge"))  # type: ignore[arg-type]
     audit = AuditStack(scope, stack_name(region_config.name, "audit"), **kw("audit", "audit trail"))  # type: ignore[arg-type]
     detection = DetectionStack(
@@ -85,6 +102,8 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
     data.add_stack_dependency(network)
     edge.add_stack_dependency(audit)  # FIS stop alarms notify the audit stack's alerts topic
     audit.add_stack_dependency(data)
+    migrations.add_stack_dependency(data)
+    lifecycle.add_stack_dependency(migrations)  # its functions log in as a user the migrations create
     detection.add_stack_dependency(audit)
     lifecycle.add_stack_dependency(audit)  # reads data, network, keys and audit links
     lifecycle.add_stack_dependency(edge)  # the DSAR submitter's trust names the edge stack's app role
@@ -92,6 +111,7 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         keys=keys,
         network=network,
         data=data,
+        migrations=migrations,
         edge=edge,
         audit=audit,
         detection=detection,

@@ -52,6 +52,7 @@ def test_every_stack_deploys_and_every_check_passes_or_is_listed(deployed: Deplo
         "keys",
         "network",
         "data",
+        "migrations",
         "audit",
         "edge",
         "detection",

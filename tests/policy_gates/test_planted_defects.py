@@ -114,7 +114,7 @@ BROKEN_PATHS = [
     ("fis", "edge", "FailOverThisCluster", ("rds:FailoverDBCluster", "DENIED")),
     ("auditor", "detection", "DecryptAuditRecordsThroughS3", ("trustbase-auditor-eu-west-1", "kms:Decrypt", "DENIED")),
     ("break-glass", "detection", "IncidentResponse", ("trustbase-break-glass-eu-west-1", "DENIED")),
-    ("migrations", "data", "ReadMasterSecret", ("secretsmanager:GetSecretValue", "DENIED")),
+    ("migrations", "migrations", "ReadMasterSecret", ("secretsmanager:GetSecretValue", "DENIED")),
 ]
 
 
@@ -267,3 +267,15 @@ def test_a_fixed_name_resource_that_survives_a_failed_first_deploy(copy: Copy) -
         "data", lambda t: _first(t, "AWS::Logs::LogGroup", "AuroraPostgresqlLogs").update(DeletionPolicy="Retain")
     )
     assert_finds(copy.gate(), "AuroraPostgresqlLogs", "fixed LogGroupName is Retain")
+
+
+def test_a_deploy_time_action_beside_a_protected_database(copy: Copy) -> None:
+    """The migration trigger planted back into the data stack: its failure could not roll back."""
+    migrations = copy.template("migrations")
+    trigger_id, trigger = next((k, r) for k, r in migrations["Resources"].items() if r["Type"] == "Custom::Trigger")
+
+    def plant(template: Template) -> None:
+        template["Resources"][trigger_id] = trigger
+
+    copy.edit("data", plant)
+    assert_finds(copy.gate(), "trustbase-eu-west-1-data", trigger_id, "deletion-protected", "AuroraCluster")

@@ -165,7 +165,7 @@ def test_security_hub_standards_macie_and_access_analyzer(assembly: Assembly, re
     # ... and a run that fails for good goes to an encrypted dead-letter queue with an alarm.
     queue_id, queue = only({k: (k, v) for k, v in pc.resources(template, "AWS::SQS::Queue").items()})
     assert schedule["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
-    assert "auditkeyarn" in str(queue["Properties"]["KmsMasterKeyId"]).lower()
+    assert "lifecyclekeyarn" in str(queue["Properties"]["KmsMasterKeyId"]).lower()
     alarm = only(pc.resources(template, "AWS::CloudWatch::Alarm"))["Properties"]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
     assert "alertstopicarn" in str(alarm["AlarmActions"]).lower()

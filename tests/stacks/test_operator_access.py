@@ -4,6 +4,7 @@ port forward through a host that admits nobody, to Aurora as trustbase_dr."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,8 @@ def test_the_operator_role_port_forwards_only(operator_out: Path) -> None:
     assert set(by_sid) == {"PortForwardThroughTheHostOnly", "EndOwnSessions", "ConnectAsDrUser"}
     documents = [r for r in by_sid["PortForwardThroughTheHostOnly"]["Resource"] if "document/" in str(r)]
     assert str(documents).count("AWS-StartPortForwardingSessionToRemoteHost") == 1 and len(documents) == 1
-    assert "/trustbase_dr" in str(by_sid["ConnectAsDrUser"]["Resource"])
+    # the cluster and the restore drill's copies (new resource IDs), as trustbase_dr only
+    assert ":dbuser:*/trustbase_dr" in json.dumps(by_sid["ConnectAsDrUser"]["Resource"])
 
 
 def test_every_session_start_raises_an_alarm(assembly: Assembly) -> None:

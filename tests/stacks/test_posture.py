@@ -101,11 +101,6 @@ def test_keys_are_symmetric_rotating_retained_and_one_per_data_class(assembly: A
     assert aliases == {f"alias/trustbase/{c}" for c in ("database", "objects", "logs", "audit", "backup", "lifecycle")}
 
 
-# The one unconditioned use, exactly as the Step Functions developer guide gives it ("Data at rest
-# encryption", step 3): vended-log delivery decrypts a CMK-encrypted state machine's log data.
-VENDED_LOG_DELIVERY = {"Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "kms:Decrypt"}
-
-
 def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionConfig) -> None:
     keys = pc.resources(tpl(assembly, region, "keys"), "AWS::KMS::Key")
     unconditioned = []
@@ -134,7 +129,7 @@ def test_key_policies_use_service_conditions(assembly: Assembly, region: RegionC
                 assert via.endswith(f".{region.name}.amazonaws.com"), via
         grants = next(s for s in stmts if s.get("Sid") == "GrantsForAwsResourcesOnly")
         assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
-    assert unconditioned == [("LifecycleKey57EF5EAA", VENDED_LOG_DELIVERY)]
+    assert unconditioned == []
 
 
 def test_buckets_are_private_versioned_encrypted_and_tls_only(assembly: Assembly, region: RegionConfig) -> None:
@@ -286,17 +281,23 @@ def test_no_tier_reaches_the_internet(assembly: Assembly, region: RegionConfig) 
 
 
 def test_interface_endpoints_admit_only_this_account(assembly: Assembly, region: RegionConfig) -> None:
+    """AWS's data-perimeter endpoint policy, with account conditions: this account's principals on this
+    account's resources; the registry endpoints only this account's principals (GetAuthorizationToken
+    names no resource). No wildcard action anywhere."""
     template = tpl(assembly, region, "network")
-    interface = {lid: e["Properties"] for lid, e in pc.resources(template, "AWS::EC2::VPCEndpoint").items()
+    interface = {str(e["Properties"]["ServiceName"]).split(f".{region.name}.")[-1]: e["Properties"]
+                 for e in pc.resources(template, "AWS::EC2::VPCEndpoint").values()
                  if e["Properties"].get("VpcEndpointType") == "Interface"}  # fmt: skip
-    assert len(interface) == 5  # kms, secretsmanager, logs, sts, states
-    for lid, endpoint in interface.items():
+    both = {"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "123456789012"}}
+    principal_only = {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+    expected = {"kms": both, "secretsmanager": both, "logs": both, "sts": both, "states": both,
+                "ecr.api": principal_only, "ecr.dkr": principal_only}  # fmt: skip
+    assert set(interface) == set(expected)
+    for service, endpoint in interface.items():
         (statement,) = endpoint["PolicyDocument"]["Statement"]
-        assert statement["Condition"] == {
-            "StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "123456789012"}
-        }, lid
+        assert statement["Condition"] == expected[service], service
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert all("*" not in a for a in actions), lid
+        assert all("*" not in a for a in actions), service
 
 
 def test_network_has_flow_logs_endpoints_and_restricted_default_sg(assembly: Assembly, region: RegionConfig) -> None:
@@ -415,7 +416,7 @@ PINNED_LOGICAL_IDS = {
     "data": {
         "AWS::RDS::DBCluster": {"AuroraClusterD4EFE71C"},
         "AWS::S3::Bucket": {"CustomerDataBucketD1735C32", "AccessLogsBucketCD784A59"},
-        "AWS::Logs::LogGroup": {"AuroraPostgresqlLogs56104C52", "MigrationsFunctionLogsE3FC0E35"},
+        "AWS::Logs::LogGroup": {"AuroraPostgresqlLogs56104C52"},
         "AWS::Backup::BackupVault": {"BackupVault6F5D1E07"},
     },
 }
