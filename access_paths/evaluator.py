@@ -592,7 +592,7 @@ def evaluate(request: Request, policies: Policies) -> Decision:
         return Decision(Effect.EXPLICIT_DENY, "an explicit Deny applies", denied_by=tuple(denies))
     if policies.endpoint is not None and not endpoint_allow:
         # A VPC endpoint policy is a ceiling on what passes through the endpoint (it grants nothing).
-        return Decision(Effect.IMPLICIT_DENY, "the VPC endpoint policy does not allow it")
+        return Decision(Effect.IMPLICIT_DENY, f"the VPC endpoint policy {policies.endpoint.where} does not allow it")
 
     boundary_ok = policies.boundary is None or bool(boundary_allow)
     identity_ok = bool(identity_allow) and boundary_ok and not is_service
@@ -610,7 +610,9 @@ def evaluate(request: Request, policies: Policies) -> Decision:
         if identity_ok and resource_ok:
             refs = identity_refs + tuple(direct + via_role + delegated)
             return Decision(Effect.ALLOW, "cross-account: identity and resource policy both allow", refs)
-        missing = "the identity policies (or boundary)" if not identity_ok else "the resource policy"
+        missing = (
+            "the identity policies (or boundary)" if not identity_ok else f"the resource policy ({_where(policies)})"
+        )
         return Decision(Effect.IMPLICIT_DENY, f"cross-account request not allowed by {missing}")
 
     if direct:
@@ -623,22 +625,37 @@ def evaluate(request: Request, policies: Policies) -> Decision:
                 Effect.ALLOW, "the policy delegates to the account and IAM allows", identity_refs + tuple(delegated)
             )
         if not delegated:
-            return Decision(Effect.IMPLICIT_DENY, f"the {_kind(policies)} policy does not allow this principal")
-        return Decision(Effect.IMPLICIT_DENY, _identity_gap(identity_allow, boundary_ok, is_service))
+            return Decision(
+                Effect.IMPLICIT_DENY, f"the {_kind(policies)} policy {_where(policies)} does not allow this principal"
+            )
+        return Decision(Effect.IMPLICIT_DENY, _identity_gap(identity_allow, boundary_ok, is_service, policies))
     if identity_ok:
         return Decision(Effect.ALLOW, "the identity policies allow (within the boundary)", identity_refs)
     if via_role and not boundary_ok:
-        return Decision(Effect.IMPLICIT_DENY, "the resource policy names the role, but its boundary does not allow")
-    return Decision(Effect.IMPLICIT_DENY, _identity_gap(identity_allow, boundary_ok, is_service))
+        return Decision(
+            Effect.IMPLICIT_DENY,
+            f"the resource policy names the role, but its boundary {_boundary(policies)} does not allow",
+        )
+    return Decision(Effect.IMPLICIT_DENY, _identity_gap(identity_allow, boundary_ok, is_service, policies))
 
 
 def _kind(policies: Policies) -> str:
     return policies.resource.kind.value if policies.resource else "resource"
 
 
-def _identity_gap(identity_allow: list[StatementRef], boundary_ok: bool, is_service: bool) -> str:
+def _where(policies: Policies) -> str:
+    return f"[{policies.resource.where}]" if policies.resource else "[none]"
+
+
+def _boundary(policies: Policies) -> str:
+    return f"[{policies.boundary.where}]" if policies.boundary else "[none]"
+
+
+def _identity_gap(identity_allow: list[StatementRef], boundary_ok: bool, is_service: bool, policies: Policies) -> str:
+    """Why nothing allowed it, naming the policies that were looked at."""
     if is_service:
-        return "no resource policy allows this service principal"
+        return f"no resource policy allows this service principal (resource policy {_where(policies)})"
     if not identity_allow:
-        return "no identity policy allows it"
-    return "the permissions boundary does not allow it"
+        looked = "; ".join(p.where for p in policies.identity) or "none"
+        return f"no identity policy allows it (identity policies [{looked}]; resource policy {_where(policies)})"
+    return f"the permissions boundary {_boundary(policies)} does not allow it"
