@@ -71,6 +71,27 @@ def test_s3_recover_fails_when_the_canary_is_lost(clients: Clients) -> None:
     assert any(s.status == FAIL and "data was lost" in s.detail for s in report.steps)
 
 
+def test_s3_recover_measures_rpo_from_the_writes(clients: Clients) -> None:
+    """The fault also destroys the newest good version: the older survivor comes back, and the RPO
+    is the time between the two writes, not 0."""
+
+    def lose_the_newest(s3: Any, bucket: str, key: str) -> None:
+        newest = max(s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"], key=lambda v: v["LastModified"])
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=newest["VersionId"])
+
+    report = s3_recover(clients, REGION, DrTargets(), fault=lose_the_newest)
+    steps = {s.name: s.status for s in report.steps}
+    assert steps["canary survived"] == FAIL and steps["RPO"] == FAIL
+    assert report.rpo_seconds is not None and report.rpo_seconds > 0 and report.result == FAIL
+
+
+def test_a_copy_that_is_not_deleted_fails_the_restore(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clients.rds, "delete_db_cluster", lambda **kw: {})  # the deletion never happens
+    report = restore(clients, REGION, DrTargets(), sleep=lambda _: None)
+    step = next(s for s in report.steps if s.name == "delete the restored copy")
+    assert step.status == FAIL and "delete it by hand" in step.detail
+
+
 def test_s3_recover_fails_when_rto_is_over_target(clients: Clients) -> None:
     def slow_fault(s3: Any, bucket: str, key: str) -> None:
         import time

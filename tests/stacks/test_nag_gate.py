@@ -78,8 +78,17 @@ def readme() -> str:
 def test_readme_documents_each_acknowledged_rule(assembly: Assembly, readme: str) -> None:
     acks = acknowledgments(assembly, include_cdk_builtin=True)
     rules = {rule.split("::", 1)[1].split("[", 1)[0] for _, rule, _ in acks}
-    missing = sorted(r for r in rules if r not in readme)
-    assert missing == [], f"acknowledged rules not listed in README.md: {missing}"
+    # only the first column of the "Acknowledged findings" table counts, not a mention elsewhere
+    section = readme.split("## Acknowledged findings", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| rule")]
+    first_column = " ".join(row.split("|")[1] for row in rows)
+    listed = {
+        r
+        for r in rules
+        if r in first_column or r.replace("CloudFormation Validate::", "CloudFormation Validate ") in first_column
+    }
+    missing = sorted(rules - listed)
+    assert rows and missing == [], f"acknowledged rules not in README.md's table: {missing}"
 
 
 def test_the_gate_fails_on_an_unacknowledged_finding(tmp_path: Path) -> None:

@@ -64,9 +64,24 @@ def test_one_nat_gateway_per_az(assembly: Assembly, region: RegionConfig) -> Non
     subnets = pc.resources(template, "AWS::EC2::Subnet")
     nat_azs = {subnets[n["Properties"]["SubnetId"]["Ref"]]["Properties"]["AvailabilityZone"] for n in nats}
     assert len(nat_azs) == region.nat_gateways == 3
-    # each private subnet routes egress through the NAT of its own AZ
-    routes = [r for r in pc.resources(template, "AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]]
+    # each private (app) subnet routes egress through the NAT of its own AZ: follow subnet -> route
+    # table -> default route -> NAT gateway -> the NAT's subnet, and compare the two AZs
+    tables = {a["Properties"]["RouteTableId"]["Ref"]: a["Properties"]["SubnetId"]["Ref"]
+              for a in pc.resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()}  # fmt: skip
+    nat_subnet = {
+        lid: n["Properties"]["SubnetId"]["Ref"] for lid, n in pc.resources(template, "AWS::EC2::NatGateway").items()
+    }
+    routes = [
+        r["Properties"] for r in pc.resources(template, "AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]
+    ]
     assert len(routes) == 3
+    pairs = set()
+    for route in routes:
+        assert route["DestinationCidrBlock"] == "0.0.0.0/0"
+        private = subnets[tables[route["RouteTableId"]["Ref"]]]["Properties"]
+        nat_at = subnets[nat_subnet[route["NatGatewayId"]["Ref"]]]["Properties"]
+        pairs.add((private["AvailabilityZone"], nat_at["AvailabilityZone"]))
+    assert pairs == {(az, az) for az in region.availability_zones}
 
 
 def test_aurora_has_an_instance_in_each_az(assembly: Assembly, region: RegionConfig) -> None:
