@@ -16,13 +16,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle import ledger, user_prefixes, workspace_prefixes
+from lifecycle import ledger, user_prefixes, visitor_prefixes, workspace_prefixes
 from lifecycle.budget import Budget
 from lifecycle.metrics import emit, log
 from lifecycle.objects import erase_prefixes
-from lifecycle.subjects import delete_user_rows, delete_workspace_chunk
+from lifecycle.subjects import delete_user_rows, delete_visitor_subject, delete_workspace_chunk
 
-KINDS = ("user", "workspace")
+KINDS = ("user", "visitor", "workspace")
+# Rejection reasons and logs name fields and IDs, never the offending value: a value typed into the
+# wrong field may be personal data (an email in user_id), and reasons end up in logs and in the
+# execution's failure cause.
+_REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 
@@ -45,6 +49,7 @@ class Request:
     region: str
     user_id: str | None = None
     email: str | None = None  # only ever used to find the user; never stored or logged
+    visitor_id: str | None = None
 
 
 def _uuid(raw: dict[str, Any], key: str) -> str:
@@ -52,7 +57,9 @@ def _uuid(raw: dict[str, Any], key: str) -> str:
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
-        raise Rejected(f"field '{key}' must be a UUID, got {str(value)[:40]!r}", key) from None
+        raise Rejected(
+            f"field '{key}' must be a UUID (the value is not repeated here: it may be personal data)", key
+        ) from None
 
 
 def parse_request(raw: Any, region: str) -> Request:
@@ -64,20 +71,31 @@ def parse_request(raw: Any, region: str) -> Request:
         raise Rejected("field 'request_id' must be 8-128 characters of letters, digits and ._:- (the idempotency key)", "request_id")  # fmt: skip
     kind = raw.get("kind", "user")
     if kind not in KINDS:
-        raise Rejected(f"field 'kind' must be one of {', '.join(KINDS)}, got {str(kind)[:20]!r}", "kind")
+        raise Rejected(f"field 'kind' must be one of {', '.join(KINDS)}", "kind")
     requester = raw.get("requester")
     if not isinstance(requester, str) or not 1 <= len(requester.strip()) <= 256:
         raise Rejected("field 'requester' must name who asked (1-256 characters)", "requester")
     target_region = raw.get("region")
     if target_region != region:
+        shown = (
+            f"{target_region!r}"
+            if isinstance(target_region, str) and _REGION_CODE.match(target_region)
+            else "not this region"
+        )
         raise Rejected(
-            f"field 'region' is {str(target_region)[:30]!r} but this is the {region} pipeline: "
+            f"field 'region' is {shown} but this is the {region} pipeline: "
             "send the request to the pipeline of the region that hosts the workspace",
             "region",
         )
     workspace_id = _uuid(raw, "workspace_id")
-    user_id = email = None
-    if kind == "user":
+    user_id = email = visitor_id = None
+    if kind != "visitor" and raw.get("visitor_id") is not None:
+        raise Rejected("only a visitor erasure names 'visitor_id': remove it or use kind 'visitor'", "visitor_id")
+    if kind == "visitor":
+        if raw.get("user_id") is not None or raw.get("email") is not None:
+            raise Rejected("a visitor erasure names only 'visitor_id' (no 'user_id' or 'email')", "kind")
+        visitor_id = _uuid(raw, "visitor_id")
+    elif kind == "user":
         has_id, has_email = raw.get("user_id") is not None, raw.get("email") is not None
         if has_id == has_email:
             raise Rejected("a user erasure names exactly one of 'user_id' or 'email'", "user_id")
@@ -89,13 +107,13 @@ def parse_request(raw: Any, region: str) -> Request:
             email = raw["email"].strip()
     elif raw.get("user_id") is not None or raw.get("email") is not None:
         raise Rejected("a workspace deletion names no user: remove 'user_id'/'email' or use kind 'user'", "kind")
-    return Request(request_id, kind, workspace_id, requester.strip(), region, user_id, email)
+    return Request(request_id, kind, workspace_id, requester.strip(), region, user_id, email, visitor_id)
 
 
 def _accepted(entry: ledger.LedgerEntry, outcome: str = "accepted") -> dict[str, Any]:
     return {
         "outcome": outcome, "request_id": entry.request_id, "kind": entry.kind, "workspace_id": entry.workspace_id,
-        "user_id": entry.user_id, "requester": entry.requester, "region": entry.region,
+        "user_id": entry.user_id, "visitor_id": entry.visitor_id, "requester": entry.requester, "region": entry.region,
     }  # fmt: skip
 
 
@@ -117,14 +135,27 @@ def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> d
     try:
         existing = ledger.get(cur, req.request_id)
         if existing is not None:
-            same = (
-                existing.kind == req.kind
-                and existing.workspace_id == req.workspace_id
-                and (req.user_id is None or existing.user_id == req.user_id)
-            )
+            # The same request again, or an ID reused for another subject? Compare subjects by ID,
+            # resolving an email first: the ledger never holds the email.
+            same = existing.kind == req.kind and existing.workspace_id == req.workspace_id
+            if same and req.kind == "user":
+                named = req.user_id
+                if req.email is not None:
+                    cur.execute("SELECT id FROM end_users WHERE workspace_id = %s AND lower(email) = lower(%s)",
+                                (req.workspace_id, req.email))  # fmt: skip
+                    found_row = cur.fetchone()
+                    named = None if found_row is None else str(found_row[0])
+                same = named is not None and named == existing.user_id
+            elif same and req.kind == "visitor":
+                same = req.visitor_id == existing.visitor_id
             conn.rollback()
             if not same:
-                return _reject(req.request_id, f"request_id {req.request_id} was already used for a different subject", "request_id")  # fmt: skip
+                return _reject(
+                    req.request_id,
+                    f"request_id {req.request_id} was already used, and this request does not name the same subject "
+                    "(an email that no longer matches a user cannot confirm it): use a new request_id, or the user_id",
+                    "request_id",
+                )
             if existing.status == "completed":
                 log("erasure.duplicate", request_id=req.request_id)
                 return {**_accepted(existing, "duplicate"), "first_result": asdict(existing)}
@@ -153,9 +184,17 @@ def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> d
                 subject = "the user with that email" if req.email else f"user {user_id}"
                 return _reject(req.request_id, f"{subject} is not a member of workspace {req.workspace_id}", "user_id")
             user_id = str(found[0])
+        if req.kind == "visitor":
+            cur.execute(
+                "SELECT 1 FROM visitors WHERE workspace_id = %s AND id = %s", (req.workspace_id, req.visitor_id)
+            )
+            if cur.fetchone() is None:
+                conn.rollback()
+                return _reject(req.request_id, f"visitor {req.visitor_id} is not a visitor of workspace {req.workspace_id}",
+                               "visitor_id")  # fmt: skip
         received = (now or datetime.now(UTC)).isoformat()
         entry = ledger.begin(cur, ledger.LedgerEntry(req.request_id, req.kind, req.workspace_id, user_id,
-                                                     req.requester, region, received))  # fmt: skip
+                                                     req.requester, region, received, visitor_id=req.visitor_id))  # fmt: skip
         conn.commit()
     except Exception:
         conn.rollback()
@@ -167,6 +206,8 @@ def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> d
 def _prefixes(accepted: dict[str, Any]) -> list[str]:
     if accepted["kind"] == "user":
         return user_prefixes(accepted["workspace_id"], accepted["user_id"])
+    if accepted["kind"] == "visitor":
+        return visitor_prefixes(accepted["workspace_id"], accepted["visitor_id"])
     return workspace_prefixes(accepted["workspace_id"])
 
 
@@ -197,8 +238,13 @@ def erase_rows(conn: Any, accepted: dict[str, Any], budget: Budget | None = None
         if entry.status == "completed":
             conn.rollback()
             return {**accepted, "counts": entry.counts, "rows_done": True}
-        if accepted["kind"] == "user":
-            for k, v in delete_user_rows(cur, accepted["workspace_id"], accepted["user_id"]).items():
+        if accepted["kind"] in ("user", "visitor"):
+            subject = (
+                delete_user_rows(cur, accepted["workspace_id"], accepted["user_id"])
+                if accepted["kind"] == "user"
+                else delete_visitor_subject(cur, accepted["workspace_id"], accepted["visitor_id"])
+            )
+            for k, v in subject.items():
                 counts[k] = counts.get(k, 0) + v
         else:
             while True:

@@ -39,7 +39,7 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
                                        months=int(os.environ["WORKSPACE_MONTHS"]), now=now, region=_region(),
                                        budget=_budget(context))  # fmt: skip
         else:
-            raise ValueError(f"event field 'job' must be 'visitors' or 'workspaces', got {job!r}")
+            raise ValueError("event field 'job' must be 'visitors' or 'workspaces'")
         return report.as_dict()
     finally:
         conn.close()
@@ -61,7 +61,7 @@ def erasure_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return erasure.publish_ledger(conn, s3, os.environ["LEDGER_BUCKET"], payload["request_id"])
         if step == "replay":
             return vars(replay(conn, s3, os.environ["DATA_BUCKET"], os.environ["LEDGER_BUCKET"], _region()))
-        raise ValueError(f"unknown step {step!r}")
+        raise ValueError("event field 'step' must be one of validate, erase_objects, erase_rows, publish_ledger, replay")
     finally:
         conn.close()
 

@@ -20,7 +20,7 @@ LEDGER_PREFIX = "erasure-ledger/"
 @dataclass(frozen=True)
 class LedgerEntry:
     request_id: str
-    kind: str  # "user" | "workspace"
+    kind: str  # "user" | "visitor" | "workspace"
     workspace_id: str
     user_id: str | None
     requester: str
@@ -29,6 +29,7 @@ class LedgerEntry:
     status: str = "in_progress"
     completed_at: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    visitor_id: str | None = None  # kind "visitor" only (published entries before it omit the field)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -38,7 +39,9 @@ class LedgerEntry:
         return cls(**json.loads(text))
 
 
-_COLUMNS = "request_id, kind, workspace_id, user_id, requester, region, received_at, status, completed_at, counts"
+_COLUMNS = (
+    "request_id, kind, workspace_id, user_id, requester, region, received_at, status, completed_at, counts, visitor_id"
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,6 +53,7 @@ def _entry(row: Any) -> LedgerEntry:
     return LedgerEntry(
         str(row[0]), row[1], str(row[2]), None if row[3] is None else str(row[3]), row[4], row[5],
         _iso(row[6]) or "", row[7], _iso(row[8]), {k: int(v) for k, v in counts.items()},
+        None if row[10] is None else str(row[10]),
     )  # fmt: skip
 
 
@@ -62,10 +66,10 @@ def get(cur: Any, request_id: str) -> LedgerEntry | None:
 def begin(cur: Any, entry: LedgerEntry) -> LedgerEntry:
     """Record an accepted request (idempotent: an existing entry wins). Caller commits."""
     cur.execute(
-        "INSERT INTO erasure_ledger (request_id, kind, workspace_id, user_id, requester, region, received_at, status) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, 'in_progress') ON CONFLICT (request_id) DO NOTHING",
-        (entry.request_id, entry.kind, entry.workspace_id, entry.user_id, entry.requester, entry.region,
-         entry.received_at),
+        "INSERT INTO erasure_ledger (request_id, kind, workspace_id, user_id, visitor_id, requester, region, "
+        "received_at, status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'in_progress') ON CONFLICT (request_id) DO NOTHING",
+        (entry.request_id, entry.kind, entry.workspace_id, entry.user_id, entry.visitor_id, entry.requester,
+         entry.region, entry.received_at),
     )  # fmt: skip
     found = get(cur, entry.request_id)
     assert found is not None
@@ -84,11 +88,12 @@ def complete(cur: Any, request_id: str, counts: dict[str, int]) -> None:
 def restore_entry(cur: Any, entry: LedgerEntry) -> bool:
     """Put a published entry back into a restored database. True if it was missing."""
     cur.execute(
-        f"INSERT INTO erasure_ledger ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
+        f"INSERT INTO erasure_ledger ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
         "ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, completed_at = EXCLUDED.completed_at, "
         "counts = EXCLUDED.counts WHERE erasure_ledger.status <> 'completed'",
         (entry.request_id, entry.kind, entry.workspace_id, entry.user_id, entry.requester, entry.region,
-         entry.received_at, entry.status, entry.completed_at, json.dumps(entry.counts, sort_keys=True)),
+         entry.received_at, entry.status, entry.completed_at, json.dumps(entry.counts, sort_keys=True),
+         entry.visitor_id),
     )  # fmt: skip
     return bool(cur.rowcount)
 

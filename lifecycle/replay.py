@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lifecycle import ledger, user_prefixes, workspace_prefixes
+from lifecycle import ledger, user_prefixes, visitor_prefixes, workspace_prefixes
 from lifecycle.metrics import log
 from lifecycle.objects import erase_prefixes
-from lifecycle.subjects import delete_user_rows, delete_workspace_chunk
+from lifecycle.subjects import delete_user_rows, delete_visitor_subject, delete_workspace_chunk
 
 
 @dataclass
@@ -35,6 +35,9 @@ def replay(conn: Any, s3: Any, bucket: str, ledger_bucket: str, region: str) -> 
             if entry.kind == "user" and entry.user_id:
                 removed = sum(delete_user_rows(cur, entry.workspace_id, entry.user_id).values())
                 prefixes = user_prefixes(entry.workspace_id, entry.user_id)
+            elif entry.kind == "visitor" and entry.visitor_id:
+                removed = sum(delete_visitor_subject(cur, entry.workspace_id, entry.visitor_id).values())
+                prefixes = visitor_prefixes(entry.workspace_id, entry.visitor_id)
             else:
                 while True:
                     table, n = delete_workspace_chunk(cur, entry.workspace_id, 5000)

@@ -19,6 +19,12 @@ def delete_user_rows(cur: Any, workspace_id: str, user_id: str) -> dict[str, int
     return {"db_end_users": cur.rowcount, "db_conversations": conversations, "db_messages": messages}
 
 
+def delete_visitor_subject(cur: Any, workspace_id: str, visitor_id: str) -> dict[str, int]:
+    """Everything of one website visitor, scoped to their workspace (a DSAR)."""
+    cur.execute("SELECT id FROM visitors WHERE id = %s AND workspace_id = %s", (visitor_id, workspace_id))
+    return delete_visitor_rows(cur, [visitor_id]) if cur.fetchone() else {"db_visitors": 0}
+
+
 def delete_visitor_rows(cur: Any, visitor_ids: list[str]) -> dict[str, int]:
     cur.execute(
         "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "

@@ -73,8 +73,8 @@ def test_ledger_entry_has_no_personal_data(populated: World) -> None:
         assert "jane" not in text.lower() and "@" not in text
     entry = json.loads(published)
     assert entry["user_id"] == w.users[ws][1] and entry["status"] == "completed"
-    assert set(entry) == {"request_id", "kind", "workspace_id", "user_id", "requester", "region", "received_at",
-                          "completed_at", "status", "counts"}  # fmt: skip
+    assert set(entry) == {"request_id", "kind", "workspace_id", "user_id", "visitor_id", "requester", "region",
+                          "received_at", "completed_at", "status", "counts"}  # fmt: skip
 
 
 def test_repeated_request_is_a_noop_that_reports_the_first_result(populated: World) -> None:
@@ -153,7 +153,7 @@ def test_crash_before_publishing_the_ledger_is_repaired_by_the_retry(populated: 
     [
         (lambda r, w: "not json", None, "JSON object"),
         (lambda r, w: {**r, "request_id": "x"}, "request_id", "8-128 characters"),
-        (lambda r, w: {**r, "kind": "everything"}, "kind", "one of user, workspace"),
+        (lambda r, w: {**r, "kind": "everything"}, "kind", "one of user, visitor, workspace"),
         (lambda r, w: {**r, "requester": ""}, "requester", "who asked"),
         (lambda r, w: {**r, "workspace_id": "../../etc"}, "workspace_id", "must be a UUID"),
         (lambda r, w: {**r, "user_id": None}, "user_id", "exactly one of"),
@@ -256,3 +256,122 @@ def test_parse_request_never_keeps_more_than_it_needs() -> None:
     req = erasure.parse_request({"request_id": "dsar-00000001", "kind": "user", "workspace_id": str(uuid.uuid4()),
                                  "email": " a@b.c ", "requester": " ops ", "region": REGION}, REGION)  # fmt: skip
     assert req.email == "a@b.c" and req.requester == "ops" and req.user_id is None
+
+
+# ------------------------------------------------------------------ request IDs reused with an email
+
+
+def test_request_id_reused_with_the_email_of_another_person_is_rejected(populated: World) -> None:
+    """The comparison happens after the email is resolved to a user: a reused ID naming anyone else,
+    by any identifier, is rejected and nothing runs (it used to be reported "duplicate")."""
+    w = populated
+    ws = w.workspaces[0]
+    first, other = w.users[ws]
+    w.sql("UPDATE end_users SET email = 'other.person@example.com' WHERE id = %s", (other,))
+    req = request(ws, first)
+    process(w.app, w.s3, BUCKET, LEDGER_BUCKET, req, REGION)
+    before = w.snapshot()
+    reused = {k: v for k, v in req.items() if k != "user_id"} | {"email": "other.person@example.com"}
+    result = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, reused, REGION)
+    assert result["outcome"] == "rejected" and result["field"] == "request_id"
+    assert w.snapshot() == before and w.count("end_users", "id = %s", (other,)) == 1
+
+
+def test_a_resumed_request_may_name_the_same_user_by_email(populated: World) -> None:
+    w = populated
+    ws = w.workspaces[0]
+    user = w.users[ws][0]
+    w.sql("UPDATE end_users SET email = 'same.person@example.com' WHERE id = %s", (user,))
+    req = request(ws, user)
+    assert validate(w.app, req, REGION)["outcome"] == "accepted"  # then the worker crashed
+    by_email = {k: v for k, v in req.items() if k != "user_id"} | {"email": "Same.Person@example.com"}
+    assert validate(w.app, by_email, REGION)["outcome"] == "accepted"  # the same subject: resumed
+
+
+# ------------------------------------------------------------------ visitor DSAR
+
+
+def visitor_request(ws: str, visitor: str, **extra: Any) -> dict[str, Any]:
+    return {"request_id": f"dsar-{uuid.uuid4()}", "kind": "visitor", "workspace_id": ws, "visitor_id": visitor,
+            "requester": "support-agent:alice", "region": REGION, **extra}  # fmt: skip
+
+
+def test_visitor_erasure_is_complete_and_touches_no_one_else(populated: World) -> None:
+    w = populated
+    ws = w.workspaces[0]
+    visitor = w.visitors[ws][0]
+    before = w.snapshot()
+    result = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, visitor_request(ws, visitor), REGION)
+    assert result["outcome"] == "completed"
+    assert (
+        w.count("visitors", "id = %s", (visitor,)) == 0 and w.count("conversations", "visitor_id = %s", (visitor,)) == 0
+    )
+    assert w.versions(f"visitors/{ws}/{visitor}/") == 0
+    only_subject_changed(before, w.snapshot(), visitor)
+    assert result["counts"] == {"db_visitors": 1, "db_conversations": 1, "db_messages": 2, "s3_versions": 3}
+    entry = json.loads(w.s3.get_object(Bucket=LEDGER_BUCKET, Key=result["ledger_key"])["Body"].read())
+    assert entry["kind"] == "visitor" and entry["visitor_id"] == visitor and entry["user_id"] is None
+
+
+def test_visitor_requests_are_checked_like_users(populated: World) -> None:
+    w = populated
+    ws, other_ws = w.workspaces
+    visitor = w.visitors[ws][0]
+    before = w.snapshot()
+    elsewhere = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, visitor_request(other_ws, visitor), REGION)
+    assert elsewhere["outcome"] == "rejected" and elsewhere["field"] == "visitor_id"
+    with_user = process(
+        w.app, w.s3, BUCKET, LEDGER_BUCKET, visitor_request(ws, visitor, user_id=w.users[ws][0]), REGION
+    )
+    assert with_user["outcome"] == "rejected" and with_user["field"] == "kind"
+    assert w.snapshot() == before
+    req = visitor_request(ws, visitor)
+    first = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, req, REGION)
+    again = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, req, REGION)
+    assert again["outcome"] == "duplicate" and again["first_result"]["counts"] == first["counts"]
+    reused = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, {**req, "visitor_id": w.visitors[other_ws][0],
+                                                            "workspace_id": other_ws}, REGION)  # fmt: skip
+    assert reused["outcome"] == "rejected" and reused["field"] == "request_id"
+
+
+def test_replay_erases_a_resurrected_visitor(populated: World) -> None:
+    w = populated
+    ws = w.workspaces[1]
+    visitor = w.visitors[ws][0]
+    snapshot = w.sql("SELECT * FROM visitors WHERE id = %s", (visitor,))
+    process(w.app, w.s3, BUCKET, LEDGER_BUCKET, visitor_request(ws, visitor), REGION)
+    # a restore brings the visitor back, and the restored ledger table predates the erasure
+    w.sql("INSERT INTO visitors SELECT * FROM json_populate_record(null::visitors, %s::json)",
+          (json.dumps(dict(zip(("id", "workspace_id", "first_seen_at", "last_seen_at", "user_agent", "ip_prefix"),
+                               snapshot[0], strict=True)), default=str),))  # fmt: skip
+    w.sql("DELETE FROM erasure_ledger")
+    w.put(f"visitors/{ws}/{visitor}/session.json")
+    report = replay(w.app, w.s3, BUCKET, LEDGER_BUCKET, REGION)
+    assert report.subjects_resurrected == 1 and report.ledger_rows_restored == 1
+    assert w.count("visitors", "id = %s", (visitor,)) == 0 and w.versions(f"visitors/{ws}/{visitor}/") == 0
+
+
+# ------------------------------------------------------------------ no personal data in logs or reasons
+
+PERSONAL = "jane.doe@example.com"
+
+
+@pytest.mark.parametrize("field", ["user_id", "workspace_id", "visitor_id", "region", "kind", "requester_id"])
+def test_no_personal_data_in_reasons_logs_metrics_or_the_ledger(
+    populated: World, capsys: pytest.CaptureFixture[str], field: str
+) -> None:
+    """An email typed into the wrong field: the rejection names the field, never the value, and
+    nothing that is printed (logs, EMF metrics) or stored contains it."""
+    w = populated
+    ws = w.workspaces[0]
+    raw = request(ws, w.users[ws][0])
+    if field == "visitor_id":
+        raw = visitor_request(ws, PERSONAL)
+    else:
+        raw[field if field != "requester_id" else "request_id"] = PERSONAL
+    result = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, raw, REGION)
+    assert result["outcome"] == "rejected"
+    printed = capsys.readouterr().out
+    stored = json.dumps(w.sql("SELECT * FROM erasure_ledger"), default=str)
+    for text in (json.dumps(result), printed, stored):
+        assert "jane" not in text.lower(), text
