@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-PARAMETER_ROOT = "/trustbase/"
+from contract import PARAMETER_ROOT
 
 
 class ResolveError(ValueError):
@@ -213,7 +213,7 @@ class Resolver:
     def parameter(self, name: str, spec: dict[str, Any]) -> Any:
         ptype, default = spec.get("Type", ""), spec.get("Default")
         if ptype.startswith("AWS::SSM::Parameter::Value") and isinstance(default, str):
-            if not default.startswith(PARAMETER_ROOT):
+            if not default.startswith(f"{PARAMETER_ROOT}/"):
                 return f"<ssm:{default}>"  # e.g. a public AMI parameter: not an ARN any policy names
             found = self.assembly._published.get((self.stack.account, self.stack.region, default))
             if found is None:

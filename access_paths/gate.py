@@ -28,6 +28,7 @@ from access_paths.table import (
     forbidden,
     intended,
 )
+from contract import stack_name
 
 PERSON = "person"
 # {part:Construct/Path.Attr}: the path may contain dots (CDK's provider singletons do); the attribute
@@ -200,7 +201,7 @@ def check(assembly: Assembly) -> list[str]:
     integration fact violated (empty = all hold)."""
     findings: list[str] = []
     for region in assembly.regions():
-        if not any(s.name.startswith(f"trustbase-{region}-") for s in assembly.in_region(region)):
+        if not any(s.name.startswith(stack_name(region, "")) for s in assembly.in_region(region)):
             continue  # e.g. only a DR vault stack lives in this region
         try:
             model = RegionModel.build(assembly, region)

@@ -11,6 +11,7 @@ from typing import Any
 
 from access_paths.assembly import Assembly, ResolveError, Resolver, StackTemplate
 from access_paths.evaluator import Policies, Policy, PolicyKind, Principal, PrincipalKind, parse_policy
+from contract import stack_name
 
 # AWS managed policies a CDK construct may attach (only CDK's own custom-resource providers do).
 # Their content from the AWS Managed Policy Reference, action by action.
@@ -69,7 +70,7 @@ class RegionModel:
     # ------------------------------------------------------------------ lookups
 
     def stack(self, part: str) -> StackTemplate:
-        name = f"trustbase-{self.region}-{part}"
+        name = stack_name(self.region, part)
         if name not in self.assembly.stacks:
             raise ResolveError(f"no stack {name}")
         return self.assembly.stacks[name]
@@ -83,7 +84,7 @@ class RegionModel:
         return found[0]
 
     def has(self, part: str, path: str) -> bool:
-        stack = self.assembly.stacks.get(f"trustbase-{self.region}-{part}")
+        stack = self.assembly.stacks.get(stack_name(self.region, part))
         return stack is not None and any(stack.path_of(lid) == path for lid in stack.resources)
 
     def attr(self, part: str, path: str, attr: str = "Arn") -> str:

@@ -18,6 +18,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from access_paths.model import RegionModel
+from contract import (
+    APP_DB_USER,
+    DR_DB_USER,
+    LEDGER_PREFIX,
+    LIFECYCLE_DB_USER,
+    VISITOR_PREFIX,
+    WORKSPACE_PREFIX,
+    db_user_arn,
+    erasure_state_machine_name,
+    ledger_object_key,
+    ledger_prefix,
+    trail_name,
+)
 
 
 class Expect(StrEnum):
@@ -75,7 +88,7 @@ LIFECYCLE_KEY = "{keys:LifecycleKey/Key.Arn}"
 DATABASE_KEY = "{keys:DatabaseKey/Key.Arn}"
 CLUSTER_ID = "{data:Aurora/Cluster.DBClusterResourceId}"
 STATE_MACHINE = "{lifecycle:Lifecycle/StateMachine.Arn}"
-LEDGER_OBJECT = AUDIT_BUCKET + "/erasure-ledger/{region}/req-1.json"
+LEDGER_OBJECT = AUDIT_BUCKET + "/" + ledger_object_key("{region}", "req-1")
 
 
 def _s3_key_via(bucket: str) -> dict[str, str]:
@@ -134,10 +147,10 @@ def _operator_paths() -> Iterator[AccessPath]:
     )
     yield AccessPath(
         "operator",
-        "the operator connects to Aurora as trustbase_dr",
+        f"the operator connects to Aurora as {DR_DB_USER}",
         operator,
         "rds-db:connect",
-        "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_dr",
+        db_user_arn("aws", "{region}", "{account}", CLUSTER_ID, DR_DB_USER),
     )
     yield _assumed_by("operator", "ec2.amazonaws.com", host, {})
     yield AccessPath(
@@ -189,7 +202,7 @@ def _static_intended() -> Iterator[AccessPath]:
     # --- CloudTrail (CloudTrail user guide: bucket policy with aws:SourceArn = the trail, KMS key
     # policy with the cloudtrail encryption context; its CloudWatch Logs role trust "doesn't support
     # the use of aws:SourceArn and aws:SourceAccount", so the request carries neither).
-    trail_arn = "arn:aws:cloudtrail:{region}:{account}:trail/trustbase-{region}"
+    trail_arn = "arn:aws:cloudtrail:{region}:{account}:trail/" + trail_name("{region}")
     trail = "service:cloudtrail.amazonaws.com"
     yield AccessPath(
         "cloudtrail",
@@ -264,10 +277,15 @@ def _static_intended() -> Iterator[AccessPath]:
     )
     # --- the app tier: its two prefixes, the objects key through S3, its database user, the DSAR intake.
     for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
-        for prefix in ("workspaces/w-1/", "visitors/v-1/"):
+        for prefix in (WORKSPACE_PREFIX + "w-1/", VISITOR_PREFIX + "v-1/"):
             yield AccessPath("app", f"app {action} under {prefix}", APP, action, CUSTOMER_BUCKET + f"/{prefix}doc.txt")
     yield AccessPath(
-        "app", "app lists a workspace", APP, "s3:ListBucket", CUSTOMER_BUCKET, context={"s3:prefix": "workspaces/w-1/"}
+        "app",
+        "app lists a workspace",
+        APP,
+        "s3:ListBucket",
+        CUSTOMER_BUCKET,
+        context={"s3:prefix": WORKSPACE_PREFIX + "w-1/"},
     )
     for action in ("kms:Decrypt", "kms:GenerateDataKey"):
         yield AccessPath(
@@ -280,10 +298,10 @@ def _static_intended() -> Iterator[AccessPath]:
         )
     yield AccessPath(
         "app",
-        "app connects to Aurora as trustbase_app",
+        f"app connects to Aurora as {APP_DB_USER}",
         APP,
         "rds-db:connect",
-        "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_app",
+        db_user_arn("aws", "{region}", "{account}", CLUSTER_ID, APP_DB_USER),
     )
     yield AccessPath(
         "dsar-intake",
@@ -306,7 +324,7 @@ def _static_intended() -> Iterator[AccessPath]:
         "the submitter reads an erasure's result",
         SUBMITTER,
         "states:DescribeExecution",
-        "arn:aws:states:{region}:{account}:execution:trustbase-{region}-erasure:req-1",
+        "arn:aws:states:{region}:{account}:execution:" + erasure_state_machine_name("{region}") + ":req-1",
         through="states",
     )
     yield AccessPath(
@@ -455,7 +473,7 @@ def _static_intended() -> Iterator[AccessPath]:
         "Backup reads customer objects",
         backup,
         "s3:GetObjectVersion",
-        CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt",
+        CUSTOMER_BUCKET + "/" + WORKSPACE_PREFIX + "w-1/doc.txt",
     )
     yield AccessPath(
         "backup",
@@ -588,15 +606,15 @@ def _static_intended() -> Iterator[AccessPath]:
 
 
 def _lifecycle_function_paths() -> Iterator[AccessPath]:
-    connect = "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_lifecycle"
+    connect = db_user_arn("aws", "{region}", "{account}", CLUSTER_ID, LIFECYCLE_DB_USER)
     subject = {
-        "workspaces": CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt",
-        "visitors": CUSTOMER_BUCKET + "/visitors/v-1/x",
+        "workspaces": CUSTOMER_BUCKET + "/" + WORKSPACE_PREFIX + "w-1/doc.txt",
+        "visitors": CUSTOMER_BUCKET + "/" + VISITOR_PREFIX + "v-1/x",
     }
     needs: dict[str, list[tuple[str, str, Mapping[str, str]]]] = {
         "Retention": [
             ("rds-db:connect", connect, {}),
-            ("s3:ListBucketVersions", CUSTOMER_BUCKET, {"s3:prefix": "visitors/v-1/"}),
+            ("s3:ListBucketVersions", CUSTOMER_BUCKET, {"s3:prefix": VISITOR_PREFIX + "v-1/"}),
             ("s3:DeleteObjectVersion", subject["visitors"], {}),
             ("s3:DeleteObject", subject["workspaces"], {}),
             ("s3:PutObject", LEDGER_OBJECT, {}),
@@ -604,7 +622,7 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
         ],
         "ErasureDatabase": [("rds-db:connect", connect, {})],
         "ErasureObjects": [
-            ("s3:ListBucketVersions", CUSTOMER_BUCKET, {"s3:prefix": "workspaces/w-1/"}),
+            ("s3:ListBucketVersions", CUSTOMER_BUCKET, {"s3:prefix": WORKSPACE_PREFIX + "w-1/"}),
             ("s3:DeleteObjectVersion", subject["workspaces"], {}),
             ("s3:DeleteObject", subject["visitors"], {}),
         ],
@@ -615,7 +633,7 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
         ],
         "ErasureReplay": [
             ("rds-db:connect", connect, {}),
-            ("s3:ListBucket", AUDIT_BUCKET, {"s3:prefix": "erasure-ledger/{region}/"}),
+            ("s3:ListBucket", AUDIT_BUCKET, {"s3:prefix": ledger_prefix("{region}")}),
             ("s3:GetObject", LEDGER_OBJECT, {}),
             ("kms:Decrypt", AUDIT_KEY, _s3_key_via(AUDIT_BUCKET)),
             ("s3:DeleteObjectVersion", subject["workspaces"], {}),
@@ -798,21 +816,21 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         "app calls another region",
         APP,
         "s3:GetObject",
-        CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt",
+        CUSTOMER_BUCKET + "/" + WORKSPACE_PREFIX + "w-1/doc.txt",
         expect=Expect.DENY,
         context={"aws:RequestedRegion": "{other_region}"},
     )
     # No principal of another account reaches customer data.
     for action, resource in (
-        ("s3:GetObject", CUSTOMER_BUCKET + "/workspaces/w-1/doc.txt"),
-        ("s3:PutObject", CUSTOMER_BUCKET + "/workspaces/w-1/x"),
+        ("s3:GetObject", CUSTOMER_BUCKET + "/" + WORKSPACE_PREFIX + "w-1/doc.txt"),
+        ("s3:PutObject", CUSTOMER_BUCKET + "/" + WORKSPACE_PREFIX + "w-1/x"),
         ("s3:ListBucket", CUSTOMER_BUCKET),
         ("kms:Decrypt", OBJECTS_KEY),
         ("kms:Decrypt", DATABASE_KEY),
         ("kms:Decrypt", LIFECYCLE_KEY),
         ("kms:Decrypt", AUDIT_KEY),
-        ("s3:GetObject", AUDIT_BUCKET + "/erasure-ledger/x"),
-        ("rds-db:connect", "arn:aws:rds-db:{region}:{account}:dbuser:" + CLUSTER_ID + "/trustbase_app"),
+        ("s3:GetObject", AUDIT_BUCKET + "/" + LEDGER_PREFIX + "x"),
+        ("rds-db:connect", db_user_arn("aws", "{region}", "{account}", CLUSTER_ID, APP_DB_USER)),
         ("states:StartExecution", STATE_MACHINE),
         ("sqs:ReceiveMessage", "{lifecycle:Lifecycle/ErasureDlq/Queue.Arn}"),
         ("s3:GetObject", ACCESS_LOG_BUCKET + "/s3/x"),
@@ -834,7 +852,7 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         CUSTOMER_BUCKET + "/internal/x",
         CUSTOMER_BUCKET + "/x",
         AUDIT_BUCKET + "/cloudtrail/x",
-        AUDIT_BUCKET + "/erasure-ledger/{other_region}/x",
+        AUDIT_BUCKET + "/" + ledger_prefix("{other_region}") + "x",
     )
     for fn in ("Retention", "ErasureDatabase", "ErasureObjects", "ErasurePublish", "ErasureReplay"):
         for resource in outside:
@@ -868,7 +886,7 @@ FAMILIES: dict[str, str] = {
     "elb-logs": "ELB access-log delivery -> the access-log bucket",
     "s3-access-logs": "S3 server access logging -> the access-log bucket",
     "log-groups": "CloudWatch Logs -> each encrypted log group's key",
-    "app": "app role -> its two prefixes, the objects key through S3, rds-db:connect as trustbase_app",
+    "app": f"app role -> its two prefixes, the objects key through S3, rds-db:connect as {APP_DB_USER}",
     "dsar-intake": "app role -> assume the submitter -> start an erasure",
     "lifecycle": "each lifecycle function -> exactly what its step needs",
     "state-machine": "the erasure state machine -> its functions, queue, key and log delivery",
@@ -879,7 +897,7 @@ FAMILIES: dict[str, str] = {
     "break-glass": "break-glass -> its incident-response actions",
     "migrations": "the deploy-time migration function -> the master secret; the trigger -> the function",
     "deploys": "the CDK deploy role -> the audit buckets' retention settings and policy (the one exception)",
-    "operator": "the database operator (only with operator_access) -> port forward through the host, trustbase_dr",
+    "operator": f"the database operator (only with operator_access) -> port forward through the host, {DR_DB_USER}",
     "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
     "external": "FORBIDDEN: any principal of another account reaching customer data",

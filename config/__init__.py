@@ -7,8 +7,6 @@ from pathlib import Path
 
 from config.jurisdictions import AWS_REGIONS, Jurisdiction
 from config.model import (
-    DEFAULT_TLS_POLICY,
-    FORWARD_SECRET_TLS_POLICIES,
     PLACEHOLDER_ACCOUNT,
     AppConfig,
     Backup,
@@ -36,8 +34,6 @@ def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHO
 __all__ = [
     "AWS_REGIONS",
     "DEFAULT_CONFIG_FILE",
-    "DEFAULT_TLS_POLICY",
-    "FORWARD_SECRET_TLS_POLICIES",
     "PLACEHOLDER_ACCOUNT",
     "AppConfig",
     "Backup",

@@ -16,28 +16,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION, S3_GATEWAY_PREFIX_LISTS, Jurisdiction
+from contract import DEFAULT_TLS_POLICY, FORWARD_SECRET_TLS_POLICIES
 
 PLACEHOLDER_ACCOUNT = "123456789012"
-
-# ALB policies that allow only TLS 1.2+ and only forward-secret (ECDHE / TLS 1.3)
-# cipher suites. Deliberately absent: ELBSecurityPolicy-TLS13-1-2-2021-06 (CDK's
-# RECOMMENDED_TLS, which still offers RSA key exchange), every *-Ext* policy, and
-# FS-1-2-2019-08 (offers SHA-1 CBC suites).
-FORWARD_SECRET_TLS_POLICIES: frozenset[str] = frozenset(
-    {
-        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
-        "ELBSecurityPolicy-TLS13-1-3-2021-06",
-        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
-        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
-        "ELBSecurityPolicy-FS-1-2-Res-2020-10",
-        "ELBSecurityPolicy-FS-1-2-Res-2019-08",
-    }
-)
-DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 
 # CloudWatch Logs accepts only these retention values (days).
 LOG_RETENTION_DAYS: tuple[int, ...] = (

@@ -20,10 +20,8 @@ from constructs_lib import nag
 from constructs_lib.buckets import secure_bucket_defaults
 from constructs_lib.iam import ScopedRole
 from constructs_lib.retention import encrypted_log_group
+from contract import CONFIG_PREFIX, GUARDDUTY_PREFIX, TRAIL_PREFIX, trail_name
 
-TRAIL_PREFIX = "cloudtrail"
-CONFIG_PREFIX = "config"
-GUARDDUTY_PREFIX = "guardduty"
 # Audit records: nobody deletes them, their versions or their bucket, or touches their retention,
 # whatever IAM says. On the Object Lock bucket, compliance mode additionally makes locked versions
 # undeletable, root included.
@@ -37,10 +35,6 @@ DENIED_BUT_TO_DEPLOYS = (
     "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy",
     "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
 )  # fmt: skip
-
-
-def trail_name(region: str) -> str:
-    return f"trustbase-{region}"
 
 
 def deploy_role_arn(stack: Stack) -> str:

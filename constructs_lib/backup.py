@@ -12,19 +12,12 @@ from constructs import Construct
 from config import Backup as BackupConfig
 from constructs_lib import nag
 from constructs_lib.iam import BACKUP_ACTIONS, RESTORE_TEST_ACTIONS, ScopedRole
+from contract import dr_vault_name, vault_name
 
 # AWS Backup documents no aws:SourceAccount/aws:SourceArn for the role it assumes (its
 # confused-deputy page covers SNS and KMS only); a condition on a key it does not send would stop
 # every backup. Who may hand the role to Backup is limited by iam:PassRole instead.
 BACKUP_SERVICE = iam.ServicePrincipal("backup.amazonaws.com")
-
-
-def vault_name(region: str) -> str:
-    return f"trustbase-{region}"
-
-
-def dr_vault_name(source_region: str) -> str:
-    return f"trustbase-dr-from-{source_region}"
 
 
 def _lock(cfg: BackupConfig) -> backup.CfnBackupVault.LockConfigurationTypeProperty:
@@ -94,7 +87,7 @@ class BackupProtection(Construct):
             self,
             "Plan",
             backup_plan=backup.CfnBackupPlan.BackupPlanResourceTypeProperty(
-                backup_plan_name=f"trustbase-{region}",
+                backup_plan_name=vault_name(region),
                 backup_plan_rule=[
                     backup.CfnBackupPlan.BackupRuleResourceTypeProperty(
                         rule_name=f"every-{cfg.frequency_hours}h",

@@ -13,13 +13,11 @@ from constructs import Construct
 from constructs_lib import nag
 from constructs_lib.iam import ScopedRole, service_principal
 from constructs_lib.retention import encrypted_log_group
+from contract import DATABASE_NAME, DB_PORT, MASTER_USERNAME, cluster_identifier
 
 # A version RDS still creates (cfn-lint E3691 flags retired ones). Bump deliberately.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
 # Not 5432: scanners probe the default port first (AwsSolutions-RDS11).
-DB_PORT = 5532
-MASTER_USERNAME = "trustbase_admin"
-DATABASE_NAME = "trustbase"
 
 
 class SecureAuroraCluster(Construct):
@@ -56,7 +54,7 @@ class SecureAuroraCluster(Construct):
                 "trustbase:InsecureOverride",
                 "insecure_allow_plain_connections=True: rds.force_ssl=0, clients may connect without TLS",
             )
-        self.cluster_identifier = f"trustbase-{stack.region}"
+        self.cluster_identifier = cluster_identifier(stack.region)
         engine = rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION)
         parameter_group = rds.ParameterGroup(
             self,

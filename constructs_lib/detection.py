@@ -22,10 +22,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import nag
-from constructs_lib.audit import CONFIG_PREFIX, GUARDDUTY_PREFIX
 from constructs_lib.iam import ScopedRole, scheduler_principal
 from constructs_lib.keys import service_linked_role_arn
 from constructs_lib.queues import SecureQueue
+from contract import CONFIG_PREFIX, GUARDDUTY_PREFIX, access_analyzer_name, config_rule_name
 
 # Static service availability (no lookup at synth). Macie: cfn-lint 1.58's resource specs;
 # the Config rule: AWS Config's managed-rule documentation (2026).
@@ -107,7 +107,7 @@ class ConfigRecording(Construct):
             rule = config.CfnConfigRule(
                 self,
                 name,
-                config_rule_name=f"trustbase-{name}",
+                config_rule_name=config_rule_name(name),
                 source=config.CfnConfigRule.SourceProperty(owner="AWS", source_identifier=identifier),
                 input_parameters=params,
             )
@@ -277,5 +277,5 @@ class AccessAnalysis(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.analyzer = accessanalyzer.CfnAnalyzer(
-            self, "Analyzer", analyzer_name=f"trustbase-{Stack.of(self).region}", type="ACCOUNT"
+            self, "Analyzer", analyzer_name=access_analyzer_name(Stack.of(self).region), type="ACCOUNT"
         )

@@ -10,10 +10,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from config import FORWARD_SECRET_TLS_POLICIES
 from config.model import ONE_YEAR_SECONDS
 from constructs_lib import nag
 from constructs_lib.retention import encrypted_log_group
+from contract import FORWARD_SECRET_TLS_POLICIES, waf_log_group_name, web_acl_metric_name
 
 HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
 MIN_HSTS_SECONDS = ONE_YEAR_SECONDS
@@ -37,7 +37,7 @@ _INSECURE_POLICIES: dict[str, elbv2.SslPolicy] = {
     "ELBSecurityPolicy-2016-08": elbv2.SslPolicy.RECOMMENDED,
 }
 if set(_SSL_POLICIES) != FORWARD_SECRET_TLS_POLICIES:
-    raise RuntimeError("config.FORWARD_SECRET_TLS_POLICIES and the CDK SslPolicy mapping diverged")
+    raise RuntimeError("contract.FORWARD_SECRET_TLS_POLICIES and the CDK SslPolicy mapping diverged")
 
 AWS_MANAGED_RULE_GROUPS: tuple[str, ...] = (
     "AWSManagedRulesCommonRuleSet",
@@ -59,7 +59,7 @@ class HttpsAlb(Construct):
     - Access logs to `access_log_bucket_name` under `access_log_prefix`.
     - A target group (HTTPS, IP targets) for the app tier in the private subnets.
 
-    `tls_policy` must be in config.FORWARD_SECRET_TLS_POLICIES; the only way around
+    `tls_policy` must be in contract.FORWARD_SECRET_TLS_POLICIES; the only way around
     that is `insecure_tls_policy=True`, which warns loudly and trips the posture tests.
 
     Attributes: `load_balancer`, `https_listener`, `http_listener`, `target_group`.
@@ -196,14 +196,14 @@ class RegionalWebAcl(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
             visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name=f"trustbase-{region}", sampled_requests_enabled=True
+                cloud_watch_metrics_enabled=True, metric_name=web_acl_metric_name(region), sampled_requests_enabled=True
             ),
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=resource_arn, web_acl_arn=self.web_acl.attr_arn)
         self.log_group = encrypted_log_group(
             self,
             "Logs",
-            name=f"aws-waf-logs-trustbase-{region}",  # WAF requires the aws-waf-logs- prefix
+            name=waf_log_group_name(region),
             key=logs_key,
             retention=log_retention,
         )

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from constructs_lib import nag
 from constructs_lib.iam import FIS_ACTIONS, ScopedRole, service_principal
+from contract import AURORA_FAILOVER, AZ_POWER_INTERRUPTION, fault_injection_template_name
 
 STOP_ON_ALARM = "aws:cloudwatch:alarm"
 # Regions whose CloudFormation has no AWS::FIS::ExperimentTemplate (cfn-lint 1.58 resource specs).
@@ -150,7 +151,7 @@ class FaultInjection(Construct):
                 ),
                 "FailOverAurora": failover,
             },
-            tags={"Name": f"trustbase-{region}-az-power-interruption"},
+            tags={"Name": fault_injection_template_name(region, AZ_POWER_INTERRUPTION)},
         )
         self.aurora_failover = fis.CfnExperimentTemplate(
             self,
@@ -160,5 +161,5 @@ class FaultInjection(Construct):
             stop_conditions=stop_conditions,
             targets={"AuroraCluster": cluster},
             actions={"FailOverAurora": failover},
-            tags={"Name": f"trustbase-{region}-aurora-failover"},
+            tags={"Name": fault_injection_template_name(region, AURORA_FAILOVER)},
         )

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+import contract
 from constructs_lib import nag
 from constructs_lib.iam import ScopedRole, service_principal
 from constructs_lib.retention import encrypted_log_group
@@ -84,7 +85,7 @@ class SecureFunction(Construct):
         account's quota may not allow any reservation; see RegionConfig.reserve_lambda_concurrency)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        function_name = f"trustbase-{stack.region}-{name}"
+        function_name = contract.function_name(stack.region, name)
         self.log_group = encrypted_log_group(
             self, "Logs", name=f"/aws/lambda/{function_name}", key=logs_key, retention=log_retention
         )

@@ -7,32 +7,17 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from constructs_lib import nag
-
-# Customer objects live under these prefixes (see README "S3 key layout").
-WORKSPACE_PREFIX = "workspaces/"
-VISITOR_PREFIX = "visitors/"
-APP_DB_USER = "trustbase_app"
-
-
-def app_role_name(region: str) -> str:
-    return f"trustbase-app-{region}"
-
-
-def auditor_role_name(region: str) -> str:
-    return f"trustbase-auditor-{region}"
-
-
-def break_glass_role_name(region: str) -> str:
-    return f"trustbase-break-glass-{region}"
-
-
-def operator_role_name(region: str) -> str:
-    return f"trustbase-database-operator-{region}"
-
-
-def dsar_submitter_role_name(region: str) -> str:
-    return f"trustbase-{region}-dsar-submitter"
-
+from contract import (
+    APP_DB_USER,
+    VISITOR_PREFIX,
+    WORKSPACE_PREFIX,
+    app_role_name,
+    auditor_role_name,
+    boundary_policy_name,
+    break_glass_role_name,
+    db_user_arn,
+    dsar_submitter_role_name,
+)
 
 # Read-only evidence gathering for auditors: every action listed, no write.
 AUDITOR_ACTIONS: tuple[str, ...] = (
@@ -132,10 +117,6 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
     "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession",
 )}))  # fmt: skip
-
-
-def boundary_policy_name(region: str) -> str:
-    return f"trustbase-permissions-boundary-{region}"
 
 
 class PermissionsBoundaryPolicy(Construct):
@@ -330,9 +311,7 @@ class AppTierRole(Construct):
             iam.PolicyStatement(
                 sid="ConnectAsAppUser",
                 actions=["rds-db:connect"],
-                resources=[
-                    f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:{cluster_resource_id}/{APP_DB_USER}"
-                ],
+                resources=[db_user_arn(stack.partition, stack.region, stack.account, cluster_resource_id, APP_DB_USER)],
             ),
         ]
         scoped = ScopedRole(

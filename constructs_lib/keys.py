@@ -9,6 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from contract import key_alias, trail_name
+
 # Key administration for the account root (delegation to IAM). Listed one by one:
 # trustbase allows no wildcard action, not even kms:*. No data-plane action here:
 # using a key goes through UseThroughDataServicesOnly or a service grant.
@@ -70,7 +72,7 @@ class DataKey(Construct):
         construct_id: str,
         *,
         data_class: DataClass,
-        alias_prefix: str = "trustbase",
+        dr_copy_of: str | None = None,
         insecure_disable_rotation: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -162,7 +164,7 @@ class DataKey(Construct):
             self,
             "Key",
             description=f"trustbase {data_class.value} data key ({stack.region})",
-            alias=f"alias/{alias_prefix}/{data_class.value}",
+            alias=key_alias(data_class.value, dr_copy_of=dr_copy_of),
             key_spec=kms.KeySpec.SYMMETRIC_DEFAULT,  # AES-256-GCM
             key_usage=kms.KeyUsage.ENCRYPT_DECRYPT,
             enable_key_rotation=not insecure_disable_rotation,  # NIST SC-12, PCI 3.6.4
@@ -179,7 +181,7 @@ class DataKey(Construct):
 def _audit_statements(stack: Stack) -> list[iam.PolicyStatement]:
     """Who may encrypt audit records with the audit key, each pinned to this account/region."""
     account, region, partition = stack.account, stack.region, stack.partition
-    trail_arn = f"arn:{partition}:cloudtrail:{region}:{account}:trail/trustbase-{region}"
+    trail_arn = f"arn:{partition}:cloudtrail:{region}:{account}:trail/{trail_name(region)}"
     return [
         iam.PolicyStatement(
             sid="CloudTrailEncryptsThisTrail",

@@ -32,12 +32,22 @@ from constructs import Construct
 
 from constructs_lib import nag
 from constructs_lib.functions import Network, SecureFunction, ignore_redundant_role_dependency
-from constructs_lib.iam import ScopedRole, dsar_submitter_role_name, scheduler_principal, service_principal
+from constructs_lib.iam import ScopedRole, scheduler_principal, service_principal
 from constructs_lib.queues import SecureQueue
 from constructs_lib.retention import encrypted_log_group
+from contract import (
+    CUSTOMER_PREFIXES,
+    LIFECYCLE_DB_USER,
+    LifecycleFunction,
+    db_user_arn,
+    dsar_submitter_role_name,
+    erasure_state_machine_log_group,
+    erasure_state_machine_name,
+    ledger_prefix,
+    retention_schedule_name,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-LIFECYCLE_DB_USER = "trustbase_lifecycle"
 # Pure-Python distributions the runtime imports (module -> distribution), vendored into the asset.
 VENDORED = {"pg8000": "pg8000", "scramp": "scramp", "asn1crypto": "asn1crypto", "dateutil": "python-dateutil",
             "six": "six"}  # fmt: skip
@@ -81,11 +91,12 @@ def _copy_module(module: str, dist: str, dest: Path) -> None:
 
 @functools.cache
 def lifecycle_asset() -> tuple[Path, str]:
-    """(directory, content hash): `lifecycle/` (code and migrations), the vendored libraries and
+    """(directory, content hash): `lifecycle/` (code and migrations), `contract/`, the vendored libraries and
     `rds-ca-bundle.pem`. Built once per process, in a directory named by its content hash so that
     concurrent synths never collide; CDK takes the hash as given instead of fingerprinting again."""
     staging = Path(tempfile.mkdtemp(prefix="lifecycle-asset-"))
-    shutil.copytree(REPO / "lifecycle", staging / "lifecycle", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in ("lifecycle", "contract"):  # the runtime imports the cross-layer names from contract
+        shutil.copytree(REPO / package, staging / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for module, dist in VENDORED.items():
         _copy_module(module, dist, staging)
     (staging / "rds-ca-bundle.pem").write_bytes(rds_ca_bundle())
@@ -171,16 +182,19 @@ class LifecyclePipelines(Construct):
             "retention": SecureQueue(self, "RetentionDlq", key=key, dead_letter_for="the retention schedules").queue,
             "erasure": SecureQueue(self, "ErasureDlq", key=key, dead_letter_for="the erasure state machine").queue,
         }  # fmt: skip
-        db_user_arn = (f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:"
-                       f"{s.cluster_resource_id}/{LIFECYCLE_DB_USER}")  # fmt: skip
-        connect = iam.PolicyStatement(sid="ConnectAsLifecycleUser", actions=["rds-db:connect"], resources=[db_user_arn])
-        subject_objects = [f"{s.data_bucket_arn}/workspaces/*", f"{s.data_bucket_arn}/visitors/*"]
+        lifecycle_user = db_user_arn(
+            stack.partition, stack.region, stack.account, s.cluster_resource_id, LIFECYCLE_DB_USER
+        )
+        connect = iam.PolicyStatement(
+            sid="ConnectAsLifecycleUser", actions=["rds-db:connect"], resources=[lifecycle_user]
+        )
+        subject_objects = [f"{s.data_bucket_arn}/{p}*" for p in CUSTOMER_PREFIXES]
         erase_objects = [
             iam.PolicyStatement(
                 sid="ListSubjectVersions",
                 actions=["s3:ListBucket", "s3:ListBucketVersions"],
                 resources=[s.data_bucket_arn],
-                conditions={"StringLike": {"s3:prefix": ["workspaces/*", "visitors/*"]}},
+                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in CUSTOMER_PREFIXES]}},
             ),
             iam.PolicyStatement(
                 sid="DeleteSubjectVersions",
@@ -188,7 +202,7 @@ class LifecyclePipelines(Construct):
                 resources=subject_objects,
             ),
         ]
-        ledger_objects = f"{s.ledger_bucket_arn}/erasure-ledger/{stack.region}/*"
+        ledger_objects = f"{s.ledger_bucket_arn}/{ledger_prefix(stack.region)}*"
         publish_ledger = [
             iam.PolicyStatement(sid="PublishLedger", actions=["s3:PutObject"], resources=[ledger_objects]),
             iam.PolicyStatement(
@@ -203,7 +217,7 @@ class LifecyclePipelines(Construct):
                 sid="ListLedger",
                 actions=["s3:ListBucket"],
                 resources=[s.ledger_bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"erasure-ledger/{stack.region}/*"]}},
+                conditions={"StringLike": {"s3:prefix": [f"{ledger_prefix(stack.region)}*"]}},
             ),
             iam.PolicyStatement(sid="ReadLedger", actions=["s3:GetObject"], resources=[ledger_objects]),
             iam.PolicyStatement(
@@ -238,22 +252,22 @@ class LifecyclePipelines(Construct):
         # One function per distinct set of permissions: steps that need exactly the same access
         # share one (validate and erase-rows: the database only; both retention jobs).
         self.functions = {
-            "retention": function("Retention", "retention",
+            LifecycleFunction.RETENTION: function("Retention", LifecycleFunction.RETENTION,
                                   "Retention: delete visitors and inactive workspaces past their period, rows and objects",
                                   "lifecycle.handlers.retention", [connect, *erase_objects, *publish_ledger],
                                   (*subject_objects, ledger_objects), concurrency=2),
-            "erasure-database": function("ErasureDatabase", "erasure-database",
+            LifecycleFunction.ERASURE_DATABASE: function("ErasureDatabase", LifecycleFunction.ERASURE_DATABASE,
                                          "Erasure steps 1 and 3: validate a DSAR into the ledger; delete the subject's rows",
                                          "lifecycle.handlers.erasure_step", [connect], concurrency=5),
-            "erasure-objects": function("ErasureObjects", "erasure-objects",
+            LifecycleFunction.ERASURE_OBJECTS: function("ErasureObjects", LifecycleFunction.ERASURE_OBJECTS,
                                         "Erasure step 2: delete every object version of the subject",
                                         "lifecycle.handlers.erasure_step", erase_objects, tuple(subject_objects),
                                         concurrency=5),
-            "erasure-publish": function("ErasurePublish", "erasure-publish",
+            LifecycleFunction.ERASURE_PUBLISH: function("ErasurePublish", LifecycleFunction.ERASURE_PUBLISH,
                                         "Erasure step 4: publish the ledger entry to the audit bucket",
                                         "lifecycle.handlers.erasure_step", [connect, *publish_ledger],
                                         (ledger_objects,), concurrency=5),
-            "erasure-replay": function("ErasureReplay", "erasure-replay",
+            LifecycleFunction.ERASURE_REPLAY: function("ErasureReplay", LifecycleFunction.ERASURE_REPLAY,
                                        "After a restore: re-apply every published erasure (run before use)",
                                        "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger],
                                        (*subject_objects, ledger_objects)),
@@ -269,7 +283,7 @@ class LifecyclePipelines(Construct):
         stack = Stack.of(self)
         fns = self.functions
 
-        def step(name: str, fn: str, step_name: str, payload_path: str = "$") -> tasks.LambdaInvoke:
+        def step(name: str, fn: LifecycleFunction, step_name: str, payload_path: str = "$") -> tasks.LambdaInvoke:
             task = tasks.LambdaInvoke(
                 self, name, lambda_function=fns[fn].function, payload_response_only=True,
                 payload=sfn.TaskInput.from_object({"step": step_name, "input": sfn.JsonPath.object_at(payload_path)}),
@@ -291,11 +305,11 @@ class LifecyclePipelines(Construct):
             }),
         ).next(failed)  # fmt: skip
         rejected = sfn.Fail(self, "Rejected", error="ErasureRejected", cause_path="$.reason")
-        duplicate = step("EnsureLedgerPublished", "erasure-publish", "publish_ledger")
-        validate = step("Validate", "erasure-database", "validate")
-        objects = step("EraseObjects", "erasure-objects", "erase_objects")
-        rows = step("EraseRows", "erasure-database", "erase_rows")
-        publish = step("PublishLedger", "erasure-publish", "publish_ledger")
+        duplicate = step("EnsureLedgerPublished", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
+        validate = step("Validate", LifecycleFunction.ERASURE_DATABASE, "validate")
+        objects = step("EraseObjects", LifecycleFunction.ERASURE_OBJECTS, "erase_objects")
+        rows = step("EraseRows", LifecycleFunction.ERASURE_DATABASE, "erase_rows")
+        publish = step("PublishLedger", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
         for task in (validate, objects, rows, publish, duplicate):
             task.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
         objects_done = (
@@ -317,7 +331,7 @@ class LifecyclePipelines(Construct):
             .otherwise(objects)
         )
         log_group = encrypted_log_group(self, "StateMachineLogs", key=logs_key, retention=log_retention,
-                                        name=f"/aws/vendedlogs/states/trustbase-{stack.region}-erasure")  # fmt: skip
+                                        name=erasure_state_machine_log_group(stack.region))  # fmt: skip
         role = ScopedRole(
             self,
             "StateMachineRole",
@@ -325,7 +339,14 @@ class LifecyclePipelines(Construct):
             description="trustbase erasure state machine: invoke its steps, dead-letter, logs, tracing",
             statements=[
                 *_invoker_statements(
-                    [fns[n].function for n in ("erasure-database", "erasure-objects", "erasure-publish")],
+                    [
+                        fns[n].function
+                        for n in (
+                            LifecycleFunction.ERASURE_DATABASE,
+                            LifecycleFunction.ERASURE_OBJECTS,
+                            LifecycleFunction.ERASURE_PUBLISH,
+                        )
+                    ],
                     self.dead_letter_queues["erasure"],
                     key,
                     via=("sqs", "states"),
@@ -379,7 +400,7 @@ class LifecyclePipelines(Construct):
         machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"trustbase-{stack.region}-erasure",
+            state_machine_name=erasure_state_machine_name(stack.region),
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             role=role.role,
             timeout=Duration.hours(2),
@@ -394,7 +415,7 @@ class LifecyclePipelines(Construct):
 
     def _schedules(self, key: kms.IKey) -> None:
         stack = Stack.of(self)
-        retention = self.functions["retention"].function
+        retention = self.functions[LifecycleFunction.RETENTION].function
         dlq = self.dead_letter_queues["retention"]
         role = ScopedRole(
             self,
@@ -414,7 +435,7 @@ class LifecyclePipelines(Construct):
             scheduler.CfnSchedule(
                 self,
                 f"Retention{job.capitalize()}Schedule",
-                name=f"trustbase-{stack.region}-retention-{job}",
+                name=retention_schedule_name(stack.region, job),
                 description=f"Hourly retention run ({job}); each run is bounded and resumes the backlog",
                 schedule_expression="rate(1 hour)",
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
@@ -442,7 +463,7 @@ class LifecyclePipelines(Construct):
         exists fails with "Invalid principal"."""
         stack = Stack.of(self)
         executions = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
-                      f"trustbase-{stack.region}-erasure:*")  # fmt: skip
+                      f"{erasure_state_machine_name(stack.region)}:*")  # fmt: skip
         role = ScopedRole(
             self,
             "Submitter",
@@ -495,7 +516,7 @@ class LifecyclePipelines(Construct):
         ))  # fmt: skip
         alarms.append(cw.Alarm(
             self, "RetentionErrors", alarm_description="A retention run failed",
-            metric=self.functions["retention"].function.metric_errors(period=Duration.hours(1), statistic="Sum"),
+            metric=self.functions[LifecycleFunction.RETENTION].function.metric_errors(period=Duration.hours(1), statistic="Sum"),
             threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         ))  # fmt: skip

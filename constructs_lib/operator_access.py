@@ -21,10 +21,10 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from constructs_lib import nag
-from constructs_lib.iam import ScopedRole, operator_role_name
+from constructs_lib.iam import ScopedRole
+from contract import DR_DB_USER, db_user_arn, operator_role_name
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
-DR_DB_USER = "trustbase_dr"
 
 
 class PortForwardingHost(Construct):
@@ -111,7 +111,7 @@ class DatabaseOperatorRole(Construct):
             assumed_by=iam.AccountRootPrincipal().with_conditions(
                 {"Bool": {"aws:MultiFactorAuthPresent": "true"}, "NumericLessThan": {"aws:MultiFactorAuthAge": "900"}}
             ),
-            description="trustbase database operator: port-forward to Aurora through the host, connect as trustbase_dr",
+            description=f"trustbase database operator: port-forward to Aurora through the host, connect as {DR_DB_USER}",
             role_name=operator_role_name(region),
             max_session_duration_hours=1,
             statements=[
@@ -134,7 +134,7 @@ class DatabaseOperatorRole(Construct):
                 iam.PolicyStatement(
                     sid="ConnectAsDrUser",
                     actions=["rds-db:connect"],
-                    resources=[f"arn:{partition}:rds-db:{region}:{account}:dbuser:*/{DR_DB_USER}"],
+                    resources=[db_user_arn(partition, region, account, "*", DR_DB_USER)],
                 ),
             ],
         )
@@ -143,9 +143,9 @@ class DatabaseOperatorRole(Construct):
             role.managed_policy,
             (
                 nag.iam5_resource_finding(self, sessions),
-                nag.iam5_resource_finding(self, f"arn:{partition}:rds-db:{region}:{account}:dbuser:*/{DR_DB_USER}"),
+                nag.iam5_resource_finding(self, db_user_arn(partition, region, account, "*", DR_DB_USER)),
             ),
             "Session IDs are assigned at run time, and limited by a condition to sessions this caller started; "
             "a restored copy gets a new cluster resource ID, so the DR user may connect to any cluster of "
-            "this account and region, as trustbase_dr only.",
+            f"this account and region, as {DR_DB_USER} only.",
         )

@@ -1,7 +1,7 @@
 """Disaster-recovery drills: inject a fault, measure RTO and RPO, prove nothing was lost.
 
 Plain boto3, never run at synth. Resources are found through the SSM parameters the stacks
-publish (/trustbase/...), never hard-coded. Every step reports PASS, FAIL or NOT_EMULATED
+publish (`contract.Link`), never hard-coded. Every step reports PASS, FAIL or NOT_EMULATED
 (an API the local emulator lacks); a drill passes only if every step passed, so an emulator
 gap can never become a fake pass.
 """
@@ -20,11 +20,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config import DrTargets
+from contract import AZ_POWER_INTERRUPTION, DR_DRILL_PREFIX, DRILL_RESTORE_PREFIX, Link, fault_injection_template_name
 from dr_drill.sql_canary import CanaryFactory, SqlCanary
 
 PASS, FAIL, NOT_EMULATED, PARTIAL = "PASS", "FAIL", "NOT_EMULATED", "PARTIAL"
 SCENARIOS = ("az-loss", "db-failover", "restore", "s3-recover")
-DRILL_PREFIX = "workspaces/_dr-drill/"  # inside the app's prefix, so it exercises the real layout
+DRILL_PREFIX = DR_DRILL_PREFIX  # inside the app's prefix, so it exercises the real layout
 SQL_CANARY = "no database engine behind this Aurora API (local emulator): the SQL canary cannot run"
 
 
@@ -150,7 +151,7 @@ def s3_recover(
     one comes back; measured from the writes' own times, so an older survivor shows as lost data).
     `fault` replaces the default fault (tests use it to lose data)."""
     report = new_report("s3-recover", region, dry_run, rto=targets.recover_rto_seconds, rpo=0)
-    bucket = clients.parameter("/trustbase/data/customer-bucket-name")
+    bucket = clients.parameter(Link.DATA_BUCKET_NAME.parameter_name)
     key = f"{DRILL_PREFIX}{uuid.uuid4()}/canary.txt"
     if dry_run:
         report.step(
@@ -301,7 +302,7 @@ def _failover_target(clients: Clients, cluster_id: str) -> tuple[str, str, dict[
 
 
 def _cluster_id(clients: Clients) -> str:
-    return clients.parameter("/trustbase/data/cluster-arn").rsplit(":", 1)[-1]
+    return clients.parameter(Link.CLUSTER_ARN.parameter_name).rsplit(":", 1)[-1]
 
 
 def db_failover(
@@ -354,7 +355,7 @@ def az_loss(
     report = new_report("az-loss", region, dry_run, rto=targets.az_loss_rto_seconds, rpo=targets.az_loss_rpo_seconds)
     cluster_id = _cluster_id(clients)
     writer, target, azs = _failover_target(clients, cluster_id)
-    name = f"trustbase-{region}-az-power-interruption"
+    name = fault_injection_template_name(region, AZ_POWER_INTERRUPTION)
     template_id = None
     try:
         for t in clients.fis.list_experiment_templates().get("experimentTemplates", []):
@@ -404,12 +405,12 @@ def restore(
     time) and RTO (until the copy is available), then delete the copy. The newest AWS Backup recovery
     point is reported too; the emulator has no AWS Backup recovery points (NOT_EMULATED)."""
     report = new_report("restore", region, dry_run, rto=None, rpo=targets.restore_rpo_seconds)
-    cluster_arn = clients.parameter("/trustbase/data/cluster-arn")
+    cluster_arn = clients.parameter(Link.CLUSTER_ARN.parameter_name)
     cluster_id = cluster_arn.rsplit(":", 1)[-1]
-    subnet_group = clients.parameter("/trustbase/data/db-subnet-group-name")
-    security_group = clients.parameter("/trustbase/network/database-security-group-id")
+    subnet_group = clients.parameter(Link.DB_SUBNET_GROUP.parameter_name)
+    security_group = clients.parameter(Link.DATABASE_SECURITY_GROUP_ID.parameter_name)
     # Unique even within a second; an operator who port-forwards to the copy names it in advance.
-    copy_id = copy_id or f"trustbase-drill-restore-{int(time.time())}-{uuid.uuid4().hex[:6]}"
+    copy_id = copy_id or f"{DRILL_RESTORE_PREFIX}{int(time.time())}-{uuid.uuid4().hex[:6]}"
     try:
         points = clients.backup.list_recovery_points_by_resource(ResourceArn=cluster_arn).get("RecoveryPoints", [])
         newest = max((p["CreationDate"] for p in points), default=None)

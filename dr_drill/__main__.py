@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import boto3
 
 from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
+from contract import CANARY_TABLE, DATABASE_NAME
 from dr_drill import FAIL, PASS, SCENARIOS, Clients, DrillError, az_loss, db_failover, restore, s3_recover
 from dr_drill.sql_canary import iam_canary_factory
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--copy-id", help="restore: the copy's cluster identifier (so a port forward can be set up first)"
     )
-    parser.add_argument("--db-name", default="trustbase", help="database holding trustbase_dr.canary")
+    parser.add_argument("--db-name", default=DATABASE_NAME, help=f"database holding {CANARY_TABLE}")
     parser.add_argument("--skip-sql-canary", action="store_true",
                         help="real AWS without database access: accept a PARTIAL result instead of proving RPO")  # fmt: skip
     args = parser.parse_args(argv)

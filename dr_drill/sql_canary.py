@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-DR_DB_USER = "trustbase_dr"
+from contract import CANARY_TABLE, DATABASE_NAME, DR_DB_USER
 
 
 @dataclass
@@ -31,7 +31,7 @@ class SqlCanary:
         try:
             cur = conn.cursor()
             cur.execute(
-                "INSERT INTO trustbase_dr.canary (id, note) VALUES (%s, %s) RETURNING written_at",
+                f"INSERT INTO {CANARY_TABLE} (id, note) VALUES (%s, %s) RETURNING written_at",
                 (canary_id, "dr drill canary"),
             )
             written_at: datetime = cur.fetchone()[0]
@@ -44,7 +44,7 @@ class SqlCanary:
         conn = self.connect()
         try:
             cur = conn.cursor()
-            cur.execute("SELECT written_at FROM trustbase_dr.canary WHERE id = %s", (canary_id,))
+            cur.execute(f"SELECT written_at FROM {CANARY_TABLE} WHERE id = %s", (canary_id,))
             row = cur.fetchone()
             conn.rollback()
         finally:
@@ -67,7 +67,7 @@ class SqlCanary:
         conn = self.connect()
         try:
             cur = conn.cursor()
-            cur.execute("SELECT max(written_at) FROM trustbase_dr.canary")
+            cur.execute(f"SELECT max(written_at) FROM {CANARY_TABLE}")
             row = cur.fetchone()
             conn.rollback()
         finally:
@@ -80,7 +80,7 @@ CanaryFactory = Callable[[str, int], SqlCanary]
 
 
 def iam_canary_factory(
-    rds: Any, *, ca_bundle: str, database: str = "trustbase", user: str = DR_DB_USER, tunnel: str | None = None,
+    rds: Any, *, ca_bundle: str, database: str = DATABASE_NAME, user: str = DR_DB_USER, tunnel: str | None = None,
     copy_tunnel: str | None = None, copy_id: str | None = None,
 ) -> CanaryFactory:  # fmt: skip
     """Canaries that log in with a fresh IAM auth token per connection, over verified TLS.

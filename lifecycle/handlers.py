@@ -61,7 +61,9 @@ def erasure_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return erasure.publish_ledger(conn, s3, os.environ["LEDGER_BUCKET"], payload["request_id"])
         if step == "replay":
             return vars(replay(conn, s3, os.environ["DATA_BUCKET"], os.environ["LEDGER_BUCKET"], _region()))
-        raise ValueError("event field 'step' must be one of validate, erase_objects, erase_rows, publish_ledger, replay")
+        raise ValueError(
+            "event field 'step' must be one of validate, erase_objects, erase_rows, publish_ledger, replay"
+        )
     finally:
         conn.close()
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-LEDGER_PREFIX = "erasure-ledger/"
+from contract import ledger_object_key, ledger_prefix
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def restore_entry(cur: Any, entry: LedgerEntry) -> bool:
 
 
 def object_key(region: str, request_id: str) -> str:
-    return f"{LEDGER_PREFIX}{region}/{request_id}.json"
+    return ledger_object_key(region, request_id)
 
 
 def publish(s3: Any, ledger_bucket: str, entry: LedgerEntry) -> str:
@@ -113,7 +113,7 @@ def publish(s3: Any, ledger_bucket: str, entry: LedgerEntry) -> str:
 
 def published(s3: Any, ledger_bucket: str, region: str) -> list[LedgerEntry]:
     entries = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=ledger_bucket, Prefix=f"{LEDGER_PREFIX}{region}/"):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=ledger_bucket, Prefix=ledger_prefix(region)):
         for obj in page.get("Contents", []):
             entries.append(LedgerEntry.from_json(s3.get_object(Bucket=ledger_bucket, Key=obj["Key"])["Body"].read()))
     return sorted(entries, key=lambda e: (e.completed_at or "", e.request_id))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract import DATABASE_NAME, DB_PORT, Link
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_ID = 0x7472757374  # "trust"
 
@@ -94,16 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifecycle.migrate", description=main.__doc__)
     parser.add_argument("--region", required=True)
     parser.add_argument("--secret-arn", required=True, help="the cluster's RDS-managed master secret")
-    parser.add_argument("--host", help="cluster endpoint (default: SSM /trustbase/data/cluster-endpoint)")
-    parser.add_argument("--port", type=int, default=5532)
-    parser.add_argument("--database", default="trustbase")
+    parser.add_argument("--host", help=f"cluster endpoint (default: SSM {Link.CLUSTER_ENDPOINT.parameter_name})")
+    parser.add_argument("--port", type=int, default=DB_PORT)
+    parser.add_argument("--database", default=DATABASE_NAME)
     parser.add_argument("--ca-bundle", required=True, help="RDS CA bundle (PEM)")
     parser.add_argument("--tunnel", metavar="HOST:PORT", help="connect through a port forward (e.g. SSM)")
     args = parser.parse_args(argv)
     session = boto3.Session(region_name=args.region)
-    host = (
-        args.host or session.client("ssm").get_parameter(Name="/trustbase/data/cluster-endpoint")["Parameter"]["Value"]
-    )
+    ssm = session.client("ssm")
+    host = args.host or ssm.get_parameter(Name=Link.CLUSTER_ENDPOINT.parameter_name)["Parameter"]["Value"]
     secret = json.loads(session.client("secretsmanager").get_secret_value(SecretId=args.secret_arn)["SecretString"])
     context = ssl.create_default_context(cafile=args.ca_bundle)
     connect_host, connect_port = host, args.port

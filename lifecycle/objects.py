@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_SAFE_PREFIX = re.compile(r"^(workspaces|visitors)/[0-9a-f-]{36}/(users/[0-9a-f-]{36}/|[0-9a-f-]{36}/)?$")
+from contract import SUBJECT_PREFIX
 
 
 class ObjectErasureError(RuntimeError):
@@ -18,7 +17,7 @@ def erase_prefixes(s3: Any, bucket: str, prefixes: list[str], *, max_pages: int 
     continues (each page lists from the start of what is left). Only subject prefixes of the
     documented layout are accepted, so a bad ID can never widen the blast radius."""
     for prefix in prefixes:
-        if not _SAFE_PREFIX.match(prefix):
+        if not SUBJECT_PREFIX.match(prefix):
             raise ObjectErasureError(f"refusing to erase {prefix!r}: not a workspace, user or visitor prefix")
     deleted = 0
     pages = 0

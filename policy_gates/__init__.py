@@ -16,6 +16,7 @@ from typing import Any
 import posture_checks as pc
 from config import AppConfig, RegionConfig, load_config_file
 from config.jurisdictions import AWS_REGIONS
+from contract import PROJECT
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.toml")
@@ -141,7 +142,9 @@ def apply_skips(failures: list[CheckovFailure], skips: list[Skip]) -> tuple[list
     return unlisted, skipped, stale
 
 
-TEMPLATE_NAME = re.compile(r"trustbase-(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)-(?P<part>[a-z-]+)\.template\.json")
+TEMPLATE_NAME = re.compile(
+    re.escape(PROJECT) + r"-(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)-(?P<part>[a-z-]+)\.template\.json"
+)
 
 
 def run_own_checks(templates: list[Path], app_config: AppConfig | None = None) -> list[str]:

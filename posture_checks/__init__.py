@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from config import FORWARD_SECRET_TLS_POLICIES
 from config.jurisdictions import AWS_REGIONS, Jurisdiction
+from contract import FORWARD_SECRET_TLS_POLICIES
 
 Template = dict[str, Any]
 

@@ -8,8 +8,9 @@ from constructs import Construct
 
 from config import RegionConfig
 from constructs_lib.audit import AuditBucket, AuditTrail, ConfigRecordsBucket, SecurityAlarms, security_alarm_specs
-from constructs_lib.iam import app_role_name, apply_boundary, break_glass_role_name
+from constructs_lib.iam import apply_boundary
 from constructs_lib.retention import log_retention
+from contract import app_role_name, break_glass_role_name
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
 

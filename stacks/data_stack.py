@@ -12,8 +12,9 @@ from config import RegionConfig
 from constructs_lib.backup import BackupProtection
 from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBucket
 from constructs_lib.database import SecureAuroraCluster
-from constructs_lib.iam import VISITOR_PREFIX, apply_boundary
+from constructs_lib.iam import apply_boundary
 from constructs_lib.retention import log_retention
+from contract import VISITOR_PREFIX
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
 from stacks.network_stack import Tier, import_vpc

@@ -6,8 +6,9 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from config import RegionConfig
-from constructs_lib.backup import LockedVault, dr_vault_name
+from constructs_lib.backup import LockedVault
 from constructs_lib.keys import DataClass, DataKey
+from contract import dr_vault_name
 
 
 class DrVaultStack(Stack):
@@ -17,9 +18,7 @@ class DrVaultStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, termination_protection=True, **kwargs)
-        key = DataKey(
-            self, "BackupKey", data_class=DataClass.BACKUP, alias_prefix=f"trustbase/dr-from-{region_config.name}"
-        )
+        key = DataKey(self, "BackupKey", data_class=DataClass.BACKUP, dr_copy_of=region_config.name)
         self.vault = LockedVault(
             self, "Vault", name=dr_vault_name(region_config.name), encryption_key=key.key, cfg=region_config.backup
         ).vault

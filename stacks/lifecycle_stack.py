@@ -9,11 +9,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from config import RegionConfig
-from constructs_lib.database import DATABASE_NAME, DB_PORT
 from constructs_lib.functions import Network
 from constructs_lib.iam import apply_boundary
 from constructs_lib.lifecycle import LifecyclePipelines, LifecycleSettings
 from constructs_lib.retention import log_retention
+from contract import DATABASE_NAME, DB_PORT
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
 from stacks.network_stack import Tier, import_vpc

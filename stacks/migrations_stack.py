@@ -8,12 +8,12 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from config import RegionConfig
-from constructs_lib.database import DATABASE_NAME, DB_PORT
 from constructs_lib.functions import Network
 from constructs_lib.iam import apply_boundary
 from constructs_lib.lifecycle import lifecycle_code
 from constructs_lib.migrations import DeployTimeMigrations
 from constructs_lib.retention import log_retention
+from contract import DATABASE_NAME, DB_PORT
 from stacks.base import RegionalStack
 from stacks.links import Link, read
 from stacks.network_stack import Tier, import_vpc

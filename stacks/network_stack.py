@@ -9,11 +9,11 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from config import RegionConfig
-from constructs_lib.database import DB_PORT
 from constructs_lib.iam import apply_boundary
 from constructs_lib.network import ThreeAzVpc, TierSecurityGroups
 from constructs_lib.operator_access import PortForwardingHost
 from constructs_lib.retention import log_retention
+from contract import DB_PORT
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, publish_list, read, read_list
 

@@ -10,6 +10,7 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from config import AppConfig, RegionConfig
+from contract import STACK_PARTS, STATEFUL_PARTS, stack_name
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
 from stacks.detection_stack import DetectionStack
@@ -19,6 +20,8 @@ from stacks.keys_stack import KeysStack
 from stacks.lifecycle_stack import LifecycleStack
 from stacks.migrations_stack import MigrationsStack
 from stacks.network_stack import NetworkStack
+
+__all__ = ["STACK_PARTS", "STATEFUL_PARTS", "RegionStacks", "add_region", "stack_name"]
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,6 @@ class RegionStacks:
             self.lifecycle,
         )
         return stacks + ((self.dr_vault,) if self.dr_vault else ())
-
-
-STACK_PARTS = ("keys", "network", "data", "migrations", "edge", "audit", "detection", "lifecycle")
-STATEFUL_PARTS = ("keys", "data", "audit")
-
-
-def stack_name(region: str, part: str) -> str:
-    return f"trustbase-{region}-{part}"
 
 
 def add_region(scope: Construct, app_config: AppConfig, region_config: RegionConfig) -> RegionStacks:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pg8000.dbapi
 
+from contract import MASTER_USERNAME
 from local_aws.emulator import free_port
 
 
@@ -35,7 +36,7 @@ class PgServer:
     superuser: str = "postgres"
     # Stands in for RDS's master user: may create roles and databases, but is no superuser (RDS
     # gives its master user rds_superuser, never superuser). Migrations run as this user.
-    admin: str = "trustbase_admin"
+    admin: str = MASTER_USERNAME  # as on Aurora: the migrating master user is not a superuser
 
     @classmethod
     def start(cls) -> PgServer:

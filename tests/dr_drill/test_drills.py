@@ -167,7 +167,8 @@ def test_cli_on_aws_requires_the_sql_canary_for_aurora_drills(
 
 
 def test_sql_canary_writes_and_reads_on_postgresql(pg_server: Any, pg_database: str) -> None:
-    from dr_drill.sql_canary import DR_DB_USER, SqlCanary
+    from contract import DR_DB_USER
+    from dr_drill.sql_canary import SqlCanary
 
     canary = SqlCanary(lambda: pg_server.connect(pg_database, user=DR_DB_USER))
     canary_id, written_at = canary.write()

@@ -209,7 +209,8 @@ def test_make_local_refuses_a_missing_assembly_or_region(assembly: Assembly, tmp
 
 
 def _canary_factory(pg_server: Any, database: str) -> Any:
-    from dr_drill.sql_canary import DR_DB_USER, SqlCanary
+    from contract import DR_DB_USER
+    from dr_drill.sql_canary import SqlCanary
 
     def factory(host: str, port: int) -> SqlCanary:
         return SqlCanary(lambda: pg_server.connect(database, user=DR_DB_USER), host)
@@ -262,7 +263,8 @@ def routed(pg_server: Any, pg_database: str) -> Iterator[Any]:
     """Canaries that reach the database behind the endpoint they are given: the source cluster's
     endpoint -> the source database; a restored copy's endpoint -> a copy of the source database
     taken when the canary first reaches it (what the restore recovered)."""
-    from dr_drill.sql_canary import DR_DB_USER, SqlCanary
+    from contract import DR_DB_USER
+    from dr_drill.sql_canary import SqlCanary
 
     _aurora_instance_identifier(pg_server, pg_database, f"trustbase-{REGION}a")
     copies: dict[str, str] = {}

@@ -6,7 +6,7 @@ from typing import Any
 
 import posture_checks as pc
 from config import RegionConfig
-from constructs_lib.iam import auditor_role_name, break_glass_role_name
+from contract import auditor_role_name, break_glass_role_name
 from stacks.region import stack_name
 from tests.conftest import Assembly, only
 

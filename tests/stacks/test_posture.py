@@ -13,7 +13,7 @@ import pytest
 import posture_checks as pc
 from config import RegionConfig
 from config.model import months_to_days
-from constructs_lib.iam import boundary_policy_name
+from contract import boundary_policy_name
 from stacks.region import STACK_PARTS, STATEFUL_PARTS, stack_name
 from tests.conftest import Assembly, only
 
