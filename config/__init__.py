@@ -25,7 +25,17 @@ def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHO
     if not path.is_file():
         raise ConfigError([f"config file {path} does not exist. Fix: pass -c config=<path to regions.toml>"])
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror}). Fix: make the file readable"]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 (TOML files are UTF-8). "
+                           "Fix: save the file as UTF-8"]) from exc  # fmt: skip
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line"]) from exc
     return load_config(raw, account=account)

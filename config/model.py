@@ -27,6 +27,16 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 )  # fmt: skip
 
 ONE_YEAR_SECONDS = 31_536_000
+ONE_WEEK_SECONDS = 604_800
+MAX_DAYS = 36_500  # S3 Object Lock's own maximum retention (100 years) bounds every *_days value
+
+# What the product promises (README): data is never kept longer than this. Shorter is allowed.
+PROMISED_VISITOR_MONTHS = 9
+PROMISED_INACTIVE_WORKSPACE_MONTHS = 13
+
+# "Private" means RFC 1918, not Python's is_private (which also admits 100.64/10 shared space,
+# 198.18/15 benchmarking, documentation ranges, ...).
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _CERT_ARN_RE = re.compile(
@@ -55,9 +65,11 @@ class Retention:
     """How long each kind of data or log is kept. Every value must be > 0."""
 
     visitor_data_months: int = 9
-    """Website-visitor data (S3 prefix `visitors/`) expires after this. Example: 9."""
+    """Website-visitor data (S3 prefix `visitors/`) expires after this, 1..9 (the promise: shorter
+    is allowed, longer is refused). Example: 9."""
     inactive_workspace_months: int = 13
-    """Workspaces inactive this long are deleted (enforced by the lifecycle jobs). Example: 13."""
+    """Workspaces inactive this long are deleted (enforced by the lifecycle jobs), 1..13 (the
+    promise). Example: 13."""
     noncurrent_version_days: int = 30
     """Overwritten/deleted object versions in the data bucket expire after this. Example: 30."""
     backup_retention_days: int = 7
@@ -129,9 +141,11 @@ class RegionConfig:
     availability_zones: tuple[str, str, str]
     """Exactly three AZ names inside `name`. Example: ["eu-west-1a", "eu-west-1b", "eu-west-1c"]."""
     vpc_cidr: str
-    """Private IPv4 /16../20 block, disjoint from every other region. Example: "10.20.0.0/16"."""
+    """IPv4 /16../20 block inside RFC 1918 (10/8, 172.16/12, 192.168/16), disjoint from every other
+    region. Example: "10.20.0.0/16"."""
     certificate_arn: str
-    """ACM certificate for the public endpoint, in this region.
+    """ACM certificate for the public endpoint, in this region and the deploy account (any account
+    only for an offline synth with the placeholder account).
     Example: "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>"."""
     retention: Retention = field(default_factory=Retention)
     backup: Backup = field(default_factory=Backup)
@@ -191,6 +205,13 @@ class _Problems:
         self.items.append(f"{where}: field '{field_name}': {what}. Fix: {fix}")
 
 
+def _show(value: Any) -> str:
+    """A config value for a message: its repr, shortened (a whole table pasted into a field must
+    not flood the error)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _field_names(cls: type) -> list[str]:
     return [f.name for f in fields(cls)]
 
@@ -215,7 +236,7 @@ def _similar(a: str, b: str) -> bool:
 def _bool_field(raw: Mapping[str, Any], key: str, default: bool, where: str, problems: _Problems) -> bool:
     value = raw.get(key, default)
     if not isinstance(value, bool):
-        problems.add(where, key, f"must be true or false, got {value!r}", f"set {key} = true or {key} = false")
+        problems.add(where, key, f"must be true or false, got {_show(value)}", f"set {key} = true or {key} = false")
         return default
     return value
 
@@ -223,7 +244,7 @@ def _bool_field(raw: Mapping[str, Any], key: str, default: bool, where: str, pro
 def _int_field(raw: Mapping[str, Any], key: str, default: int, where: str, problems: _Problems) -> int:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(where, key, f"must be an integer, got {value!r}", f"set {key} = <whole number>")
+        problems.add(where, key, f"must be an integer, got {_show(value)}", f"set {key} = <whole number>")
         return default
     return value
 
@@ -243,6 +264,14 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
             problems.add(
                 where, name, f"retention must be greater than zero, got {value}", f"set {name} to a positive number"
             )
+        elif name.endswith("_days") and value > MAX_DAYS:
+            problems.add(where, name, f"{value} days is over 100 years", f"set {name} to at most {MAX_DAYS}")
+    promised = (("visitor_data_months", PROMISED_VISITOR_MONTHS, "website-visitor data"),
+                ("inactive_workspace_months", PROMISED_INACTIVE_WORKSPACE_MONTHS, "inactive workspaces"))  # fmt: skip
+    for name, limit, what in promised:
+        if values[name] > limit:
+            problems.add(where, name, f"{values[name]} months keeps {what} longer than the product promises ({limit} months)",
+                         f"set {name} to {limit} or fewer (shorter is allowed, longer breaks the promise)")  # fmt: skip
     bk = values["backup_retention_days"]
     if bk > 0 and not 7 <= bk <= 35:
         problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
@@ -280,18 +309,21 @@ def _parse_backup(raw: Any, region: str, jurisdiction: Jurisdiction | None, wher
         problems.add(where, "retention_days", f"{days} is outside 7..3650", "keep recovery points at least 7 days")
     mode = raw.get("vault_lock_mode", d.vault_lock_mode)
     if mode not in ("compliance", "governance"):
-        problems.add(where, "vault_lock_mode", f"{mode!r} is not a Vault Lock mode", 'use "compliance" or "governance"')
+        problems.add(
+            where, "vault_lock_mode", f"{_show(mode)} is not a Vault Lock mode", 'use "compliance" or "governance"'
+        )
+        mode = d.vault_lock_mode
     changeable = _int_field(raw, "vault_lock_changeable_days", d.vault_lock_changeable_days, where, problems)
-    if changeable < 3:
-        problems.add(where, "vault_lock_changeable_days", f"{changeable} is under 3 days",
-                     "AWS Backup requires a grace period of at least 3 days")  # fmt: skip
+    if not 3 <= changeable <= MAX_DAYS:
+        problems.add(where, "vault_lock_changeable_days", f"{changeable} is outside 3..{MAX_DAYS} days",
+                     "AWS Backup requires a grace period of at least 3 days (3 is usual)")  # fmt: skip
     dr = raw.get("dr_copy_region")
     if dr is not None:
         expected = DR_COPY_REGION.get(region)
         if not isinstance(dr, str) or AWS_REGIONS.get(dr) is not jurisdiction or jurisdiction is None:
             other = AWS_REGIONS.get(dr) if isinstance(dr, str) else None
             problems.add(where, "dr_copy_region",
-                         f"{dr!r} is outside {region}'s jurisdiction ({other.value if other else 'none'}): backups may never leave it",
+                         f"{_show(dr)} is outside {region}'s jurisdiction ({other.value if other else 'none'}): backups may never leave it",
                          f'use "{expected}" or remove the key' if expected else "remove the key")  # fmt: skip
         elif dr != expected:
             problems.add(where, "dr_copy_region", f"{dr!r} is not the DR region of {region}",
@@ -311,12 +343,13 @@ def _parse_dr(raw: Any, where: str, problems: _Problems) -> DrTargets:
     d = DrTargets()
     values = {n: _int_field(raw, n, getattr(d, n), where, problems) for n in _field_names(DrTargets)}
     for name, value in values.items():
-        if value < 0 or (value == 0 and name.endswith("rto_seconds")):
-            problems.add(where, name, f"{value} is not a usable target", "RTOs must be > 0 seconds, RPOs >= 0")
+        if value < 0 or (value == 0 and name.endswith("rto_seconds")) or value > ONE_WEEK_SECONDS:
+            problems.add(where, name, f"{value} is not a usable target",
+                         f"RTOs must be > 0 seconds, RPOs >= 0, both at most {ONE_WEEK_SECONDS} (a week)")  # fmt: skip
     return DrTargets(**values)
 
 
-def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | None:
+def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None = None) -> RegionConfig | None:
     if not isinstance(raw, Mapping):
         problems.add(f"region[{index}]", "region", "must be a table", "write each region as a [[region]] entry")
         return None
@@ -343,7 +376,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         problems.add(where, "jurisdiction", "is missing",
                      f'set jurisdiction = "{jurisdiction.value if jurisdiction else "US|EU|AU"}"')  # fmt: skip
     elif jurisdiction is not None and declared != jurisdiction.value:
-        problems.add(where, "jurisdiction", f"'{declared}' does not match the region ({name} is {jurisdiction.value})",
+        problems.add(where, "jurisdiction", f"{_show(declared)} does not match the region ({name} is {jurisdiction.value})",
                      f'set jurisdiction = "{jurisdiction.value}"')  # fmt: skip
 
     # AZs
@@ -368,25 +401,28 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         net = ipaddress.IPv4Network(cidr, strict=True) if isinstance(cidr, str) else None
         if net is None:
             raise ValueError("not a string")
-        if not net.is_private:
-            problems.add(
-                where, "vpc_cidr", f"{cidr} is not a private (RFC 1918) range", "use a block inside 10.0.0.0/8"
-            )
+        if not any(net.subnet_of(block) for block in RFC1918):
+            problems.add(where, "vpc_cidr", f"{cidr} is not inside a private (RFC 1918) range",
+                         "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")  # fmt: skip
         if not 16 <= net.prefixlen <= 20:
             problems.add(where, "vpc_cidr", f"/{net.prefixlen} is outside /16../20",
                          "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit")  # fmt: skip
     except ValueError as exc:
-        problems.add(where, "vpc_cidr", f"{cidr!r} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"')
+        problems.add(where, "vpc_cidr", f"{_show(cidr)} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"')
 
     # certificate
     cert = raw.get("certificate_arn")
     m = _CERT_ARN_RE.match(cert) if isinstance(cert, str) else None
     if m is None:
-        problems.add(where, "certificate_arn", f"{cert!r} is not an ACM certificate ARN",
+        problems.add(where, "certificate_arn", f"{_show(cert)} is not an ACM certificate ARN",
                      f"use arn:aws:acm:{name}:<12-digit account>:certificate/<uuid>")  # fmt: skip
     elif m.group("region") != name:
         problems.add(where, "certificate_arn", f"the certificate is in {m.group('region')}, not {name}",
                      f"an ALB can only use a certificate from its own region: issue or import one in {name}")  # fmt: skip
+    elif account is not None and account != PLACEHOLDER_ACCOUNT and m.group("account") != account:
+        problems.add(where, "certificate_arn", f"the certificate belongs to account {m.group('account')}, not to the deploy account {account}",
+                     f"an ALB can only serve a certificate of its own account: request or import one in {account} ({name}) "
+                     "and set its ARN")  # fmt: skip
 
     # simple scalars
     nat = _int_field(raw, "nat_gateways", 3, where, problems)
@@ -394,24 +430,26 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         problems.add(where, "nat_gateways", f"{nat} is outside 1..3",
                      "use 3 (one per AZ, survives an AZ loss) or fewer to save cost")  # fmt: skip
     tls = raw.get("tls_policy", DEFAULT_TLS_POLICY)
-    if tls not in FORWARD_SECRET_TLS_POLICIES:
-        problems.add(where, "tls_policy", f"{tls!r} is not a TLS 1.2+ forward-secrecy-only ALB policy",
+    if not isinstance(tls, str) or tls not in FORWARD_SECRET_TLS_POLICIES:
+        problems.add(where, "tls_policy", f"{_show(tls)} is not a TLS 1.2+ forward-secrecy-only ALB policy",
                      f'use "{DEFAULT_TLS_POLICY}" or another of: {", ".join(sorted(FORWARD_SECRET_TLS_POLICIES))}')  # fmt: skip
     hsts = _int_field(raw, "hsts_max_age_seconds", 2 * ONE_YEAR_SECONDS, where, problems)
     if hsts < ONE_YEAR_SECONDS:
         problems.add(where, "hsts_max_age_seconds", f"{hsts} is under one year",
                      f"set at least {ONE_YEAR_SECONDS} (HSTS preload requires it)")  # fmt: skip
+    elif hsts > 10 * ONE_YEAR_SECONDS:
+        problems.add(where, "hsts_max_age_seconds", f"{hsts} is over ten years",
+                     f"set at most {10 * ONE_YEAR_SECONDS}; {2 * ONE_YEAR_SECONDS} (two years) is the usual value")  # fmt: skip
     db_class = raw.get("db_instance_class", "r7g.large")
     if not isinstance(db_class, str) or not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", db_class):
-        problems.add(where, "db_instance_class", f"{db_class!r} is not an instance class", 'use e.g. "r7g.large"')
+        problems.add(where, "db_instance_class", f"{_show(db_class)} is not an instance class", 'use e.g. "r7g.large"')
 
     thresholds = {}
     for key, default in (("bulk_delete_alarm_threshold", 100), ("object_read_alarm_threshold", 1000)):
         thresholds[key] = _int_field(raw, key, default, where, problems)
-        if thresholds[key] <= 0:
-            problems.add(
-                where, key, f"must be greater than zero, got {thresholds[key]}", f"set {key} to a positive count"
-            )
+        if not 0 < thresholds[key] <= 1_000_000_000:
+            problems.add(where, key, f"must be between 1 and 1000000000, got {thresholds[key]}",
+                         f"set {key} to a positive count")  # fmt: skip
     prefix_list = raw.get("s3_prefix_list_id", S3_GATEWAY_PREFIX_LISTS.get(name))
     lookup = (f"aws ec2 describe-managed-prefix-lists --region {name} "
               f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3")  # fmt: skip
@@ -419,7 +457,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems) -> RegionConfig | N
         problems.add(where, "s3_prefix_list_id", f"the S3 prefix list of {name} is not known to trustbase",
                      f'set s3_prefix_list_id = "pl-..." to the PrefixListId that `{lookup}` prints')  # fmt: skip
     elif not isinstance(prefix_list, str) or not re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list):
-        problems.add(where, "s3_prefix_list_id", f"{prefix_list!r} is not a prefix list ID",
+        problems.add(where, "s3_prefix_list_id", f"{_show(prefix_list)} is not a prefix list ID",
                      f'use the PrefixListId (pl-...) that `{lookup}` prints')  # fmt: skip
     flags = {key: _bool_field(raw, key, False, where, problems)
              for key in ("app_internet_egress", "reserve_lambda_concurrency", "operator_access")}  # fmt: skip
@@ -458,18 +496,23 @@ def load_config(raw: Mapping[str, Any], *, account: str) -> AppConfig:
         if key != "region":
             problems.add("config", key, "unknown top-level key", "only [[region]] entries are allowed at the top level")
     if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
-        problems.add("config", "account", f"{account!r} is not a 12-digit AWS account ID",
+        problems.add("config", "account", f"{_show(account)} is not a 12-digit AWS account ID",
                      f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})")  # fmt: skip
 
     raw_regions = raw.get("region")
-    if not isinstance(raw_regions, list) or not raw_regions:
+    if raw_regions is not None and not isinstance(raw_regions, list):
+        problems.add("config", "region", f"must be an array of tables, got {_show(raw_regions)}",
+                     "write each region as a [[region]] entry (two brackets), not [region] or region = ...")  # fmt: skip
+        raise ConfigError(problems.items)
+    if not raw_regions:
         problems.add("config", "region", "no regions configured", "add at least one [[region]] entry")
         raise ConfigError(problems.items)
+    deploy_account = account if isinstance(account, str) and _ACCOUNT_RE.fullmatch(account) else None
 
     regions: list[RegionConfig] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(raw_regions):
-        parsed = _parse_region(entry, i, problems)
+        parsed = _parse_region(entry, i, problems, deploy_account)
         name = entry.get("name") if isinstance(entry, Mapping) else None
         if isinstance(name, str):
             if name in seen:
@@ -484,9 +527,12 @@ def load_config(raw: Mapping[str, Any], *, account: str) -> AppConfig:
     for entry in raw_regions:
         if not isinstance(entry, Mapping):
             continue
+        cidr = entry.get("vpc_cidr")
+        if not isinstance(cidr, str):
+            continue  # reported by the region's own checks
         try:
-            nets.append((str(entry.get("name")), ipaddress.IPv4Network(entry.get("vpc_cidr"), strict=True)))
-        except (ValueError, TypeError):
+            nets.append((str(entry.get("name")), ipaddress.IPv4Network(cidr, strict=True)))
+        except ValueError:
             continue
     for i, (name_a, a) in enumerate(nets):
         for name_b, b in nets[i + 1 :]:
