@@ -2,7 +2,9 @@
 
 Each check takes a template (a dict) and returns a list of violations (empty = compliant),
 so the same code gates the real stacks (tests/stacks) and proves, against deliberately
-insecure constructs (tests/constructs_lib), that it can fail.
+insecure constructs (tests/constructs_lib), that it can fail. The judgement of each value is a
+predicate of `posture_checks.predicates`, which `verify` applies to what it reads from a deployed
+account: one source of truth for templates, the emulator and live accounts.
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from config.jurisdictions import AWS_REGIONS, Jurisdiction
-from contract import FORWARD_SECRET_TLS_POLICIES
+from posture_checks import predicates as judge
+from posture_checks.predicates import HSTS_ATTRIBUTE, MIN_HSTS_SECONDS, hsts
 
 Template = dict[str, Any]
-
-# Restated here on purpose, not imported from constructs_lib: the check is an independent
-# oracle, so a wrong constant in the construct cannot make its own check pass.
-HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
-MIN_HSTS_SECONDS = 31_536_000
+__all__ = ["HSTS_ATTRIBUTE", "MIN_HSTS_SECONDS", "hsts_violations"]
+hsts_violations = hsts
 
 _POLICY_PROPS = {
     "AWS::IAM::Policy": ("PolicyDocument",),
@@ -52,24 +52,17 @@ def _as_list(value: Any) -> list[Any]:
 
 def wildcard_action_violations(template: Template) -> list[str]:
     """No Allow statement may use `*`, `service:*` or NotAction."""
-    out = []
-    for logical_id, stmt in policy_statements(template):
-        if stmt.get("Effect") != "Allow":
-            continue
-        if "NotAction" in stmt:
-            out.append(f"{logical_id}: Allow with NotAction")
-        for action in _as_list(stmt.get("Action", [])):
-            if isinstance(action, str) and (action == "*" or action.endswith(":*")):
-                out.append(f"{logical_id}: Allow with wildcard action {action!r}")
-    return out
+    return [
+        f"{logical_id}: {p}" for logical_id, stmt in policy_statements(template) for p in judge.wildcard_actions([stmt])
+    ]
 
 
 def boundary_violations(template: Template) -> list[str]:
     """Every IAM role carries a permissions boundary."""
     return [
-        f"{lid}: IAM role without PermissionsBoundary"
+        f"{lid}: {p}"
         for lid, res in resources(template, "AWS::IAM::Role").items()
-        if not res.get("Properties", {}).get("PermissionsBoundary")
+        for p in judge.role_boundary(res.get("Properties", {}).get("PermissionsBoundary"))
     ]
 
 
@@ -87,39 +80,23 @@ def bucket_violations(template: Template) -> list[str]:
     out = []
     for bid, res in resources(template, "AWS::S3::Bucket").items():
         p = res.get("Properties", {})
-        bpa = p.get("PublicAccessBlockConfiguration", {})
-        for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
-            if bpa.get(flag) is not True:
-                out.append(f"{bid}: public access block {flag} not set")
-        rules = p.get("OwnershipControls", {}).get("Rules", [])
-        if not any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in rules):
-            out.append(f"{bid}: object ownership not BucketOwnerEnforced")
-        if p.get("VersioningConfiguration", {}).get("Status") != "Enabled":
-            out.append(f"{bid}: versioning not enabled")
+        problems = judge.public_access_block(p.get("PublicAccessBlockConfiguration"))
+        problems += judge.object_ownership(p.get("OwnershipControls", {}).get("Rules"))
+        problems += judge.versioning(p.get("VersioningConfiguration", {}).get("Status"))
         enc = p.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        rules = enc or [{}]
+        for rule in rules:
+            problems += judge.bucket_encryption(
+                algorithm=rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm"),
+                bucket_key=rule.get("BucketKeyEnabled"),
+            )
         algos = {e.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for e in enc}
-        if not algos & {"aws:kms", "AES256"}:
-            out.append(f"{bid}: no default encryption")
-        if "aws:kms" in algos:
-            if not all(e.get("BucketKeyEnabled") for e in enc):
-                out.append(f"{bid}: SSE-KMS without bucket key")
-            if not p.get("LoggingConfiguration", {}).get("DestinationBucketName"):
-                out.append(f"{bid}: no server access logs")
+        if "aws:kms" in algos and not p.get("LoggingConfiguration", {}).get("DestinationBucketName"):
+            problems.append("no server access logs")
         stmts = _bucket_policy_for(template, bid)
-        denies = [s for s in stmts if s.get("Effect") == "Deny" and s.get("Principal") in ({"AWS": "*"}, "*")]
-        if not any(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false" for s in denies):
-            out.append(f"{bid}: bucket policy does not deny non-TLS requests")
-        if not any(_tls_floor(s) == 1.2 for s in denies):
-            out.append(f"{bid}: bucket policy does not deny TLS < 1.2")
+        problems += judge.denies_insecure_transport(stmts, "s3") + judge.denies_old_tls(stmts)
+        out += [f"{bid}: {x}" for x in problems]
     return out
-
-
-def _tls_floor(stmt: dict[str, Any]) -> float | None:
-    value = stmt.get("Condition", {}).get("NumericLessThan", {}).get("s3:TlsVersion")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def listener_violations(template: Template) -> list[str]:
@@ -129,38 +106,14 @@ def listener_violations(template: Template) -> list[str]:
     for lid, res in resources(template, "AWS::ElasticLoadBalancingV2::Listener").items():
         p = res["Properties"]
         if p.get("Protocol") == "HTTPS":
-            if p.get("SslPolicy") not in FORWARD_SECRET_TLS_POLICIES:
-                out.append(f"{lid}: SslPolicy {p.get('SslPolicy')!r} is not TLS 1.2+ forward-secrecy-only")
             attrs = {a["Key"]: a["Value"] for a in p.get("ListenerAttributes", [])}
-            out += [f"{lid}: {v}" for v in hsts_violations(attrs.get(HSTS_ATTRIBUTE))]
+            out += [f"{lid}: {v}" for v in judge.tls_policy(p.get("SslPolicy")) + judge.hsts(attrs.get(HSTS_ATTRIBUTE))]
         elif p.get("Protocol") == "HTTP":
-            actions = p.get("DefaultActions", [])
-            ok = (
-                len(actions) == 1
-                and actions[0].get("Type") == "redirect"
-                and actions[0].get("RedirectConfig", {}).get("Protocol") == "HTTPS"
-                and actions[0].get("RedirectConfig", {}).get("StatusCode") == "HTTP_301"
-            )
-            if not ok:
-                out.append(f"{lid}: HTTP listener does something other than a 301 redirect to HTTPS")
+            out += [f"{lid}: {v}" for v in judge.http_redirect(p.get("DefaultActions"))]
         else:
             out.append(f"{lid}: listener protocol {p.get('Protocol')!r}")
     for lid in resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule"):
         out.append(f"{lid}: listener rules are not expected (HTTP must only redirect)")
-    return out
-
-
-def hsts_violations(header: str | None) -> list[str]:
-    if not header:
-        return ["no HSTS header attribute"]
-    parts = [x.strip() for x in header.split(";")]
-    out = []
-    max_age = next((int(x.split("=", 1)[1]) for x in parts if x.startswith("max-age=")), 0)
-    if max_age < MIN_HSTS_SECONDS:
-        out.append(f"HSTS max-age {max_age} < {MIN_HSTS_SECONDS}")
-    for directive in ("includeSubDomains", "preload"):
-        if directive not in parts:
-            out.append(f"HSTS without {directive}")
     return out
 
 
@@ -171,22 +124,20 @@ def aurora_violations(template: Template) -> list[str]:
     groups = resources(template, "AWS::RDS::DBClusterParameterGroup")
     for cid, res in resources(template, "AWS::RDS::DBCluster").items():
         p = res["Properties"]
-        checks = {
-            "storage not encrypted with a CMK": p.get("StorageEncrypted") is True and bool(p.get("KmsKeyId")),
-            "deletion protection off": p.get("DeletionProtection") is True,
-            "IAM database authentication off": p.get("EnableIAMDatabaseAuthentication") is True,
-            "PITR retention under 7 days": int(p.get("BackupRetentionPeriod", 1)) >= 7,
-            "postgresql log export off": "postgresql" in p.get("EnableCloudwatchLogsExports", []),
-            "master secret not RDS-managed under a CMK": p.get("ManageMasterUserPassword") is True
-            and bool(p.get("MasterUserSecret", {}).get("KmsKeyId")),
-            "removal policy is not Snapshot/Retain": res.get("DeletionPolicy") in ("Snapshot", "Retain"),
-        }
-        out += [f"{cid}: {what}" for what, ok in checks.items() if not ok]
+        problems = judge.aurora_cluster(
+            encrypted=p.get("StorageEncrypted"), kms_key_id=p.get("KmsKeyId"),
+            deletion_protection=p.get("DeletionProtection"), iam_auth=p.get("EnableIAMDatabaseAuthentication"),
+            backup_days=p.get("BackupRetentionPeriod", 1), log_exports=p.get("EnableCloudwatchLogsExports"),
+        )  # fmt: skip
+        if not (p.get("ManageMasterUserPassword") is True and p.get("MasterUserSecret", {}).get("KmsKeyId")):
+            problems.append("master secret not RDS-managed under a CMK")
+        if res.get("DeletionPolicy") not in ("Snapshot", "Retain"):
+            problems.append("removal policy is not Snapshot/Retain")
         ref = p.get("DBClusterParameterGroupName", {})
         group = groups.get(ref.get("Ref", "") if isinstance(ref, dict) else "", {})
         params = group.get("Properties", {}).get("Parameters", {})
-        if str(params.get("rds.force_ssl")) != "1":
-            out.append(f"{cid}: rds.force_ssl is not 1 in the cluster parameter group")
+        problems += [f"{x} in the cluster parameter group" for x in judge.force_ssl(params)]
+        out += [f"{cid}: {x}" for x in problems]
         instances = [
             i for i in resources(template, "AWS::RDS::DBInstance").values()
             if i["Properties"].get("DBClusterIdentifier") == {"Ref": cid}
@@ -231,19 +182,11 @@ def audit_bucket_violations(template: Template, *, min_lock_days: int) -> list[s
         return ["no Object Lock bucket"]
     for bid, res in locked.items():
         rule = res["Properties"].get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
-        if rule.get("Mode") != "COMPLIANCE":
-            out.append(f"{bid}: Object Lock mode {rule.get('Mode')!r}, not COMPLIANCE")
-        if int(rule.get("Days", 0)) < min_lock_days:
-            out.append(f"{bid}: Object Lock retention {rule.get('Days')} < {min_lock_days} days")
-        denies = [
-            s
-            for s in _bucket_policy_for(template, bid)
-            if s.get("Effect") == "Deny" and s.get("Principal") in ({"AWS": "*"}, "*")
-        ]
-        denied = {a for s in denies for a in _as_list(s.get("Action", []))}
-        for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket"):
-            if action not in denied:
-                out.append(f"{bid}: {action} not denied to everyone")
+        problems = judge.object_lock(mode=rule.get("Mode"), days=rule.get("Days"), min_days=min_lock_days)
+        problems += judge.denies_to_everyone(
+            _bucket_policy_for(template, bid), ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket")
+        )
+        out += [f"{bid}: {x}" for x in problems]
     return out
 
 
@@ -256,22 +199,12 @@ def trail_violations(template: Template) -> list[str]:
         return ["no CloudTrail trail"]
     for tid, res in trails.items():
         p = res["Properties"]
-        checks = {
-            "not logging": p.get("IsLogging") is True,
-            "log file validation off": p.get("EnableLogFileValidation") is True,
-            "not KMS-encrypted": bool(p.get("KMSKeyId")),
-            "no CloudWatch Logs copy": bool(p.get("CloudWatchLogsLogGroupArn"))
-            and bool(p.get("CloudWatchLogsRoleArn")),
-            "multi-region (would cross jurisdictions)": p.get("IsMultiRegionTrail") is False,
-        }
-        out += [f"{tid}: {what}" for what, ok in checks.items() if not ok]
-        selectors = p.get("EventSelectors", [])
-        if not any(
-            s.get("IncludeManagementEvents") and s.get("ReadWriteType") == "All"
-            and any(d.get("Type") == "AWS::S3::Object" for d in s.get("DataResources", []))
-            for s in selectors
-        ):  # fmt: skip
-            out.append(f"{tid}: no management + read/write S3 data event selector")
+        problems = judge.trail(
+            logging=p.get("IsLogging"), validation=p.get("EnableLogFileValidation"), kms_key=p.get("KMSKeyId"),
+            cloudwatch_logs=p.get("CloudWatchLogsLogGroupArn") and p.get("CloudWatchLogsRoleArn"),
+            multi_region=p.get("IsMultiRegionTrail"), selectors=p.get("EventSelectors"),
+        )  # fmt: skip
+        out += [f"{tid}: {x}" for x in problems]
     return out
 
 
@@ -293,13 +226,10 @@ def egress_violations(template: Template, *, internet_allowed_for: tuple[str, ..
     from a group whose logical ID starts with one of `internet_allowed_for` (the config choice
     `app_internet_egress`). CDK's placeholder rule of an egress-free group (255.255.255.255/32,
     protocol icmp 252) is not traffic."""
-    out = []
-    for owner, group, rule in _egress_rules(template):
-        cidr = rule.get("CidrIp") or rule.get("CidrIpv6")
-        if cidr not in ("0.0.0.0/0", "::/0"):
-            continue
-        https_only = str(rule.get("IpProtocol")) == "tcp" and rule.get("FromPort") == 443 and rule.get("ToPort") == 443
-        if https_only and group.startswith(internet_allowed_for) and internet_allowed_for:
-            continue
-        out.append(f"{owner}: egress to {cidr} ({rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')})")
-    return out
+    return [
+        f"{owner}: {p}"
+        for owner, group, rule in _egress_rules(template)
+        for p in judge.egress_rule(
+            rule, https_to_internet_allowed=bool(internet_allowed_for) and group.startswith(internet_allowed_for)
+        )
+    ]

@@ -1,0 +1,370 @@
+"""The judges: one predicate per promise, over plain values.
+
+The template checks (`posture_checks`, at synth) and `verify` (the emulator and live accounts,
+after deploy) call the same functions, so "compliant" means one thing wherever it is judged. Each
+predicate returns the problems it finds (empty = compliant), in words an auditor can read.
+
+No CDK, no boto3: values in, problems out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from contract import FORWARD_SECRET_TLS_POLICIES
+
+# Restated here on purpose, not imported from constructs_lib: the judge is an independent
+# oracle, so a wrong constant in the construct cannot make its own check pass.
+HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
+MIN_HSTS_SECONDS = 31_536_000
+MAX_KEY_ROTATION_DAYS = 365
+MIN_PITR_DAYS = 7
+PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+TLS_FLOOR = 1.2
+
+Problems = list[str]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+# ------------------------------------------------------------------------------ transport
+
+
+def tls_policy(policy: Any) -> Problems:
+    """An HTTPS listener allows TLS 1.2+ with forward-secret ciphers only (one of the named policies)."""
+    if policy in FORWARD_SECRET_TLS_POLICIES:
+        return []
+    return [f"SslPolicy {policy!r} is not TLS 1.2+ forward-secrecy-only"]
+
+
+def hsts(header: Any) -> Problems:
+    """The HSTS header: max-age of at least a year, includeSubDomains and preload."""
+    if not isinstance(header, str) or not header.strip():
+        return ["no HSTS header attribute"]
+    parts = [x.strip() for x in header.split(";")]
+    out = []
+    max_age = 0
+    for part in parts:
+        if part.lower().startswith("max-age="):
+            try:
+                max_age = int(part.split("=", 1)[1].strip().strip('"'))
+            except ValueError:
+                out.append(f"HSTS max-age {part.split('=', 1)[1]!r} is not a number")
+    if max_age < MIN_HSTS_SECONDS:
+        out.append(f"HSTS max-age {max_age} < {MIN_HSTS_SECONDS}")
+    for directive in ("includeSubDomains", "preload"):
+        if directive not in parts:
+            out.append(f"HSTS without {directive}")
+    return out
+
+
+def http_redirect(actions: Any) -> Problems:
+    """An HTTP listener does nothing but a permanent (301) redirect to HTTPS."""
+    actions = as_list(actions)
+    ok = (
+        len(actions) == 1
+        and isinstance(actions[0], Mapping)
+        and actions[0].get("Type") == "redirect"
+        and (actions[0].get("RedirectConfig") or {}).get("Protocol") == "HTTPS"
+        and (actions[0].get("RedirectConfig") or {}).get("StatusCode") == "HTTP_301"
+    )
+    return [] if ok else ["HTTP listener does something other than a 301 redirect to HTTPS"]
+
+
+def _principal_is_everyone(principal: Any) -> bool:
+    return principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") in ("*", ["*"]))
+
+
+def _tls_floor(stmt: Mapping[str, Any]) -> float | None:
+    value = (stmt.get("Condition") or {}).get("NumericLessThan", {}).get("s3:TlsVersion")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _covers_all_actions(stmt: Mapping[str, Any], service: str) -> bool:
+    return any(a in ("*", f"{service}:*") for a in as_list(stmt.get("Action")))
+
+
+def denies_insecure_transport(statements: Iterable[Mapping[str, Any]], service: str) -> Problems:
+    """A resource policy denies every action to everyone when aws:SecureTransport is false."""
+    for s in statements:
+        if (
+            s.get("Effect") == "Deny"
+            and _principal_is_everyone(s.get("Principal"))
+            and _covers_all_actions(s, service)
+            and str((s.get("Condition") or {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false"
+        ):
+            return []
+    return [f"policy does not deny non-TLS requests ({service}:* to everyone when aws:SecureTransport is false)"]
+
+
+def denies_old_tls(statements: Iterable[Mapping[str, Any]]) -> Problems:
+    """A bucket policy denies every S3 action to everyone below TLS 1.2."""
+    for s in statements:
+        if (
+            s.get("Effect") == "Deny"
+            and _principal_is_everyone(s.get("Principal"))
+            and _covers_all_actions(s, "s3")
+            and _tls_floor(s) == TLS_FLOOR
+        ):
+            return []
+    return ["bucket policy does not deny TLS < 1.2"]
+
+
+# ------------------------------------------------------------------------------ encryption at rest
+
+
+def kms_key(*, enabled: Any, spec: Any, usage: Any, manager: Any) -> Problems:
+    """A customer-managed, enabled, symmetric AES-256 (SYMMETRIC_DEFAULT) encryption key."""
+    out = []
+    if enabled is not True:
+        out.append("key is not enabled")
+    if spec != "SYMMETRIC_DEFAULT":
+        out.append(f"key spec {spec!r} is not SYMMETRIC_DEFAULT (AES-256-GCM)")
+    if usage != "ENCRYPT_DECRYPT":
+        out.append(f"key usage {usage!r} is not ENCRYPT_DECRYPT")
+    if manager != "CUSTOMER":
+        out.append(f"key manager {manager!r} is not CUSTOMER")
+    return out
+
+
+def kms_rotation(*, enabled: Any, period_days: Any) -> Problems:
+    """Automatic rotation on, at least yearly."""
+    if enabled is not True:
+        return ["key rotation is off"]
+    if period_days is not None and int(period_days) > MAX_KEY_ROTATION_DAYS:
+        return [f"key rotates every {period_days} days (> {MAX_KEY_ROTATION_DAYS})"]
+    return []
+
+
+def bucket_encryption(*, algorithm: Any, bucket_key: Any) -> Problems:
+    """Default encryption with SSE-KMS (and a bucket key) or SSE-S3 (access-log buckets, which
+    ELB and S3 log delivery can only write with SSE-S3)."""
+    if algorithm == "aws:kms":
+        return [] if bucket_key is True else ["SSE-KMS without bucket key"]
+    if algorithm == "AES256":
+        return []
+    return [f"no default encryption (algorithm {algorithm!r})"]
+
+
+def storage_encrypted(*, encrypted: Any, kms_key_id: Any) -> Problems:
+    """Aurora storage encrypted with a KMS key. A missing flag is not encryption."""
+    out = []
+    if encrypted is not True:
+        out.append(f"storage not encrypted (StorageEncrypted {encrypted!r})")
+    if not kms_key_id:
+        out.append("no KMS key")
+    return out
+
+
+def has_cmk(value: Any, what: str) -> Problems:
+    return [] if isinstance(value, str) and value else [f"{what} not encrypted with a customer-managed key"]
+
+
+# ------------------------------------------------------------------------------ buckets
+
+
+def public_access_block(config: Any) -> Problems:
+    config = config if isinstance(config, Mapping) else {}
+    return [f"public access block {flag} not set" for flag in PUBLIC_ACCESS_BLOCK_FLAGS if config.get(flag) is not True]
+
+
+def versioning(status: Any) -> Problems:
+    return [] if status == "Enabled" else [f"versioning {status!r}, not Enabled"]
+
+
+def object_ownership(rules: Any) -> Problems:
+    ok = any(isinstance(r, Mapping) and r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in as_list(rules))
+    return [] if ok else ["object ownership not BucketOwnerEnforced"]
+
+
+def object_lock(*, mode: Any, days: Any, min_days: int) -> Problems:
+    out = []
+    if mode != "COMPLIANCE":
+        out.append(f"Object Lock mode {mode!r}, not COMPLIANCE")
+    try:
+        if int(days or 0) < min_days:
+            out.append(f"Object Lock retention {days} < {min_days} days")
+    except (TypeError, ValueError):
+        out.append(f"Object Lock retention {days!r} is not a number of days")
+    return out
+
+
+def lifecycle_rules(observed: list[Mapping[str, Any]], declared: list[Mapping[str, Any]]) -> Problems:
+    """Every declared rule is in force with the same prefix and the same days (expiry, noncurrent
+    versions, incomplete uploads). Rules are normalised first (see `normalise_lifecycle_rule`)."""
+    by_id = {r.get("id"): r for r in observed}
+    out = []
+    for want in declared:
+        got = by_id.get(want.get("id"))
+        if got is None:
+            out.append(f"lifecycle rule {want.get('id')!r} missing")
+            continue
+        for key, value in want.items():
+            if got.get(key) != value:
+                out.append(f"lifecycle rule {want.get('id')!r}: {key} is {got.get(key)!r}, declared {value!r}")
+    return out
+
+
+def normalise_lifecycle_rule(rule: Mapping[str, Any], *, api: bool) -> dict[str, Any]:
+    """A lifecycle rule as comparable plain data, from a template (CloudFormation spelling) or from
+    the S3 API (`api=True`)."""
+
+    def days(value: Any) -> int | None:
+        return int(value) if value is not None else None
+
+    if api:
+        flt = rule.get("Filter") or {}
+        exp = rule.get("Expiration") or {}
+        return {
+            "id": rule.get("ID"),
+            "enabled": rule.get("Status") == "Enabled",
+            "prefix": flt.get("Prefix", rule.get("Prefix", "")) or "",
+            "expiration_days": days(exp.get("Days")),
+            "expired_delete_markers": bool(exp.get("ExpiredObjectDeleteMarker", False)),
+            "noncurrent_days": days((rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays")),
+            "abort_upload_days": days((rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation")),
+        }
+    return {
+        "id": rule.get("Id"),
+        "enabled": rule.get("Status", "Enabled") == "Enabled",
+        "prefix": rule.get("Prefix", "") or "",
+        "expiration_days": days(rule.get("ExpirationInDays")),
+        "expired_delete_markers": bool(rule.get("ExpiredObjectDeleteMarker", False)),
+        "noncurrent_days": days((rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays")),
+        "abort_upload_days": days((rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation")),
+    }
+
+
+def denies_to_everyone(statements: Iterable[Mapping[str, Any]], actions: Iterable[str]) -> Problems:
+    denied = {
+        a
+        for s in statements
+        if s.get("Effect") == "Deny" and _principal_is_everyone(s.get("Principal"))
+        for a in as_list(s.get("Action"))
+    }
+    return [f"{a} not denied to everyone" for a in actions if a not in denied]
+
+
+# ------------------------------------------------------------------------------ identity
+
+
+def wildcard_actions(statements: Iterable[Mapping[str, Any]]) -> Problems:
+    """No Allow statement may use `*`, `service:*` or NotAction."""
+    out = []
+    for stmt in statements:
+        if stmt.get("Effect") != "Allow":
+            continue
+        if "NotAction" in stmt:
+            out.append("Allow with NotAction")
+        for action in as_list(stmt.get("Action")):
+            if isinstance(action, str) and (action == "*" or action.endswith(":*")):
+                out.append(f"Allow with wildcard action {action!r}")
+    return out
+
+
+def role_boundary(boundary_arn: Any, *, expected_policy_name: str | None = None) -> Problems:
+    """Every role carries a permissions boundary (the region's trustbase boundary, when named)."""
+    if not boundary_arn:
+        return ["IAM role without PermissionsBoundary"]
+    if expected_policy_name and not str(boundary_arn).endswith(f":policy/{expected_policy_name}"):
+        return [f"boundary {boundary_arn} is not the policy {expected_policy_name}"]
+    return []
+
+
+# ------------------------------------------------------------------------------ database
+
+
+def aurora_cluster(
+    *, encrypted: Any, kms_key_id: Any, deletion_protection: Any, iam_auth: Any, backup_days: Any, log_exports: Any
+) -> Problems:
+    out = storage_encrypted(encrypted=encrypted, kms_key_id=kms_key_id)
+    if deletion_protection is not True:
+        out.append("deletion protection off")
+    if iam_auth is not True:
+        out.append("IAM database authentication off")
+    try:
+        if int(backup_days or 0) < MIN_PITR_DAYS:
+            out.append(f"PITR retention {backup_days} under {MIN_PITR_DAYS} days")
+    except (TypeError, ValueError):
+        out.append(f"PITR retention {backup_days!r} is not a number of days")
+    if "postgresql" not in as_list(log_exports):
+        out.append("postgresql log export off")
+    return out
+
+
+def force_ssl(parameters: Mapping[str, Any]) -> Problems:
+    return [] if str(parameters.get("rds.force_ssl")) == "1" else ["rds.force_ssl is not 1"]
+
+
+def three_azs(azs: Iterable[Any], what: str) -> Problems:
+    distinct = {a for a in azs if a}
+    return (
+        []
+        if len(distinct) >= 3
+        else [f"{what} in {len(distinct)} AZ(s) ({', '.join(sorted(map(str, distinct)))}), not 3"]
+    )
+
+
+# ------------------------------------------------------------------------------ network
+
+
+INTERNET = ("0.0.0.0/0", "::/0")
+
+
+def egress_rule(rule: Mapping[str, Any], *, https_to_internet_allowed: bool = False) -> Problems:
+    """No rule sends traffic to the whole internet, except HTTPS where the config allows it."""
+    cidr = rule.get("CidrIp") or rule.get("CidrIpv6")
+    if cidr not in INTERNET:
+        return []
+    https_only = str(rule.get("IpProtocol")) == "tcp" and rule.get("FromPort") == 443 and rule.get("ToPort") == 443
+    if https_only and https_to_internet_allowed:
+        return []
+    return [f"egress to {cidr} ({rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')})"]
+
+
+def flow_log(*, traffic_type: Any, resource_id: Any) -> Problems:
+    out = []
+    if traffic_type != "ALL":
+        out.append(f"flow log captures {traffic_type!r}, not ALL")
+    if not str(resource_id or "").startswith("vpc-"):
+        out.append(f"flow log is on {resource_id!r}, not the VPC")
+    return out
+
+
+# ------------------------------------------------------------------------------ audit
+
+
+def trail(
+    *, logging: Any, validation: Any, kms_key: Any, cloudwatch_logs: Any, multi_region: Any, selectors: Any
+) -> Problems:
+    """Logging, log-file validation, KMS, a CloudWatch Logs copy, single region (residency), and
+    management events plus read/write S3 data events."""
+    out = []
+    if logging is not True:
+        out.append("not logging")
+    if validation is not True:
+        out.append("log file validation off")
+    if not kms_key:
+        out.append("not KMS-encrypted")
+    if not cloudwatch_logs:
+        out.append("no CloudWatch Logs copy")
+    if multi_region is not False:
+        out.append("multi-region (would cross jurisdictions)")
+    if not any(
+        s.get("IncludeManagementEvents") and s.get("ReadWriteType") == "All"
+        and any(d.get("Type") == "AWS::S3::Object" for d in s.get("DataResources", []))
+        for s in as_list(selectors) if isinstance(s, Mapping)
+    ):  # fmt: skip
+        out.append("no management + read/write S3 data event selector")
+    return out
+
+
+def equal(what: str, observed: Any, declared: Any) -> Problems:
+    """Drift: the observed value is not the one the deployed template declares."""
+    return [] if observed == declared else [f"{what} is {observed!r}, declared {declared!r}"]
