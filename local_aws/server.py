@@ -21,9 +21,10 @@ def main(argv: list[str] | None = None) -> None:
     # knows them when asked to load them.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from local_aws import patches
+    from local_aws.patches import s3
 
     patches.apply()
-    patches.TLS_ONLY = True
+    s3.TLS_ONLY = True
     from moto.server import main as moto_main
 
     moto_main(["-H", "127.0.0.1", "-p", str(args.port), "--ssl-cert", args.cert, "--ssl-key", args.key])
