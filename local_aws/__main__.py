@@ -1,11 +1,13 @@
 """python -m local_aws [--cdk-out cdk.out] [--regions R ...] [--out-dir reports] [--no-drills]
 
 The main job with no AWS account: start the local AWS, deploy every region's synthesized stacks
-to it through CloudFormation, verify every resource and key property, run the DR drills
-against the deployment, print where the reports are, stop the emulator.
+to it through CloudFormation, read every resource back and judge it with `verify` (the same
+observers and predicates as for a live account), run the DR drills against the deployment,
+print the counts per region, stop the emulator.
 
-Exit codes: 0 every check and drill passed or was honestly NOT_EMULATED / PARTIAL; 1 a check or
-a drill FAILED; 2 could not run (no cloud assembly, emulator did not start).
+Exit codes: 0 nothing FAILED (PASS, PATCHED and NOT_EMULATED rows, PARTIAL drills); 1 a check
+or a drill FAILED or a stack did not deploy; 2 could not run (no cloud assembly, emulator did
+not start).
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ from pathlib import Path
 
 from config import DEFAULT_CONFIG_FILE, load_config_file
 from dr_drill import FAIL, Clients, DrillError, DrillReport, az_loss, db_failover, restore, s3_recover
-from local_aws.deploy import PASS, LocalAws, RegionDeployment, deploy_region, stacks_in_order
+from local_aws.assembly import stacks_in_order
+from local_aws.deploy import LocalAws, RegionDeployment, deploy_region
+from local_aws.emulation import emulation_for
 from local_aws.emulator import running_emulator
+from verify import Report, verify_region
+from verify.readonly import ReadOnlySession
+from verify.report import FAIL as CHECK_FAIL
+from verify.report import NOT_EMULATED, PASS, PATCHED
 
 
 def run_drills(endpoint: str, region: str, out_dir: Path, config: Path = DEFAULT_CONFIG_FILE) -> list[DrillReport]:
@@ -35,6 +43,15 @@ def run_drills(endpoint: str, region: str, out_dir: Path, config: Path = DEFAULT
     for r in reports:
         r.write(out_dir)
     return reports
+
+
+def verify_local(endpoint: str, deployment: RegionDeployment, out_dir: Path) -> Report:
+    """verify, read-only, against the emulator: reports/local-verify-<region>.md|json."""
+    session = ReadOnlySession(
+        deployment.region, endpoint_url=endpoint, session=LocalAws(endpoint, deployment.region).session
+    )
+    return verify_region(session, deployment.region, out_dir=out_dir, stem=f"local-verify-{deployment.region}",
+                         emulation=emulation_for(deployment))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,38 +76,45 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
 
-    deployments: list[RegionDeployment] = []
-    drills: dict[str, list[DrillReport]] = {}
-    written: list[Path] = []
+    results: list[tuple[RegionDeployment, Report | None, list[DrillReport]]] = []
     args.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with running_emulator(log=args.out_dir / "local-emulator.log") as endpoint:
             for region in regions:
                 deployment = deploy_region(endpoint, artifacts, region)
-                deployments.append(deployment)
-                written += deployment.write(args.out_dir)
-                if args.no_drills:
+                deployment.write(args.out_dir)
+                if not deployment.ok:
+                    print(f"[local] {region}: deploy failed, verify and drills skipped", flush=True)
+                    results.append((deployment, None, []))
                     continue
-                if deployment.result != PASS:
-                    print(f"[local] {region}: deploy failed, drills skipped", flush=True)
-                    continue
-                try:
-                    drills[region] = run_drills(endpoint, region, args.out_dir)
-                except DrillError as exc:
-                    print(f"[local] {region}: drills could not run: {exc}", file=sys.stderr)
-                    return 1
+                report = verify_local(endpoint, deployment, args.out_dir)
+                drills: list[DrillReport] = []
+                if not args.no_drills:
+                    try:
+                        drills = run_drills(endpoint, region, args.out_dir)
+                    except DrillError as exc:
+                        print(f"[local] {region}: drills could not run: {exc}", file=sys.stderr)
+                        return 1
+                results.append((deployment, report, drills))
     except RuntimeError as exc:
         print(f"[local] {exc}", file=sys.stderr)
         return 2
 
-    print("\nregion           deploy  checks  not emulated  drills")
+    print(f"\n{'region':16} {'deploy':8} {'PASS':>5} {'FAIL':>5} {'PATCHED':>8} {'NOT_EMULATED':>13}  drills")
     failed = False
-    for d in deployments:
-        results = ", ".join(f"{r.scenario} {r.result}" for r in drills.get(d.region, [])) or "-"
-        failed |= d.result != PASS or any(r.result == FAIL for r in drills.get(d.region, []))
-        print(f"{d.region:16} {d.result:7} {d.count(PASS):6}  {d.count('NOT_EMULATED'):12}  {results}")
-    print(f"\nreports in {args.out_dir}/: local-deploy-<region>.md|json, drill-<scenario>-<region>.md|json")
-    print("PARTIAL = every emulated step passed; the rest is listed as NOT_EMULATED with the reason.")
+    for deployment, verified, drills in results:
+        counts = verified.counts() if verified else dict.fromkeys((PASS, CHECK_FAIL, PATCHED, NOT_EMULATED), 0)
+        drill_results = ", ".join(f"{r.scenario} {r.result}" for r in drills) or "-"
+        failed |= not deployment.ok or (verified is not None and verified.result == CHECK_FAIL)
+        failed |= any(r.result == FAIL for r in drills)
+        print(f"{deployment.region:16} {'ok' if deployment.ok else 'FAILED':8} {counts[PASS]:5} {counts[CHECK_FAIL]:5} "
+              f"{counts[PATCHED]:8} {counts[NOT_EMULATED]:13}  {drill_results}")  # fmt: skip
+    print(
+        f"\nreports in {args.out_dir}/: local-deploy-<region>, local-verify-<region>, drill-<scenario>-<region> (.md|.json)"
+    )
+    print("PASS = read from the emulator's service API and compliant; FAIL = not compliant or missing; PATCHED = "
+          "compliant only through a value our moto patch wrote (proves the patch, not AWS); NOT_EMULATED = moto "
+          "cannot create or show it. PARTIAL drill = every emulated step passed.")  # fmt: skip
     return 1 if failed else 0
 
 

@@ -86,10 +86,9 @@ def bucket_violations(template: Template) -> list[str]:
         enc = p.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
         rules = enc or [{}]
         for rule in rules:
-            problems += judge.bucket_encryption(
-                algorithm=rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm"),
-                bucket_key=rule.get("BucketKeyEnabled"),
-            )
+            algorithm = rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+            problems += judge.bucket_encryption(algorithm)
+            problems += judge.bucket_key(algorithm=algorithm, enabled=rule.get("BucketKeyEnabled"))
         algos = {e.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for e in enc}
         if "aws:kms" in algos and not p.get("LoggingConfiguration", {}).get("DestinationBucketName"):
             problems.append("no server access logs")

@@ -9,7 +9,7 @@ No CDK, no boto3: values in, problems out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from contract import FORWARD_SECRET_TLS_POLICIES
@@ -142,14 +142,15 @@ def kms_rotation(*, enabled: Any, period_days: Any) -> Problems:
     return []
 
 
-def bucket_encryption(*, algorithm: Any, bucket_key: Any) -> Problems:
-    """Default encryption with SSE-KMS (and a bucket key) or SSE-S3 (access-log buckets, which
-    ELB and S3 log delivery can only write with SSE-S3)."""
-    if algorithm == "aws:kms":
-        return [] if bucket_key is True else ["SSE-KMS without bucket key"]
-    if algorithm == "AES256":
-        return []
-    return [f"no default encryption (algorithm {algorithm!r})"]
+def bucket_encryption(algorithm: Any) -> Problems:
+    """Default encryption with SSE-KMS or SSE-S3 (access-log buckets, which ELB and S3 log delivery
+    can only write with SSE-S3)."""
+    return [] if algorithm in ("aws:kms", "AES256") else [f"no default encryption (algorithm {algorithm!r})"]
+
+
+def bucket_key(*, algorithm: Any, enabled: Any) -> Problems:
+    """SSE-KMS with an S3 bucket key (one KMS call per bucket key, not per object)."""
+    return [] if algorithm != "aws:kms" or enabled is True else ["SSE-KMS without bucket key"]
 
 
 def storage_encrypted(*, encrypted: Any, kms_key_id: Any) -> Problems:
@@ -195,7 +196,7 @@ def object_lock(*, mode: Any, days: Any, min_days: int) -> Problems:
     return out
 
 
-def lifecycle_rules(observed: list[Mapping[str, Any]], declared: list[Mapping[str, Any]]) -> Problems:
+def lifecycle_rules(observed: Sequence[Mapping[str, Any]], declared: Sequence[Mapping[str, Any]]) -> Problems:
     """Every declared rule is in force with the same prefix and the same days (expiry, noncurrent
     versions, incomplete uploads). Rules are normalised first (see `normalise_lifecycle_rule`)."""
     by_id = {r.get("id"): r for r in observed}
@@ -280,22 +281,39 @@ def role_boundary(boundary_arn: Any, *, expected_policy_name: str | None = None)
 # ------------------------------------------------------------------------------ database
 
 
-def aurora_cluster(
-    *, encrypted: Any, kms_key_id: Any, deletion_protection: Any, iam_auth: Any, backup_days: Any, log_exports: Any
-) -> Problems:
-    out = storage_encrypted(encrypted=encrypted, kms_key_id=kms_key_id)
+def aurora_protection(*, deletion_protection: Any, iam_auth: Any) -> Problems:
+    out = []
     if deletion_protection is not True:
         out.append("deletion protection off")
     if iam_auth is not True:
         out.append("IAM database authentication off")
-    try:
-        if int(backup_days or 0) < MIN_PITR_DAYS:
-            out.append(f"PITR retention {backup_days} under {MIN_PITR_DAYS} days")
-    except (TypeError, ValueError):
-        out.append(f"PITR retention {backup_days!r} is not a number of days")
-    if "postgresql" not in as_list(log_exports):
-        out.append("postgresql log export off")
     return out
+
+
+def point_in_time_recovery(backup_days: Any) -> Problems:
+    try:
+        return (
+            []
+            if int(backup_days or 0) >= MIN_PITR_DAYS
+            else [f"PITR retention {backup_days} under {MIN_PITR_DAYS} days"]
+        )
+    except (TypeError, ValueError):
+        return [f"PITR retention {backup_days!r} is not a number of days"]
+
+
+def database_log_export(exports: Any) -> Problems:
+    return [] if "postgresql" in as_list(exports) else ["postgresql log export off"]
+
+
+def aurora_cluster(
+    *, encrypted: Any, kms_key_id: Any, deletion_protection: Any, iam_auth: Any, backup_days: Any, log_exports: Any
+) -> Problems:
+    return (
+        storage_encrypted(encrypted=encrypted, kms_key_id=kms_key_id)
+        + aurora_protection(deletion_protection=deletion_protection, iam_auth=iam_auth)
+        + point_in_time_recovery(backup_days)
+        + database_log_export(log_exports)
+    )
 
 
 def force_ssl(parameters: Mapping[str, Any]) -> Problems:
@@ -363,6 +381,23 @@ def trail(
     ):  # fmt: skip
         out.append("no management + read/write S3 data event selector")
     return out
+
+
+def certificate_of(arn: Any, *, account: str, region: str) -> Problems:
+    """An ALB serves only a certificate of its own account and region."""
+    parts = str(arn or "").split(":")
+    if len(parts) < 6 or parts[2] != "acm":
+        return [f"{arn!r} is not an ACM certificate"]
+    out = []
+    if parts[3] != region:
+        out.append(f"certificate in {parts[3]}, not {region}")
+    if parts[4] != account:
+        out.append(f"certificate of account {parts[4]}, not {account}")
+    return out
+
+
+def public_instance(publicly_accessible: Any) -> Problems:
+    return [] if publicly_accessible is False else [f"instance publicly accessible ({publicly_accessible!r})"]
 
 
 def equal(what: str, observed: Any, declared: Any) -> Problems:

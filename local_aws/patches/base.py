@@ -55,8 +55,8 @@ class Undo:
         while self._steps:
             self._steps.pop()()
         self.models.clear()
-        gc.collect()  # drop the added models from CloudFormationModel.__subclasses__()
-        refresh_model_registry()
+        refresh_model_registry()  # moto's cached model list still holds them: clear it first
+        gc.collect()  # then drop the added models from CloudFormationModel.__subclasses__()
 
 
 def refresh_model_registry() -> None:

@@ -1,9 +1,9 @@
 """S3 in moto 5.2.5:
 
-- AWS::S3::Bucket: the model applies only encryption and tags; versioning, the public access
-  block, ownership controls, Object Lock, lifecycle rules and access logging were silently
-  dropped. This patch writes them through moto's S3 backend, so those read-backs are PATCHED (the
-  encryption read-back is moto's own: PASS).
+- AWS::S3::Bucket: the model applies only encryption (without the bucket key) and tags;
+  versioning, the public access block, ownership controls, Object Lock, lifecycle rules and access
+  logging were silently dropped. This patch writes them through moto's S3 backend, so those
+  read-backs are PATCHED (the encryption algorithm and key are moto's own: PASS).
 - AWS::S3::BucketPolicy has no model: this one stores the document (TLS-only read-backs PATCHED).
 - Bucket policy evaluation: moto applies a Deny even when its condition does not hold (and knows
   only StringEquals, with no request context), so our "deny unless TLS" policy denied every
@@ -48,13 +48,16 @@ def _install_bucket(undo: Undo) -> None:
 
     def after(bucket: Any, p: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = s3_backends[account_id][get_partition(region_name)]
+        rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+        if rules and rules[0].get("BucketKeyEnabled") and bucket.encryption:
+            bucket.encryption["Rule"]["BucketKeyEnabled"] = "true"  # moto's model drops it
         if p.get("VersioningConfiguration"):
             backend.put_bucket_versioning(bucket.name, p["VersioningConfiguration"]["Status"])
         if p.get("PublicAccessBlockConfiguration"):
             backend.put_public_access_block(bucket.name, p["PublicAccessBlockConfiguration"])
-        rules = (p.get("OwnershipControls") or {}).get("Rules") or []
-        if rules:
-            backend.put_bucket_ownership_controls(bucket.name, rules[0]["ObjectOwnership"])
+        ownership = (p.get("OwnershipControls") or {}).get("Rules") or []
+        if ownership:
+            backend.put_bucket_ownership_controls(bucket.name, ownership[0]["ObjectOwnership"])
         if p.get("ObjectLockEnabled"):
             retention = (p.get("ObjectLockConfiguration") or {}).get("Rule", {}).get("DefaultRetention", {})
             backend.put_object_lock_configuration(
@@ -139,10 +142,10 @@ def _install_policy_conditions(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("s3.bucket-properties", "bucket versioning, public access block, ownership, Object Lock, lifecycle and "
-          "logging are dropped", _install_bucket,
-          frozenset({"s3.versioning", "s3.public_access_block", "s3.ownership", "s3.object_lock", "s3.lifecycle",
-                     "s3.access_logs"})),
+    Patch("s3.bucket-properties", "bucket key, versioning, public access block, ownership, Object Lock, lifecycle "
+          "and logging are dropped", _install_bucket,
+          frozenset({"s3.bucket_key", "s3.versioning", "s3.public_access_block", "s3.ownership", "s3.object_lock",
+                     "s3.lifecycle", "s3.access_logs"})),
     Patch("s3.bucket-policy-model", "moto has no CloudFormation model for AWS::S3::BucketPolicy",
           _install_policy_model, frozenset({"s3.tls_only", "s3.bucket_policy"})),
     Patch("s3.policy-conditions", "bucket policy Denies apply even when their condition does not hold",

@@ -1,12 +1,13 @@
 """A real local deploy of one region (the session's synthesized assembly) to the patched moto
-server over HTTPS, verified resource by resource, then the DR drills against it, including
-drills that must FAIL (a lost canary, an RTO over target) and verifications that must FAIL
-(a property changed after deploy, a resource type the emulator silently skips)."""
+server over HTTPS, read back and judged by `verify` resource by resource, then the DR drills
+against it. Includes what must FAIL: drift planted after deploy (a bucket's encryption, a role's
+boundary, HSTS, key rotation), a resource type the emulator silently skips, lost canaries, RTOs
+over target."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,17 @@ import pytest
 
 from config import DrTargets
 from dr_drill import FAIL, NOT_EMULATED, PARTIAL, PASS, Clients, az_loss, db_failover, restore, s3_recover
-from local_aws import deploy as local_deploy
+from local_aws import emulation
 from local_aws.__main__ import main as local_main
-from local_aws.deploy import LocalAws, RegionDeployment, deploy_region, localize, stacks_in_order, verify_stack
+from local_aws.__main__ import verify_local
+from local_aws.assembly import stacks_in_order
+from local_aws.deploy import LocalAws, RegionDeployment, deploy_region
 from local_aws.emulator import running_emulator
+from local_aws.patches import BY_NAME
 from tests.conftest import Assembly
+from verify import PATCHED, Report, verify_region
+from verify.__main__ import main as verify_main
+from verify.readonly import ReadOnlySession
 
 REGION = "eu-west-1"
 
@@ -27,7 +34,8 @@ REGION = "eu-west-1"
 @dataclass
 class Deployed:
     endpoint: str
-    report: RegionDeployment
+    deployment: RegionDeployment
+    report: Report
     assembly: Assembly
 
     def aws(self) -> LocalAws:
@@ -37,113 +45,210 @@ class Deployed:
         a = self.aws()
         return Clients(ssm=a.client("ssm"), s3=a.client("s3"), rds=a.client("rds"), backup=a.client("backup"), fis=a.client("fis"))  # fmt: skip
 
+    def verify(self, *parts: str) -> Report:
+        session = ReadOnlySession(REGION, endpoint_url=self.endpoint, session=self.aws().session)
+        return verify_region(session, REGION, emulation=emulation.emulation_for(self.deployment), parts=parts,
+                             log=lambda _: None)  # fmt: skip
+
+    def physical(self, part: str, lid_prefix: str, rtype: str) -> tuple[str, str]:
+        stack = f"trustbase-{REGION}-{part}"
+        listed = self.aws().client("cloudformation").list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        found = [r for r in listed if r["LogicalResourceId"].startswith(lid_prefix) and r["ResourceType"] == rtype]
+        assert len(found) == 1, [r["LogicalResourceId"] for r in found]
+        return found[0]["LogicalResourceId"], found[0]["PhysicalResourceId"]
+
 
 @pytest.fixture(scope="module")
-def deployed(assembly: Assembly) -> Iterator[Deployed]:
+def deployed(assembly: Assembly, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     with running_emulator() as endpoint:
-        report = deploy_region(endpoint, stacks_in_order(assembly.outdir, [REGION]), REGION)
-        yield Deployed(endpoint, report, assembly)
+        deployment = deploy_region(endpoint, stacks_in_order(assembly.outdir, [REGION]), REGION)
+        report = verify_local(endpoint, deployment, tmp_path_factory.mktemp("verify"))
+        yield Deployed(endpoint, deployment, report, assembly)
 
 
-def test_every_stack_deploys_and_every_check_passes_or_is_listed(deployed: Deployed) -> None:
+def test_every_stack_deploys(deployed: Deployed) -> None:
+    assert deployed.deployment.ok, deployed.deployment.to_markdown()
+    assert [s.name.rsplit("-", 1)[-1] for s in deployed.deployment.stacks] == [
+        "keys", "network", "data", "migrations", "audit", "edge", "detection", "lifecycle",
+    ]  # fmt: skip
+
+
+def test_verify_finds_nothing_wrong_and_says_what_it_could_not_see(deployed: Deployed) -> None:
     report = deployed.report
-    assert report.result == PASS, report.to_markdown()
-    assert [s.rsplit("-", 1)[-1] for s in report.stacks] == [
-        "keys",
-        "network",
-        "data",
-        "migrations",
-        "audit",
-        "edge",
-        "detection",
-        "lifecycle",
-    ]
-    for check in report.checks:
-        assert check.status in (PASS, NOT_EMULATED)
-        if check.status == NOT_EMULATED:
-            assert len(check.detail) > 20, check  # says why
+    assert report.complete and report.result == PASS, [r for r in report.rows if r.status == FAIL]
+    counts = report.counts()
+    assert counts[PASS] > 100 and counts[PATCHED] > 50 and counts[NOT_EMULATED] > 20
+    for row in report.rows:
+        if row.status == PATCHED:
+            name = row.detail.removeprefix("written by patch ").split(" ", 1)[0]
+            assert name in BY_NAME, row
+        if row.status == NOT_EMULATED:
+            assert len(row.detail) > 20, row  # says why
 
 
 def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
     for stack in deployed.report.stacks:
         template = deployed.assembly.template(stack)
-        checked = {c.subject for c in deployed.report.checks if c.stack == stack}
-        missing = set(template["Resources"]) - checked
-        assert not missing, f"{stack}: no check for {sorted(missing)}"
+        checked = {r.resource for r in deployed.report.rows if r.stack == stack}
+        resources = {lid for lid, r in template["Resources"].items() if r["Type"] != "AWS::CDK::Metadata"}
+        assert not resources - checked, f"{stack}: no row for {sorted(resources - checked)}"
 
 
 @pytest.mark.parametrize(
-    ("what", "count"),
+    ("check", "status", "count"),
     [
-        ("KMS key rotation", 6),
-        ("S3 default encryption", 4),
-        ("S3 versioning", 4),
-        ("S3 refuses non-TLS requests", 4),
-        ("S3 Object Lock", 1),
-        ("S3 lifecycle rules", 4),
-        ("ALB TLS policy (TLS 1.2+, forward secrecy)", 1),
-        ("ALB sends HSTS", 1),
-        ("HTTP listener redirects to HTTPS", 1),
-        ("Aurora storage encrypted with the CMK", 1),
-        ("Aurora instances in 3 AZs", 1),
-        ("backup vault locked", 1),
-        ("backup vault encrypted with a CMK of this region", 1),
-        ("VPC flow log captures ALL traffic", 1),
-        ("Lambda in VPC subnets of 3 AZs", 6),
-        ("Lambda environment encrypted with a CMK", 6),
-        ("Lambda traced", 6),
-        ("SQS queue encrypted with a CMK", 4),
-        ("SQS queue refuses non-TLS requests", 4),
-        ("state machine encrypted with a CMK", 1),
-        ("state machine logs ALL without execution data", 1),
-        ("state machine traced", 1),
+        # moto's own values, read from its service APIs: PASS
+        ("kms.key", PASS, 6), ("kms.rotation", PASS, 6), ("iam.boundary", PASS, 21), ("s3.encryption", PASS, 4),
+        ("elbv2.tls_policy", PASS, 1), ("elbv2.redirect", PASS, 1), ("ec2.flow_log", PASS, 1), ("lambda.vpc", PASS, 6),
+        ("sqs.cmk", PASS, 4), ("logs.retention", PASS, 11),
+        # values that exist in the emulator only because a patch of ours wrote them: PATCHED, never PASS
+        ("s3.versioning", PATCHED, 4), ("s3.public_access_block", PATCHED, 4), ("s3.tls_only", PATCHED, 4),
+        ("s3.lifecycle", PATCHED, 4), ("s3.object_lock", PATCHED, 1), ("elbv2.hsts", PATCHED, 1),
+        ("rds.cluster.encryption", PATCHED, 1), ("rds.cluster.azs", PATCHED, 1), ("backup.vault.lock", PATCHED, 1),
+        ("lambda.cmk", PATCHED, 6), ("lambda.tracing", PATCHED, 6), ("sqs.tls_only", PATCHED, 4), ("sfn.cmk", PATCHED, 1),
+        ("ec2.security_group", PATCHED, 6), ("logs.cmk", PATCHED, 11),
+        # what moto cannot show at all
+        ("lambda.dlq", NOT_EMULATED, 5), ("rds.instance.performance_insights", NOT_EMULATED, 3),
+        ("AWS::CloudTrail::Trail.exists", NOT_EMULATED, 1), ("AWS::WAFv2::WebACL.exists", NOT_EMULATED, 1),
     ],
-)
-def test_key_properties_read_back_from_the_service_apis(deployed: Deployed, what: str, count: int) -> None:
-    passed = [c for c in deployed.report.checks if c.what == what and c.status == PASS]
-    assert len(passed) == count, [c for c in deployed.report.checks if c.what == what]
+)  # fmt: skip
+def test_each_property_reads_back_with_its_honest_status(
+    deployed: Deployed, check: str, status: str, count: int
+) -> None:
+    rows = [r for r in deployed.report.rows if r.check == check]
+    assert [r.status for r in rows] == [status] * count, rows
 
 
-def test_what_the_emulator_cannot_do_is_listed(deployed: Deployed) -> None:
-    listed = {(c.subject, c.what) for c in deployed.report.checks if c.status == NOT_EMULATED}
-    whats = {w for _, w in listed}
-    assert "changed for the emulator" in whats  # the Lambda-backed custom resource, the certificate
-    assert {"AWS::WAFv2::WebACL", "AWS::FIS::ExperimentTemplate", "AWS::GuardDuty::Detector"} <= whats
+# ------------------------------------------------------------------------------ planted drift
 
 
-def test_a_property_changed_after_deploy_fails_verification(deployed: Deployed) -> None:
-    aws = deployed.aws()
-    stack = f"trustbase-{REGION}-keys"
-    template, _ = localize(deployed.assembly.template(stack))
-    key_lid = next(lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key")
-    physical = aws.client("cloudformation").describe_stack_resource(StackName=stack, LogicalResourceId=key_lid)
-    key_id = physical["StackResourceDetail"]["PhysicalResourceId"]
-    aws.client("kms").disable_key_rotation(KeyId=key_id)
+def _bucket_encryption(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
+    lid, bucket = d.physical("data", "CustomerDataBucket", "AWS::S3::Bucket")
+    s3 = d.aws().client("s3")
+    before = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+    return (
+        "data",
+        lid,
+        "s3.encryption",
+        lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=before),
+    )
+
+
+def _role_boundary(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
+    lid, role = d.physical("edge", "AppTierTaskRole", "AWS::IAM::Role")
+    iam = d.aws().client("iam")
+    boundary = iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    iam.delete_role_permissions_boundary(RoleName=role)
+    return (
+        "edge",
+        lid,
+        "iam.boundary",
+        lambda: iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=boundary),
+    )
+
+
+def _hsts(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
+    lid, listener = d.physical("edge", "PublicEndpointAlbHttps", "AWS::ElasticLoadBalancingV2::Listener")
+    elb, key = d.aws().client("elbv2"), "routing.http.response.strict_transport_security.header_value"
+    before = next(
+        a["Value"] for a in elb.describe_listener_attributes(ListenerArn=listener)["Attributes"] if a["Key"] == key
+    )
+    elb.modify_listener_attributes(ListenerArn=listener, Attributes=[{"Key": key, "Value": ""}])
+    return (
+        "edge",
+        lid,
+        "elbv2.hsts",
+        lambda: elb.modify_listener_attributes(ListenerArn=listener, Attributes=[{"Key": key, "Value": before}]),
+    )
+
+
+def _key_rotation(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
+    lid, key = d.physical("keys", "ObjectsKey", "AWS::KMS::Key")
+    kms = d.aws().client("kms")
+    kms.disable_key_rotation(KeyId=key)
+    return "keys", lid, "kms.rotation", lambda: kms.enable_key_rotation(KeyId=key)
+
+
+@pytest.mark.parametrize("plant", [_bucket_encryption, _role_boundary, _hsts, _key_rotation],
+                         ids=["bucket-encryption", "role-boundary", "hsts-removed", "key-rotation-off"])  # fmt: skip
+def test_drift_planted_after_deploy_is_a_fail_naming_the_resource(deployed: Deployed, plant: Any) -> None:
+    part, lid, check, undo = plant(deployed)
     try:
-        again = RegionDeployment(REGION)
-        verify_stack(aws, stack, template, again)
-        assert again.result == FAIL
-        assert [(c.subject, c.what) for c in again.checks if c.status == FAIL] == [(key_lid, "KMS key rotation")]
+        report = deployed.verify(part)
     finally:
-        aws.client("kms").enable_key_rotation(KeyId=key_id)
+        undo()
+    failed = [(r.resource, r.check) for r in report.rows if r.status == FAIL]
+    assert failed == [(lid, check)], failed
+    row = next(r for r in report.rows if r.status == FAIL)
+    assert row.physical and row.stack == f"trustbase-{REGION}-{part}" and row.detail
+    again = deployed.verify(part)
+    assert again.result == PASS  # restored: the same check is compliant again
 
 
 def test_a_resource_the_emulator_skips_fails_unless_listed(deployed: Deployed, monkeypatch: pytest.MonkeyPatch) -> None:
     aws = deployed.aws()
     # moto has no CloudFormation model for this type: the stack still says CREATE_COMPLETE.
     template = {"Resources": {"Skipped": {"Type": "AWS::Pinpoint::App", "Properties": {"Name": "x"}},
-                              "Queue": {"Type": "AWS::EC2::InternetGateway", "Properties": {}}}}  # fmt: skip
-    aws.client("cloudformation").create_stack(StackName="gap-test", TemplateBody=json.dumps(template))
-    report = RegionDeployment(REGION)
-    verify_stack(aws, "gap-test", template, report)
-    assert {(c.subject, c.status) for c in report.checks} == {("Skipped", FAIL), ("Queue", PASS)}
-    # listed as not emulated: reported, not failed ...
-    monkeypatch.setitem(local_deploy.NOT_EMULATED_TYPES, "AWS::Pinpoint::App", "test: not in moto")
-    # ... and a listed type that the emulator does create is a stale entry: it fails.
-    monkeypatch.setitem(local_deploy.NOT_EMULATED_TYPES, "AWS::EC2::InternetGateway", "test: stale entry")
-    report = RegionDeployment(REGION)
-    verify_stack(aws, "gap-test", template, report)
-    assert {(c.subject, c.status) for c in report.checks} == {("Skipped", NOT_EMULATED), ("Queue", FAIL)}
+                              "Gateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {}}}}  # fmt: skip
+    aws.client("cloudformation").create_stack(
+        StackName=f"trustbase-{REGION}-gaptest", TemplateBody=json.dumps(template)
+    )
+    statuses = {(r.resource, r.status) for r in deployed.verify("gaptest").rows}
+    assert {("Skipped", FAIL), ("Gateway", PASS)} <= statuses
+    # listed as not emulated: reported, not failed; a listed type the emulator does create is stale: FAIL
+    monkeypatch.setitem(emulation.NOT_EMULATED_TYPES, "AWS::Pinpoint::App", "test: not in moto")
+    monkeypatch.setitem(emulation.NOT_EMULATED_TYPES, "AWS::EC2::InternetGateway", "test: stale entry")
+    statuses = {(r.resource, r.status) for r in deployed.verify("gaptest").rows}
+    assert {("Skipped", NOT_EMULATED), ("Gateway", FAIL)} <= statuses
+
+
+# ------------------------------------------------------------------------------ the verify command
+
+
+def test_verify_command_against_the_deployment_reads_only_and_writes_its_report(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The live command, pointed at the emulator: it knows nothing of moto, so it never says PATCHED
+    or NOT_EMULATED. What moto cannot create is, for it, missing: FAIL, exit 1."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    code = verify_main(["--region", REGION, "--endpoint-url", deployed.endpoint, "--out-dir", str(tmp_path)])
+    assert code == 1
+    data = json.loads((tmp_path / f"verify-{REGION}.json").read_text())
+    assert data["account"] == "123456789012" and data["target"] == "live account" and data["complete"]
+    assert data["progress"] == "8/8 stacks" and data["finished_at"] >= data["started_at"]
+    assert data["counts"]["PATCHED"] == 0 and data["counts"]["NOT_EMULATED"] == 0
+    gaps = set(emulation.NOT_EMULATED_TYPES)
+    for row in data["rows"]:
+        if row["status"] == "FAIL":
+            assert row["type"] in gaps or row["check"] in emulation.NOT_EMULATED_CHECKS, row
+    md = (tmp_path / f"verify-{REGION}.md").read_text()
+    assert f"Observed in account 123456789012 (live account), {data['started_at']}" in md
+    assert "verify eu-west-1 (account 123456789012)" in capsys.readouterr().out
+
+
+def test_make_local_entry_point_deploys_verifies_drills_and_prints_the_four_counts(
+    assembly: Assembly, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = local_main(["--cdk-out", str(assembly.outdir), "--regions", REGION, "--out-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    header = next(line for line in out.splitlines() if line.startswith("region"))
+    assert header.split()[:6] == ["region", "deploy", "PASS", "FAIL", "PATCHED", "NOT_EMULATED"]
+    row = next(line for line in out.splitlines() if line.startswith(REGION)).split()
+    assert row[1] == "ok" and row[3] == "0" and int(row[2]) > 100 and int(row[4]) > 50 and int(row[5]) > 20
+    verified = json.loads((tmp_path / f"local-verify-{REGION}.json").read_text())
+    assert verified["result"] == PASS and verified["target"].startswith("local emulator")
+    results = {s: json.loads((tmp_path / f"drill-{s}-{REGION}.json").read_text())["result"]
+               for s in ("s3-recover", "db-failover", "az-loss", "restore")}  # fmt: skip
+    assert results == {"s3-recover": PASS, "db-failover": PARTIAL, "az-loss": PARTIAL, "restore": PARTIAL}
+
+
+def test_make_local_refuses_a_missing_assembly_or_region(assembly: Assembly, tmp_path: Path) -> None:
+    assert local_main(["--cdk-out", str(tmp_path / "nothing")]) == 2
+    assert local_main(["--cdk-out", str(assembly.outdir), "--regions", "mars-north-1"]) == 2
 
 
 # ------------------------------------------------------------------------------ drills on the deployment
@@ -185,21 +290,6 @@ def test_restore_restores_and_removes_the_copy(deployed: Deployed) -> None:
     assert report.result == PARTIAL, report.to_markdown()
     assert {s.name: s.status for s in report.steps}["restored cluster encrypted"] == PASS
     assert {c["DBClusterIdentifier"] for c in clients.rds.describe_db_clusters()["DBClusters"]} == before
-
-
-def test_make_local_entry_point_deploys_drills_and_reports(assembly: Assembly, tmp_path: Path) -> None:
-    code = local_main(["--cdk-out", str(assembly.outdir), "--regions", REGION, "--out-dir", str(tmp_path)])
-    assert code == 0
-    deploy = json.loads((tmp_path / f"local-deploy-{REGION}.json").read_text())
-    assert deploy["result"] == PASS
-    results = {s: json.loads((tmp_path / f"drill-{s}-{REGION}.json").read_text())["result"]
-               for s in ("s3-recover", "db-failover", "az-loss", "restore")}  # fmt: skip
-    assert results == {"s3-recover": PASS, "db-failover": PARTIAL, "az-loss": PARTIAL, "restore": PARTIAL}
-
-
-def test_make_local_refuses_a_missing_assembly_or_region(assembly: Assembly, tmp_path: Path) -> None:
-    assert local_main(["--cdk-out", str(tmp_path / "nothing")]) == 2
-    assert local_main(["--cdk-out", str(assembly.outdir), "--regions", "mars-north-1"]) == 2
 
 
 # ------------------------------------------------------------------------------ the SQL canary

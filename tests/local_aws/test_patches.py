@@ -137,6 +137,46 @@ def ingress_rule() -> None:
     assert (proto, lo, hi) == ("tcp", "5532", "5532") and group.startswith("sg-") and source.startswith("sg-")
 
 
+def security_group_egress() -> None:
+    vpc, _ = vpc_with_subnets(1)
+    ids = deploy({
+        "Closed": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "c", "VpcId": vpc, "SecurityGroupEgress": [
+            {"CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic", "FromPort": 252, "IpProtocol": "icmp", "ToPort": 86}]}},
+        "Peer": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "p", "VpcId": vpc}},
+        "Out": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {"GroupId": {"Fn::GetAtt": ["Peer", "GroupId"]}, "IpProtocol": "tcp",
+                "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": {"Fn::GetAtt": ["Closed", "GroupId"]}}},
+    })  # fmt: skip
+    ec2 = client("ec2")
+    for group in (ids["Closed"], ids["Peer"]):
+        egress = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissionsEgress"]
+        assert not any(r.get("CidrIp") == "0.0.0.0/0" for p in egress for r in p.get("IpRanges", [])), egress
+    peer = ec2.describe_security_groups(GroupIds=[ids["Peer"]])["SecurityGroups"][0]["IpPermissionsEgress"]
+    assert [p["UserIdGroupPairs"][0]["GroupId"] for p in peer] == [ids["Closed"]]
+
+
+def route_table_association() -> None:
+    vpc, subnets = vpc_with_subnets(1)
+    ids = deploy({
+        "T": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": vpc}},
+        "A": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {"RouteTableId": {"Ref": "T"}, "SubnetId": subnets[0]}},
+    })  # fmt: skip
+    table = client("ec2").describe_route_tables(RouteTableIds=[ids["T"]])["RouteTables"][0]
+    assert ids["A"].startswith("rtbassoc-")
+    assert [(a["RouteTableAssociationId"], a["SubnetId"]) for a in table["Associations"]] == [(ids["A"], subnets[0])]
+
+
+def endpoint_policy() -> None:
+    vpc, _ = vpc_with_subnets(1)
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "OnlyThisAccount", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}  # fmt: skip
+    ids = deploy({
+        "T": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": vpc}},
+        "E": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcId": vpc, "ServiceName": f"com.amazonaws.{REGION}.s3",
+              "RouteTableIds": [{"Ref": "T"}], "PolicyDocument": policy}},
+    })  # fmt: skip
+    endpoint = client("ec2").describe_vpc_endpoints(VpcEndpointIds=[ids["E"]])["VpcEndpoints"][0]
+    assert json.loads(endpoint["PolicyDocument"]) == policy
+
+
 def backup_vault_and_plan() -> None:
     ids = deploy({
         "V": {"Type": "AWS::Backup::BackupVault", "Properties": {"BackupVaultName": "v", "EncryptionKeyArn": KEY, "LockConfiguration": {"MinRetentionDays": 35, "MaxRetentionDays": 3650, "ChangeableForDays": 3}}},
@@ -280,6 +320,9 @@ SCENARIOS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
     "rds.subnet-group-physical-id": (rds_subnet_group, ()),
     "logs.log-group-cmk": (log_group, ()),
     "ec2.ingress-physical-id": (ingress_rule, ()),
+    "ec2.security-group-egress": (security_group_egress, ()),
+    "ec2.route-table-association": (route_table_association, ()),
+    "ec2.vpc-endpoint-policy": (endpoint_policy, ()),
     "backup.vault-and-plan-models": (backup_vault_and_plan, ()),
     "s3.bucket-properties": (bucket_properties, ()),
     "s3.bucket-policy-model": (bucket_policy, ()),
@@ -325,7 +368,9 @@ def _moto_state() -> dict[str, Any]:
     from moto.backup.models import Plan, Vault
     from moto.cloudwatch.models import Alarm
     from moto.core.common_models import CloudFormationModel
-    from moto.ec2.models.security_groups import SecurityGroupIngress
+    from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupIngress
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+    from moto.ec2.models.vpcs import VPCEndPoint
     from moto.elbv2.models import FakeListener, FakeLoadBalancer, FakeTargetGroup
     from moto.iam import policy_conditions
     from moto.kms.models import Key
@@ -335,7 +380,7 @@ def _moto_state() -> dict[str, Any]:
     from moto.ssm.models import Parameter
     from moto.stepfunctions.models import StateMachine
 
-    classes = (LambdaFunction, Plan, Vault, Alarm, SecurityGroupIngress, FakeListener, FakeLoadBalancer,
+    classes = (LambdaFunction, Plan, Vault, Alarm, SecurityGroupIngress, SecurityGroup, SubnetRouteTableAssociation, VPCEndPoint, FakeListener, FakeLoadBalancer,
                FakeTargetGroup, Key, LogGroup, DBCluster, DBInstance, DBSubnetGroup, FakeBucket, Parameter, StateMachine)  # fmt: skip
     state: dict[str, Any] = {f"{c.__name__}.{k}": id(v) for c in classes for k, v in vars(c).items()}
     state["conditions"] = dict(policy_conditions.CONDITION_OPERATIONS)
@@ -348,9 +393,14 @@ def test_removing_the_patches_restores_moto_exactly() -> None:
     with patches.applied():
         during = _moto_state()
         assert during != before
-        assert {"CfnDBCluster", "CfnBackupVault", "CfnBucketPolicy", "CfnAlarm", "CfnQueuePolicy"} <= {
-            m.rsplit(".", 1)[-1] for m in during["models"]
-        }
+        assert {
+            "CfnDBCluster",
+            "CfnBackupVault",
+            "CfnBucketPolicy",
+            "CfnAlarm",
+            "CfnQueuePolicy",
+            "CfnSecurityGroupEgress",
+        } <= {m.rsplit(".", 1)[-1] for m in during["models"]}
     assert _moto_state() == before
 
 

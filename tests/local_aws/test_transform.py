@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_aws.deploy import listener_certificates, localize, stacks_in_order
+from local_aws.assembly import listener_certificates, localize, stacks_in_order
 from tests.conftest import Assembly
 
 TEMPLATE = {
@@ -18,10 +18,12 @@ TEMPLATE = {
 
 
 def test_localize_drops_lambda_backed_custom_resources_and_swaps_certificates() -> None:
-    out, changed = localize(TEMPLATE, {"arn:real": "arn:local"})
+    local = localize(TEMPLATE, {"arn:real": "arn:local"})
+    out = local.template
     assert "Restrict" not in out["Resources"] and out["Resources"]["Vpc"]["DependsOn"] == ["Fn"]
     assert out["Resources"]["Https"]["Properties"]["Certificates"] == [{"CertificateArn": "arn:local"}]
-    assert set(changed) == {"Restrict", "Https"} and all(len(r) > 20 for r in changed.values())
+    assert set(local.dropped) == {"Restrict"} and local.dropped["Restrict"]["type"] == "Custom::VpcRestrictDefaultSG"
+    assert set(local.changed) == {"Https"} and len(local.changed["Https"]) > 20
     assert "Restrict" in TEMPLATE["Resources"]  # the input is not modified
     assert listener_certificates(TEMPLATE) == {"arn:real"}
 
