@@ -1,8 +1,10 @@
-"""Compliance evidence report, from the synthesized cloud assembly alone.
+"""Compliance evidence report: what the synthesized cloud assembly proves, and what `verify` observed.
 
 For each control in controls.toml and each region: the resources that implement it, the
-setting, the test or rule that proves it, and a status. Also every acknowledged cdk-nag
-finding with its reason, and totals per pack.
+setting, the test or rule that proves it on the template, and a status. Given verify reports
+(`python -m verify --region R`), each evidence item also says what was observed in which account
+at what time, read from the service APIs with the same predicates. Also every acknowledged
+cdk-nag finding with its reason, and totals per pack.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import posture_checks as pc
 from config.jurisdictions import AWS_REGIONS
+from posture_checks import predicates
+from verify.report import Report as VerifyReport
 
 CONTROLS_FILE = Path(__file__).with_name("controls.toml")
 PASS, FAIL, PARTIAL = "PASS", "FAIL", "PARTIAL"
@@ -29,6 +33,8 @@ class EvidenceResult:
     resources: list[str]
     status: str
     detail: str = ""
+    observed_status: str | None = None  # from a verify report: PASS / FAIL, None when not observed
+    observed: str = "not observed (no verify report for this region)"
 
 
 @dataclass
@@ -47,6 +53,7 @@ class Report:
     controls: list[ControlResult]
     acknowledgments: list[dict[str, str]]
     totals_per_pack: dict[str, dict[str, int]]
+    observations: list[str] = field(default_factory=list)  # which verify reports were used (or ignored, why)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -108,7 +115,19 @@ def _get(props: dict[str, Any], path: list[str]) -> Any:
     return value
 
 
+# Named judges a control may use instead of a literal: the same predicates the template checks and
+# verify apply, so e.g. "an allowed TLS policy" is defined once (contract.FORWARD_SECRET_TLS_POLICIES).
+PREDICATES: dict[str, Any] = {
+    "tls_policy": predicates.tls_policy,
+    "hsts_listener_attributes": lambda attrs: predicates.hsts(
+        {a.get("Key"): a.get("Value") for a in attrs or [] if isinstance(a, dict)}.get(predicates.HSTS_ATTRIBUTE)
+    ),
+}
+
+
 def _satisfies(value: Any, expect: Any) -> bool:
+    if isinstance(expect, dict) and "predicate" in expect:
+        return bool(PREDICATES[expect["predicate"]](value) == [])
     if expect == "present":
         return value not in (None, "", [], {})
     if isinstance(expect, dict) and "min" in expect:
@@ -151,12 +170,62 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
     )
 
 
-def build(outdir: Path, controls: list[dict[str, Any]] | None = None) -> Report:
+def load_verify_reports(paths: list[Path]) -> tuple[dict[str, VerifyReport], list[str]]:
+    """{region: the verify report} from complete reports; notes say which were used or ignored."""
+    used: dict[str, VerifyReport] = {}
+    notes = []
+    for path in paths:
+        report = VerifyReport.from_json(path.read_text())
+        if not report.complete:
+            notes.append(f"ignored {path}: incomplete ({report.progress})")
+            continue
+        if report.region in used and used[report.region].finished_at >= report.finished_at:
+            notes.append(f"ignored {path}: an equal or newer report of {report.region} is used")
+            continue
+        used[report.region] = report
+        notes.append(f"{path}: {report.region}, account {report.account} ({report.target}), {report.finished_at}")
+    return used, notes
+
+
+def observe_evidence(result: EvidenceResult, e: dict[str, Any], verified: dict[str, VerifyReport]) -> None:
+    """Fill in what verify observed for this evidence item in its region (the rows of its check)."""
+    check = e.get("observed")
+    if not check:
+        result.observed = "not observable from the service APIs (proved on the template only)"
+        return
+    report = verified.get(result.region)
+    if report is None:
+        return
+    rows = [r for r in report.rows if r.check == check and r.resource.startswith(e.get("match", ""))]
+    where = f"in account {report.account} ({report.target}) at {report.finished_at}"
+    if not rows:
+        result.observed_status = FAIL
+        result.observed = f"FAIL: no {check} row {where}"
+        return
+    failed = [r for r in rows if r.status == "FAIL"]
+    other = sorted({r.status for r in rows} - {"PASS", "FAIL"})
+    result.observed_status = FAIL if failed else PASS
+    if failed:
+        result.observed = f"FAIL {where}: " + "; ".join(f"{r.stack}/{r.resource}: {r.detail}" for r in failed)
+    else:
+        result.observed = f"PASS {where} ({len(rows)} resources{', ' + '/'.join(other) if other else ''})"
+
+
+def build(
+    outdir: Path, controls: list[dict[str, Any]] | None = None, verify_reports: list[Path] | None = None
+) -> Report:
     assembly = Assembly(outdir)
+    verified, notes = load_verify_reports(verify_reports or [])
     results = []
     for c in controls if controls is not None else load_controls():
-        evidence = [evaluate_evidence(assembly, region, e) for e in c["evidence"] for region in assembly.regions]
-        status = FAIL if any(r.status == FAIL for r in evidence) else (PARTIAL if c.get("pending") else PASS)
+        evidence = []
+        for e in c["evidence"]:
+            for region in assembly.regions:
+                result = evaluate_evidence(assembly, region, e)
+                observe_evidence(result, e, verified)
+                evidence.append(result)
+        failed = any(r.status == FAIL or r.observed_status == FAIL for r in evidence)
+        status = FAIL if failed else (PARTIAL if c.get("pending") else PASS)
         results.append(ControlResult(c["id"], c["framework"], c["title"], status, c.get("pending"), evidence))
     acks = assembly.acknowledgments()
     totals: dict[str, dict[str, int]] = {}
@@ -167,17 +236,23 @@ def build(outdir: Path, controls: list[dict[str, Any]] | None = None) -> Report:
             "unacknowledged_violations": sum(len(v["violatingConstructs"]) for v in plugin["violations"]),
             "acknowledged": ack_counts.get(plugin["pluginName"].replace(" ", "-"), 0),
         }
-    return Report(regions=assembly.regions, controls=results, acknowledgments=acks, totals_per_pack=totals)
+    return Report(regions=assembly.regions, controls=results, acknowledgments=acks, totals_per_pack=totals,
+                  observations=notes)  # fmt: skip
 
 
 def to_markdown(report: Report) -> str:
     lines = [
         "# trustbase compliance evidence",
         "",
-        "Generated from the synthesized cloud assembly (`cdk.out/`) alone: what will be deployed,",
-        f"in {', '.join(report.regions)}. PASS = every region's resources carry the setting;",
+        "Proved on the template: the synthesized cloud assembly (`cdk.out/`), what will be deployed,",
+        f"in {', '.join(report.regions)}. Observed: read back from a deployed account by `verify`",
+        "(read-only, the same predicates), per region, with the account and the time.",
+        "PASS = every region's resources carry the setting (and, where observed, every deployed one does);",
         "PARTIAL = what exists passes, but part of the control is still being built (see note);",
-        "FAIL = a region lacks the resource or the setting.",
+        "FAIL = a region lacks the resource or the setting, on the template or in the account.",
+        "",
+        "Verify reports used: "
+        + ("; ".join(report.observations) if report.observations else "none (template evidence only)."),
         "",
         "## Summary",
         "",
@@ -189,11 +264,12 @@ def to_markdown(report: Report) -> str:
         lines += ["", f"## {c.id}: {c.title}", "", f"Framework: {c.framework}. Status: **{c.status}**."]
         if c.pending:
             lines.append(f"Still open: {c.pending}.")
-        lines += ["", "| region | setting | resources | proved by | status |", "|---|---|---|---|---|"]
+        lines += ["", "| region | setting | resources | proved on the template by | template | observed |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
         for e in c.evidence:
             resources = "<br>".join(e.resources) or "none"
             detail = f" ({e.detail})" if e.detail else ""
-            lines.append(f"| {e.region} | {e.what} | {resources} | {e.proof} | {e.status}{detail} |")
+            lines.append(f"| {e.region} | {e.what} | {resources} | {e.proof} | {e.status}{detail} | {e.observed} |")
     lines += ["", "## Acknowledged findings", "", "Totals per pack (from the validation report):", "",
               "| pack | unacknowledged violations | acknowledged |", "|---|---|---|"]  # fmt: skip
     lines += [

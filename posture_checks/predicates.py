@@ -320,6 +320,11 @@ def force_ssl(parameters: Mapping[str, Any]) -> Problems:
     return [] if str(parameters.get("rds.force_ssl")) == "1" else ["rds.force_ssl is not 1"]
 
 
+def database_tls_minimum(parameters: Mapping[str, Any]) -> Problems:
+    value = parameters.get("ssl_min_protocol_version")
+    return [] if value in ("TLSv1.2", "TLSv1.3") else [f"ssl_min_protocol_version {value!r} is below TLSv1.2"]
+
+
 def three_azs(azs: Iterable[Any], what: str) -> Problems:
     distinct = {a for a in azs if a}
     return (

@@ -270,8 +270,12 @@ def db_subnet_group(o: dict[str, Any], c: Context) -> list[Finding]:
 
 
 def db_cluster_parameter_group(o: dict[str, Any], c: Context) -> list[Finding]:
-    return [Finding("rds.force_ssl", "the database requires TLS (rds.force_ssl = 1)", p.force_ssl(o["parameters"]),
-                    str(o["parameters"].get("rds.force_ssl")))]  # fmt: skip
+    return [
+        Finding("rds.force_ssl", "the database requires TLS (rds.force_ssl = 1)", p.force_ssl(o["parameters"]),
+                str(o["parameters"].get("rds.force_ssl"))),
+        Finding("rds.tls_minimum", "the database accepts TLS 1.2+ only", p.database_tls_minimum(o["parameters"]),
+                str(o["parameters"].get("ssl_min_protocol_version"))),
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ messaging, compute

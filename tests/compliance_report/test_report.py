@@ -102,3 +102,85 @@ def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> No
     assert statuses["ISO27018"] == FAIL  # no Macie in Melbourne
     assert statuses["SOC2-A1.2"] == FAIL  # no FIS there either: AZ loss cannot be rehearsed
     assert statuses["GDPR-Art.44"] == PASS
+
+
+# ------------------------------------------------------------------------------ observed evidence (verify reports)
+
+
+def _verify_report(path: Path, rows: list[tuple[str, str, str, str]], *, complete: bool = True) -> Path:
+    """A verify report of eu-west-1 in account 111122223333 with (resource, check, status, detail) rows."""
+    from verify.report import Report as VerifyReport
+    from verify.report import Row
+
+    report = VerifyReport(region="eu-west-1", account="111122223333", target="live account",
+                          started_at="2026-11-29T05:00:00+00:00", finished_at="2026-11-29T05:03:00+00:00",
+                          complete=complete, progress="8/8 stacks" if complete else "3/8 stacks")  # fmt: skip
+    report.rows = [Row("trustbase-eu-west-1-keys", res, "AWS::KMS::Key", "k", check, check, status, detail)
+                   for res, check, status, detail in rows]  # fmt: skip
+    path.write_text(report.to_json())
+    return path
+
+
+def test_every_observed_check_is_one_verify_emits() -> None:
+    import re
+
+    source = (Path(__file__).resolve().parents[2] / "verify" / "judges.py").read_text()
+    emitted = set(re.findall(r'(?:Finding|_exists|_status|_rule_present)\(\s*"([a-z0-9_.]+)"', source))
+    observed = {e["observed"] for c in load_controls() for e in c["evidence"] if "observed" in e}
+    assert len(observed) > 30 and observed - emitted == set()
+
+
+def test_an_observed_pass_names_the_account_and_the_time(assembly: Assembly, tmp_path: Path) -> None:
+    path = _verify_report(tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "PASS", "rotation True")])
+    result = build(assembly.outdir, verify_reports=[path])
+    evidence = next(e for c in result.controls if c.id == "SOC2-CC6.1" for e in c.evidence
+                    if e.region == "eu-west-1" and "EnableKeyRotation" in e.what)  # fmt: skip
+    assert evidence.observed_status == PASS
+    assert evidence.observed == "PASS in account 111122223333 (live account) at 2026-11-29T05:03:00+00:00 (1 resources)"
+    other = next(e for c in result.controls if c.id == "SOC2-CC6.1" for e in c.evidence if e.region == "us-east-1")
+    assert other.observed_status is None and other.observed.startswith("not observed")
+    assert "111122223333" in to_markdown(result)
+
+
+def test_an_observed_fail_fails_the_control_with_the_resource(assembly: Assembly, tmp_path: Path) -> None:
+    path = _verify_report(
+        tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "FAIL", "key rotation is off")]
+    )
+    result = build(assembly.outdir, verify_reports=[path])
+    control = next(c for c in result.controls if c.id == "SOC2-CC6.1")
+    assert control.status == FAIL
+    evidence = next(e for e in control.evidence if e.region == "eu-west-1" and "EnableKeyRotation" in e.what)
+    assert evidence.status == PASS  # the template is fine: the account drifted
+    assert evidence.observed == ("FAIL in account 111122223333 (live account) at 2026-11-29T05:03:00+00:00: "
+                                 "trustbase-eu-west-1-keys/ObjectsKey: key rotation is off")  # fmt: skip
+
+
+def test_an_incomplete_verify_report_is_not_evidence(assembly: Assembly, tmp_path: Path) -> None:
+    path = _verify_report(
+        tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "FAIL", "x")], complete=False
+    )
+    result = build(assembly.outdir, verify_reports=[path])
+    assert result.observations == [f"ignored {path}: incomplete (3/8 stacks)"]
+    assert next(c for c in result.controls if c.id == "SOC2-CC6.1").status == PASS
+
+
+@pytest.mark.parametrize(
+    ("policy", "ok"),
+    [("ELBSecurityPolicy-TLS13-1-3-2021-06", True), ("ELBSecurityPolicy-FS-1-2-Res-2020-10", True),
+     ("ELBSecurityPolicy-TLS13-1-2-2021-06", False), ("ELBSecurityPolicy-2016-08", False)],
+)  # fmt: skip
+def test_the_tls_control_uses_the_one_list_of_allowed_policies(policy: str, ok: bool) -> None:
+    from compliance_report import _satisfies
+
+    assert _satisfies(policy, {"predicate": "tls_policy"}) is ok
+
+
+def test_the_report_command_takes_verify_reports(assembly: Assembly, tmp_path: Path) -> None:
+    from compliance_report.__main__ import main
+
+    path = _verify_report(
+        tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "FAIL", "key rotation is off")]
+    )
+    assert main([str(assembly.outdir), str(tmp_path / "out"), "--verify", str(path)]) == 1
+    assert "observed" in (tmp_path / "out" / "compliance.md").read_text()
+    assert main([str(assembly.outdir), str(tmp_path / "out")]) == 0
