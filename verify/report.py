@@ -71,12 +71,12 @@ class Report:
             "PATCHED = compliant only through a value the emulator patch wrote (proves the patch, not AWS); "
             "NOT_EMULATED = the emulator cannot show it.",
             "",
-            "| status | stack | resource | type | check | detail |",
-            "|---|---|---|---|---|---|",
+            "| status | stack | resource | type | check | what | detail |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in sorted(self.rows, key=lambda r: (_ORDER[r.status], r.stack, r.resource, r.check)):
             detail = r.detail.replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {r.status} | {r.stack} | {r.resource} | {r.type} | {r.what} | {detail} |")
+            lines.append(f"| {r.status} | {r.stack} | {r.resource} | {r.type} | {r.check} | {r.what} | {detail} |")
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: Path, stem: str) -> tuple[Path, Path]:
