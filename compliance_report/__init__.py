@@ -176,14 +176,19 @@ def load_verify_reports(paths: list[Path]) -> tuple[dict[str, VerifyReport], lis
     notes = []
     for path in paths:
         report = VerifyReport.from_json(path.read_text())
-        if not report.complete:
-            notes.append(f"ignored {path}: incomplete ({report.progress})")
+        if report.target != "live account":  # the emulator's report proves patches, not an account
+            notes.append(f"ignored {path}: not a live account ({report.target})")
             continue
+        if not report.complete:
+            # What an unfinished run saw failing is still drift; what it did not reach proves nothing.
+            report.rows = [r for r in report.rows if r.status == "FAIL"]
+            notes.append(f"{path}: incomplete ({report.progress}): only its FAIL rows are used")
         if report.region in used and used[report.region].finished_at >= report.finished_at:
             notes.append(f"ignored {path}: an equal or newer report of {report.region} is used")
             continue
         used[report.region] = report
-        notes.append(f"{path}: {report.region}, account {report.account} ({report.target}), {report.finished_at}")
+        if report.complete:
+            notes.append(f"{path}: {report.region}, account {report.account} ({report.target}), {report.finished_at}")
     return used, notes
 
 
@@ -197,18 +202,26 @@ def observe_evidence(result: EvidenceResult, e: dict[str, Any], verified: dict[s
     if report is None:
         return
     rows = [r for r in report.rows if r.check == check and r.resource.startswith(e.get("match", ""))]
-    where = f"in account {report.account} ({report.target}) at {report.finished_at}"
+    where = f"in account {report.account} ({report.target}) at {report.finished_at or report.started_at}"
+    if not report.complete:
+        if rows:
+            result.observed_status = FAIL
+            result.observed = f"FAIL {where} (incomplete run): " + "; ".join(
+                f"{r.stack}/{r.resource}: {r.detail}" for r in rows
+            )
+        else:
+            result.observed = f"not observed (the run {where} stopped at {report.progress})"
+        return
     if not rows:
         result.observed_status = FAIL
         result.observed = f"FAIL: no {check} row {where}"
         return
-    failed = [r for r in rows if r.status == "FAIL"]
-    other = sorted({r.status for r in rows} - {"PASS", "FAIL"})
+    failed = [r for r in rows if r.status != "PASS"]  # a live report has only PASS and FAIL
     result.observed_status = FAIL if failed else PASS
     if failed:
         result.observed = f"FAIL {where}: " + "; ".join(f"{r.stack}/{r.resource}: {r.detail}" for r in failed)
     else:
-        result.observed = f"PASS {where} ({len(rows)} resources{', ' + '/'.join(other) if other else ''})"
+        result.observed = f"PASS {where} ({len(rows)} resources)"
 
 
 def build(

@@ -33,6 +33,9 @@ MAX_DAYS = 36_500  # S3 Object Lock's own maximum retention (100 years) bounds e
 # What the product promises (README): data is never kept longer than this. Shorter is allowed.
 PROMISED_VISITOR_MONTHS = 9
 PROMISED_INACTIVE_WORKSPACE_MONTHS = 13
+# Overwritten and deleted object versions still hold customer data (an erased user's, an expired
+# visitor's): at most a month, the time GDPR Art. 12(3) gives to act on an erasure request.
+MAX_NONCURRENT_VERSION_DAYS = 30
 
 # "Private" means RFC 1918, not Python's is_private (which also admits 100.64/10 shared space,
 # 198.18/15 benchmarking, documentation ranges, ...).
@@ -71,7 +74,8 @@ class Retention:
     """Workspaces inactive this long are deleted (enforced by the lifecycle jobs), 1..13 (the
     promise). Example: 13."""
     noncurrent_version_days: int = 30
-    """Overwritten/deleted object versions in the data bucket expire after this. Example: 30."""
+    """Overwritten/deleted object versions in the data bucket expire after this, 1..30 (they hold
+    erased and expired customer data: at most the month GDPR gives to act on an erasure). Example: 30."""
     backup_retention_days: int = 7
     """Aurora point-in-time-recovery window, 7..35 days. Example: 14."""
     flow_log_days: int = 365
@@ -272,6 +276,11 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
         if values[name] > limit:
             problems.add(where, name, f"{values[name]} months keeps {what} longer than the product promises ({limit} months)",
                          f"set {name} to {limit} or fewer (shorter is allowed, longer breaks the promise)")  # fmt: skip
+    if values["noncurrent_version_days"] > MAX_NONCURRENT_VERSION_DAYS:
+        problems.add(where, "noncurrent_version_days",
+                     f"{values['noncurrent_version_days']} days keeps overwritten and erased customer data past a month",
+                     f"set noncurrent_version_days to {MAX_NONCURRENT_VERSION_DAYS} or fewer (GDPR Art. 12(3): act on an "
+                     "erasure within one month)")  # fmt: skip
     bk = values["backup_retention_days"]
     if bk > 0 and not 7 <= bk <= 35:
         problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",

@@ -29,6 +29,9 @@ KINDS = ("user", "visitor", "workspace")
 _REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
+# Who asked, as a role and an opaque ID ("support-agent:u-4821", "workspace-owner:3f2a..."), never a
+# name or an email: it is stored in the ledger and published under Object Lock for years.
+_REQUESTER = re.compile(r"^[a-z][a-z0-9-]{0,31}(?::[A-Za-z0-9_-]{1,64})?$")
 
 
 class Rejected(ValueError):
@@ -73,8 +76,10 @@ def parse_request(raw: Any, region: str) -> Request:
     if kind not in KINDS:
         raise Rejected(f"field 'kind' must be one of {', '.join(KINDS)}", "kind")
     requester = raw.get("requester")
-    if not isinstance(requester, str) or not 1 <= len(requester.strip()) <= 256:
-        raise Rejected("field 'requester' must name who asked (1-256 characters)", "requester")
+    if not isinstance(requester, str) or not _REQUESTER.match(requester.strip()):
+        raise Rejected("field 'requester' must say who asked as <role>[:<opaque id>] (lower-case role, then letters, "
+                       "digits, - or _), e.g. support-agent:u-4821; never a name or an email: it is kept in the ledger",
+                       "requester")  # fmt: skip
     target_region = raw.get("region")
     if target_region != region:
         shown = (

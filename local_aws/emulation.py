@@ -53,4 +53,5 @@ def emulation_for(deployment: RegionDeployment) -> Emulation:
         not_emulated_checks=NOT_EMULATED_CHECKS,
         patched={check: f"written by patch {p.name} ({p.gap})" for check, p in patches.provenance().items()},
         dropped=deployment.dropped,
+        patched_types={rtype: p.name for rtype, p in patches.patched_types().items()},
     )

@@ -78,40 +78,66 @@ def _principal_is_everyone(principal: Any) -> bool:
     return principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") in ("*", ["*"]))
 
 
-def _tls_floor(stmt: Mapping[str, Any]) -> float | None:
-    value = (stmt.get("Condition") or {}).get("NumericLessThan", {}).get("s3:TlsVersion")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _covers_all_actions(stmt: Mapping[str, Any], service: str) -> bool:
     return any(a in ("*", f"{service}:*") for a in as_list(stmt.get("Action")))
 
 
+def _ends_with_wildcard(resource: Any) -> bool:
+    """An ARN (a string, or CloudFormation's Fn::Join of one) that ends in "/*": every object."""
+    if isinstance(resource, str):
+        return resource == "*" or resource.endswith("/*")
+    if isinstance(resource, Mapping) and "Fn::Join" in resource:
+        parts = resource["Fn::Join"][1]
+        return bool(parts) and isinstance(parts[-1], str) and parts[-1].endswith("/*")
+    return False
+
+
+def _covers_the_resource(stmt: Mapping[str, Any], service: str) -> bool:
+    """The Deny applies to the whole resource: "*", or (S3) the bucket and every object in it."""
+    resources = as_list(stmt.get("Resource"))
+    if "*" in resources or service != "s3":
+        return bool(resources) or "Resource" not in stmt
+    return any(_ends_with_wildcard(r) for r in resources) and any(not _ends_with_wildcard(r) for r in resources)
+
+
+def _only_condition(stmt: Mapping[str, Any], operator: str, key: str) -> Any:
+    """The value of the statement's single condition operator/key, or None if it has others (an
+    extra condition narrows a Deny: it would then not apply to every request)."""
+    cond = stmt.get("Condition") or {}
+    if list(cond) != [operator] or not isinstance(cond[operator], Mapping) or list(cond[operator]) != [key]:
+        return None
+    return cond[operator][key]
+
+
+def _denies_everyone(stmt: Mapping[str, Any], service: str) -> bool:
+    return (
+        stmt.get("Effect") == "Deny"
+        and _principal_is_everyone(stmt.get("Principal"))
+        and _covers_all_actions(stmt, service)
+        and _covers_the_resource(stmt, service)
+    )
+
+
 def denies_insecure_transport(statements: Iterable[Mapping[str, Any]], service: str) -> Problems:
-    """A resource policy denies every action to everyone when aws:SecureTransport is false."""
+    """A resource policy denies every action, on the whole resource, to everyone, whenever
+    aws:SecureTransport is false, with no other condition narrowing it."""
     for s in statements:
-        if (
-            s.get("Effect") == "Deny"
-            and _principal_is_everyone(s.get("Principal"))
-            and _covers_all_actions(s, service)
-            and str((s.get("Condition") or {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false"
-        ):
+        if _denies_everyone(s, service) and str(_only_condition(s, "Bool", "aws:SecureTransport")).lower() == "false":
             return []
-    return [f"policy does not deny non-TLS requests ({service}:* to everyone when aws:SecureTransport is false)"]
+    return [
+        f"policy does not deny non-TLS requests ({service}:* on the whole resource to everyone when aws:SecureTransport is false)"
+    ]
 
 
 def denies_old_tls(statements: Iterable[Mapping[str, Any]]) -> Problems:
-    """A bucket policy denies every S3 action to everyone below TLS 1.2."""
+    """A bucket policy denies every S3 action, on the bucket and its objects, to everyone below TLS 1.2."""
     for s in statements:
-        if (
-            s.get("Effect") == "Deny"
-            and _principal_is_everyone(s.get("Principal"))
-            and _covers_all_actions(s, "s3")
-            and _tls_floor(s) == TLS_FLOOR
-        ):
+        floor = _only_condition(s, "NumericLessThan", "s3:TlsVersion")
+        try:
+            below = float(floor) if floor is not None else None
+        except (TypeError, ValueError):
+            below = None
+        if _denies_everyone(s, "s3") and below == TLS_FLOOR:
             return []
     return ["bucket policy does not deny TLS < 1.2"]
 
@@ -256,7 +282,8 @@ def denies_to_everyone(statements: Iterable[Mapping[str, Any]], actions: Iterabl
 
 
 def wildcard_actions(statements: Iterable[Mapping[str, Any]]) -> Problems:
-    """No Allow statement may use `*`, `service:*` or NotAction."""
+    """No Allow statement may use a wildcard action (`*`, `service:*`, or a partial one such as
+    `s3:Delete*`) or NotAction."""
     out = []
     for stmt in statements:
         if stmt.get("Effect") != "Allow":
@@ -264,7 +291,7 @@ def wildcard_actions(statements: Iterable[Mapping[str, Any]]) -> Problems:
         if "NotAction" in stmt:
             out.append("Allow with NotAction")
         for action in as_list(stmt.get("Action")):
-            if isinstance(action, str) and (action == "*" or action.endswith(":*")):
+            if isinstance(action, str) and "*" in action:
                 out.append(f"Allow with wildcard action {action!r}")
     return out
 

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.jurisdictions import AWS_REGIONS
 from verify.engine import verify_region
-from verify.readonly import ReadOnlySession
+from verify.readonly import ReadOnlySession, ReadOnlyViolation
 from verify.report import FAIL
 
 
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         report = verify_region(session, args.region, out_dir=args.out_dir)
     except (BotoCoreError, ClientError) as exc:
         print(f"verify could not run in {args.region}: {exc}", file=sys.stderr)
+        return 2
+    except ReadOnlyViolation as exc:  # an observer asked for more than a read: a bug, never a verdict
+        print(f"verify stopped: {exc}", file=sys.stderr)
         return 2
     counts = report.counts()
     print(f"verify {args.region} (account {report.account}): " + ", ".join(f"{k} {v}" for k, v in counts.items()))

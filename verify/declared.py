@@ -28,6 +28,7 @@ class Stack:
     template: dict[str, Any]
     physical: dict[str, str]  # logical ID -> physical ID
     status: dict[str, str] = field(default_factory=dict)  # logical ID -> CloudFormation resource status
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter -> value the stack was deployed with
 
     def type_of(self, lid: str) -> str:
         return str(self.template.get("Resources", {}).get(lid, {}).get("Type", ""))
@@ -48,6 +49,9 @@ class Resolver:
         region, account = s.region, s.account
         if physical.startswith("arn:"):
             return physical
+        if rtype == "AWS::WAFv2::WebACL":  # physical ID: name|id|scope
+            name, acl_id, scope = [*physical.split("|"), "", "", ""][:3]
+            return f"arn:aws:wafv2:{region}:{account}:{'global' if scope == 'CLOUDFRONT' else 'regional'}/webacl/{name}/{acl_id}"
         return {
             "AWS::S3::Bucket": f"arn:aws:s3:::{physical}",
             "AWS::KMS::Key": f"arn:aws:kms:{region}:{account}:key/{physical}",
@@ -152,7 +156,9 @@ class Resolver:
         if param is not None:
             default = param.get("Default")
             if str(param.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and isinstance(default, str):
-                found = self._ssm_value(default)
+                # The value the stack was deployed with (DescribeStacks ResolvedValue); the link's
+                # current value only when CloudFormation did not report one.
+                found = s.parameters.get(name) or self._ssm_value(default)
                 if found is None:
                     raise _Unresolvable
                 return found.split(",") if "List<" in str(param["Type"]) else found

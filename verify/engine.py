@@ -4,6 +4,7 @@ write the report as it goes (a long run in a big account shows its progress in t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from verify.observers import OBSERVERS
 from verify.readonly import ReadOnlySession, ReadOnlyViolation
 from verify.report import FAIL, NOT_EMULATED, PASS, PATCHED, Report, Row
 
+# The property whose referenced values a type's checks compare (see Verifier._patched_source).
+PATCHED_SOURCES = {"AWS::SSM::Parameter": "Value", "AWS::IAM::ManagedPolicy": "PolicyDocument"}
 # Not resources: CDK's analytics marker.
 SKIPPED_TYPES = frozenset({"AWS::CDK::Metadata"})
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
@@ -37,6 +40,7 @@ class Emulation:
     dropped: Mapping[str, Mapping[str, Mapping[str, str]]] = field(
         default_factory=dict
     )  # stack -> {lid: {type, reason}}
+    patched_types: Mapping[str, str] = field(default_factory=dict)  # resource type whose model is a patch -> patch
 
 
 def _now() -> str:
@@ -110,7 +114,9 @@ class Verifier:
                 if r.get("PhysicalResourceId"):
                     physical[r["LogicalResourceId"]] = r["PhysicalResourceId"]
                 statuses[r["LogicalResourceId"]] = r.get("ResourceStatus", "")
-        stack = Stack(name, self.region, account, template, physical, statuses)
+        deployed_with = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
+                         for p in described.get("Parameters", [])}  # fmt: skip
+        stack = Stack(name, self.region, account, template, physical, statuses, deployed_with)
         resolver = Resolver(stack, self._ssm_value)
         dropped = self.emulation.dropped.get(name, {}) if self.emulation else {}
         for lid, res in template.get("Resources", {}).items():
@@ -123,6 +129,16 @@ class Verifier:
         for lid, d in dropped.items():  # removed from the template the emulator got
             if lid not in template.get("Resources", {}):
                 add(lid, d["type"], "", f"{d['type']}.exists", f"{d['type']} exists", NOT_EMULATED, d["reason"])
+
+    def _patched_source(self, value: Any, resolver: Resolver) -> str | None:
+        """When a value this resource holds was produced by a patched model (an SSM link carrying a
+        patched cluster's endpoint, say), the read-back proves the patch: name it."""
+        assert self.emulation is not None
+        for lid in sorted(_referenced(value)):
+            rtype = resolver.stack.type_of(lid)
+            if rtype in self.emulation.patched_types:
+                return f"holds a value of {lid} ({rtype}), created by patch {self.emulation.patched_types[rtype]}"
+        return None
 
     # ------------------------------------------------------------------ one resource
     def _resource(self, lid: str, rtype: str, physical: str, props: dict[str, Any], resolver: Resolver,
@@ -154,17 +170,48 @@ class Verifier:
             return [(*exists, FAIL, f"could not read: {type(exc).__name__}: {str(exc)[:200]}")]
         if not observed.get("exists"):
             return [(*exists, FAIL, "not found through the service API (CloudFormation lists it)")]
+        try:
+            findings = judge(observed, Context(lid, rtype, props, resolver))
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            return [(*exists, FAIL, f"could not judge: {type(exc).__name__}: {str(exc)[:200]}")]
         rows = []
-        for f in judge(observed, Context(lid, rtype, props, resolver)):
+        # A value taken from a patched model (an SSM link to a cluster endpoint, a policy naming a log
+        # group's ARN) proves the patch, not AWS.
+        source_key = PATCHED_SOURCES.get(rtype)
+        patched_source = self._patched_source(props.get(source_key), resolver) if em and source_key else None
+        for f in findings:
             if em and f.check in em.not_emulated_checks:
                 rows.append((f.check, f.what, NOT_EMULATED, em.not_emulated_checks[f.check]))
             elif f.problems:
                 rows.append((f.check, f.what, FAIL, "; ".join(f.problems)))
             elif em and f.check in em.patched:
                 rows.append((f.check, f.what, PATCHED, f"{em.patched[f.check]}; read back: {f.detail}"))
+            elif em and patched_source:
+                rows.append((f.check, f.what, PATCHED, f"{patched_source}; read back: {f.detail}"))
             else:
                 rows.append((f.check, f.what, PASS, f.detail))
         return rows
+
+
+def _referenced(value: Any) -> set[str]:
+    """Logical IDs a template value refers to (Ref, GetAtt, ${X} in Sub)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                found.add(str(arg[0] if isinstance(arg, list) else str(arg).split(".")[0]))
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= _referenced(arg[1] if isinstance(arg, list) else {})
+            else:
+                found |= _referenced(arg)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _referenced(item)
+    return found
 
 
 def verify_region(session: ReadOnlySession, region: str, *, out_dir: Path | None = None, stem: str | None = None,

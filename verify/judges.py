@@ -8,6 +8,7 @@ the problems (empty = compliant) and what was seen.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,57 @@ def _missing_sids(observed: Any, declared: set[str]) -> list[str]:
     return [f"statements {', '.join(missing)} missing from the policy"] if missing else []
 
 
+def _normalise(value: Any, key: str = "") -> Any:
+    """A policy value in one spelling: lists as sorted lists (Action "a" == ["a"]), scalars as
+    strings, booleans lower-case, a bare account ID in an AWS principal as the account's root ARN
+    (as IAM stores it)."""
+    if isinstance(value, dict):
+        return {k: _normalise(v, k) for k, v in sorted(value.items())}
+    items = value if isinstance(value, list) else [value]
+    if key in ("Action", "NotAction", "Resource", "NotResource", "AWS", "Service", "Federated") or isinstance(
+        value, list
+    ):
+        out = []
+        for item in items:
+            item = _normalise(item)
+            if key == "AWS" and isinstance(item, str) and item.isdigit() and len(item) == 12:
+                item = f"arn:aws:iam::{item}:root"
+            out.append(item)
+        return sorted(out, key=lambda x: json.dumps(x, sort_keys=True))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if value is not None else None
+
+
+def _statement_key(stmt: Any) -> str:
+    return json.dumps(_normalise(stmt), sort_keys=True)
+
+
+def policy_drift(observed: Any, declared_doc: Any, c: Context, what: str = "policy") -> list[str]:
+    """The deployed document holds exactly the statements the template declares (after resolving
+    its references): a statement added, removed or changed (a wider Resource, another Principal,
+    a dropped Condition) is drift. When the declared document cannot be resolved, statement IDs
+    and the statement count are compared instead."""
+    observed = [s for s in p.as_list(observed) if isinstance(s, dict)]
+    raw = declared_doc.get("Statement") if isinstance(declared_doc, dict) else None
+    if raw is None:
+        return []
+    declared = c.resolver.resolve(raw)
+    if declared is None:
+        problems = _missing_sids(observed, _sids(raw))
+        if len(observed) != len(p.as_list(raw)):
+            problems.append(f"{what} has {len(observed)} statements, declared {len(p.as_list(raw))}")
+        return problems
+    have = {_statement_key(st) for st in observed}
+    want = {_statement_key(st) for st in p.as_list(declared)}
+    problems = []
+    for label, keys in (("not declared", have - want), ("missing", want - have)):
+        if keys:
+            shown = "; ".join(sorted(k[:600] for k in keys)[:3])
+            problems.append(f"{len(keys)} {what} statement(s) {label}: {shown}")
+    return problems
+
+
 def _equal_if_declared(what: str, observed: Any, declared: Any) -> list[str]:
     return [] if declared is None else p.equal(what, observed, declared)
 
@@ -154,8 +206,8 @@ def s3_bucket(o: dict[str, Any], c: Context) -> list[Finding]:
 
 
 def s3_bucket_policy(o: dict[str, Any], c: Context) -> list[Finding]:
-    return [Finding("s3.bucket_policy", "bucket policy holds the declared statements",
-                    _missing_sids(o["statements"], _declared_sids(c, "PolicyDocument")),
+    return [Finding("s3.bucket_policy", "bucket policy is exactly the declared statements",
+                    policy_drift(o["statements"], c.raw("PolicyDocument"), c, "bucket policy"),
                     f"{len(o['statements'])} statements")]  # fmt: skip
 
 
@@ -178,15 +230,58 @@ def metric_filter(o: dict[str, Any], c: Context) -> list[Finding]:
 # ------------------------------------------------------------------------------ identity
 
 
+def _declared_attachments(c: Context) -> set[str] | None:
+    """The managed policies the template attaches to this role: its ManagedPolicyArns, and every
+    AWS::IAM::ManagedPolicy of the stack whose Roles name it. None if one cannot be resolved."""
+    arns = c.declared("ManagedPolicyArns")
+    if c.raw("ManagedPolicyArns") is not None and arns is None:
+        return None
+    out = set(arns or [])
+    for lid, res in c.resolver.stack.template.get("Resources", {}).items():
+        if res.get("Type") == "AWS::IAM::ManagedPolicy" and {"Ref": c.lid} in (
+            res.get("Properties", {}).get("Roles") or []
+        ):
+            arn = c.resolver.stack.physical.get(lid)
+            if arn is None:
+                return None
+            out.add(arn)
+    return out
+
+
 def iam_role(o: dict[str, Any], c: Context) -> list[Finding]:
-    return [Finding("iam.boundary", "role carries the declared permissions boundary",
-                    p.role_boundary(o["boundary"]) + _equal_if_declared("boundary", o["boundary"], c.declared("PermissionsBoundary")),
-                    str(o["boundary"]))]  # fmt: skip
+    findings = [
+        Finding("iam.boundary", "role carries the declared permissions boundary",
+                p.role_boundary(o["boundary"]) + _equal_if_declared("boundary", o["boundary"], c.declared("PermissionsBoundary")),
+                str(o["boundary"])),
+        Finding("iam.trust", "trust policy is exactly the declared one",
+                policy_drift(o["trust"], c.raw("AssumeRolePolicyDocument"), c, "trust policy"), f"{len(o['trust'])} statements"),
+    ]  # fmt: skip
+    declared = _declared_attachments(c)
+    attached = set(o["attached"])
+    problems = (
+        []
+        if declared is None
+        else ([f"attached but not declared: {', '.join(sorted(attached - declared))}"] if attached - declared else [])
+        + ([f"declared but not attached: {', '.join(sorted(declared - attached))}"] if declared - attached else [])
+    )
+    inline_declared = {
+        pol.get("PolicyName"): pol.get("PolicyDocument") for pol in c.raw("Policies") or [] if isinstance(pol, dict)
+    }
+    if set(o["inline"]) != set(inline_declared):
+        problems.append(f"inline policies {sorted(o['inline'])}, declared {sorted(map(str, inline_declared))}")
+    for name, doc in inline_declared.items():
+        if name in o["inline"]:
+            problems += p.wildcard_actions(o["inline"][name]) + policy_drift(
+                o["inline"][name], doc, c, f"inline policy {name}"
+            )
+    findings.append(Finding("iam.attachments", "exactly the declared policies (managed and inline), no wildcard actions",
+                            problems, f"{len(attached)} managed, {len(o['inline'])} inline"))  # fmt: skip
+    return findings
 
 
 def iam_managed_policy(o: dict[str, Any], c: Context) -> list[Finding]:
-    return [Finding("iam.policy", "policy: no wildcard actions, the declared statements",
-                    p.wildcard_actions(o["statements"]) + _missing_sids(o["statements"], _declared_sids(c, "PolicyDocument")),
+    return [Finding("iam.policy", "policy: no wildcard actions, exactly the declared statements",
+                    p.wildcard_actions(o["statements"]) + policy_drift(o["statements"], c.raw("PolicyDocument"), c),
                     f"{len(o['statements'])} statements")]  # fmt: skip
 
 
@@ -288,8 +383,8 @@ def sns_topic(o: dict[str, Any], c: Context) -> list[Finding]:
 
 
 def sns_topic_policy(o: dict[str, Any], c: Context) -> list[Finding]:
-    return [Finding("sns.topic_policy", "topic policy holds the declared statements (CloudWatch may publish)",
-                    _missing_sids(o["statements"], _declared_sids(c, "PolicyDocument")), f"{len(o['statements'])} statements")]  # fmt: skip
+    return [Finding("sns.topic_policy", "topic policy is exactly the declared statements (CloudWatch may publish)",
+                    policy_drift(o["statements"], c.raw("PolicyDocument"), c, "topic policy"), f"{len(o['statements'])} statements")]  # fmt: skip
 
 
 def sqs_queue(o: dict[str, Any], c: Context) -> list[Finding]:
@@ -302,8 +397,8 @@ def sqs_queue(o: dict[str, Any], c: Context) -> list[Finding]:
 
 
 def sqs_queue_policy(o: dict[str, Any], c: Context) -> list[Finding]:
-    return [Finding("sqs.queue_policy", "queue policy holds the declared statements",
-                    _missing_sids(o["statements"], _declared_sids(c, "PolicyDocument")), f"{len(o['statements'])} statements")]  # fmt: skip
+    return [Finding("sqs.queue_policy", "queue policy is exactly the declared statements",
+                    policy_drift(o["statements"], c.raw("PolicyDocument"), c, "queue policy"), f"{len(o['statements'])} statements")]  # fmt: skip
 
 
 def ssm_parameter(o: dict[str, Any], c: Context) -> list[Finding]:
@@ -453,7 +548,7 @@ def vpc_endpoint(o: dict[str, Any], c: Context) -> list[Finding]:
     problems = _equal_if_declared("type", o["type"], c.declared("VpcEndpointType") or "Gateway")
     if c.raw("PrivateDnsEnabled") is not None:
         problems += p.equal("private DNS", o["private_dns"], c.declared("PrivateDnsEnabled"))
-    problems += _missing_sids(o["policy"], _declared_sids(c, "PolicyDocument"))
+    problems += policy_drift(o["policy"], c.raw("PolicyDocument"), c, "endpoint policy")
     return [
         Finding(
             "ec2.vpc_endpoint",
@@ -533,7 +628,7 @@ def trail(o: dict[str, Any], c: Context) -> list[Finding]:
 def config_rule(o: dict[str, Any], c: Context) -> list[Finding]:
     return [Finding("config.rule", "Config rule with the declared managed rule",
                     _equal_if_declared("source", o["source"], c.declared("Source", "SourceIdentifier"))
-                    + p.equal("state", o["state"], "ACTIVE"), str(o["source"]))]  # fmt: skip
+                    + ([] if o["state"] in ("ACTIVE", "EVALUATING") else [f"state {o['state']!r}"]), str(o["source"]))]  # fmt: skip
 
 
 def config_recorder(o: dict[str, Any], c: Context) -> list[Finding]:
@@ -582,8 +677,9 @@ def waf_logging(o: dict[str, Any], c: Context) -> list[Finding]:
 
 
 def fis_template(o: dict[str, Any], c: Context) -> list[Finding]:
+    real = [c for c in o["stop_conditions"] if c and c != "none"]  # source "none": the experiment never stops itself
     return [Finding("fis.template", "fault-injection template with stop conditions",
-                    [] if o["stop_conditions"] else ["no stop condition"], str(o["stop_conditions"]))]  # fmt: skip
+                    [] if real else ["no stop condition"], str(o["stop_conditions"]))]  # fmt: skip
 
 
 def default_security_group_closed(o: dict[str, Any], c: Context) -> list[Finding]:

@@ -117,25 +117,40 @@ def metric_filter(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resol
 # ------------------------------------------------------------------------------ identity
 
 
+def _document(doc: Any) -> Any:
+    """IAM returns policy documents URL-encoded (the API) or already parsed (boto3 decodes some)."""
+    if isinstance(doc, str):
+        from urllib.parse import unquote
+
+        return json.loads(unquote(doc))
+    return doc
+
+
 def iam_role(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
-    role = s.client("iam").get_role(RoleName=name)["Role"]
-    trust = role.get("AssumeRolePolicyDocument")
+    iam = s.client("iam")
+    role = iam.get_role(RoleName=name)["Role"]
+    attached = [p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+                for p in page["AttachedPolicies"]]  # fmt: skip
+    inline = {}
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy in page["PolicyNames"]:
+            inline[policy] = _statements(
+                _document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+            )
     return {
         "exists": True, "arn": role.get("Arn"),
         "boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-        "trust": _statements(json.loads(trust) if isinstance(trust, str) else trust),
-        "max_session_seconds": role.get("MaxSessionDuration"),
+        "trust": _statements(_document(role.get("AssumeRolePolicyDocument"))),
+        "max_session_seconds": role.get("MaxSessionDuration"), "attached": sorted(attached), "inline": inline,
     }  # fmt: skip
 
 
 def iam_managed_policy(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     iam = s.client("iam")
     policy = iam.get_policy(PolicyArn=arn)["Policy"]
-    doc = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
-    if isinstance(doc, str):
-        from urllib.parse import unquote
-
-        doc = json.loads(unquote(doc))
+    doc = _document(
+        iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+    )
     return {"exists": True, "name": policy.get("PolicyName"), "statements": _statements(doc),
             "attachments": policy.get("AttachmentCount")}  # fmt: skip
 
@@ -588,7 +603,8 @@ def web_acl_association(s: ReadOnlySession, physical: str, props: dict[str, Any]
 
 
 def waf_logging(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
-    acl = r.resolve(props.get("ResourceArn"))
+    # The logging configuration's physical ID is the web ACL's ARN (CloudFormation Ref).
+    acl = physical if physical.startswith("arn:") else r.resolve(props.get("ResourceArn"))
     cfg = s.client("wafv2").get_logging_configuration(ResourceArn=acl)["LoggingConfiguration"]
     return {"exists": True, "destinations": cfg.get("LogDestinationConfigs", [])}
 

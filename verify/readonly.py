@@ -23,7 +23,8 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
         "GetBucketEncryption", "GetBucketVersioning", "GetPublicAccessBlock", "GetBucketOwnershipControls",
         "GetBucketPolicy", "GetBucketLifecycleConfiguration", "GetObjectLockConfiguration", "GetBucketLogging",
     }),
-    "iam": frozenset({"GetRole", "GetPolicy", "GetPolicyVersion"}),
+    "iam": frozenset({"GetRole", "GetPolicy", "GetPolicyVersion", "ListAttachedRolePolicies", "ListRolePolicies",
+                      "GetRolePolicy"}),
     "elbv2": frozenset({
         "DescribeListeners", "DescribeListenerAttributes", "DescribeLoadBalancers", "DescribeLoadBalancerAttributes",
         "DescribeTargetGroups",
@@ -36,7 +37,10 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
         "DescribeVpcs", "DescribeSubnets", "DescribeRouteTables", "DescribeInternetGateways", "DescribeNatGateways",
         "DescribeAddresses", "DescribeSecurityGroups", "DescribeVpcEndpoints", "DescribeFlowLogs",
     }),
-    "lambda": frozenset({"GetFunctionConfiguration", "GetFunction"}),
+    # GetFunctionConfiguration also returns environment variables (decrypted only for a caller with
+    # kms:Decrypt on the function's key); the observer keeps none of them. GetFunction is not listed:
+    # it hands out a download URL for the code.
+    "lambda": frozenset({"GetFunctionConfiguration"}),
     "stepfunctions": frozenset({"DescribeStateMachine"}),
     "backup": frozenset({
         "DescribeBackupVault", "GetBackupPlan", "GetBackupSelection", "GetRestoreTestingPlan",
@@ -57,6 +61,8 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "scheduler": frozenset({"GetSchedule"}),
 }  # fmt: skip
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
+# Parameters that would turn an allowed read into a read of secrets: refused whatever the operation.
+REFUSED_PARAMETERS = {"WithDecryption": True}
 # Reads that would expose customer data, secrets or plaintext: never on the list.
 DATA_READS = frozenset({"GetObject", "GetObjectVersion", "GetSecretValue", "Decrypt", "GetParametersByPath",
                         "GetLogEvents", "FilterLogEvents", "GetQueryResults", "ReceiveMessage"})  # fmt: skip
@@ -84,9 +90,12 @@ class ReadOnlySession:
             c = self._session.client(service, region_name=self.region, **kw)  # type: ignore[call-overload]
             allowed = READ_OPERATIONS[service]
 
-            def guard(model: Any, **_: Any) -> None:
+            def guard(model: Any, params: dict[str, Any] | None = None, **_: Any) -> None:
                 if model.name not in allowed:
                     raise ReadOnlyViolation(f"{service}:{model.name} is not a read-only operation verify may call")
+                for key, value in REFUSED_PARAMETERS.items():
+                    if (params or {}).get(key) == value:
+                        raise ReadOnlyViolation(f"{service}:{model.name} with {key}={value} would read a secret")
                 self.calls.append(f"{service}:{model.name}")
 
             # provide-client-params fires first, before the parameters are validated, the request

@@ -15,13 +15,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from local_aws.patches import awslambda, backup, cloudwatch, ec2, elbv2, kms, logs, rds, s3, sqs, ssm, stepfunctions
+from local_aws.patches import (
+    awslambda,
+    backup,
+    cloudwatch,
+    ec2,
+    elbv2,
+    iam,
+    kms,
+    logs,
+    rds,
+    s3,
+    sqs,
+    ssm,
+    stepfunctions,
+)
 from local_aws.patches.base import Patch, Undo, refresh_model_registry
 
 MOTO_VERSION = "5.2.5"
 
 PATCHES: tuple[Patch, ...] = (
-    *kms.PATCHES, *ssm.PATCHES, *rds.PATCHES, *logs.PATCHES, *ec2.PATCHES, *backup.PATCHES, *s3.PATCHES,
+    *kms.PATCHES, *iam.PATCHES, *ssm.PATCHES, *rds.PATCHES, *logs.PATCHES, *ec2.PATCHES, *backup.PATCHES, *s3.PATCHES,
     *cloudwatch.PATCHES, *elbv2.PATCHES, *stepfunctions.PATCHES, *awslambda.PATCHES, *sqs.PATCHES,
 )  # fmt: skip
 BY_NAME = {p.name: p for p in PATCHES}
@@ -76,6 +90,11 @@ def applied(names: Iterable[str] | None = None) -> Iterator[None]:
         remove(fresh)
 
 
+def patched_types() -> dict[str, Patch]:
+    """resource type -> the patch that is its CloudFormation model (creation, ID or attributes)."""
+    return {rtype: patch for patch in PATCHES for rtype in patch.types}
+
+
 def provenance() -> dict[str, Patch]:
     """verify check ID -> the patch whose write is the only source of that value in the emulator."""
     out: dict[str, Patch] = {}
@@ -87,4 +106,14 @@ def provenance() -> dict[str, Patch]:
     return out
 
 
-__all__ = ["MOTO_VERSION", "PATCHES", "Patch", "applied", "applied_names", "apply", "provenance", "remove"]
+__all__ = [
+    "MOTO_VERSION",
+    "PATCHES",
+    "Patch",
+    "applied",
+    "applied_names",
+    "apply",
+    "patched_types",
+    "provenance",
+    "remove",
+]

@@ -102,5 +102,6 @@ def _install(undo: Undo) -> None:
 
 PATCHES = (
     Patch("backup.vault-and-plan-models", "moto has no CloudFormation models for backup vaults and plans", _install,
-          frozenset({"backup.vault.cmk", "backup.vault.lock", "backup.plan"})),
+          frozenset({"backup.vault.cmk", "backup.vault.lock", "backup.plan"}),
+          frozenset({"AWS::Backup::BackupVault", "AWS::Backup::BackupPlan"})),
 )  # fmt: skip

@@ -71,12 +71,15 @@ def refresh_model_registry() -> None:
 @dataclass(frozen=True)
 class Patch:
     """One fix to moto 5.2.5. `provides`: the verify check IDs whose observed value exists only
-    because this patch wrote it (reported PATCHED, never PASS)."""
+    because this patch wrote it (reported PATCHED, never PASS); `types`: see below."""
 
     name: str
     gap: str  # what moto lacks, in one sentence
     install: Callable[[Undo], None]
     provides: frozenset[str] = field(default_factory=frozenset)
+    # Resource types whose CloudFormation model (creation, physical ID or attributes) is this patch:
+    # any value taken from such a resource (an SSM link to a patched cluster's endpoint) is PATCHED.
+    types: frozenset[str] = field(default_factory=frozenset)
 
 
 def cfn_tags(properties: dict[str, Any]) -> list[dict[str, str]]:

@@ -140,9 +140,11 @@ def _install_endpoint_policy(undo: Undo) -> None:
 PATCHES = (
     Patch("ec2.ingress-physical-id", "security group ingress rules have no physical ID", _install_ingress_id),
     Patch("ec2.security-group-egress", "declared egress rules are ignored and the default allow-all rule stays",
-          _install_group_egress, frozenset({"ec2.security_group", "ec2.egress_rule"})),
+          _install_group_egress, frozenset({"ec2.security_group", "ec2.egress_rule"}),
+          frozenset({"AWS::EC2::SecurityGroupEgress"})),
     Patch("ec2.route-table-association", "subnet route table associations are invisible to describe_route_tables",
-          _install_route_association, frozenset({"ec2.route_association"})),
+          _install_route_association, frozenset({"ec2.route_association"}),
+          frozenset({"AWS::EC2::SubnetRouteTableAssociation"})),
     Patch("ec2.vpc-endpoint-policy", "VPC endpoint policies are stored as a Python repr, not JSON",
           _install_endpoint_policy, frozenset({"ec2.vpc_endpoint"})),
 )  # fmt: skip

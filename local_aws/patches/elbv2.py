@@ -57,5 +57,6 @@ PATCHES = (
           frozenset({"elbv2.hsts"})),
     Patch("elbv2.load-balancer-attributes", "load balancer attributes (access logs, header dropping) are dropped",
           _install_load_balancer, frozenset({"elbv2.load_balancer.attributes"})),
-    Patch("elbv2.target-group-attributes", "target groups have no GetAtt", _install_target_group),
+    Patch("elbv2.target-group-attributes", "target groups have no GetAtt", _install_target_group,
+          types=frozenset({"AWS::ElasticLoadBalancingV2::TargetGroup"})),
 )  # fmt: skip

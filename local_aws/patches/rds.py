@@ -135,8 +135,10 @@ def _install_subnet_group_id(undo: Undo) -> None:
 
 PATCHES = (
     Patch("rds.cluster-model", "moto has no CloudFormation model for AWS::RDS::DBCluster", _install_cluster,
-          frozenset({"rds.cluster.encryption", "rds.cluster.protection", "rds.cluster.backup"})),
+          frozenset({"rds.cluster.encryption", "rds.cluster.protection", "rds.cluster.backup"}),
+          frozenset({"AWS::RDS::DBCluster"})),
     Patch("rds.instance-in-cluster", "Aurora instances do not join their cluster", _install_instance,
-          frozenset({"rds.cluster.azs", "rds.instance"})),
-    Patch("rds.subnet-group-physical-id", "DB subnet groups have no physical ID", _install_subnet_group_id),
+          frozenset({"rds.cluster.azs", "rds.instance"}), frozenset({"AWS::RDS::DBInstance"})),
+    Patch("rds.subnet-group-physical-id", "DB subnet groups have no physical ID", _install_subnet_group_id,
+          types=frozenset({"AWS::RDS::DBSubnetGroup"})),
 )  # fmt: skip

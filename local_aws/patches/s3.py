@@ -147,7 +147,7 @@ PATCHES = (
           frozenset({"s3.bucket_key", "s3.versioning", "s3.public_access_block", "s3.ownership", "s3.object_lock",
                      "s3.lifecycle", "s3.access_logs"})),
     Patch("s3.bucket-policy-model", "moto has no CloudFormation model for AWS::S3::BucketPolicy",
-          _install_policy_model, frozenset({"s3.tls_only", "s3.bucket_policy"})),
+          _install_policy_model, frozenset({"s3.tls_only", "s3.bucket_policy"}), frozenset({"AWS::S3::BucketPolicy"})),
     Patch("s3.policy-conditions", "bucket policy Denies apply even when their condition does not hold",
           _install_policy_conditions),
 )  # fmt: skip

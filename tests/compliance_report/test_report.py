@@ -107,12 +107,14 @@ def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> No
 # ------------------------------------------------------------------------------ observed evidence (verify reports)
 
 
-def _verify_report(path: Path, rows: list[tuple[str, str, str, str]], *, complete: bool = True) -> Path:
+def _verify_report(
+    path: Path, rows: list[tuple[str, str, str, str]], *, complete: bool = True, target: str = "live account"
+) -> Path:
     """A verify report of eu-west-1 in account 111122223333 with (resource, check, status, detail) rows."""
     from verify.report import Report as VerifyReport
     from verify.report import Row
 
-    report = VerifyReport(region="eu-west-1", account="111122223333", target="live account",
+    report = VerifyReport(region="eu-west-1", account="111122223333", target=target,
                           started_at="2026-11-29T05:00:00+00:00", finished_at="2026-11-29T05:03:00+00:00",
                           complete=complete, progress="8/8 stacks" if complete else "3/8 stacks")  # fmt: skip
     report.rows = [Row("trustbase-eu-west-1-keys", res, "AWS::KMS::Key", "k", check, check, status, detail)
@@ -155,13 +157,29 @@ def test_an_observed_fail_fails_the_control_with_the_resource(assembly: Assembly
                                  "trustbase-eu-west-1-keys/ObjectsKey: key rotation is off")  # fmt: skip
 
 
-def test_an_incomplete_verify_report_is_not_evidence(assembly: Assembly, tmp_path: Path) -> None:
+def test_an_incomplete_verify_report_proves_only_its_failures(assembly: Assembly, tmp_path: Path) -> None:
     path = _verify_report(
-        tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "FAIL", "x")], complete=False
+        tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "PASS", "x")], complete=False
     )
     result = build(assembly.outdir, verify_reports=[path])
-    assert result.observations == [f"ignored {path}: incomplete (3/8 stacks)"]
-    assert next(c for c in result.controls if c.id == "SOC2-CC6.1").status == PASS
+    assert result.observations == [f"{path}: incomplete (3/8 stacks): only its FAIL rows are used"]
+    evidence = next(e for c in result.controls if c.id == "SOC2-CC6.1" for e in c.evidence
+                    if e.region == "eu-west-1" and "EnableKeyRotation" in e.what)  # fmt: skip
+    assert evidence.observed_status is None and "stopped at 3/8 stacks" in evidence.observed
+    failing = _verify_report(
+        tmp_path / "f.json", [("ObjectsKey", "kms.rotation", "FAIL", "key rotation is off")], complete=False
+    )
+    assert (
+        next(c for c in build(assembly.outdir, verify_reports=[failing]).controls if c.id == "SOC2-CC6.1").status
+        == FAIL
+    )
+
+
+def test_an_emulator_report_is_not_evidence_of_an_account(assembly: Assembly, tmp_path: Path) -> None:
+    path = _verify_report(tmp_path / "local-verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "PATCHED", "x")],
+                          target="local emulator (moto 5.2.5, patched)")  # fmt: skip
+    result = build(assembly.outdir, verify_reports=[path])
+    assert result.observations == [f"ignored {path}: not a live account (local emulator (moto 5.2.5, patched))"]
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from tests.lifecycle.conftest import BUCKET, LEDGER_BUCKET, REGION, World
 
 def request(ws: str, user: str | None = None, **extra: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"request_id": f"dsar-{uuid.uuid4()}", "kind": "user", "workspace_id": ws,
-                            "requester": "support-agent:alice", "region": REGION}  # fmt: skip
+                            "requester": "support-agent:u-4821", "region": REGION}  # fmt: skip
     if user:
         base["user_id"] = user
     return {**base, **extra}
@@ -155,6 +155,7 @@ def test_crash_before_publishing_the_ledger_is_repaired_by_the_retry(populated: 
         (lambda r, w: {**r, "request_id": "x"}, "request_id", "8-128 characters"),
         (lambda r, w: {**r, "kind": "everything"}, "kind", "one of user, visitor, workspace"),
         (lambda r, w: {**r, "requester": ""}, "requester", "who asked"),
+        (lambda r, w: {**r, "requester": "Jane Doe"}, "requester", "never a name or an email"),
         (lambda r, w: {**r, "workspace_id": "../../etc"}, "workspace_id", "must be a UUID"),
         (lambda r, w: {**r, "user_id": None}, "user_id", "exactly one of"),
         (lambda r, w: {**r, "email": "x@y.z"}, "user_id", "exactly one of"),
@@ -173,6 +174,7 @@ def test_crash_before_publishing_the_ledger_is_repaired_by_the_retry(populated: 
         "short-id",
         "bad-kind",
         "no-requester",
+        "requester-is-a-name",
         "bad-workspace",
         "no-subject",
         "two-subjects",
@@ -293,7 +295,7 @@ def test_a_resumed_request_may_name_the_same_user_by_email(populated: World) -> 
 
 def visitor_request(ws: str, visitor: str, **extra: Any) -> dict[str, Any]:
     return {"request_id": f"dsar-{uuid.uuid4()}", "kind": "visitor", "workspace_id": ws, "visitor_id": visitor,
-            "requester": "support-agent:alice", "region": REGION, **extra}  # fmt: skip
+            "requester": "support-agent:u-4821", "region": REGION, **extra}  # fmt: skip
 
 
 def test_visitor_erasure_is_complete_and_touches_no_one_else(populated: World) -> None:
@@ -356,7 +358,9 @@ def test_replay_erases_a_resurrected_visitor(populated: World) -> None:
 PERSONAL = "jane.doe@example.com"
 
 
-@pytest.mark.parametrize("field", ["user_id", "workspace_id", "visitor_id", "region", "kind", "requester_id"])
+@pytest.mark.parametrize(
+    "field", ["user_id", "workspace_id", "visitor_id", "region", "kind", "request_id", "requester"]
+)
 def test_no_personal_data_in_reasons_logs_metrics_or_the_ledger(
     populated: World, capsys: pytest.CaptureFixture[str], field: str
 ) -> None:
@@ -368,7 +372,7 @@ def test_no_personal_data_in_reasons_logs_metrics_or_the_ledger(
     if field == "visitor_id":
         raw = visitor_request(ws, PERSONAL)
     else:
-        raw[field if field != "requester_id" else "request_id"] = PERSONAL
+        raw[field] = PERSONAL
     result = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, raw, REGION)
     assert result["outcome"] == "rejected"
     printed = capsys.readouterr().out

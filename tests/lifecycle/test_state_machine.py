@@ -122,7 +122,7 @@ def machine(assembly: Assembly, world: World, pg_server: Any, pg_database: str,
 def dsar(world: World, **extra: Any) -> dict[str, Any]:
     ws = world.workspaces[0]
     return {"request_id": f"dsar-{uuid.uuid4()}", "kind": "user", "workspace_id": ws, "user_id": world.users[ws][0],
-            "requester": "support:bob", "region": REGION, **extra}  # fmt: skip
+            "requester": "support:u-7", "region": REGION, **extra}  # fmt: skip
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ over target."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,9 +80,9 @@ def test_verify_finds_nothing_wrong_and_says_what_it_could_not_see(deployed: Dep
     counts = report.counts()
     assert counts[PASS] > 100 and counts[PATCHED] > 50 and counts[NOT_EMULATED] > 20
     for row in report.rows:
-        if row.status == PATCHED:
-            name = row.detail.removeprefix("written by patch ").split(" ", 1)[0]
-            assert name in BY_NAME, row
+        if row.status == PATCHED:  # names the patch whose write it proves
+            named = re.search(r"(?:written by|created by) patch ([a-z0-9.-]+)", row.detail)
+            assert named and named.group(1) in BY_NAME, row
         if row.status == NOT_EMULATED:
             assert len(row.detail) > 20, row  # says why
 
@@ -98,7 +99,8 @@ def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
     ("check", "status", "count"),
     [
         # moto's own values, read from its service APIs: PASS
-        ("kms.key", PASS, 6), ("kms.rotation", PASS, 6), ("iam.boundary", PASS, 21), ("s3.encryption", PASS, 4),
+        ("kms.key", PASS, 6), ("kms.rotation", PASS, 6), ("iam.boundary", PASS, 21), ("iam.trust", PASS, 21),
+        ("s3.encryption", PASS, 4),
         ("elbv2.tls_policy", PASS, 1), ("elbv2.redirect", PASS, 1), ("ec2.flow_log", PASS, 1), ("lambda.vpc", PASS, 6),
         ("sqs.cmk", PASS, 4), ("logs.retention", PASS, 11),
         # values that exist in the emulator only because a patch of ours wrote them: PATCHED, never PASS
@@ -106,7 +108,8 @@ def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
         ("s3.lifecycle", PATCHED, 4), ("s3.object_lock", PATCHED, 1), ("elbv2.hsts", PATCHED, 1),
         ("rds.cluster.encryption", PATCHED, 1), ("rds.cluster.azs", PATCHED, 1), ("backup.vault.lock", PATCHED, 1),
         ("lambda.cmk", PATCHED, 6), ("lambda.tracing", PATCHED, 6), ("sqs.tls_only", PATCHED, 4), ("sfn.cmk", PATCHED, 1),
-        ("ec2.security_group", PATCHED, 6), ("logs.cmk", PATCHED, 11),
+        ("ec2.security_group", PATCHED, 6), ("logs.cmk", PATCHED, 11), ("iam.attachments", PATCHED, 21),
+        ("s3.bucket_policy", PATCHED, 4),
         # what moto cannot show at all
         ("lambda.dlq", NOT_EMULATED, 5), ("rds.instance.performance_insights", NOT_EMULATED, 3),
         ("AWS::CloudTrail::Trail.exists", NOT_EMULATED, 1), ("AWS::WAFv2::WebACL.exists", NOT_EMULATED, 1),
@@ -117,6 +120,19 @@ def test_each_property_reads_back_with_its_honest_status(
 ) -> None:
     rows = [r for r in deployed.report.rows if r.check == check]
     assert [r.status for r in rows] == [status] * count, rows
+
+
+def test_a_link_carrying_a_value_of_a_patched_model_is_patched_not_pass(deployed: Deployed) -> None:
+    """The cluster endpoint exists in the emulator only because our cluster model created it: the
+    SSM link publishing it proves the patch, not AWS."""
+    rows = {
+        r.detail.split(" = ")[0].rsplit("; read back: ", 1)[-1]: r
+        for r in deployed.report.rows
+        if r.check == "ssm.parameter"
+    }
+    endpoint = rows["/trustbase/data/cluster-endpoint"]
+    assert endpoint.status == PATCHED and "rds.cluster-model" in endpoint.detail
+    assert rows["/trustbase/keys/objects-key-arn"].status == PASS  # a key ARN: moto's own
 
 
 # ------------------------------------------------------------------------------ planted drift
@@ -171,8 +187,27 @@ def _key_rotation(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
     return "keys", lid, "kms.rotation", lambda: kms.enable_key_rotation(KeyId=key)
 
 
-@pytest.mark.parametrize("plant", [_bucket_encryption, _role_boundary, _hsts, _key_rotation],
-                         ids=["bucket-encryption", "role-boundary", "hsts-removed", "key-rotation-off"])  # fmt: skip
+def _admin_attached(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
+    lid, role = d.physical("edge", "AppTierTaskRole", "AWS::IAM::Role")
+    iam, admin = d.aws().client("iam"), "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam.attach_role_policy(RoleName=role, PolicyArn=admin)
+    return "edge", lid, "iam.attachments", lambda: iam.detach_role_policy(RoleName=role, PolicyArn=admin)
+
+
+def _bucket_policy_widened(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
+    lid, bucket = d.physical("data", "CustomerDataBucketPolicy", "AWS::S3::BucketPolicy")
+    s3 = d.aws().client("s3")
+    before = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    doc = json.loads(before)
+    doc["Statement"].append({"Sid": "Planted", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"})  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(doc))
+    return "data", lid, "s3.bucket_policy", lambda: s3.put_bucket_policy(Bucket=bucket, Policy=before)
+
+
+@pytest.mark.parametrize("plant", [_bucket_encryption, _role_boundary, _hsts, _key_rotation, _admin_attached, _bucket_policy_widened],
+                         ids=["bucket-encryption", "role-boundary", "hsts-removed", "key-rotation-off", "admin-policy-attached",
+                              "bucket-policy-widened"])  # fmt: skip
 def test_drift_planted_after_deploy_is_a_fail_naming_the_resource(deployed: Deployed, plant: Any) -> None:
     part, lid, check, undo = plant(deployed)
     try:
@@ -214,16 +249,20 @@ def test_verify_command_against_the_deployment_reads_only_and_writes_its_report(
     or NOT_EMULATED. What moto cannot create is, for it, missing: FAIL, exit 1."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    code = verify_main(["--region", REGION, "--endpoint-url", deployed.endpoint, "--out-dir", str(tmp_path)])
+    part, lid, check, undo = _key_rotation(deployed)  # drift planted, seen through the command
+    try:
+        code = verify_main(["--region", REGION, "--endpoint-url", deployed.endpoint, "--out-dir", str(tmp_path)])
+    finally:
+        undo()
     assert code == 1
     data = json.loads((tmp_path / f"verify-{REGION}.json").read_text())
     assert data["account"] == "123456789012" and data["target"] == "live account" and data["complete"]
     assert data["progress"] == "8/8 stacks" and data["finished_at"] >= data["started_at"]
     assert data["counts"]["PATCHED"] == 0 and data["counts"]["NOT_EMULATED"] == 0
     gaps = set(emulation.NOT_EMULATED_TYPES)
-    for row in data["rows"]:
-        if row["status"] == "FAIL":
-            assert row["type"] in gaps or row["check"] in emulation.NOT_EMULATED_CHECKS, row
+    planted = [r for r in data["rows"] if r["status"] == "FAIL" and r["type"] not in gaps
+               and r["check"] not in emulation.NOT_EMULATED_CHECKS]  # fmt: skip
+    assert [(r["stack"], r["resource"], r["check"]) for r in planted] == [(f"trustbase-{REGION}-{part}", lid, check)]
     md = (tmp_path / f"verify-{REGION}.md").read_text()
     assert f"Observed in account 123456789012 (live account), {data['started_at']}" in md
     assert "verify eu-west-1 (account 123456789012)" in capsys.readouterr().out

@@ -6,6 +6,7 @@ nothing leaks from one test into another."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -116,14 +117,41 @@ def rds_instances() -> None:
 def rds_subnet_group() -> None:
     _, subnets = vpc_with_subnets()
     ids = deploy({"S": {"Type": "AWS::RDS::DBSubnetGroup", "Properties": {"DBSubnetGroupDescription": "d", "SubnetIds": subnets}}})  # fmt: skip
-    assert ids["S"] and client("rds").describe_db_subnet_groups(DBSubnetGroupName=ids["S"])["DBSubnetGroups"]
+    assert ids["S"], "subnet group has no physical ID"
+    assert client("rds").describe_db_subnet_groups(DBSubnetGroupName=ids["S"])["DBSubnetGroups"]
 
 
 def log_group() -> None:
     name = unique("/t/l-")
     deploy({"L": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "RetentionInDays": 365, "KmsKeyId": KEY}}})  # fmt: skip
     group = client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]
-    assert group.get("kmsKeyId") == KEY and group["retentionInDays"] == 365
+    assert group.get("kmsKeyId") == KEY, "log group lost its CMK"
+    assert group["retentionInDays"] == 365
+
+
+def log_group_arn() -> None:
+    name = unique("/t/arn-")
+    deploy({
+        "L": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name}},
+        "P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": name, "Type": "String", "Value": {"Fn::GetAtt": ["L", "Arn"]}}},
+    })  # fmt: skip
+    value = client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    assert value == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*", "log group ARN lacks the documented :*"
+
+
+def role_policies() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    ids = deploy({
+        "P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": policy}},
+        "R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust, "ManagedPolicyArns": [{"Ref": "P"}],
+              "Policies": [{"PolicyName": "inline", "PolicyDocument": policy}]}},
+    })  # fmt: skip
+    iam = client("iam")
+    attached = [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=ids["R"])["AttachedPolicies"]]
+    assert attached == [ids["P"]], "managed policy not attached"
+    doc = iam.get_role_policy(RoleName=ids["R"], PolicyName="inline")["PolicyDocument"]
+    assert (json.loads(doc) if isinstance(doc, str) else doc) == policy, "inline policy unreadable"
 
 
 def ingress_rule() -> None:
@@ -149,7 +177,9 @@ def security_group_egress() -> None:
     ec2 = client("ec2")
     for group in (ids["Closed"], ids["Peer"]):
         egress = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissionsEgress"]
-        assert not any(r.get("CidrIp") == "0.0.0.0/0" for p in egress for r in p.get("IpRanges", [])), egress
+        assert not any(r.get("CidrIp") == "0.0.0.0/0" for p in egress for r in p.get("IpRanges", [])), (
+            "default egress kept"
+        )
     peer = ec2.describe_security_groups(GroupIds=[ids["Peer"]])["SecurityGroups"][0]["IpPermissionsEgress"]
     assert [p["UserIdGroupPairs"][0]["GroupId"] for p in peer] == [ids["Closed"]]
 
@@ -161,8 +191,8 @@ def route_table_association() -> None:
         "A": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {"RouteTableId": {"Ref": "T"}, "SubnetId": subnets[0]}},
     })  # fmt: skip
     table = client("ec2").describe_route_tables(RouteTableIds=[ids["T"]])["RouteTables"][0]
-    assert ids["A"].startswith("rtbassoc-")
-    assert [(a["RouteTableAssociationId"], a["SubnetId"]) for a in table["Associations"]] == [(ids["A"], subnets[0])]
+    associations = [(a["RouteTableAssociationId"], a["SubnetId"]) for a in table["Associations"]]
+    assert ids["A"].startswith("rtbassoc-") and associations == [(ids["A"], subnets[0])], "association not visible"
 
 
 def endpoint_policy() -> None:
@@ -210,7 +240,7 @@ def bucket_properties() -> None:
         "L": {"Type": "AWS::S3::Bucket", "Properties": {**BUCKET, "ObjectLockEnabled": True, "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 365}}}}},
     })  # fmt: skip
     s3 = client("s3")
-    assert s3.get_bucket_versioning(Bucket=ids["B"]).get("Status") == "Enabled"
+    assert s3.get_bucket_versioning(Bucket=ids["B"]).get("Status") == "Enabled", "bucket settings dropped"
     assert all(s3.get_public_access_block(Bucket=ids["B"])["PublicAccessBlockConfiguration"].values())
     ownership = s3.get_bucket_ownership_controls(Bucket=ids["B"])["OwnershipControls"]["Rules"]
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
@@ -246,7 +276,8 @@ def alarm() -> None:
         "A": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "trustbase-test-alarm", "Namespace": "AWS/S3", "MetricName": "X", "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1, "Period": 60, "Statistic": "Sum", "Threshold": 1, "AlarmActions": [{"Ref": "T"}]}},
     })  # fmt: skip
     found = client("cloudwatch").describe_alarms(AlarmNames=["trustbase-test-alarm"])["MetricAlarms"]
-    assert found and found[0]["AlarmActions"] == [ids["T"]]
+    assert found, "alarm not created"
+    assert found[0]["AlarmActions"] == [ids["T"]]
 
 
 def target_group_full_name() -> None:
@@ -269,13 +300,15 @@ def _balancer(attributes: list[dict[str, str]]) -> dict[str, str]:
 def listener_attributes() -> None:
     ids = _balancer([])
     attrs = client("elbv2").describe_listener_attributes(ListenerArn=ids["L"])["Attributes"]
-    assert {"Key": HSTS, "Value": "max-age=63072000"} in attrs
+    assert {"Key": HSTS, "Value": "max-age=63072000"} in attrs, "HSTS attribute dropped"
 
 
 def load_balancer_attributes() -> None:
     ids = _balancer([{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}])
     attrs = client("elbv2").describe_load_balancer_attributes(LoadBalancerArn=ids["LB"])["Attributes"]
-    assert {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"} in attrs
+    assert {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"} in attrs, (
+        "load balancer attribute dropped"
+    )
 
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/r"
@@ -287,7 +320,9 @@ def state_machine() -> None:
         "EncryptionConfiguration": {"Type": "CUSTOMER_MANAGED_KMS_KEY", "KmsKeyId": KEY},
         "TracingConfiguration": {"Enabled": True}}}})  # fmt: skip
     sm = client("stepfunctions").describe_state_machine(stateMachineArn=ids["M"])
-    assert (sm.get("encryptionConfiguration") or {}).get("type") == "CUSTOMER_MANAGED_KMS_KEY"
+    assert (sm.get("encryptionConfiguration") or {}).get("type") == "CUSTOMER_MANAGED_KMS_KEY", (
+        "state machine settings dropped"
+    )
     assert (sm.get("tracingConfiguration") or {}).get("enabled") is True
 
 
@@ -298,7 +333,9 @@ def lambda_function() -> None:
         "Runtime": "python3.12", "Handler": "index.handler", "Role": role, "Code": {"ZipFile": "def handler(e, c): pass"},
         "KmsKeyArn": KEY, "TracingConfig": {"Mode": "Active"}}}})  # fmt: skip
     cfg = client("lambda").get_function_configuration(FunctionName=ids["F"])
-    assert cfg.get("KMSKeyArn") == KEY and (cfg.get("TracingConfig") or {}).get("Mode") == "Active"
+    assert cfg.get("KMSKeyArn") == KEY and (cfg.get("TracingConfig") or {}).get("Mode") == "Active", (
+        "function CMK or tracing dropped"
+    )
 
 
 def queue_policy() -> None:
@@ -311,30 +348,32 @@ def queue_policy() -> None:
     assert json.loads(attrs.get("Policy", "{}")) == policy
 
 
-# patch -> (scenario, the patches it needs besides itself)
-SCENARIOS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
-    "kms.key-tags-and-policy": (kms_key, ()),
-    "ssm.parameter-tags": (ssm_parameter, ()),
-    "rds.cluster-model": (rds_cluster, ("rds.subnet-group-physical-id",)),
-    "rds.instance-in-cluster": (rds_instances, ("rds.cluster-model", "rds.subnet-group-physical-id")),
-    "rds.subnet-group-physical-id": (rds_subnet_group, ()),
-    "logs.log-group-cmk": (log_group, ()),
-    "ec2.ingress-physical-id": (ingress_rule, ()),
-    "ec2.security-group-egress": (security_group_egress, ()),
-    "ec2.route-table-association": (route_table_association, ()),
-    "ec2.vpc-endpoint-policy": (endpoint_policy, ()),
-    "backup.vault-and-plan-models": (backup_vault_and_plan, ()),
-    "s3.bucket-properties": (bucket_properties, ()),
-    "s3.bucket-policy-model": (bucket_policy, ()),
-    "s3.policy-conditions": (bucket_policy_over_tls, ("s3.bucket-policy-model",)),
-    "cloudwatch.alarm-model": (alarm, ()),
-    "elbv2.listener-attributes": (listener_attributes, ()),
-    "elbv2.load-balancer-attributes": (load_balancer_attributes, ()),
-    "elbv2.target-group-attributes": (target_group_full_name, ()),
-    "stepfunctions.state-machine-settings": (state_machine, ()),
-    "lambda.cmk-and-tracing": (lambda_function, ()),
-    "sqs.queue-policy-model": (queue_policy, ()),
-}
+# patch -> (scenario, the patches it needs besides itself, how the scenario fails without the patch)
+SCENARIOS: dict[str, tuple[Callable[[], None], tuple[str, ...], str]] = {
+    "kms.key-tags-and-policy": (kms_key, (), r"KeyError: 'TagKey'"),
+    "iam.role-policies": (role_policies, (), r"AssertionError: managed policy not attached"),
+    "ssm.parameter-tags": (ssm_parameter, (), r"TypeError: string indices must be integers"),
+    "rds.cluster-model": (rds_cluster, ("rds.subnet-group-physical-id",), r"KeyError: 'C'"),
+    "rds.instance-in-cluster": (rds_instances, ("rds.cluster-model", "rds.subnet-group-physical-id"), r"KeyError: 'aurora-postgresql'"),
+    "rds.subnet-group-physical-id": (rds_subnet_group, (), r"AssertionError: subnet group has no physical ID"),
+    "logs.log-group-cmk": (log_group, (), r"AssertionError: log group lost its CMK"),
+    "logs.log-group-arn": (log_group_arn, (), r"AssertionError: log group ARN lacks the documented :\*"),
+    "ec2.ingress-physical-id": (ingress_rule, (), r"ValueError: not enough values to unpack"),
+    "ec2.security-group-egress": (security_group_egress, (), r"AssertionError: default egress kept"),
+    "ec2.route-table-association": (route_table_association, (), r"AssertionError: association not visible"),
+    "ec2.vpc-endpoint-policy": (endpoint_policy, (), r"JSONDecodeError: Expecting property name enclosed in double quotes"),
+    "backup.vault-and-plan-models": (backup_vault_and_plan, (), r"KeyError: 'V'"),
+    "s3.bucket-properties": (bucket_properties, (), r"AssertionError: bucket settings dropped"),
+    "s3.bucket-policy-model": (bucket_policy, (), r"NoSuchBucketPolicy"),
+    "s3.policy-conditions": (bucket_policy_over_tls, ("s3.bucket-policy-model",), r"\(403\).*PutObject"),
+    "cloudwatch.alarm-model": (alarm, (), r"AssertionError: alarm not created"),
+    "elbv2.listener-attributes": (listener_attributes, (), r"AssertionError: HSTS attribute dropped"),
+    "elbv2.load-balancer-attributes": (load_balancer_attributes, (), r"AssertionError: load balancer attribute dropped"),
+    "elbv2.target-group-attributes": (target_group_full_name, (), r"'FakeTargetGroup' object has no attribute 'get_cfn_attribute'"),
+    "stepfunctions.state-machine-settings": (state_machine, (), r"AssertionError: state machine settings dropped"),
+    "lambda.cmk-and-tracing": (lambda_function, (), r"AssertionError: function CMK or tracing dropped"),
+    "sqs.queue-policy-model": (queue_policy, (), r"KeyError: 'Attributes'"),
+}  # fmt: skip
 
 
 def test_every_patch_has_a_scenario() -> None:
@@ -344,9 +383,15 @@ def test_every_patch_has_a_scenario() -> None:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_the_scenario_fails_without_the_patch_and_passes_with_it(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(s3_patches, "TLS_ONLY", True)  # the emulator's transport (server.py)
-    scenario, needs = SCENARIOS[name]
-    with patches.applied(needs), pytest.raises(Exception):  # noqa: B017  (a crash, a skip or a lost value)
-        scenario()
+    scenario, needs, failure = SCENARIOS[name]
+    with patches.applied(needs):
+        try:
+            scenario()
+        except Exception as exc:
+            seen = f"{type(exc).__name__}: {exc}"
+        else:
+            seen = "no failure"
+    assert re.search(failure, seen), f"without {name}: expected {failure!r}, got {seen!r}"
     with patches.applied((*needs, name)):
         scenario()
 
@@ -373,6 +418,7 @@ def _moto_state() -> dict[str, Any]:
     from moto.ec2.models.vpcs import VPCEndPoint
     from moto.elbv2.models import FakeListener, FakeLoadBalancer, FakeTargetGroup
     from moto.iam import policy_conditions
+    from moto.iam.models import Role
     from moto.kms.models import Key
     from moto.logs.models import LogGroup
     from moto.rds.models import DBCluster, DBInstance, DBSubnetGroup
@@ -380,7 +426,7 @@ def _moto_state() -> dict[str, Any]:
     from moto.ssm.models import Parameter
     from moto.stepfunctions.models import StateMachine
 
-    classes = (LambdaFunction, Plan, Vault, Alarm, SecurityGroupIngress, SecurityGroup, SubnetRouteTableAssociation, VPCEndPoint, FakeListener, FakeLoadBalancer,
+    classes = (Role, LambdaFunction, Plan, Vault, Alarm, SecurityGroupIngress, SecurityGroup, SubnetRouteTableAssociation, VPCEndPoint, FakeListener, FakeLoadBalancer,
                FakeTargetGroup, Key, LogGroup, DBCluster, DBInstance, DBSubnetGroup, FakeBucket, Parameter, StateMachine)  # fmt: skip
     state: dict[str, Any] = {f"{c.__name__}.{k}": id(v) for c in classes for k, v in vars(c).items()}
     state["conditions"] = dict(policy_conditions.CONDITION_OPERATIONS)
@@ -407,7 +453,7 @@ def test_removing_the_patches_restores_moto_exactly() -> None:
 def test_a_stack_after_removal_behaves_as_unpatched_moto() -> None:
     with patches.applied():
         kms_key()
-    with pytest.raises(Exception):  # noqa: B017  (the dict policy crash is back)
+    with pytest.raises(KeyError, match="TagKey"):  # the tag-format crash is back
         kms_key()
 
 

@@ -19,12 +19,15 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/99999999-2222-3333-4444-555555555555"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/trustbase-permissions-boundary-{REGION}"
 HSTS = "max-age=63072000; includeSubDomains; preload"
+BUCKET_AND_OBJECTS = ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
 TLS_DENY = [
-    {"Sid": "Tls", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    {"Sid": "Tls12", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+    {"Sid": "Tls", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": BUCKET_AND_OBJECTS, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    {"Sid": "Tls12", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": BUCKET_AND_OBJECTS, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
 ]  # fmt: skip
 SQS_DENY = [{"Sid": "Tls", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sqs:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]  # fmt: skip
 ALLOW = [{"Sid": "Do", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}]
+TRUST = [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/trustbase-app"
 
 # type -> (template properties, compliant observation, (key path, wrong value), check that must FAIL)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[tuple[str, ...], Any], str]] = {
@@ -51,7 +54,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[tuple[str, ...], An
         (("retention_days",), 7), "logs.retention"),
     "AWS::Logs::MetricFilter": ({"MetricTransformations": [{"MetricName": "Deletes"}]}, {"exists": True, "pattern": "x", "metrics": ["Deletes"]},
         (("metrics",), []), "logs.metric_filter"),
-    "AWS::IAM::Role": ({"PermissionsBoundary": BOUNDARY}, {"exists": True, "arn": "a", "boundary": BOUNDARY, "trust": [], "max_session_seconds": 3600},
+    "AWS::IAM::Role": ({"PermissionsBoundary": BOUNDARY, "AssumeRolePolicyDocument": {"Statement": TRUST}, "ManagedPolicyArns": [POLICY_ARN]},
+        {"exists": True, "arn": "a", "boundary": BOUNDARY, "trust": TRUST, "max_session_seconds": 3600, "attached": [POLICY_ARN], "inline": {}},
         (("boundary",), None), "iam.boundary"),
     "AWS::IAM::ManagedPolicy": ({"PolicyDocument": {"Statement": ALLOW}}, {"exists": True, "name": "p", "statements": ALLOW, "attachments": 1},
         (("statements",), [{"Sid": "Do", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]), "iam.policy"),
@@ -258,10 +262,13 @@ def test_lifecycle_days_and_lock_days_are_compared(
 
 @pytest.mark.parametrize(
     "statement",
-    [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
-     {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-     {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
-    ids=["wrong-value", "one-principal", "one-action"],
+    [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": BUCKET_AND_OBJECTS, "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+     {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:*", "Resource": BUCKET_AND_OBJECTS, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+     {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Resource": BUCKET_AND_OBJECTS, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+     {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": ["arn:aws:s3:::b"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+     {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": BUCKET_AND_OBJECTS,
+      "Condition": {"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {"aws:PrincipalAccount": "111122223333"}}}],
+    ids=["wrong-value", "one-principal", "one-action", "bucket-only", "narrowed-by-another-condition"],
 )  # fmt: skip
 def test_a_deny_that_merely_mentions_secure_transport_is_not_tls_only(
     statement: dict[str, Any], monkeypatch: pytest.MonkeyPatch
@@ -269,3 +276,46 @@ def test_a_deny_that_merely_mentions_secure_transport_is_not_tls_only(
     props, good, _, _ = CASES["AWS::S3::Bucket"]
     observed = good | {"policy": [statement, TLS_DENY[1]]}
     assert ("s3.tls_only", FAIL) in {(c, s) for c, _, s, _ in _rows("AWS::S3::Bucket", props, observed, monkeypatch)}
+
+
+@pytest.mark.parametrize(
+    ("change", "check"),
+    [({"attached": [POLICY_ARN, "arn:aws:iam::aws:policy/AdministratorAccess"]}, "iam.attachments"),
+     ({"attached": []}, "iam.attachments"),
+     ({"inline": {"extra": ALLOW}}, "iam.attachments"),
+     ({"trust": [*TRUST, {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]}, "iam.trust"),
+     ({"trust": [{**TRUST[0], "Principal": {"Service": "ec2.amazonaws.com"}}]}, "iam.trust")],
+    ids=["admin-attached", "policy-detached", "inline-added", "another-account-trusted", "another-service-trusted"],
+)  # fmt: skip
+def test_a_role_s_permissions_and_trust_are_compared_with_the_template(
+    change: dict[str, Any], check: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    props, good, _, _ = CASES["AWS::IAM::Role"]
+    failed = {c for c, _, s, _ in _rows("AWS::IAM::Role", props, good | change, monkeypatch) if s == FAIL}
+    assert failed == {check}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [{"Sid": "Do", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+     {"Sid": "Do", "Effect": "Allow", "Action": ["s3:Get*"], "Resource": "arn:aws:s3:::b/*"},
+     {"Sid": "Do", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::b/*"}],
+    ids=["wider-resource", "partial-wildcard", "extra-action"],
+)  # fmt: skip
+def test_a_changed_policy_statement_is_drift(statement: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    props, good, _, _ = CASES["AWS::IAM::ManagedPolicy"]
+    failed = {
+        c
+        for c, _, s, _ in _rows("AWS::IAM::ManagedPolicy", props, good | {"statements": [statement]}, monkeypatch)
+        if s == FAIL
+    }
+    assert failed == {"iam.policy"}
+
+
+def test_the_same_policy_in_another_spelling_is_not_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IAM returns "Action": "a" for ["a"], and a bare account as its root ARN: not drift."""
+    props = {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"],
+                                               "Principal": {"AWS": "111122223333"}}]}}  # fmt: skip
+    observed = {"exists": True, "name": "p", "attachments": 1, "statements": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}]}  # fmt: skip
+    assert {s for _, _, s, _ in _rows("AWS::IAM::ManagedPolicy", props, observed, monkeypatch)} == {PASS}

@@ -155,6 +155,11 @@ def test_fis_template(aws: ReadOnlySession) -> None:
     )["experimentTemplate"]  # fmt: skip
     observed, findings = observe(aws, "AWS::FIS::ExperimentTemplate", t["id"])
     assert observed["stop_conditions"] == ["aws:cloudwatch:alarm"] and passes(findings)
+    unstoppable = client("fis").create_experiment_template(
+        clientToken="y", description="d", roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis", stopConditions=[{"source": "none"}],
+        actions={"Wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
+    )["experimentTemplate"]  # fmt: skip
+    assert not passes(observe(aws, "AWS::FIS::ExperimentTemplate", unstoppable["id"])[1])
 
 
 def test_metric_filter(aws: ReadOnlySession) -> None:
@@ -178,6 +183,9 @@ def test_cluster_parameter_group(aws: ReadOnlySession) -> None:
         {"ParameterName": "ssl_min_protocol_version", "ParameterValue": "TLSv1.2", "ApplyMethod": "pending-reboot"}])  # fmt: skip
     observed, findings = observe(aws, "AWS::RDS::DBClusterParameterGroup", "tls")
     assert observed["parameters"].get("rds.force_ssl") == "1" and passes(findings), (observed, findings)
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="tls", Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "0", "ApplyMethod": "pending-reboot"}])  # fmt: skip
+    assert ("rds.force_ssl", ["rds.force_ssl is not 1"]) in observe(aws, "AWS::RDS::DBClusterParameterGroup", "tls")[1]
 
 
 def test_schedule(aws: ReadOnlySession) -> None:
@@ -193,6 +201,9 @@ def test_schedule(aws: ReadOnlySession) -> None:
         {"ScheduleExpression": "rate(1 hour)"},
     )
     assert observed["dead_letter"] and passes(findings), (observed, findings)
+    client("scheduler").create_schedule(Name="off", ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"}, State="DISABLED",
+                                        Target={"Arn": "arn:aws:lambda:eu-west-1:1:function:f", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/s"})  # fmt: skip
+    assert not passes(observe(aws, "AWS::Scheduler::Schedule", "off", {"ScheduleExpression": "rate(1 hour)"})[1])
 
 
 def test_topic_policy(aws: ReadOnlySession) -> None:
@@ -204,6 +215,10 @@ def test_topic_policy(aws: ReadOnlySession) -> None:
     props = {"Topics": [{"Ref": "T"}], "PolicyDocument": policy}
     observed, findings = observe(aws, "AWS::SNS::TopicPolicy", "p", props, {"T": ("AWS::SNS::Topic", topic)})
     assert passes(findings), (observed, findings)
+    sns.set_topic_attributes(
+        TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({**policy, "Statement": []})
+    )
+    assert not passes(observe(aws, "AWS::SNS::TopicPolicy", "p", props, {"T": ("AWS::SNS::Topic", topic)})[1])
 
 
 def test_web_acl_association_and_logging(aws: ReadOnlySession) -> None:
@@ -289,3 +304,46 @@ def test_lambda_version(aws: ReadOnlySession) -> None:
     version = client("lambda").publish_version(FunctionName=fn["FunctionName"])["FunctionArn"]
     observed, findings = observe(aws, "AWS::Lambda::Version", version)
     assert observed["version"] == "1" and passes(findings)
+
+
+def test_waf_resources_resolve_from_the_real_edge_template(aws: ReadOnlySession, assembly: Any) -> None:
+    """The web ACL's physical ID is name|id|scope: its ARN must be rebuilt for the association and
+    the logging configuration, whose template properties only say GetAtt WebAcl.Arn."""
+    template = assembly.template("trustbase-eu-west-1-edge")
+    lid = {r["Type"]: k for k, r in template["Resources"].items()
+           if r["Type"].startswith(("AWS::WAFv2::", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::Logs::LogGroup"))
+           and not (r["Type"] == "AWS::Logs::LogGroup" and not k.startswith("WafLogs"))}  # fmt: skip
+    waf, ec2 = client("wafv2"), client("ec2")
+    acl = waf.create_web_acl(Name="trustbase-eu-west-1", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                             VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "m"})["Summary"]  # fmt: skip
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for i, z in enumerate("ab")
+    ]
+    lb = client("elbv2").create_load_balancer(Name="alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-trustbase-eu-west-1:*"
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb)
+    waf.put_logging_configuration(LoggingConfiguration={"ResourceArn": acl["ARN"], "LogDestinationConfigs": [log_arn]})
+    physical = {lid["AWS::WAFv2::WebACL"]: f"{acl['Name']}|{acl['Id']}|REGIONAL", lid["AWS::ElasticLoadBalancingV2::LoadBalancer"]: lb,
+                lid["AWS::WAFv2::LoggingConfiguration"]: acl["ARN"], lid["AWS::WAFv2::WebACLAssociation"]: "assoc",
+                lid["AWS::Logs::LogGroup"]: "aws-waf-logs-trustbase-eu-west-1"}  # fmt: skip
+    stack = Stack("trustbase-eu-west-1-edge", REGION, ACCOUNT, template, physical)
+    resolver = Resolver(stack, lambda name: None)
+    for rtype in ("AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration"):
+        props = template["Resources"][lid[rtype]]["Properties"]
+        observed = observers.OBSERVERS[rtype](aws, physical[lid[rtype]], props, resolver)
+        findings = JUDGES[rtype](observed, Context(lid[rtype], rtype, props, resolver))
+        assert observed["exists"] and passes([(f.check, f.problems) for f in findings]), (rtype, observed, findings)
+    assert (
+        resolver.resolve(template["Resources"][lid["AWS::WAFv2::WebACLAssociation"]]["Properties"]["WebACLArn"])
+        == acl["ARN"]
+    )
+    other = waf.create_web_acl(Name="other", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                               VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "o"})["Summary"]  # fmt: skip
+    waf.disassociate_web_acl(ResourceArn=lb)
+    waf.associate_web_acl(WebACLArn=other["ARN"], ResourceArn=lb)  # another ACL now guards the ALB: drift
+    rtype = "AWS::WAFv2::WebACLAssociation"
+    props = template["Resources"][lid[rtype]]["Properties"]
+    observed = observers.OBSERVERS[rtype](aws, "assoc", props, resolver)
+    assert JUDGES[rtype](observed, Context(lid[rtype], rtype, props, resolver))[0].problems

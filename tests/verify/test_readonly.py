@@ -56,6 +56,13 @@ def test_the_drift_an_attacker_would_plant_cannot_be_planted_through_verify(
         getattr(session.client(service), call)()
 
 
+def test_an_allowed_read_that_would_decrypt_is_refused(session: ReadOnlySession) -> None:
+    with pytest.raises(ReadOnlyViolation, match="WithDecryption=True would read a secret"):
+        session.client("ssm").get_parameter(Name="/trustbase/data/master-secret-arn", WithDecryption=True)
+    with pytest.raises(ReadOnlyViolation, match="lambda:GetFunction is not a read-only operation"):
+        session.client("lambda").get_function(FunctionName="f")  # would hand out the code's download URL
+
+
 def test_services_without_reads_get_no_client(session: ReadOnlySession) -> None:
     for service in ("secretsmanager", "dynamodb", "athena"):
         with pytest.raises(ReadOnlyViolation, match="no read operations are allowed"):
