@@ -30,7 +30,7 @@ from local_aws.patches import (
     ssm,
     stepfunctions,
 )
-from local_aws.patches.base import Patch, Undo, refresh_model_registry
+from local_aws.patches.base import Patch, Undo, forget_models, refresh_model_registry
 
 MOTO_VERSION = "5.2.5"
 
@@ -70,8 +70,8 @@ def remove(names: Iterable[str] | None = None) -> None:
     for name in reversed(list(names if names is not None else _applied)):
         undo = _applied.pop(name, None)
         if undo is not None:
-            undo.revert()
-    refresh_model_registry()
+            undo.revert(collect=False)
+    forget_models()
 
 
 def applied_names() -> list[str]:

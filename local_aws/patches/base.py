@@ -51,12 +51,20 @@ class Undo:
     def model(self, cls: type) -> None:
         self.models.append(cls)
 
-    def revert(self) -> None:
+    def revert(self, *, collect: bool = True) -> None:
         while self._steps:
             self._steps.pop()()
         self.models.clear()
-        refresh_model_registry()  # moto's cached model list still holds them: clear it first
-        gc.collect()  # then drop the added models from CloudFormationModel.__subclasses__()
+        if collect:
+            forget_models()
+
+
+def forget_models() -> None:
+    """Drop removed models from CloudFormationModel.__subclasses__() (weak references): moto's
+    cached model list still holds them, so clear it first, then collect (slow: once per removal)."""
+    refresh_model_registry()
+    gc.collect()
+    refresh_model_registry()
 
 
 def refresh_model_registry() -> None:
