@@ -2,6 +2,12 @@
 
 A migration that changed after it was applied is refused (fix forward with a new file).
 Concurrent runners serialize on an advisory lock. Usable from the Lambda (on deploy) and tests.
+
+A migration whose first line is `-- trustbase:no-transaction` runs outside a transaction, one
+statement at a time (statements end with `;` at the end of a line): `CREATE INDEX CONCURRENTLY`
+needs that, so a live table is never locked against writes while an index is built. Such an index
+left INVALID by an interrupted build is dropped and built again on the next run; the migration is
+recorded only once every index it names is valid.
 """
 
 from __future__ import annotations
@@ -22,6 +28,12 @@ class MigrationError(RuntimeError):
     pass
 
 
+NO_TRANSACTION = "-- trustbase:no-transaction"
+_CONCURRENT_INDEX = re.compile(
+    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -31,6 +43,18 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def transactional(self) -> bool:
+        return not self.sql.startswith(NO_TRANSACTION)
+
+    def statements(self) -> list[str]:
+        """The statements of a no-transaction migration, comments dropped."""
+        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
+        return [s.strip() for s in re.split(r";\s*$", body, flags=re.MULTILINE) if s.strip()]
+
+    def concurrent_indexes(self) -> list[str]:
+        return _CONCURRENT_INDEX.findall(self.sql)
 
 
 def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -56,6 +80,10 @@ def migrate(conn: Any, directory: Path = MIGRATIONS_DIR) -> list[str]:
     conn.commit()
     applied: list[str] = []
     for m in migrations(directory):
+        if not m.transactional:
+            if _apply_without_transaction(conn, m):
+                applied.append(f"{m.version:04d}_{m.name}")
+            continue
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         cur.execute("SELECT checksum FROM schema_migrations WHERE version = %s", (m.version,))
         row = cur.fetchone()
@@ -79,6 +107,45 @@ def migrate(conn: Any, directory: Path = MIGRATIONS_DIR) -> list[str]:
             raise
         applied.append(f"{m.version:04d}_{m.name}")
     return applied
+
+
+def _apply_without_transaction(conn: Any, m: Migration) -> bool:
+    """Run a no-transaction migration under a session advisory lock. Returns True if applied now."""
+    cur = conn.cursor()
+    conn.commit()
+    conn.autocommit = True
+    try:
+        cur.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
+        try:
+            cur.execute("SELECT checksum FROM schema_migrations WHERE version = %s", (m.version,))
+            row = cur.fetchone()
+            if row:
+                if row[0] != m.checksum:
+                    raise MigrationError(
+                        f"migration {m.version:04d}_{m.name} changed after it was applied; add a new migration instead"
+                    )
+                return False
+            for index in m.concurrent_indexes():  # left INVALID by an interrupted build: build it again
+                if _index_state(cur, index) == "invalid":
+                    cur.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+            for statement in m.statements():
+                cur.execute(statement)
+            broken = [i for i in m.concurrent_indexes() if _index_state(cur, i) != "valid"]
+            if broken:
+                raise MigrationError(f"migration {m.version:04d}_{m.name}: indexes not valid after the build: {broken}")
+            cur.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                        (m.version, m.name, m.checksum))  # fmt: skip
+            return True
+        finally:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
+    finally:
+        conn.autocommit = False
+
+
+def _index_state(cur: Any, name: str) -> str:
+    cur.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (name,))
+    row = cur.fetchone()
+    return "missing" if row is None else "valid" if row[0] else "invalid"
 
 
 def main(argv: list[str] | None = None) -> int:

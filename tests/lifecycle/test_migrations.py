@@ -90,3 +90,32 @@ def test_the_app_user_reads_and_writes_customer_data_and_reads_the_ledger(pg_ser
     cur.execute("DELETE FROM workspaces WHERE id = %s", (workspace,))
     conn.commit()
     conn.close()
+
+
+def test_an_index_left_invalid_by_an_interrupted_build_is_built_again(pg_server: Any, pg_database: str) -> None:
+    """CREATE INDEX CONCURRENTLY that is interrupted leaves an INVALID index, which IF NOT EXISTS
+    would then skip for ever. The runner drops it and builds it again before recording."""
+    owner = pg_server.connect(pg_database)  # a superuser: only it may mark an index invalid
+    cur = owner.cursor()
+    cur.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'messages_workspace_id_idx'::regclass")
+    cur.execute("DELETE FROM schema_migrations WHERE name = 'subject_indexes'")
+    owner.commit()
+    conn = pg_server.connect(pg_database, user=pg_server.admin)
+    assert migrate(conn) == ["0005_subject_indexes"]
+    cur.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'messages_workspace_id_idx'::regclass")
+    assert cur.fetchone()[0] is True
+    owner.rollback()
+    conn.close()
+    owner.close()
+
+
+def test_no_transaction_migrations_run_one_statement_at_a_time() -> None:
+    subject = next(m for m in migrations() if m.name == "subject_indexes")
+    assert not subject.transactional
+    assert all(
+        s.upper().startswith(("CREATE INDEX CONCURRENTLY", "DROP INDEX CONCURRENTLY")) for s in subject.statements()
+    )
+    assert subject.concurrent_indexes() == [
+        "messages_workspace_id_idx", "conversations_workspace_id_idx", "end_users_workspace_id_idx",
+        "workspaces_region_activity_idx",
+    ]  # fmt: skip
