@@ -45,10 +45,16 @@ _WORKSPACE_TABLES = ("messages", "conversations", "visitors", "end_users")
 
 def delete_workspace_chunk(cur: Any, workspace_id: str, limit: int) -> tuple[str, int]:
     """Delete up to `limit` rows of the first non-empty child table, or the workspace row itself
-    once no child is left. Returns (table, rows deleted); ("", 0) when nothing is left."""
+    once no child is left. Returns (table, rows deleted); ("", 0) when nothing is left.
+
+    The chunk is the first `limit` rows of the workspace in the (workspace_id, id) index, deleted
+    by their physical addresses (a TID scan). `DELETE ... WHERE id IN (SELECT ... LIMIT n)` looks
+    equivalent, but on a large table PostgreSQL plans it as a hash semi-join over a sequential scan
+    of the whole table: the cost of every chunk would follow the table, not the subject."""
     for table in _WORKSPACE_TABLES:
         cur.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE workspace_id = %s LIMIT %s)",
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE workspace_id = %s "
+            "ORDER BY workspace_id, id LIMIT %s))",
             (workspace_id, limit),
         )
         if cur.rowcount:

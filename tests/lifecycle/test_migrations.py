@@ -117,5 +117,5 @@ def test_no_transaction_migrations_run_one_statement_at_a_time() -> None:
     )
     assert subject.concurrent_indexes() == [
         "messages_workspace_id_idx", "conversations_workspace_id_idx", "end_users_workspace_id_idx",
-        "workspaces_region_activity_idx",
+        "visitors_workspace_id_idx", "workspaces_region_activity_idx",
     ]  # fmt: skip
