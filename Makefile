@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # PostgreSQL server binaries (Debian's packages) for the lifecycle and canary tests.
 PG_STAMP := $(VENV)/.postgres
 
-.PHONY: setup synth local verify policy report test pytest lint typecheck bench clean
+.PHONY: setup synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
@@ -85,8 +85,13 @@ test: lint typecheck pytest
 
 # Synth/gate/test speed against a trivial CDK app and as regions grow; prints a table and
 # writes reports/bench.json. Takes several minutes (median of 5 runs per figure).
-bench: setup
+bench: setup bench-lifecycle
 	$(BIN)/python bench/run_bench.py
+
+# Lifecycle cost at two table sizes (1,000,000 and 10,000,000 messages) on the real PostgreSQL,
+# fsync on: prints the table and writes reports/bench-lifecycle.json. About 6 minutes.
+bench-lifecycle: setup $(PG_STAMP)
+	$(BIN)/python bench/lifecycle_bench.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

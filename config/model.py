@@ -135,6 +135,44 @@ class DrTargets:
 
 
 @dataclass(frozen=True)
+class Erasure:
+    """How an erasure of a large subject fans out over a Step Functions Distributed Map
+    ([region.erasure]). Smaller subjects take the direct path. The defaults are safe for a new
+    account (low Lambda concurrency quota) and a db.r7g.large writer."""
+
+    object_fanout_min_versions: int = 10_000
+    """A subject with at least this many object versions and delete markers fans out, 1000..10000000.
+    Deciding lists at most this many (one request per 1,000). Example: 10000."""
+    object_shards: int = 100
+    """Key ranges a large subject's prefixes are cut into (Distributed Map items), 2..1000. Example: 100."""
+    object_concurrency: int = 5
+    """Children deleting objects at once, 1..100. Each sends about one 1,000-key DeleteObjects a
+    second; S3 supports at least 3,500 deletes per second per partitioned prefix. Example: 5."""
+    row_fanout_min_messages: int = 200_000
+    """A workspace with at least this many messages fans out its message deletion, 10000..1000000000.
+    Example: 200000."""
+    row_shards: int = 16
+    """ID ranges a large workspace's messages are cut into, 2..256. Example: 16."""
+    row_concurrency: int = 2
+    """Children deleting rows at once (each holds one database connection and writes WAL), 1..16.
+    Example: 2."""
+    upload_grace_seconds: int = 900
+    """After the rows are gone, wait this long for uploads already in flight (the lifetime of the
+    app's presigned upload URLs), then sweep the subject's prefixes again, 0..3600. Example: 900."""
+
+
+ERASURE_LIMITS = {
+    "object_fanout_min_versions": (1000, 10_000_000),
+    "object_shards": (2, 1000),
+    "object_concurrency": (1, 100),
+    "row_fanout_min_messages": (10_000, 1_000_000_000),
+    "row_shards": (2, 256),
+    "row_concurrency": (1, 16),
+    "upload_grace_seconds": (0, 3600),
+}
+
+
+@dataclass(frozen=True)
 class RegionConfig:
     """One hosting region. Adding a region is adding one `[[region]]` entry to regions.toml."""
 
@@ -154,6 +192,7 @@ class RegionConfig:
     retention: Retention = field(default_factory=Retention)
     backup: Backup = field(default_factory=Backup)
     dr: DrTargets = field(default_factory=DrTargets)
+    erasure: Erasure = field(default_factory=Erasure)
     nat_gateways: int = 3
     """NAT gateways, 1..3. 3 (one per AZ) keeps egress up when an AZ fails; fewer saves
     cost but an AZ loss then cuts egress for the private subnets routed through it."""
@@ -358,6 +397,24 @@ def _parse_dr(raw: Any, where: str, problems: _Problems) -> DrTargets:
     return DrTargets(**values)
 
 
+def _parse_erasure(raw: Any, where: str, problems: _Problems) -> Erasure:
+    if raw is None:
+        return Erasure()
+    where = f"{where}.erasure"
+    if not isinstance(raw, Mapping):
+        problems.add(where, "erasure", "must be a table", "write [region.erasure] with the fan-out keys")
+        return Erasure()
+    _check_unknown_keys(raw, Erasure, where, problems)
+    d = Erasure()
+    values = {n: _int_field(raw, n, getattr(d, n), where, problems) for n in _field_names(Erasure)}
+    for name, value in values.items():
+        low, high = ERASURE_LIMITS[name]
+        if not low <= value <= high:
+            problems.add(where, name, f"{value} is outside {low}..{high}",
+                         f"set {name} between {low} and {high} (default {getattr(d, name)})")  # fmt: skip
+    return Erasure(**values)
+
+
 def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None = None) -> RegionConfig | None:
     if not isinstance(raw, Mapping):
         problems.add(f"region[{index}]", "region", "must be a table", "write each region as a [[region]] entry")
@@ -473,6 +530,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
     retention = _parse_retention(raw.get("retention"), where, problems)
     backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
     dr = _parse_dr(raw.get("dr"), where, problems)
+    erasure = _parse_erasure(raw.get("erasure"), where, problems)
 
     if jurisdiction is None or len(az_tuple) != 3:
         return None
@@ -485,6 +543,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
         retention=retention,
         backup=backup,
         dr=dr,
+        erasure=erasure,
         nat_gateways=nat,
         tls_policy=str(tls),
         hsts_max_age_seconds=hsts,

@@ -12,7 +12,7 @@ import hashlib
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from config import Erasure
 from constructs_lib import nag
 from constructs_lib.functions import Network, SecureFunction, ignore_redundant_role_dependency
 from constructs_lib.iam import ScopedRole, scheduler_principal, service_principal
@@ -152,6 +153,7 @@ class LifecycleSettings:
     visitor_months: int
     workspace_months: int
     app_role_arn: str
+    erasure: Erasure = field(default_factory=Erasure)
     reserve_concurrency: bool = False
 
 
@@ -231,6 +233,10 @@ class LifecyclePipelines(Construct):
             "DB_HOST": s.cluster_endpoint, "DB_PORT": str(s.db_port), "DB_NAME": s.db_name, "DB_USER": LIFECYCLE_DB_USER,
             "DATA_BUCKET": s.data_bucket_name, "LEDGER_BUCKET": s.ledger_bucket_name,
             "VISITOR_MONTHS": str(s.visitor_months), "WORKSPACE_MONTHS": str(s.workspace_months),
+            "FANOUT_OBJECT_MIN_VERSIONS": str(s.erasure.object_fanout_min_versions),
+            "FANOUT_OBJECT_SHARDS": str(s.erasure.object_shards),
+            "FANOUT_ROW_MIN_MESSAGES": str(s.erasure.row_fanout_min_messages),
+            "FANOUT_ROW_SHARDS": str(s.erasure.row_shards),
         }  # fmt: skip
 
         def function(cid: str, name: str, description: str, handler: str, statements: list[iam.PolicyStatement],
@@ -257,12 +263,13 @@ class LifecyclePipelines(Construct):
                                   "lifecycle.handlers.retention", [connect, *erase_objects, *publish_ledger],
                                   (*subject_objects, ledger_objects), concurrency=2),
             LifecycleFunction.ERASURE_DATABASE: function("ErasureDatabase", LifecycleFunction.ERASURE_DATABASE,
-                                         "Erasure steps 1 and 3: validate a DSAR into the ledger; delete the subject's rows",
-                                         "lifecycle.handlers.erasure_step", [connect], concurrency=5),
+                                         "Erasure: validate a DSAR into the ledger (the tombstone); plan and delete the subject's rows",
+                                         "lifecycle.handlers.erasure_step", [connect],
+                                         concurrency=s.erasure.row_concurrency + 3),
             LifecycleFunction.ERASURE_OBJECTS: function("ErasureObjects", LifecycleFunction.ERASURE_OBJECTS,
-                                        "Erasure step 2: delete every object version of the subject",
+                                        "Erasure: plan, delete and finally sweep every object version of the subject",
                                         "lifecycle.handlers.erasure_step", erase_objects, tuple(subject_objects),
-                                        concurrency=5),
+                                        concurrency=s.erasure.object_concurrency + 3),
             LifecycleFunction.ERASURE_PUBLISH: function("ErasurePublish", LifecycleFunction.ERASURE_PUBLISH,
                                         "Erasure step 4: publish the ledger entry to the audit bucket",
                                         "lifecycle.handlers.erasure_step", [connect, *publish_ledger],
@@ -272,16 +279,18 @@ class LifecyclePipelines(Construct):
                                        "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger],
                                        (*subject_objects, ledger_objects)),
         }  # fmt: skip
-        self.state_machine = self._state_machine(key, logs_key, log_retention)
+        self.state_machine = self._state_machine(key, logs_key, log_retention, s.erasure)
         self._schedules(key)
         self.submitter_role = self._submitter(s.app_role_arn, key)
         self._alarms(alerts_topic)
 
     # -------------------------------------------------------------------------- state machine
 
-    def _state_machine(self, key: kms.IKey, logs_key: kms.IKey, log_retention: logs.RetentionDays) -> sfn.StateMachine:
+    def _state_machine(self, key: kms.IKey, logs_key: kms.IKey, log_retention: logs.RetentionDays,
+                       fan: Erasure) -> sfn.StateMachine:  # fmt: skip
         stack = Stack.of(self)
         fns = self.functions
+        machine_name = erasure_state_machine_name(stack.region)
 
         def step(name: str, fn: LifecycleFunction, step_name: str, payload_path: str = "$") -> tasks.LambdaInvoke:
             task = tasks.LambdaInvoke(
@@ -307,31 +316,87 @@ class LifecyclePipelines(Construct):
         rejected = sfn.Fail(self, "Rejected", error="ErasureRejected", cause_path="$.reason")
         duplicate = step("EnsureLedgerPublished", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
         validate = step("Validate", LifecycleFunction.ERASURE_DATABASE, "validate")
+        plan_objects = step("PlanObjects", LifecycleFunction.ERASURE_OBJECTS, "plan_objects")
         objects = step("EraseObjects", LifecycleFunction.ERASURE_OBJECTS, "erase_objects")
+        plan_rows = step("PlanRows", LifecycleFunction.ERASURE_DATABASE, "plan_rows")
         rows = step("EraseRows", LifecycleFunction.ERASURE_DATABASE, "erase_rows")
+        sweep = step("SweepObjects", LifecycleFunction.ERASURE_OBJECTS, "sweep_objects")
         publish = step("PublishLedger", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
-        for task in (validate, objects, rows, publish, duplicate):
-            task.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
-        objects_done = (
-            sfn.Choice(self, "ObjectsDone?")
-            .when(sfn.Condition.boolean_equals("$.objects_done", True), rows)
+
+        def shard_map(name: str, fn: LifecycleFunction, step_name: str, items: str, results: str,
+                      concurrency: int) -> sfn.DistributedMap:  # fmt: skip
+            """A Distributed Map over the planned shards: each child loops one shard's step until
+            `done` and yields the count it deleted; at most `concurrency` children at once. One
+            child failing for good fails the map (tolerated 0 %), which dead-letters the request;
+            a redrive re-runs only the failed children."""
+            fan_out = sfn.DistributedMap(
+                self, name, items_path=items, max_concurrency=concurrency, tolerated_failure_percentage=0,
+                map_execution_type=sfn.StateMachineType.STANDARD, result_path=results, label=name,
+                item_selector={
+                    # the subject, as validated (user_id and visitor_id may be null)
+                    "request": {k: sfn.JsonPath.string_at(f"$.{k}")
+                                for k in ("request_id", "kind", "workspace_id", "user_id", "visitor_id")},
+                    "shard": sfn.JsonPath.object_at("$$.Map.Item.Value"),
+                },
+            )  # fmt: skip
+            child = step(f"{name}Child", fn, step_name)
+            child.next(
+                sfn.Choice(self, f"{name}ChildDone?")
+                .when(sfn.Condition.boolean_equals("$.done", True),
+                      sfn.Succeed(self, f"{name}ChildCounted", output_path="$.deleted"))
+                .otherwise(child)
+            )  # fmt: skip
+            fan_out.item_processor(child)
+            return fan_out
+
+        object_map = shard_map("EraseObjectShards", LifecycleFunction.ERASURE_OBJECTS, "erase_object_shard",
+                               "$.object_shards", "$.object_results", fan.object_concurrency)  # fmt: skip
+        row_map = shard_map("EraseRowShards", LifecycleFunction.ERASURE_DATABASE, "erase_row_shard",
+                            "$.row_shards", "$.row_results", fan.row_concurrency)  # fmt: skip
+        for state in (validate, plan_objects, objects, plan_rows, rows, sweep, publish, duplicate, object_map, row_map):
+            state.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
+        plan_objects.next(
+            sfn.Choice(self, "ObjectFanOut?")
+            .when(sfn.Condition.is_present("$.object_shards[0]"), object_map.next(objects))
             .otherwise(objects)
         )
-        rows_done = (
-            sfn.Choice(self, "RowsDone?")
-            .when(sfn.Condition.boolean_equals("$.rows_done", True), publish)
+        objects.next(
+            sfn.Choice(self, "ObjectsDone?")
+            .when(sfn.Condition.boolean_equals("$.objects_done", True), plan_rows)
+            .otherwise(objects)
+        )
+        plan_rows.next(
+            sfn.Choice(self, "RowFanOut?")
+            .when(sfn.Condition.is_present("$.row_shards[0]"), row_map.next(rows))
             .otherwise(rows)
         )
-        objects.next(objects_done)
-        rows.next(rows_done)
+        # After the rows (and the tombstone since validation), wait out the uploads already in
+        # flight, then sweep the prefixes once more.
+        after_rows: sfn.IChainable = sweep
+        if fan.upload_grace_seconds:
+            after_rows = sfn.Wait(
+                self, "WaitForUploadsInFlight", time=sfn.WaitTime.duration(Duration.seconds(fan.upload_grace_seconds))
+            ).next(sweep)
+        rows.next(
+            sfn.Choice(self, "RowsDone?")
+            .when(sfn.Condition.boolean_equals("$.rows_done", True), after_rows)
+            .otherwise(rows)
+        )
+        sweep.next(
+            sfn.Choice(self, "SweepDone?")
+            .when(sfn.Condition.boolean_equals("$.sweep_done", True), publish)
+            .otherwise(sweep)
+        )
         definition = validate.next(
             sfn.Choice(self, "Outcome")
             .when(sfn.Condition.string_equals("$.outcome", "rejected"), rejected)
             .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate)
-            .otherwise(objects)
+            .otherwise(plan_objects)
         )
         log_group = encrypted_log_group(self, "StateMachineLogs", key=logs_key, retention=log_retention,
                                         name=erasure_state_machine_log_group(stack.region))  # fmt: skip
+        executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{machine_name}"
+        map_children = [f"{executions}/*", f"{executions}:*"]  # the docs' example names the second form
         role = ScopedRole(
             self,
             "StateMachineRole",
@@ -352,6 +417,21 @@ class LifecyclePipelines(Construct):
                     via=("sqs", "states"),
                     invoke_sid="InvokeSteps",
                     key_sid="LifecycleKey",
+                ),
+                # "IAM policies for using Distributed Map states": the role starts the map's child
+                # executions of this very state machine, and describes, stops and redrives them.
+                # Child execution ARNs carry the map run's label (execution:<machine>/<label>:<id>).
+                iam.PolicyStatement(
+                    sid="StartMapChildren",
+                    actions=["states:StartExecution"],
+                    resources=[
+                        f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{machine_name}"
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ManageMapChildren",
+                    actions=["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
+                    resources=map_children,
                 ),
                 # Step Functions "Data at rest encryption", step 3: with a customer managed key and
                 # logging on, the role generates data keys for the log data (logs encryption context).
@@ -397,17 +477,28 @@ class LifecyclePipelines(Construct):
             "CloudWatch Logs vended-log delivery and the X-Ray APIs support no resource-level permissions; "
             "everything else in this policy names its exact function, queue or key.",
         )
+        nag.acknowledge(
+            role.managed_policy,
+            tuple(nag.iam5_resource_finding(self, arn) for arn in map_children),
+            "Distributed Map child executions are named by Step Functions at run time "
+            "(execution:<machine>/<map run label>:<id>); the wildcard covers only the children of this "
+            "region's erasure state machine, to describe, stop or redrive them.",
+        )
         machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=erasure_state_machine_name(stack.region),
+            state_machine_name=machine_name,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             role=role.role,
-            timeout=Duration.hours(2),
+            timeout=Duration.hours(24),  # a fanned-out subject of 10,000,000 versions takes about an hour
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key, Duration.minutes(5)),
         )
+        # CDK also attaches an inline "DistributedMapPolicy" with the same grants to the role. The
+        # role's one managed policy above holds them already (IAMNoInlinePolicy: no inline policies).
+        if not machine.node.try_remove_child("DistributedMapPolicy"):
+            raise RuntimeError("CDK no longer adds DistributedMapPolicy: check the map's grants by hand")
         ignore_redundant_role_dependency(machine)
         return machine
 

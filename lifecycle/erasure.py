@@ -1,6 +1,13 @@
 """GDPR erasure (DSAR) and workspace deletion, as the steps of the erasure state machine.
 
-    validate -> erase_objects -> erase_rows -> publish_ledger
+    validate -> plan_objects [-> erase_object_shard x N] -> erase_objects
+             -> plan_rows [-> erase_row_shard x N] -> erase_rows
+             -> (wait for in-flight uploads) -> sweep_objects -> publish_ledger
+
+A large subject's objects and rows fan out over a Distributed Map (lifecycle/fanout.py); the
+direct steps then erase what is left, so a small subject skips the map altogether. The validate
+step's ledger entry is also the tombstone: from then on, the database refuses new rows for the
+subject (migration 0006), and the final sweep removes an object uploaded while the rows went.
 
 Order matters for crash safety: objects go first, then the rows and the ledger's "completed" in
 one transaction. A crash after the objects leaves the request "in_progress"; the retry validates
@@ -16,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle import ledger, user_prefixes, visitor_prefixes, workspace_prefixes
+from lifecycle import fanout, ledger, user_prefixes, visitor_prefixes, workspace_prefixes
 from lifecycle.budget import Budget
 from lifecycle.metrics import emit, log
 from lifecycle.objects import erase_prefixes
@@ -216,11 +223,63 @@ def _prefixes(accepted: dict[str, Any]) -> list[str]:
     return workspace_prefixes(accepted["workspace_id"])
 
 
+# Keys a fan-out adds to the execution's state; the direct steps fold their results in and drop them.
+_FANOUT_KEYS = ("object_shards", "object_results", "row_shards", "row_results")
+
+
+def _without_fanout(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k not in _FANOUT_KEYS}
+
+
+def _shard_total(results: Any) -> int:
+    if results is None:
+        return 0
+    if not isinstance(results, list) or not all(isinstance(n, int) and n >= 0 for n in results):
+        raise ValueError("a map's results must be the list of counts its children deleted")
+    return sum(results)
+
+
+def plan_objects(s3: Any, bucket: str, accepted: dict[str, Any], settings: fanout.FanoutSettings) -> dict[str, Any]:
+    """Step 2a: [] (the direct path) or the key-range shards of a large subject's prefixes."""
+    shards = fanout.plan_objects(s3, bucket, _prefixes(accepted), settings)
+    log("erasure.objects_planned", request_id=accepted["request_id"], shards=len(shards))
+    return {**accepted, "object_shards": shards}
+
+
+def erase_object_shard(s3: Any, bucket: str, item: dict[str, Any], budget: Budget | None = None) -> dict[str, Any]:
+    """A Distributed Map child: one key range of one of the request's prefixes. Loops until
+    `done`; `deleted` accumulates over the loop."""
+    deleted, done = fanout.erase_object_shard(s3, bucket, item["shard"], _prefixes(item["request"]), budget)
+    return {**item, "deleted": int(item.get("deleted", 0)) + deleted, "done": done}
+
+
+def plan_rows(conn: Any, accepted: dict[str, Any], settings: fanout.FanoutSettings) -> dict[str, Any]:
+    """Step 3a: [] (the direct path) or the ID ranges of a large workspace's messages."""
+    shards: list[dict[str, Any]] = []
+    if accepted["kind"] == "workspace":
+        cur = conn.cursor()
+        try:
+            shards = fanout.plan_rows(cur, accepted["workspace_id"], settings)
+        finally:
+            conn.rollback()
+    log("erasure.rows_planned", request_id=accepted["request_id"], shards=len(shards))
+    return {**accepted, "row_shards": shards}
+
+
+def erase_row_shard(conn: Any, item: dict[str, Any], budget: Budget | None = None) -> dict[str, Any]:
+    """A Distributed Map child: one ID range of the workspace's messages. Loops until `done`."""
+    deleted, done = fanout.erase_row_shard(conn, item["request"]["request_id"], item["shard"], budget)
+    return {**item, "deleted": int(item.get("deleted", 0)) + deleted, "done": done}
+
+
 def erase_objects(s3: Any, bucket: str, accepted: dict[str, Any], budget: Budget | None = None) -> dict[str, Any]:
     """Step 2: every version and delete marker under the subject's prefixes. Loops in the state
-    machine until `objects_done` (bounded by the budget per invocation)."""
+    machine until `objects_done` (bounded by the budget per invocation). After a fan-out, what
+    the children deleted is counted in and whatever they left is erased here."""
     budget = budget or Budget()
-    total, done = accepted.get("s3_versions", 0), False
+    fanned = _shard_total(accepted.get("object_results"))
+    accepted = _without_fanout(accepted)
+    total, done = accepted.get("s3_versions", 0) + fanned, False
     while budget.take():
         deleted, done = erase_prefixes(s3, bucket, _prefixes(accepted), max_pages=10)
         total += deleted
@@ -234,8 +293,12 @@ def erase_rows(conn: Any, accepted: dict[str, Any], budget: Budget | None = None
     workspace is deleted in bounded chunks (each committed); the workspace row itself and the
     ledger's "completed" go last, in one transaction. Loops until `rows_done`."""
     budget = budget or Budget()
+    fanned = _shard_total(accepted.get("row_results"))
+    accepted = _without_fanout(accepted)
     cur = conn.cursor()
     counts: dict[str, int] = dict(accepted.get("counts", {}))
+    if fanned:
+        counts["db_messages"] = counts.get("db_messages", 0) + fanned
     try:
         entry = ledger.get(cur, accepted["request_id"])
         if entry is None:
@@ -272,6 +335,22 @@ def erase_rows(conn: Any, accepted: dict[str, Any], budget: Budget | None = None
     return {**accepted, "counts": counts, "rows_done": True}
 
 
+def sweep_objects(s3: Any, bucket: str, accepted: dict[str, Any], budget: Budget | None = None) -> dict[str, Any]:
+    """Step 4: after the rows are gone (and the wait for uploads already in flight), erase the
+    prefixes once more. The application writes an object only after its row, which the tombstone
+    refuses from validation on; an object that landed meanwhile goes here. Loops until `sweep_done`."""
+    budget = budget or Budget()
+    swept, done = int(accepted.get("swept_versions", 0)), False
+    while budget.take():
+        deleted, done = erase_prefixes(s3, bucket, _prefixes(accepted), max_pages=10)
+        swept += deleted
+        if done:
+            break
+    if done and swept:
+        log("erasure.swept_late_objects", request_id=accepted["request_id"], versions=swept)
+    return {**accepted, "swept_versions": swept, "sweep_done": done}
+
+
 def publish_ledger(conn: Any, s3: Any, ledger_bucket: str, request_id: str) -> dict[str, Any]:
     """Step 4: the completed entry goes to the Object-Lock audit bucket; emit the metric."""
     cur = conn.cursor()
@@ -304,6 +383,9 @@ def process(conn: Any, s3: Any, bucket: str, ledger_bucket: str, raw: Any, regio
     step = erase_rows(conn, step)
     while not step["rows_done"]:
         step = erase_rows(conn, step)
+    step = sweep_objects(s3, bucket, step)
+    while not step["sweep_done"]:
+        step = sweep_objects(s3, bucket, step)
     return publish_ledger(conn, s3, ledger_bucket, result["request_id"])
 
 

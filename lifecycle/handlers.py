@@ -1,5 +1,6 @@
 """Lambda entry points. Configuration comes from the environment the stack sets:
-DB_HOST, DB_PORT, DB_NAME, DB_USER, DATA_BUCKET, LEDGER_BUCKET, VISITOR_MONTHS, WORKSPACE_MONTHS.
+DB_HOST, DB_PORT, DB_NAME, DB_USER, DATA_BUCKET, LEDGER_BUCKET, VISITOR_MONTHS, WORKSPACE_MONTHS and
+the FANOUT_* thresholds.
 Errors are raised, never swallowed: the caller (Scheduler, Step Functions) retries with backoff
 and then sends the event to a dead-letter queue with an alarm on it."""
 
@@ -13,6 +14,7 @@ import boto3
 
 from lifecycle import db, erasure
 from lifecycle.budget import Budget
+from lifecycle.fanout import FanoutSettings
 from lifecycle.replay import replay
 from lifecycle.retention import expire_visitors, expire_workspaces
 
@@ -45,25 +47,50 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
         conn.close()
 
 
+def _fanout() -> FanoutSettings:
+    """The region's [region.erasure] fan-out thresholds, which the stack puts in the environment."""
+    d = FanoutSettings()
+    return FanoutSettings(
+        object_min_versions=int(os.environ.get("FANOUT_OBJECT_MIN_VERSIONS", d.object_min_versions)),
+        object_shards=int(os.environ.get("FANOUT_OBJECT_SHARDS", d.object_shards)),
+        row_min_messages=int(os.environ.get("FANOUT_ROW_MIN_MESSAGES", d.row_min_messages)),
+        row_shards=int(os.environ.get("FANOUT_ROW_SHARDS", d.row_shards)),
+    )
+
+
+STEPS = ("validate", "plan_objects", "erase_object_shard", "erase_objects", "plan_rows", "erase_row_shard",
+         "erase_rows", "sweep_objects", "publish_ledger", "replay")  # fmt: skip
+
+
 def erasure_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """One state of the erasure state machine: {"step": ..., "input": ...}."""
     step, payload = event.get("step"), event.get("input", {})
+    if step not in STEPS:
+        raise ValueError(f"event field 'step' must be one of {', '.join(STEPS)}")
     s3 = boto3.client("s3")
-    if step == "erase_objects":  # S3 only: no database connection needed
-        return erasure.erase_objects(s3, os.environ["DATA_BUCKET"], payload, _budget(context))
+    bucket = os.environ["DATA_BUCKET"]
+    # S3 only: no database connection needed.
+    if step == "plan_objects":
+        return erasure.plan_objects(s3, bucket, payload, _fanout())
+    if step == "erase_object_shard":
+        return erasure.erase_object_shard(s3, bucket, payload, _budget(context))
+    if step == "erase_objects":
+        return erasure.erase_objects(s3, bucket, payload, _budget(context))
+    if step == "sweep_objects":
+        return erasure.sweep_objects(s3, bucket, payload, _budget(context))
     conn = db.from_environment()
     try:
         if step == "validate":
             return erasure.validate(conn, payload, _region())
+        if step == "plan_rows":
+            return erasure.plan_rows(conn, payload, _fanout())
+        if step == "erase_row_shard":
+            return erasure.erase_row_shard(conn, payload, _budget(context))
         if step == "erase_rows":
             return erasure.erase_rows(conn, payload, _budget(context))
         if step == "publish_ledger":
             return erasure.publish_ledger(conn, s3, os.environ["LEDGER_BUCKET"], payload["request_id"])
-        if step == "replay":
-            return vars(replay(conn, s3, os.environ["DATA_BUCKET"], os.environ["LEDGER_BUCKET"], _region()))
-        raise ValueError(
-            "event field 'step' must be one of validate, erase_objects, erase_rows, publish_ledger, replay"
-        )
+        return vars(replay(conn, s3, bucket, os.environ["LEDGER_BUCKET"], _region()))
     finally:
         conn.close()
 

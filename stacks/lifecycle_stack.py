@@ -47,6 +47,7 @@ class LifecycleStack(RegionalStack):
                 visitor_months=retention.visitor_data_months,
                 workspace_months=retention.inactive_workspace_months,
                 app_role_arn=read(self, Link.APP_ROLE_ARN),  # the edge stack's role (a declared dependency)
+                erasure=region_config.erasure,
                 reserve_concurrency=region_config.reserve_lambda_concurrency,
             ),
             network=Network(vpc=vpc, security_group=functions_sg),

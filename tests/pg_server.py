@@ -39,7 +39,9 @@ class PgServer:
     admin: str = MASTER_USERNAME  # as on Aurora: the migrating master user is not a superuser
 
     @classmethod
-    def start(cls) -> PgServer:
+    def start(cls, *, durable: bool = False) -> PgServer:
+        """A throw-away cluster. Tests run it with fsync off (speed); `durable=True` keeps
+        PostgreSQL's defaults (fsync, full-page writes), as the benchmark needs."""
         bin_dir = _bin_dir()
         root = Path(tempfile.mkdtemp(prefix="trustbase-pg-"))
         run_as = "postgres" if os.geteuid() == 0 else None
@@ -51,7 +53,8 @@ class PgServer:
         server._run(bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         server._run(
             bin_dir / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-t", "60", "-o",
-            f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+            f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
+            + ("" if durable else " -c fsync=off -c full_page_writes=off"),
             "start",
         )  # fmt: skip
         server._bin = bin_dir

@@ -342,11 +342,12 @@ def test_replay_erases_a_resurrected_visitor(populated: World) -> None:
     visitor = w.visitors[ws][0]
     snapshot = w.sql("SELECT * FROM visitors WHERE id = %s", (visitor,))
     process(w.app, w.s3, BUCKET, LEDGER_BUCKET, visitor_request(ws, visitor), REGION)
-    # a restore brings the visitor back, and the restored ledger table predates the erasure
+    # a restore brings the visitor back, and the restored ledger table predates the erasure (so
+    # it holds no tombstone: the whole database is the pre-erasure copy)
+    w.sql("DELETE FROM erasure_ledger")
     w.sql("INSERT INTO visitors SELECT * FROM json_populate_record(null::visitors, %s::json)",
           (json.dumps(dict(zip(("id", "workspace_id", "first_seen_at", "last_seen_at", "user_agent", "ip_prefix"),
                                snapshot[0], strict=True)), default=str),))  # fmt: skip
-    w.sql("DELETE FROM erasure_ledger")
     w.put(f"visitors/{ws}/{visitor}/session.json")
     report = replay(w.app, w.s3, BUCKET, LEDGER_BUCKET, REGION)
     assert report.subjects_resurrected == 1 and report.ledger_rows_restored == 1

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from lifecycle import erasure
 from lifecycle.erasure import process
+from lifecycle.fanout import FanoutSettings
 from lifecycle.replay import replay
 from lifecycle.retention import expire_visitors, expire_workspaces
 from lifecycle.subjects import delete_workspace_chunk
@@ -114,6 +116,17 @@ def run_every_lifecycle_statement(w: World) -> list[tuple[str, tuple[Any, ...]]]
     for raw in (request(ws, by_id), request(ws, email="subject@example.com"), visitor_request(ws, visitor),
                 request(other, kind="workspace")):  # fmt: skip
         assert process(recording, w.s3, BUCKET, LEDGER_BUCKET, raw, REGION)["outcome"] == "completed"
+    # a workspace large enough (for these thresholds) to fan out its rows: plan and row shards
+    fan = w.add_workspace()
+    w.add_user(fan, conversations=2, messages=5)
+    accepted = erasure.validate(recording, request(fan, kind="workspace"), REGION)
+    planned = erasure.plan_rows(recording, accepted, FanoutSettings(row_min_messages=5, row_shards=2))
+    assert len(planned["row_shards"]) == 2
+    results = [
+        erasure.erase_row_shard(recording, {"request": accepted, "shard": s})["deleted"] for s in planned["row_shards"]
+    ]
+    step = erasure.erase_rows(recording, {**planned, "row_results": results})
+    assert step["rows_done"] and step["counts"]["db_messages"] == 10
     assert expire_visitors(recording, w.s3, BUCKET, months=9, now=NOW + timedelta(days=1)).subjects == 1
     assert expire_workspaces(recording, w.s3, BUCKET, LEDGER_BUCKET, months=13, now=NOW, region=REGION).done
     replay(recording, w.s3, BUCKET, LEDGER_BUCKET, REGION)

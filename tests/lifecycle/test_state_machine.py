@@ -43,6 +43,8 @@ class Execution:
     path: list[str] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
+    waits: list[int] = field(default_factory=list)
+    children: list[Execution] = field(default_factory=list)  # Distributed Map child executions
 
 
 class FakeContext:
@@ -51,6 +53,35 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.seconds.pop(0) if len(self.seconds) > 1 else self.seconds[0]) * 1000)
+
+
+def _path(data: Any, path: str, item: Any = None) -> Any:
+    """A JSONPath of the forms the definition uses: $, $.a.b, $.a[0], $$.Map.Item.Value."""
+    if path == "$$.Map.Item.Value":
+        return item
+    assert path.startswith("$"), path
+    value = data
+    for part in path[1:].split(".")[1:] if path != "$" else []:
+        name, _, index = part.partition("[")
+        value = value[name]
+        if index:
+            value = value[int(index.rstrip("]"))]
+    return value
+
+
+def _present(data: Any, path: str) -> bool:
+    try:
+        _path(data, path)
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
+
+
+def _select(template: Any, data: Any, item: Any) -> Any:
+    if isinstance(template, dict):
+        return {(k.removesuffix(".$")): (_path(data, v, item) if k.endswith(".$") else _select(v, data, item))
+                for k, v in template.items()}  # fmt: skip
+    return template
 
 
 def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, name: str,
@@ -63,8 +94,36 @@ def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, n
         if s["Type"] == "Fail":
             ex.status, ex.error = "FAILED", s["Error"]
             return ex
+        if s["Type"] == "Succeed":
+            ex.status, ex.output = "SUCCEEDED", _path(data, s.get("OutputPath", "$"))
+            return ex
         if s["Type"] == "Choice":
             state = next((c["Next"] for c in s["Choices"] if _matches(c, data)), s["Default"])
+            continue
+        if s["Type"] == "Wait":
+            ex.waits.append(s["Seconds"])  # the interpreter does not sleep
+            state = s["Next"]
+            continue
+        if s["Type"] == "Map":
+            # Children run one after the other here; in AWS at most MaxConcurrency at once.
+            # "The default percentage value is zero": one failed child fails the map (maprun-fail-threshold).
+            assert s["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+            assert s.get("ToleratedFailurePercentage", 0) == 0 and "ToleratedFailureCount" not in s
+            results, failed = [], None
+            for i, item in enumerate(_path(data, s["ItemsPath"])):
+                child = run(s["ItemProcessor"], handlers_by_id, _select(s["ItemSelector"], data, item),
+                            name=f"{name}/{s['Label']}:{i}", context=context)  # fmt: skip
+                ex.children.append(child)
+                if child.status != "SUCCEEDED":
+                    failed = child
+                    break
+                results.append(child.output)
+            if failed is not None:  # one child failed for good: the map fails, its Catch applies
+                data = {**data, "error": {"Error": "States.ExceedToleratedFailureThreshold", "Cause": failed.error}}
+                state = s["Catch"][0]["Next"]
+                continue
+            data = {**data, s["ResultPath"].removeprefix("$."): results}
+            state = s["Next"]
             continue
         assert s["Type"] == "Task", s
         if "sqs:sendMessage" in s["Resource"]:
@@ -77,6 +136,7 @@ def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, n
         assert handlers_by_id[function] == "lifecycle.handlers.erasure_step"
         payload = {k.removesuffix(".$"): (data if v == "$" else v) for k, v in s["Parameters"].items()}
         retry = s["Retry"][0]
+        caught = False
         for attempt in range(1, retry["MaxAttempts"] + 2):
             ex.attempts[state] = ex.attempts.get(state, 0) + 1
             try:
@@ -84,17 +144,18 @@ def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, n
                 break
             except Exception as exc:  # Step Functions catches States.ALL
                 if attempt > retry["MaxAttempts"]:
+                    if "Catch" not in s:  # a map child without a Catch: the child fails
+                        ex.status, ex.error = "FAILED", type(exc).__name__
+                        return ex
                     data = {
                         **(data if isinstance(data, dict) else {}),
                         "error": {"Error": type(exc).__name__, "Cause": str(exc)},
                     }
-                    state = s["Catch"][0]["Next"]
+                    state, caught = s["Catch"][0]["Next"], True
                     break
-        else:  # pragma: no cover
-            raise AssertionError("unreachable")
-        if state == s["Catch"][0]["Next"] and "error" in (data if isinstance(data, dict) else {}):
+        if caught:
             continue
-        data = result
+        data = json.loads(json.dumps(result))  # what Step Functions stores is JSON
         if s.get("End"):
             ex.status, ex.output = "SUCCEEDED", data
             return ex
@@ -103,6 +164,8 @@ def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, n
 
 
 def _matches(choice: dict[str, Any], data: dict[str, Any]) -> bool:
+    if "IsPresent" in choice:
+        return _present(data, choice["Variable"]) is choice["IsPresent"]
     value = data.get(choice["Variable"].removeprefix("$."))
     if "StringEquals" in choice:
         return bool(value == choice["StringEquals"])
@@ -138,7 +201,8 @@ def test_a_user_erasure_runs_the_whole_machine(machine: Any, people: World) -> N
     request = dsar(people)
     ex = run(*machine, request, name=request["request_id"])
     assert ex.status == "SUCCEEDED", ex
-    assert ex.path[:3] == ["Validate", "Outcome", "EraseObjects"] and ex.path[-1] == "PublishLedger"
+    assert ex.path[:5] == ["Validate", "Outcome", "PlanObjects", "ObjectFanOut?", "EraseObjects"], ex.path
+    assert ex.path[-1] == "PublishLedger" and not ex.children  # a small subject: the direct path, no map
     assert ex.output["outcome"] == "completed" and ex.output["counts"]["db_end_users"] == 1
     assert people.count("end_users", "id = %s", (request["user_id"],)) == 0
 
@@ -211,3 +275,78 @@ def test_the_scheduled_retention_handler_runs_both_jobs(
     assert world.count("workspaces", "id = %s", (stale,)) == 0 and world.count("workspaces", "id = %s", (live,)) == 1
     with pytest.raises(ValueError, match="'job' must be 'visitors' or 'workspaces'"):
         handlers.retention({"job": "everything"}, FakeContext([900]))
+
+
+# ------------------------------------------------------------------ fan-out (Distributed Map)
+
+
+@pytest.fixture
+def fanned(machine: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, World, str]:
+    """Thresholds low enough that a workspace of 12 users fans out: 74 object versions (settings.json
+    2, each user 6), 12 users x 2 conversations x 5 messages = 120 messages."""
+    for var, value in {"FANOUT_OBJECT_MIN_VERSIONS": "50", "FANOUT_OBJECT_SHARDS": "8",
+                       "FANOUT_ROW_MIN_MESSAGES": "100", "FANOUT_ROW_SHARDS": "4"}.items():  # fmt: skip
+        monkeypatch.setenv(var, value)
+    ws = world.add_workspace()
+    for _ in range(12):
+        world.add_user(ws, conversations=2, messages=5)
+    world.add_user(world.add_workspace())  # a bystander
+    return machine, world, ws
+
+
+def test_a_large_workspace_fans_out_over_both_maps_and_is_erased_exactly(fanned: Any) -> None:
+    machine, w, ws = fanned
+    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
+               "region": REGION}  # fmt: skip
+    ex = run(*machine, request, name="big")
+    assert ex.status == "SUCCEEDED", ex
+    assert "EraseObjectShards" in ex.path and "EraseRowShards" in ex.path and ex.waits == [900]
+    object_children = [c for c in ex.children if c.path[0] == "EraseObjectShardsChild"]
+    row_children = [c for c in ex.children if c.path[0] == "EraseRowShardsChild"]
+    assert 2 <= len(object_children) <= 8 and len(row_children) == 4
+    assert sum(c.output for c in row_children) == 120  # every message went through a row shard
+    assert ex.output["counts"]["s3_versions"] == 74 and ex.output["counts"]["db_messages"] == 120
+    assert w.count("messages", "workspace_id = %s", (ws,)) == 0 and w.count("workspaces", "id = %s", (ws,)) == 0
+    assert w.versions(f"workspaces/{ws}/") == 0
+    assert w.count("messages", "workspace_id = %s", (w.workspaces[1],)) == 6  # the bystander keeps everything
+
+
+def test_a_crashed_map_child_is_retried_alone_and_the_erasure_completes(
+    fanned: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lifecycle import fanout
+
+    machine, w, ws = fanned
+    real, calls = fanout.erase_object_shard, []
+
+    def crash_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the second child's first attempt dies
+            raise TimeoutError("Task timed out after 900.00 seconds")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fanout, "erase_object_shard", crash_once)
+    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
+               "region": REGION}  # fmt: skip
+    ex = run(*machine, request, name="crash")
+    assert ex.status == "SUCCEEDED", ex
+    attempts = [c.attempts["EraseObjectShardsChild"] for c in ex.children if c.path[0] == "EraseObjectShardsChild"]
+    assert attempts[1] == 2 and all(a == 1 for i, a in enumerate(attempts) if i != 1)  # only that child retried
+    assert ex.output["counts"]["s3_versions"] == 74 and w.versions(f"workspaces/{ws}/") == 0
+
+
+def test_a_map_child_that_keeps_failing_dead_letters_the_request(fanned: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifecycle import fanout
+
+    machine, w, ws = fanned
+
+    def s3_down(*_: Any, **__: Any) -> Any:
+        raise ConnectionError("S3 endpoint unreachable")
+
+    monkeypatch.setattr(fanout, "erase_object_shard", s3_down)
+    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
+               "region": REGION}  # fmt: skip
+    ex = run(*machine, request, name="down")
+    assert ex.status == "FAILED" and ex.error == "ErasureFailed"
+    assert ex.dead_letters[0]["error"] == "States.ExceedToleratedFailureThreshold"
+    assert w.count("workspaces", "id = %s", (ws,)) == 1  # rows untouched until the objects are gone
