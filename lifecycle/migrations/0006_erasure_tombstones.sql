@@ -15,45 +15,63 @@ CREATE INDEX erasure_ledger_workspace_tombstone_idx ON erasure_ledger (workspace
 CREATE INDEX erasure_ledger_user_tombstone_idx ON erasure_ledger (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX erasure_ledger_visitor_tombstone_idx ON erasure_ledger (visitor_id) WHERE visitor_id IS NOT NULL;
 
-CREATE FUNCTION trustbase_refuse_erased_subject() RETURNS trigger
+-- Refuses if the row (as it is, or as it would be) belongs to a subject with a ledger entry.
+CREATE FUNCTION check_not_erased(tbl text, r record) RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
+    ws uuid := r.workspace_id;
     end_user uuid;
     visitor uuid;
 BEGIN
-    IF EXISTS (SELECT 1 FROM erasure_ledger WHERE kind = 'workspace' AND workspace_id = NEW.workspace_id) THEN
-        RAISE EXCEPTION 'workspace % is being erased or was erased: no new data may be written to it', NEW.workspace_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'erasure_tombstone', TABLE = TG_TABLE_NAME;
+    IF tbl = 'end_users' THEN
+        end_user := r.id;
+    ELSIF tbl = 'visitors' THEN
+        visitor := r.id;
+    ELSIF tbl = 'conversations' THEN
+        end_user := r.end_user_id;
+        visitor := r.visitor_id;
+    ELSIF tbl = 'messages' THEN
+        SELECT c.end_user_id, c.visitor_id, c.workspace_id INTO end_user, visitor, ws
+        FROM conversations c WHERE c.id = r.conversation_id;
+        IF ws IS NULL THEN
+            ws := r.workspace_id;
+        END IF;
     END IF;
-    IF TG_TABLE_NAME = 'end_users' THEN
-        end_user := NEW.id;
-    ELSIF TG_TABLE_NAME = 'visitors' THEN
-        visitor := NEW.id;
-    ELSIF TG_TABLE_NAME = 'conversations' THEN
-        end_user := NEW.end_user_id;
-        visitor := NEW.visitor_id;
-    ELSIF TG_TABLE_NAME = 'messages' THEN
-        SELECT c.end_user_id, c.visitor_id INTO end_user, visitor FROM conversations c WHERE c.id = NEW.conversation_id;
+    IF EXISTS (SELECT 1 FROM erasure_ledger WHERE kind = 'workspace' AND workspace_id IN (ws, r.workspace_id)) THEN
+        RAISE EXCEPTION 'workspace % is being erased or was erased: no data may be written to it', ws
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'erasure_tombstone', TABLE = tbl;
     END IF;
     IF end_user IS NOT NULL AND EXISTS (SELECT 1 FROM erasure_ledger WHERE user_id = end_user) THEN
-        RAISE EXCEPTION 'end user % is being erased or was erased: no new data may be written for them', end_user
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'erasure_tombstone', TABLE = TG_TABLE_NAME;
+        RAISE EXCEPTION 'end user % is being erased or was erased: no data may be written for them', end_user
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'erasure_tombstone', TABLE = tbl;
     END IF;
     IF visitor IS NOT NULL AND EXISTS (SELECT 1 FROM erasure_ledger WHERE visitor_id = visitor) THEN
-        RAISE EXCEPTION 'visitor % is being erased or was erased: no new data may be written for them', visitor
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'erasure_tombstone', TABLE = TG_TABLE_NAME;
+        RAISE EXCEPTION 'visitor % is being erased or was erased: no data may be written for them', visitor
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'erasure_tombstone', TABLE = tbl;
+    END IF;
+END
+$$;
+
+-- A new row, or an update that moves a row to another subject (checked as it would be) or away from
+-- one (checked as it was: moving data out of a subject under erasure would let it escape).
+CREATE FUNCTION refuse_write_to_erased_subject() RETURNS trigger
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM check_not_erased(TG_TABLE_NAME, NEW);
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM check_not_erased(TG_TABLE_NAME, OLD);
     END IF;
     RETURN NEW;
 END
 $$;
 
--- On insert, and on an update that moves a row to another subject.
+-- On insert, and on an update of the columns that name the subject.
 CREATE TRIGGER end_users_erasure_tombstone BEFORE INSERT OR UPDATE OF id, workspace_id ON end_users
-    FOR EACH ROW EXECUTE FUNCTION trustbase_refuse_erased_subject();
+    FOR EACH ROW EXECUTE FUNCTION refuse_write_to_erased_subject();
 CREATE TRIGGER visitors_erasure_tombstone BEFORE INSERT OR UPDATE OF id, workspace_id ON visitors
-    FOR EACH ROW EXECUTE FUNCTION trustbase_refuse_erased_subject();
+    FOR EACH ROW EXECUTE FUNCTION refuse_write_to_erased_subject();
 CREATE TRIGGER conversations_erasure_tombstone
     BEFORE INSERT OR UPDATE OF workspace_id, end_user_id, visitor_id ON conversations
-    FOR EACH ROW EXECUTE FUNCTION trustbase_refuse_erased_subject();
+    FOR EACH ROW EXECUTE FUNCTION refuse_write_to_erased_subject();
 CREATE TRIGGER messages_erasure_tombstone BEFORE INSERT OR UPDATE OF workspace_id, conversation_id ON messages
-    FOR EACH ROW EXECUTE FUNCTION trustbase_refuse_erased_subject();
+    FOR EACH ROW EXECUTE FUNCTION refuse_write_to_erased_subject();

@@ -125,6 +125,16 @@ CASES: list[tuple[str, Any, str, str]] = [
     ("unknown retention key (typo)", lambda raw: region(raw, "eu-west-1")["retention"].update(
         visitor_data_month=9), "region eu-west-1.retention", "did you mean 'visitor_data_months'"),
     ("unknown top-level key", lambda raw: raw.update(regoin=[]), "config", "'regoin'"),
+    ("erasure fan-out concurrency too high for the database", lambda raw: region(raw, "eu-west-1").update(
+        erasure={"row_concurrency": 64}), "region eu-west-1.erasure", "'row_concurrency'"),
+    ("erasure threshold too low", lambda raw: region(raw, "eu-west-1").update(
+        erasure={"object_fanout_min_versions": 10}), "region eu-west-1.erasure", "'object_fanout_min_versions'"),
+    ("erasure grace over an hour", lambda raw: region(raw, "eu-west-1").update(
+        erasure={"upload_grace_seconds": 86400}), "region eu-west-1.erasure", "'upload_grace_seconds'"),
+    ("erasure not a table", lambda raw: region(raw, "eu-west-1").update(erasure=5), "region eu-west-1.erasure",
+     "'erasure'"),
+    ("unknown erasure key (typo)", lambda raw: region(raw, "eu-west-1").update(erasure={"object_concurency": 5}),
+     "region eu-west-1.erasure", "did you mean 'object_concurrency'"),
 ]  # fmt: skip
 
 

@@ -178,3 +178,20 @@ def test_without_the_tombstone_an_erased_user_comes_back(world: World, app_conne
     app.commit()
     app.close()
     assert world.count("end_users", "id = %s", (user,)) == 1
+
+
+def test_data_cannot_be_moved_out_of_a_subject_under_erasure(world: World, app_connect: Any) -> None:
+    """An update that would move a conversation from a visitor under erasure to another subject is
+    refused (checked as the row was), so nothing escapes the erasure by moving."""
+    ws = world.add_workspace()
+    keeper = world.add_user(ws)
+    visitor = world.add_visitor(ws, world.sql("SELECT now()")[0][0])
+    assert erasure.validate(world.app, request(ws, "visitor", visitor_id=visitor), REGION)["outcome"] == "accepted"
+    app = app_connect()
+    with pytest.raises(pg8000.dbapi.DatabaseError) as refused:
+        app.cursor().execute("UPDATE conversations SET visitor_id = NULL, end_user_id = %s WHERE visitor_id = %s",
+                             (keeper, visitor))  # fmt: skip
+    app.rollback()
+    app.close()
+    assert refused.value.args[0]["n"] == "erasure_tombstone"
+    assert world.count("conversations", "visitor_id = %s", (visitor,)) == 1

@@ -113,7 +113,7 @@ def test_a_shard_that_crashes_mid_way_resumes_from_what_is_left(world: World) ->
         ({"prefixes": ["workspaces/"]}, "not inside this request's subject prefixes"),
         ({"prefixes": ["OTHER"]}, "not inside this request's subject prefixes"),
         ({"prefixes": ["SELFusers/", "OTHERusers/"]}, "not inside this request's subject prefixes"),
-        ({"prefixes": ["SELFusers"]}, "not inside this request's subject prefixes"),  # no trailing /
+        ({"prefixes": ["workspaces/0"]}, "not inside this request's subject prefixes"),  # a cut of another level
         ({"prefixes": []}, "non-empty list 'prefixes'"),
         ("workspaces/", "non-empty list 'prefixes'"),
     ],
@@ -161,3 +161,25 @@ def test_a_row_shard_acts_only_for_a_workspace_erasure_in_the_ledger(big: tuple[
     with pytest.raises(ValueError, match="names table 'messages'"):
         fanout.erase_row_shard(w.app, user["request_id"], {**shard, "table": "workspaces"})
     assert w.count("messages", "workspace_id = %s", (other,)) == 6
+
+
+def test_a_parent_with_very_many_children_is_cut_by_name_and_the_plan_stays_small(world: World) -> None:
+    """300 user prefixes under users/ (more than MAX_CHILDREN = 256): the plan names at most 256
+    cuts of their names (users/0.. or users/00..), each key under exactly one, and stays far under
+    the 256 KiB state limit."""
+    import json
+
+    ws = world.add_workspace()
+    keys = [f"workspaces/{ws}/users/{uuid.uuid4()}/f" for _ in range(300)]
+    for key in keys:
+        world.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    accepted = erasure.validate(world.app, request(ws), REGION)
+    plan = erasure.plan_objects(world.s3, BUCKET, accepted, SETTINGS)
+    prefixes = [p for shard in plan["object_shards"] for p in shard["prefixes"]]
+    cuts = [p for p in prefixes if p.startswith(f"workspaces/{ws}/users/")]
+    assert 16 <= len(cuts) <= 256 and len({len(p) for p in cuts}) == 1 and not any(p.endswith("/") for p in cuts)
+    assert all(sum(k.startswith(p) for p in prefixes) == 1 for k in keys)
+    assert len(json.dumps(plan)) < 256 * 1024
+    deleted = sum(erasure.erase_object_shard(world.s3, BUCKET, {"request": accepted, "shard": s})["deleted"]
+                  for s in plan["object_shards"])  # fmt: skip
+    assert deleted == 300 and all_versions(world, f"workspaces/{ws}/users/") == 0

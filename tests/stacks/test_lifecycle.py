@@ -10,7 +10,7 @@ from typing import Any
 import posture_checks as pc
 from config import AppConfig, RegionConfig
 from constructs_lib.functions import RUNTIME
-from constructs_lib.lifecycle import lifecycle_asset
+from constructs_lib.lifecycle_asset import lifecycle_asset
 from stacks.region import stack_name
 from tests.conftest import Assembly, only
 
@@ -71,8 +71,9 @@ def test_functions_run_in_the_vpc_with_encrypted_env_dlq_tracing_and_concurrency
 
 
 def test_reserved_concurrency_is_an_explicit_config_choice(app_config: AppConfig, tmp_path: Any) -> None:
-    """With reserve_lambda_concurrency = true the functions reserve 2 (retention), 5 per erasure
-    step and 1 (replay): 18 per region."""
+    """With reserve_lambda_concurrency = true the functions reserve 2 (retention), 5 (publish), 1
+    (replay), and for the two erasure functions their map's concurrency + 3 (objects 5 + 3, database
+    2 + 3 with the default [region.erasure]): 21 per region."""
     from dataclasses import replace
 
     from app import build_app
@@ -81,7 +82,7 @@ def test_reserved_concurrency_is_an_explicit_config_choice(app_config: AppConfig
     app, _ = build_app(replace(app_config, regions=(rc,)), outdir=str(tmp_path))
     template = app.synth().get_stack_by_name(stack_name(rc.name, "lifecycle")).template
     reserved = sorted(f["Properties"]["ReservedConcurrentExecutions"] for f in functions(template).values())
-    assert reserved == [1, 2, 5, 5, 5]
+    assert reserved == [1, 2, 5, 5, 8]
 
 
 def test_every_function_logs_to_its_own_encrypted_group_with_retention(
@@ -178,6 +179,13 @@ def test_state_machine_is_encrypted_logged_traced_and_retries_to_a_dlq(
 def test_only_the_submitter_role_may_start_an_erasure(assembly: Assembly, region: RegionConfig) -> None:
     template = lifecycle(assembly, region)
     starters = [(pid, st) for pid, st in pc.policy_statements(template) if "states:StartExecution" in actions([st])]
+    # the submitter, and the state machine for its own Distributed Map children (by its exact name)
+    own = [st for _, st in starters if st.get("Sid") == "StartMapChildren"]
+    assert len(own) == 1
+    assert (
+        own[0]["Resource"] == f"arn:aws:states:{region.name}:123456789012:stateMachine:trustbase-{region.name}-erasure"
+    )
+    starters = [(pid, st) for pid, st in starters if st.get("Sid") != "StartMapChildren"]
     assert len(starters) == 1
     submitter = next(r for r in pc.resources(template, "AWS::IAM::Role").values()
                      if r["Properties"].get("RoleName") == f"trustbase-{region.name}-dsar-submitter")  # fmt: skip
@@ -203,10 +211,77 @@ def test_failures_alarm_the_security_topic(assembly: Assembly, region: RegionCon
 def test_the_lambda_asset_imports_without_the_venv(tmp_path: Any) -> None:
     """The asset carries everything the runtime needs besides boto3 (which Lambda provides)."""
     asset, _ = lifecycle_asset()
-    assert (asset / "rds-ca-bundle.pem").read_text().count("BEGIN CERTIFICATE") >= 10
     script = ("import sys; sys.path.insert(0, sys.argv[1]); import pg8000.dbapi, scramp, dateutil; "
-              "import lifecycle.erasure, lifecycle.retention, lifecycle.replay, lifecycle.migrate; "
-              "print(len(lifecycle.migrate.migrations()))")  # fmt: skip
+              "import lifecycle.erasure, lifecycle.retention, lifecycle.replay, lifecycle.migrate, lifecycle.db; "
+              "print(len(lifecycle.migrate.migrations()), lifecycle.db.CA_BUNDLE.read_text().count('BEGIN CERTIFICATE'))")  # fmt: skip
     result = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(asset)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) >= 2
+    migrations, certificates = map(int, result.stdout.split())
+    assert migrations >= 6 and certificates >= 10  # the CA bundle is where the runtime looks for it
+
+
+def test_the_asset_is_built_from_pinned_inputs_only(tmp_path: Any) -> None:
+    """The vendored libraries are lifecycle/requirements.txt's hash-pinned versions, the same as the
+    project's (so the tests exercise what ships); the CA bundle must match its pinned checksum."""
+    import re
+
+    from constructs_lib import lifecycle_asset as la
+
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", la.REQUIREMENTS.read_text(), re.M))
+    project = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (la.REPO / "requirements.txt").read_text(), re.M))
+    assert set(pins) == {"asn1crypto", "pg8000", "python-dateutil", "scramp", "six"}
+    assert all(project[name] == version for name, version in pins.items())
+    assert la.REQUIREMENTS.read_text().count("--hash=sha256:") == len(pins)
+    vendored = {
+        p.name.split("-")[0].lower().replace("_", "-"): p.name.removesuffix(".dist-info").split("-")[1]
+        for p in la.VENDOR.glob("*.dist-info")
+    }
+    assert vendored == pins
+    assert la.check_ca_bundle().count(b"BEGIN CERTIFICATE") >= 10
+    tampered = tmp_path / "bundle.pem"
+    tampered.write_bytes(la.CA_BUNDLE.read_bytes() + b"\n")
+    import pytest
+
+    with pytest.raises(la.AssetError, match="not the pinned"):
+        la.check_ca_bundle(tampered)
+
+
+def _definition(template: dict[str, Any]) -> dict[str, Any]:
+    machine = next(iter(pc.resources(template, "AWS::StepFunctions::StateMachine").values()))
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))  # tokens sit inside strings
+
+
+def test_large_subjects_fan_out_with_the_configured_concurrency(
+    assembly: Assembly, region: RegionConfig, app_config: AppConfig, tmp_path: Any
+) -> None:
+    """Defaults are safe for a new account and the database (5 object children, 2 row children);
+    a region's [region.erasure] changes them, and the state machine's role may start, describe,
+    stop and redrive only its own children, in its one managed policy (no inline policy)."""
+    from dataclasses import replace
+
+    from app import build_app
+    from config import Erasure
+
+    states = _definition(lifecycle(assembly, region))["States"]
+    assert states["EraseObjectShards"]["MaxConcurrency"] == 5 and states["EraseRowShards"]["MaxConcurrency"] == 2
+    assert states["WaitForUploadsInFlight"]["Seconds"] == 900
+    rc = replace(
+        app_config.regions[1], erasure=Erasure(object_concurrency=20, row_concurrency=4, upload_grace_seconds=0)
+    )
+    app, _ = build_app(replace(app_config, regions=(rc,)), outdir=str(tmp_path))
+    template = app.synth().get_stack_by_name(stack_name(rc.name, "lifecycle")).template
+    states = _definition(template)["States"]
+    assert states["EraseObjectShards"]["MaxConcurrency"] == 20 and states["EraseRowShards"]["MaxConcurrency"] == 4
+    assert "WaitForUploadsInFlight" not in states  # no grace: the sweep follows the rows directly
+    assert pc.resources(template, "AWS::IAM::Policy") == {}
+    machine_role = next(r for r in pc.resources(template, "AWS::IAM::Role").values()
+                        if "states.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"]))  # fmt: skip
+    policy = template["Resources"][machine_role["Properties"]["ManagedPolicyArns"][0]["Ref"]]
+    by_sid = {st["Sid"]: st for st in policy["Properties"]["PolicyDocument"]["Statement"]}
+    name = f"trustbase-{rc.name}-erasure"
+    assert by_sid["StartMapChildren"]["Resource"] == f"arn:aws:states:{rc.name}:123456789012:stateMachine:{name}"
+    assert sorted(by_sid["ManageMapChildren"]["Action"]) == [
+        "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]  # fmt: skip
+    executions = f"arn:aws:states:{rc.name}:123456789012:execution:{name}"
+    assert sorted(by_sid["ManageMapChildren"]["Resource"]) == [f"{executions}/*", f"{executions}:*"]
