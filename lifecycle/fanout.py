@@ -30,7 +30,7 @@ from typing import Any
 from contract import SUBJECT_PREFIX
 from lifecycle import ledger
 from lifecycle.budget import Budget
-from lifecycle.objects import ObjectErasureError
+from lifecycle.objects import ObjectErasureError, delete_page
 
 
 @dataclass(frozen=True)
@@ -150,21 +150,10 @@ def erase_object_shard(s3: Any, bucket: str, shard: dict[str, Any], allowed: lis
         while True:
             if not budget.take():
                 return deleted, False
-            page = s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
-            items = [
-                {"Key": v["Key"], "VersionId": v["VersionId"]}
-                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                if v["Key"].startswith(prefix)
-            ]
-            if not items:
+            n = delete_page(s3, bucket, prefix)
+            if not n:
                 break
-            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": items, "Quiet": True})
-            errors = result.get("Errors", [])
-            if errors:
-                raise ObjectErasureError(
-                    f"S3 refused {len(errors)} deletions under {prefix} (first: {errors[0].get('Key')} {errors[0].get('Code')})"
-                )
-            deleted += len(items)
+            deleted += n
     return deleted, True
 
 

@@ -25,24 +25,34 @@ def erase_prefixes(s3: Any, bucket: str, prefixes: list[str], *, max_pages: int 
         while True:
             if max_pages is not None and pages >= max_pages:
                 return deleted, False
-            page = s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
-            items = [
-                {"Key": v["Key"], "VersionId": v["VersionId"]}
-                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                if v["Key"].startswith(prefix)
-            ]
-            if not items:
+            n = delete_page(s3, bucket, prefix)
+            if not n:
                 break
             pages += 1
-            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": items, "Quiet": True})
-            errors = result.get("Errors", [])
-            if errors:
-                first = errors[0]
-                raise ObjectErasureError(
-                    f"S3 refused {len(errors)} deletions under {prefix} (first: {first.get('Key')} {first.get('Code')})"
-                )
-            deleted += len(items)
+            deleted += n
     return deleted, True
+
+
+def delete_page(s3: Any, bucket: str, prefix: str) -> int:
+    """List the first 1,000 versions and delete markers left under `prefix` and delete them in one
+    DeleteObjects (at most 1,000 keys). Returns how many; 0 when nothing is left. Listing from the
+    start of what is left makes every caller resumable and idempotent. The caller checks `prefix`."""
+    page = s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
+    items = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]}
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        if v["Key"].startswith(prefix)
+    ]
+    if not items:
+        return 0
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": items, "Quiet": True})
+    errors = result.get("Errors", [])
+    if errors:
+        first = errors[0]
+        raise ObjectErasureError(
+            f"S3 refused {len(errors)} deletions under {prefix} (first: {first.get('Key')} {first.get('Code')})"
+        )
+    return len(items)
 
 
 def remaining_versions(s3: Any, bucket: str, prefixes: list[str]) -> int:
