@@ -639,6 +639,11 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
             ("s3:DeleteObjectVersion", subject["workspaces"], {}),
         ],
     }
+    # Retention hands a large inactive workspace to the erasure state machine, through the endpoint.
+    yield AccessPath("lifecycle", "Retention starts the erasure of a large workspace", _function("Retention"),
+                     "states:StartExecution", STATE_MACHINE, through="states")  # fmt: skip
+    yield AccessPath("lifecycle", "Retention encrypts the execution input", _function("Retention"),
+                     "kms:GenerateDataKey", LIFECYCLE_KEY, context=_via("states"))  # fmt: skip
     for fn, rows in needs.items():
         role = _function(fn)
         yield _assumed_by("lifecycle", "lambda.amazonaws.com", role, SOURCE_ACCOUNT)
@@ -865,6 +870,16 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
                     resource,
                     expect=Expect.DENY,
                 )
+        if fn != "Retention":
+            yield AccessPath(
+                "erasure-confined",
+                f"{fn} starts an erasure (only retention may, for a large workspace)",
+                _function(fn),
+                "states:StartExecution",
+                STATE_MACHINE,
+                expect=Expect.DENY,
+                through="states",
+            )
         yield AccessPath(
             "erasure-confined",
             f"{fn} decrypts customer objects",
@@ -901,5 +916,5 @@ FAMILIES: dict[str, str] = {
     "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
     "external": "FORBIDDEN: any principal of another account reaching customer data",
-    "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes",
+    "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes, or starting an erasure",
 }

@@ -95,11 +95,13 @@ class LifecyclePipelines(Construct):
         }  # fmt: skip
 
         def function(cid: str, name: str, description: str, handler: str, statements: list[iam.PolicyStatement],
-                     wildcards: tuple[str, ...] = (), concurrency: int = 1) -> SecureFunction:  # fmt: skip
+                     wildcards: tuple[str, ...] = (), concurrency: int = 1,
+                     extra_env: dict[str, str] | None = None) -> SecureFunction:  # fmt: skip
             fn = SecureFunction(
                 self, cid, name=name, description=description, handler=handler, code=code, network=network, key=key,
                 logs_key=logs_key, log_retention=log_retention, dead_letter_queue=self.dead_letter_queues["functions"],
-                environment=env, statements=statements, concurrency=concurrency if s.reserve_concurrency else None,
+                environment={**env, **(extra_env or {})}, statements=statements,
+                concurrency=concurrency if s.reserve_concurrency else None,
             )  # fmt: skip
             if wildcards:
                 nag.acknowledge(
@@ -110,13 +112,28 @@ class LifecyclePipelines(Construct):
                 )
             return fn
 
+        # Retention hands a large inactive workspace to the erasure state machine (its maps), through
+        # the Step Functions interface endpoint. Starting an execution of a state machine encrypted
+        # with a customer managed key encrypts the input with it, on the caller's behalf.
+        stack = Stack.of(self)
+        machine_arn = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:"
+                       f"{erasure_state_machine_name(stack.region)}")  # fmt: skip
+        start_erasure = [
+            iam.PolicyStatement(sid="StartErasureOfLargeWorkspace", actions=["states:StartExecution"],
+                                resources=[machine_arn]),
+            iam.PolicyStatement(sid="LifecycleKeyThroughStepFunctions", actions=["kms:GenerateDataKey"],
+                                resources=[key.key_arn],
+                                conditions={"StringEquals": {"kms:ViaService": f"states.{stack.region}.amazonaws.com"}}),
+        ]  # fmt: skip
         # One function per distinct set of permissions: steps that need exactly the same access
         # share one (validate and erase-rows: the database only; both retention jobs).
         self.functions = {
             LifecycleFunction.RETENTION: function("Retention", LifecycleFunction.RETENTION,
                                   "Retention: delete visitors and inactive workspaces past their period, rows and objects",
-                                  "lifecycle.handlers.retention", [connect, *erase_objects, *publish_ledger],
-                                  (*subject_objects, ledger_objects), concurrency=2),
+                                  "lifecycle.handlers.retention",
+                                  [connect, *erase_objects, *publish_ledger, *start_erasure],
+                                  (*subject_objects, ledger_objects), concurrency=2,
+                                  extra_env={"ERASURE_STATE_MACHINE_ARN": machine_arn}),
             LifecycleFunction.ERASURE_DATABASE: function("ErasureDatabase", LifecycleFunction.ERASURE_DATABASE,
                                          "Erasure: validate a DSAR into the ledger (the tombstone); plan and delete the subject's rows",
                                          "lifecycle.handlers.erasure_step", [connect],

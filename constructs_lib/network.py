@@ -29,7 +29,7 @@ INTERFACE_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[s
              ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")),
     # the app tier assumes the DSAR submitter (with session tags and a source identity, as SDKs may) ...
     "Sts": (ec2.InterfaceVpcEndpointAwsService.STS, ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")),
-    # ... and starts erasures with it
+    # ... and starts erasures with it (so does retention, for a large inactive workspace)
     "StepFunctions": (ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
                       ("states:StartExecution", "states:DescribeExecution")),
 }  # fmt: skip
@@ -190,7 +190,8 @@ class TierSecurityGroups(Construct):
 
     - `app` (the application tier): from the ALB only; to Aurora, the interface endpoints and S3
       (its gateway endpoint's prefix list). HTTPS to the internet only with `app_internet_egress`.
-    - `lifecycle` (the functions that erase personal data): no ingress; to Aurora and S3 only.
+    - `lifecycle` (the functions that erase personal data): no ingress; to Aurora, S3 and the endpoints
+      (retention hands a large workspace to the erasure state machine through Step Functions').
     - `database_admin` (the deploy-time migration function): no ingress; to Aurora and the
       endpoints (Secrets Manager holds the master secret).
     - `operator` (only with `operator_access`): the port-forwarding host; to Aurora and the endpoints.
@@ -219,7 +220,7 @@ class TierSecurityGroups(Construct):
 
         self.alb = group("Alb", "Internet-facing ALB")
         self.app = group("App", "Application tier")
-        self.lifecycle = group("Lifecycle", "Lifecycle functions: Aurora and S3 only")
+        self.lifecycle = group("Lifecycle", "Lifecycle functions: Aurora, S3 and the VPC endpoints")
         self.database_admin = group("DatabaseAdmin", "Deploy-time migrations: Aurora and Secrets Manager only")
         self.operator = group("Operator", "Database operator port forwarding: Aurora only") if operator_access else None
         self.database = group("Database", "Aurora: the tiers that use it only")
@@ -231,7 +232,7 @@ class TierSecurityGroups(Construct):
         self.alb.add_egress_rule(self.app, ec2.Port.tcp(app_port), "to the app tier")
         self.app.add_ingress_rule(self.alb, ec2.Port.tcp(app_port), "from the ALB only")
         callers: list[tuple[ec2.SecurityGroup, bool, bool]] = [  # (group, reaches S3, reaches endpoints)
-            (self.app, True, True), (self.lifecycle, True, False), (self.database_admin, False, True),
+            (self.app, True, True), (self.lifecycle, True, True), (self.database_admin, False, True),
         ]  # fmt: skip
         if self.operator is not None:
             callers.append((self.operator, False, True))

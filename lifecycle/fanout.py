@@ -46,7 +46,7 @@ class FanoutSettings:
 # ----------------------------------------------------------------------------------- S3
 
 
-def _count_up_to(s3: Any, bucket: str, prefixes: list[str], limit: int) -> int:
+def count_up_to(s3: Any, bucket: str, prefixes: list[str], limit: int) -> int:
     """Versions and delete markers under the prefixes, counting stops at `limit` (one listing page
     per 1,000: deciding costs at most limit/1,000 requests, never the subject's size)."""
     counted = 0
@@ -119,7 +119,7 @@ def sub_prefixes(s3: Any, bucket: str, prefix: str, shards: int, *, depth: int =
 def plan_objects(s3: Any, bucket: str, prefixes: list[str], settings: FanoutSettings) -> list[dict[str, Any]]:
     """[] for a small subject (the direct path); otherwise at most `object_shards` shards, each a
     run of consecutive disjoint sub-prefixes of the subject's prefixes."""
-    if _count_up_to(s3, bucket, prefixes, settings.object_min_versions) < settings.object_min_versions:
+    if count_up_to(s3, bucket, prefixes, settings.object_min_versions) < settings.object_min_versions:
         return []
     found = sorted(p for prefix in prefixes for p in sub_prefixes(s3, bucket, prefix, settings.object_shards))
     count = min(settings.object_shards, len(found))

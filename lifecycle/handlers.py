@@ -6,6 +6,7 @@ and then sends the event to a dead-letter queue with an alarm on it."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,9 @@ import boto3
 from lifecycle import db, erasure
 from lifecycle.budget import Budget
 from lifecycle.fanout import FanoutSettings
+from lifecycle.metrics import log
 from lifecycle.replay import replay
-from lifecycle.retention import expire_visitors, expire_workspaces
+from lifecycle.retention import StartErasure, expire_visitors, expire_workspaces
 
 
 def _budget(context: Any) -> Budget:
@@ -39,7 +41,8 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
         elif job == "workspaces":
             report = expire_workspaces(conn, s3, os.environ["DATA_BUCKET"], os.environ["LEDGER_BUCKET"],
                                        months=int(os.environ["WORKSPACE_MONTHS"]), now=now, region=_region(),
-                                       budget=_budget(context))  # fmt: skip
+                                       budget=_budget(context), start_erasure=_erasure_starter(),
+                                       fanout=_fanout())  # fmt: skip
         else:
             raise ValueError("event field 'job' must be 'visitors' or 'workspaces'")
         return report.as_dict()
@@ -56,6 +59,25 @@ def _fanout() -> FanoutSettings:
         row_min_messages=int(os.environ.get("FANOUT_ROW_MIN_MESSAGES", d.row_min_messages)),
         row_shards=int(os.environ.get("FANOUT_ROW_SHARDS", d.row_shards)),
     )
+
+
+def _erasure_starter() -> StartErasure | None:
+    """Starts an erasure execution by name (the Step Functions endpoint). "Executions with the same
+    name and input are considered idempotent" while the first is open; once it is closed the same
+    name raises ExecutionAlreadyExists for 90 days: the workspace was handed off before (it is gone,
+    or its failure is in the erasure DLQ and alarmed, to be redriven)."""
+    arn = os.environ.get("ERASURE_STATE_MACHINE_ARN")
+    if not arn:
+        return None
+    client = boto3.client("stepfunctions", region_name=_region())
+
+    def start(name: str, payload: dict[str, Any]) -> None:
+        try:
+            client.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload, sort_keys=True))
+        except client.exceptions.ExecutionAlreadyExists:
+            log("retention.handoff_exists", execution=name)
+
+    return start
 
 
 STEPS = ("validate", "plan_objects", "erase_object_shard", "erase_objects", "plan_rows", "erase_row_shard",
@@ -99,8 +121,6 @@ def migrate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Deploy-time migrations (a CDK trigger, synchronous): apply every pending migration as the
     master user, whose password RDS manages in Secrets Manager. Raises on any error, which fails
     the deploy. Returns what was applied (never the secret)."""
-    import json
-
     from lifecycle import migrate as migrations
 
     secret = json.loads(

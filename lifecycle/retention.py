@@ -10,13 +10,15 @@ leaves objects that no row points to. The cutoff uses calendar months (PostgreSQ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lifecycle import visitor_prefixes
+from lifecycle import visitor_prefixes, workspace_prefixes
 from lifecycle.budget import Budget
 from lifecycle.erasure import erase_workspace
+from lifecycle.fanout import FanoutSettings, count_up_to, plan_rows
 from lifecycle.metrics import emit, log
 from lifecycle.objects import erase_prefixes
 from lifecycle.subjects import delete_visitor_rows
@@ -51,6 +53,7 @@ class RunReport:
     s3_versions: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     done: bool = False
+    handed_off: int = 0  # large workspaces started on the erasure state machine
 
     def add(self, counts: dict[str, int]) -> None:
         for k, v in counts.items():
@@ -102,20 +105,46 @@ def _expire_visitors(
         report.subjects += len(rows)
 
 
+# Starts an erasure execution: (execution name, input) -> None. Idempotent by name (see handoff).
+StartErasure = Callable[[str, dict[str, Any]], None]
+
+
+def is_large(conn: Any, s3: Any, bucket: str, workspace_id: str, settings: FanoutSettings) -> bool:
+    """At or above a fan-out threshold: messages, or objects (each counted up to its threshold)."""
+    cur = conn.cursor()
+    try:
+        rows = plan_rows(cur, workspace_id, settings)
+    finally:
+        conn.rollback()
+    if rows:
+        return True
+    prefixes = workspace_prefixes(workspace_id)
+    return count_up_to(s3, bucket, prefixes, settings.object_min_versions) >= settings.object_min_versions
+
+
+def handoff_name(workspace_id: str) -> str:
+    """The execution name (Step Functions: 1-80 characters, no ':'), unique per workspace."""
+    return f"retention-workspace-{workspace_id}"
+
+
 def expire_workspaces(
     conn: Any, s3: Any, bucket: str, ledger_bucket: str, *, months: int, now: datetime, region: str,
-    budget: Budget | None = None,
+    budget: Budget | None = None, start_erasure: StartErasure | None = None,
+    fanout: FanoutSettings | None = None,
 ) -> RunReport:  # fmt: skip
     """Each inactive workspace is deleted through the erasure machinery (a ledger entry
-    `retention:workspace:<id>`), so a restore's ledger replay deletes it again."""
+    `retention:workspace:<id>`), so a restore's ledger replay deletes it again. With
+    `start_erasure`, a workspace at or above the fan-out thresholds is handed to the erasure state
+    machine (its Distributed Maps) instead of this function's bounded direct path."""
     budget = budget or Budget()
     report = RunReport("workspaces", now.isoformat(), months)
     if not _lock(conn, "workspaces"):
         return report
     try:
         _expire_workspaces(
-            conn, s3, bucket, ledger_bucket, report, months=months, now=now, region=region, budget=budget
-        )
+            conn, s3, bucket, ledger_bucket, report, months=months, now=now, region=region, budget=budget,
+            start_erasure=start_erasure, fanout=fanout or FanoutSettings(),
+        )  # fmt: skip
     finally:
         _unlock(conn, "workspaces")
     _finish(report)
@@ -124,14 +153,15 @@ def expire_workspaces(
 
 def _expire_workspaces(
     conn: Any, s3: Any, bucket: str, ledger_bucket: str, report: RunReport, *, months: int, now: datetime,
-    region: str, budget: Budget,
+    region: str, budget: Budget, start_erasure: StartErasure | None, fanout: FanoutSettings,
 ) -> None:  # fmt: skip
     cur = conn.cursor()
+    handed_off: list[str] = []  # this run's; the machine deletes them (a later run hands them off again: a no-op)
     while True:
         cur.execute(
             "SELECT id FROM workspaces WHERE region = %s AND last_activity_at < %s::timestamptz - make_interval(months => %s) "
-            "ORDER BY last_activity_at LIMIT 1",
-            (region, now, months),
+            "AND NOT (id = ANY(%s::uuid[])) ORDER BY last_activity_at LIMIT 1",
+            (region, now, months, handed_off),
         )
         row = cur.fetchone()
         conn.rollback()
@@ -141,6 +171,12 @@ def _expire_workspaces(
         workspace_id = str(row[0])
         request = {"request_id": f"retention:workspace:{workspace_id}", "workspace_id": workspace_id,
                    "requester": RETENTION_REQUESTER, "region": region}  # fmt: skip
+        if start_erasure is not None and is_large(conn, s3, bucket, workspace_id, fanout):
+            start_erasure(handoff_name(workspace_id), {**request, "kind": "workspace"})
+            handed_off.append(workspace_id)
+            report.handed_off += 1
+            log("retention.handed_off", workspace_id=workspace_id, execution=handoff_name(workspace_id))
+            continue
         if not erase_workspace(conn, s3, bucket, ledger_bucket, request, budget):
             break  # out of budget: the next run resumes this workspace
         report.subjects += 1

@@ -27,7 +27,7 @@ class LifecycleStack(RegionalStack):
         apply_boundary(self)
         retention = region_config.retention
         vpc = import_vpc(self, region_config, (Tier.APP,))
-        # The functions that erase personal data have their own security group: Aurora and S3 only.
+        # The functions that erase personal data have their own security group: Aurora, S3, the endpoints.
         functions_sg = ec2.SecurityGroup.from_security_group_id(
             self, "LifecycleSecurityGroup", read(self, Link.LIFECYCLE_SECURITY_GROUP_ID), mutable=False
         )

@@ -350,3 +350,53 @@ def test_a_map_child_that_keeps_failing_dead_letters_the_request(fanned: Any, mo
     assert ex.status == "FAILED" and ex.error == "ErasureFailed"
     assert ex.dead_letters[0]["error"] == "States.ExceedToleratedFailureThreshold"
     assert w.count("workspaces", "id = %s", (ws,)) == 1  # rows untouched until the objects are gone
+
+
+def test_retention_hands_a_large_inactive_workspace_to_the_machine_and_the_maps_erase_it(
+    fanned: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled retention run deletes a small inactive workspace itself and starts an erasure
+    execution (moto Step Functions: the real API call and its shape) for a large one, named per
+    workspace; a second run starts nothing new. The execution's input, run by the interpreter,
+    erases the large workspace through both maps."""
+    import boto3
+    from dateutil.relativedelta import relativedelta
+
+    machine, w, active = fanned
+    now = w.sql("SELECT now()")[0][0]
+    large = w.add_workspace(last_activity=now - relativedelta(months=14))
+    for _ in range(12):
+        w.add_user(large, conversations=2, messages=5)
+    small = w.add_workspace(last_activity=now - relativedelta(months=14))
+    w.add_user(small)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(name=f"trustbase-{REGION}-erasure", definition=json.dumps(
+        {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/machine")["stateMachineArn"]  # fmt: skip
+    monkeypatch.setenv("ERASURE_STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("WORKSPACE_MONTHS", "13")
+
+    report = handlers.retention({"job": "workspaces"}, FakeContext([900]))
+    assert report["done"] and report["subjects"] == 1 and report["handed_off"] == 1
+    assert w.count("workspaces", "id = %s", (small,)) == 0  # the direct path
+    assert w.count("workspaces", "id = %s", (large,)) == 1  # left to the machine
+    executions = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert [e["name"] for e in executions] == [f"retention-workspace-{large}"]
+    again = handlers.retention({"job": "workspaces"}, FakeContext([900]))
+    assert again["handed_off"] == 1 and len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+
+    # closed (here: stopped, as a failed one would be): the same name is refused for 90 days;
+    # the run logs it and goes on (the failure is in the erasure DLQ, alarmed, to be redriven)
+    sfn.stop_execution(executionArn=executions[0]["executionArn"])
+    with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
+        sfn.start_execution(stateMachineArn=arn, name=executions[0]["name"], input="{}")
+    assert handlers.retention({"job": "workspaces"}, FakeContext([900]))["handed_off"] == 1
+
+    started = json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
+    assert started == {"request_id": f"retention:workspace:{large}", "kind": "workspace", "workspace_id": large,
+                       "requester": "trustbase-retention-policy", "region": REGION}  # fmt: skip
+    ex = run(*machine, started, name=executions[0]["name"])
+    assert ex.status == "SUCCEEDED", ex
+    assert "EraseObjectShards" in ex.path and "EraseRowShards" in ex.path
+    assert w.count("workspaces", "id = %s", (large,)) == 0 and w.versions(f"workspaces/{large}/") == 0
+    assert w.count("workspaces", "id = %s", (active,)) == 1  # active workspaces are never touched

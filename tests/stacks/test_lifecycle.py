@@ -176,7 +176,7 @@ def test_state_machine_is_encrypted_logged_traced_and_retries_to_a_dlq(
     assert states["Outcome"]["Choices"][0]["Next"] == "Rejected"
 
 
-def test_only_the_submitter_role_may_start_an_erasure(assembly: Assembly, region: RegionConfig) -> None:
+def test_only_the_submitter_and_retention_may_start_an_erasure(assembly: Assembly, region: RegionConfig) -> None:
     template = lifecycle(assembly, region)
     starters = [(pid, st) for pid, st in pc.policy_statements(template) if "states:StartExecution" in actions([st])]
     # the submitter, and the state machine for its own Distributed Map children (by its exact name)
@@ -185,7 +185,16 @@ def test_only_the_submitter_role_may_start_an_erasure(assembly: Assembly, region
     assert (
         own[0]["Resource"] == f"arn:aws:states:{region.name}:123456789012:stateMachine:trustbase-{region.name}-erasure"
     )
-    starters = [(pid, st) for pid, st in starters if st.get("Sid") != "StartMapChildren"]
+    # and retention, for a large inactive workspace (the same machine, by its exact name)
+    retention = [st for _, st in starters if st.get("Sid") == "StartErasureOfLargeWorkspace"]
+    assert len(retention) == 1
+    assert (
+        retention[0]["Resource"]
+        == f"arn:aws:states:{region.name}:123456789012:stateMachine:trustbase-{region.name}-erasure"
+    )
+    starters = [
+        (pid, st) for pid, st in starters if st.get("Sid") not in ("StartMapChildren", "StartErasureOfLargeWorkspace")
+    ]
     assert len(starters) == 1
     submitter = next(r for r in pc.resources(template, "AWS::IAM::Role").values()
                      if r["Properties"].get("RoleName") == f"trustbase-{region.name}-dsar-submitter")  # fmt: skip

@@ -279,7 +279,7 @@ def test_database_admits_only_the_tiers_that_use_it(assembly: Assembly, region: 
 
 def test_no_tier_reaches_the_internet(assembly: Assembly, region: RegionConfig) -> None:
     """The app tier reaches Aurora, the interface endpoints and S3 (its gateway endpoint's prefix
-    list) over HTTPS; the lifecycle functions Aurora and S3; migrations Aurora and the endpoints."""
+    list) over HTTPS; the lifecycle functions the same; migrations Aurora and the endpoints."""
     template = tpl(assembly, region, "network")
     assert pc.egress_violations(template) == []
     groups = pc.resources(template, "AWS::EC2::SecurityGroup")
@@ -288,11 +288,12 @@ def test_no_tier_reaches_the_internet(assembly: Assembly, region: RegionConfig) 
               for name in ("TiersApp", "TiersLifecycle", "TiersDatabaseAdmin")}  # fmt: skip
     s3 = region.s3_prefix_list_id
     assert egress["TiersApp"] == {(db, 5532), (endpoints, 443), (s3, 443)}
-    assert egress["TiersLifecycle"] == {(db, 5532), (s3, 443)}
+    assert egress["TiersLifecycle"] == {(db, 5532), (endpoints, 443), (s3, 443)}
     assert egress["TiersDatabaseAdmin"] == {(db, 5532), (endpoints, 443)}
     # the interface endpoints admit exactly the tiers that call AWS APIs, not the whole VPC
     callers = _targets(_rules(template, endpoints, "Ingress"), "SourceSecurityGroupId")
-    assert callers == {(_group(groups, "TiersApp"), 443), (_group(groups, "TiersDatabaseAdmin"), 443)}
+    assert callers == {(_group(groups, "TiersApp"), 443), (_group(groups, "TiersLifecycle"), 443),
+                       (_group(groups, "TiersDatabaseAdmin"), 443)}  # fmt: skip
 
 
 def test_interface_endpoints_admit_only_this_account(assembly: Assembly, region: RegionConfig) -> None:
