@@ -350,6 +350,16 @@ def _static_intended() -> Iterator[AccessPath]:
             "lambda:InvokeFunction",
             f"{{lifecycle:Lifecycle/{fn}/Function.Arn}}",
         )
+    # Distributed Map: the machine starts its children (executions of itself) and manages them.
+    yield AccessPath("state-machine", "the state machine starts its map's children", machine,
+                     "states:StartExecution", STATE_MACHINE)  # fmt: skip
+    child = (
+        "arn:aws:states:{region}:{account}:execution:"
+        + erasure_state_machine_name("{region}")
+        + "/EraseObjectShards:c-1"
+    )
+    for action in ("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"):
+        yield AccessPath("state-machine", f"the state machine manages a map child ({action})", machine, action, child)
     yield AccessPath(
         "state-machine",
         "the state machine dead-letters a request",
@@ -859,6 +869,14 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         AUDIT_BUCKET + "/cloudtrail/x",
         AUDIT_BUCKET + "/" + ledger_prefix("{other_region}") + "x",
     )
+    yield AccessPath(
+        "erasure-confined",
+        "the erasure state machine starts another state machine",
+        "role:{lifecycle:Lifecycle/StateMachineRole/Role.Arn}",
+        "states:StartExecution",
+        "arn:aws:states:{region}:{account}:stateMachine:trustbase-{region}-other",
+        expect=Expect.DENY,
+    )
     for fn in ("Retention", "ErasureDatabase", "ErasureObjects", "ErasurePublish", "ErasureReplay"):
         for resource in outside:
             for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject"):
@@ -916,5 +934,5 @@ FAMILIES: dict[str, str] = {
     "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
     "external": "FORBIDDEN: any principal of another account reaching customer data",
-    "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes, or starting an erasure",
+    "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes or starting an erasure; the machine starting another",
 }
