@@ -19,6 +19,7 @@ from constructs import Construct
 from constructs_lib import nag
 from constructs_lib.buckets import secure_bucket_defaults
 from constructs_lib.iam import ScopedRole
+from constructs_lib.perimeter import outside_account_deny
 from constructs_lib.retention import encrypted_log_group
 from contract import CONFIG_PREFIX, GUARDDUTY_PREFIX, TRAIL_PREFIX, trail_name
 
@@ -66,6 +67,12 @@ def protect_records(bucket: s3.Bucket) -> None:
             actions=list(DENIED_BUT_TO_DEPLOYS),
             resources=[bucket.bucket_arn],
             conditions={"ArnNotEquals": {"aws:PrincipalArn": deploy_role_arn(stack)}},
+        )
+    )
+    # The resource perimeter: the log services write as themselves (exempt); nobody else outside.
+    bucket.add_to_resource_policy(
+        outside_account_deny(
+            account=stack.account, service="s3", resources=[bucket.bucket_arn, bucket.arn_for_objects("*")]
         )
     )
 

@@ -12,6 +12,7 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from constructs_lib import nag
+from constructs_lib.perimeter import outside_account_deny
 from constructs_lib.retention import KEEP
 
 MIN_TLS_VERSION = 1.2
@@ -172,6 +173,11 @@ class SecureDataBucket(Construct):
             lifecycle_rules=rules,
             **secure_bucket_defaults(allow_insecure_transport=insecure_allow_plain_http),  # type: ignore[arg-type]
         )
+        # The resource perimeter: nobody outside this account, whatever another statement allows.
+        self.bucket.add_to_resource_policy(
+            outside_account_deny(account=Stack.of(self).account, service="s3",
+                                 resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")])
+        )  # fmt: skip
         nag.acknowledge(
             self.bucket,
             nag.S3_REPLICATION,

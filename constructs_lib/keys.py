@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from constructs_lib.perimeter import outside_account_deny
 from contract import key_alias, trail_name
 
 # Key administration for the account root (delegation to IAM). Listed one by one:
@@ -160,6 +161,8 @@ class DataKey(Construct):
                     },
                 )
             )
+        # The resource perimeter: nobody outside this account, whatever a grant or statement allows.
+        policy.add_statements(outside_account_deny(account=stack.account, service="kms", resources=["*"]))
         self.key = kms.Key(
             self,
             "Key",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib import nag
+from constructs_lib.perimeter import outside_account_deny
 
 
 class SecureQueue(Construct):
@@ -24,6 +25,10 @@ class SecureQueue(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        # The resource perimeter: nobody outside this account (the failed requests' IDs stay here).
+        self.queue.add_to_resource_policy(
+            outside_account_deny(account=Stack.of(self).account, service="sqs", resources=[self.queue.queue_arn])
         )
         nag.acknowledge(
             self.queue,

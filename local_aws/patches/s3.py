@@ -6,7 +6,8 @@
   read-backs are PATCHED (the encryption algorithm and key are moto's own: PASS).
 - AWS::S3::BucketPolicy has no model: this one stores the document (TLS-only read-backs PATCHED).
 - Bucket policy evaluation: moto applies a Deny even when its condition does not hold (and knows
-  only StringEquals, with no request context), so our "deny unless TLS" policy denied every
+  only StringEquals, with no request context; the patch adds Bool, NumericLessThan and the
+  perimeter's StringNotEqualsIfExists/BoolIfExists), so our "deny unless TLS" policy denied every
   request. Statements now apply only when their condition holds (Bool and NumericLessThan added),
   with aws:SecureTransport and s3:TlsVersion from the server: it serves HTTPS only (server.py)
   with Python's TLS 1.2 floor, so "true" and "1.2". Anywhere else (TLS_ONLY false) the context
@@ -117,14 +118,24 @@ def _install_policy_conditions(undo: Undo) -> None:
         values = expected if isinstance(expected, list) else [expected]
         return any(float(actual) < float(v) for v in values)
 
+    def string_not_equals(expected: list[str] | str, actual: str) -> bool:
+        values = expected if isinstance(expected, list) else [expected]
+        return all(str(v) != str(actual) for v in values)
+
     operations: dict[str, Any] = policy_conditions.CONDITION_OPERATIONS
     undo.setitem(operations, "Bool", bool_operation)
+    undo.setitem(operations, "BoolIfExists", bool_operation)  # the keys below are always present here
     undo.setitem(operations, "NumericLessThan", numeric_less_than)
+    undo.setitem(operations, "StringNotEqualsIfExists", string_not_equals)
 
     def get_permission(self: Any, action: str, resource: str) -> Any:
         if self.policy is None:
             return PermissionResult.NEUTRAL
-        context = {"aws:SecureTransport": "true" if TLS_ONLY else "false", "s3:TlsVersion": "1.2" if TLS_ONLY else "0"}
+        context = {"aws:SecureTransport": "true" if TLS_ONLY else "false", "s3:TlsVersion": "1.2" if TLS_ONLY else "0",
+                   # Every request to the emulator is signed with its one account's credentials, and
+                   # no AWS service calls it as itself: the data perimeter's Deny (outside this
+                   # account) never applies here. The perimeter is proved by the offline evaluator.
+                   "aws:PrincipalAccount": self.account_id, "aws:PrincipalIsAWSService": "false"}  # fmt: skip
         # A statement whose condition does not hold does not apply (moto would turn even a Deny
         # with an unmet condition into DENIED): keep only the statements that apply.
         doc = json.loads(self.policy.decode())

@@ -72,6 +72,16 @@ def kms_key() -> None:
     assert {"TagKey": "trustbase:region", "TagValue": REGION} in kms.list_resource_tags(KeyId=ids["K"])["Tags"]
 
 
+def kms_conditional_deny() -> None:
+    """A key whose policy carries the perimeter's conditional Deny: this account must still use it."""
+    policy = {**KEY_POLICY, "Statement": [*KEY_POLICY["Statement"], {
+        "Sid": "DenyOutsideThisAccount", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalAccount": "123456789012"},
+                      "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}]}  # fmt: skip
+    ids = deploy({"K": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy, "Tags": TAGS}}})
+    assert client("kms").describe_key(KeyId=ids["K"])["KeyMetadata"]["Enabled"]
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
@@ -231,6 +241,9 @@ BUCKET = {
 TLS_ONLY_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
     {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "*", "Condition": {"NumericLessThan": {"s3:TlsVersion": 1.2}}},
+    # the data perimeter: this account's own requests pass
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {
+        "StringNotEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}, "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}},
 ]}  # fmt: skip
 
 
@@ -351,6 +364,7 @@ def queue_policy() -> None:
 # patch -> (scenario, the patches it needs besides itself, how the scenario fails without the patch)
 SCENARIOS: dict[str, tuple[Callable[[], None], tuple[str, ...], str]] = {
     "kms.key-tags-and-policy": (kms_key, (), r"KeyError: 'TagKey'"),
+    "kms.conditional-deny": (kms_conditional_deny, ("kms.key-tags-and-policy",), r"AccessDeniedException"),
     "iam.role-policies": (role_policies, (), r"AssertionError: managed policy not attached"),
     "ssm.parameter-tags": (ssm_parameter, (), r"TypeError: string indices must be integers"),
     "rds.cluster-model": (rds_cluster, ("rds.subnet-group-physical-id",), r"KeyError: 'C'"),
@@ -430,6 +444,9 @@ def _moto_state() -> dict[str, Any]:
                FakeTargetGroup, Key, LogGroup, DBCluster, DBInstance, DBSubnetGroup, FakeBucket, Parameter, StateMachine)  # fmt: skip
     state: dict[str, Any] = {f"{c.__name__}.{k}": id(v) for c in classes for k, v in vars(c).items()}
     state["conditions"] = dict(policy_conditions.CONDITION_OPERATIONS)
+    from moto.kms import policy_validator
+
+    state["kms.check_statement"] = id(policy_validator.check_statement)
     state["models"] = sorted(m.__qualname__ for m in CloudFormationModel.__subclasses__())
     return state
 

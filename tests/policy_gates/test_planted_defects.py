@@ -177,7 +177,40 @@ def test_customer_data_open_to_another_account(copy: Copy) -> None:
         })  # fmt: skip
 
     copy.edit("data", open_bucket)
+    result = copy.gate()
+    # The resource perimeter (Deny outside this account) still keeps the other account out ...
+    assert not [f for f in result.access if "external:" in f and "999999999999" in f], result.report()
+    # ... while the widened grant is still caught for this account's own roles.
+    assert_finds(result, "app-confined:", "/internal/x", "ALLOWED", "Planted")
+
+    def drop_perimeter(template: Template) -> None:
+        policy = next(r for k, r in template["Resources"].items() if k.startswith("CustomerDataBucketPolicy"))
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if st.get("Sid") != "DenyOutsideThisAccount"]
+
+    copy.edit("data", drop_perimeter)  # without the perimeter, the planted grant opens the bucket
     assert_finds(copy.gate(), "external:", "999999999999", "s3:GetObject", "ALLOWED")
+
+
+def test_a_key_granted_to_another_account_stays_closed_by_the_perimeter(copy: Copy) -> None:
+    def open_key(template: Template) -> None:
+        key = next(r for k, r in template["Resources"].items() if k.startswith("ObjectsKey"))
+        key["Properties"]["KeyPolicy"]["Statement"].append({
+            "Sid": "Planted", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "kms:Decrypt", "Resource": "*",
+        })  # fmt: skip
+
+    copy.edit("keys", open_key)
+    result = copy.gate()
+    assert not [f for f in result.access if "external:" in f and "kms:Decrypt" in f], result.report()
+
+    def drop_perimeter(template: Template) -> None:
+        key = next(r for k, r in template["Resources"].items() if k.startswith("ObjectsKey"))
+        statements = key["Properties"]["KeyPolicy"]["Statement"]
+        statements[:] = [st for st in statements if st.get("Sid") != "DenyOutsideThisAccount"]
+
+    copy.edit("keys", drop_perimeter)
+    assert_finds(copy.gate(), "external:", "999999999999", "kms:Decrypt", "ALLOWED")
 
 
 def test_an_erasure_function_deleting_outside_the_subject_prefixes(copy: Copy) -> None:

@@ -464,3 +464,44 @@ def test_every_granted_action_fits_under_the_boundary(assembly: Assembly, region
                 acts = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 outside |= set(acts) - set(BOUNDARY_ALLOWED_ACTIONS)
     assert outside == set(), f"add to BOUNDARY_ALLOWED_ACTIONS (or drop from the role): {sorted(outside)}"
+
+
+# ---------------------------------------------------------------- data perimeter (resource policies)
+
+PERIMETER_CONDITION = {
+    "StringNotEqualsIfExists": {"aws:PrincipalAccount": "123456789012"},
+    "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+}
+
+
+def _perimeter(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [st for st in document["Statement"] if st.get("Sid") == "DenyOutsideThisAccount"]
+
+
+def test_every_data_bucket_key_and_queue_denies_principals_outside_the_account(
+    assembly: Assembly, region: RegionConfig
+) -> None:
+    """AWS's data-perimeter resource policies: Deny everyone outside this account, except AWS
+    services calling as themselves; on the customer-data and audit buckets, every key and every
+    queue. The access-log bucket is the documented exception: in regions older than August 2022 ELB
+    delivers its logs as an ELB-owned account."""
+    checked: dict[str, int] = {"AWS::S3::BucketPolicy": 0, "AWS::KMS::Key": 0, "AWS::SQS::QueuePolicy": 0}
+    for part in STACK_PARTS:
+        template = tpl(assembly, region, part)
+        for lid, res in template["Resources"].items():
+            kind = res["Type"]
+            if kind not in checked:
+                continue
+            document = res["Properties"]["KeyPolicy" if kind == "AWS::KMS::Key" else "PolicyDocument"]
+            found = _perimeter(document)
+            if lid.startswith("AccessLogsBucketPolicy"):
+                assert found == [], lid
+                continue
+            service = {"AWS::S3::BucketPolicy": "s3", "AWS::KMS::Key": "kms", "AWS::SQS::QueuePolicy": "sqs"}[kind]
+            assert len(found) == 1, f"{part}/{lid} has no perimeter statement"
+            st = found[0]
+            assert st["Effect"] == "Deny" and st["Principal"] == {"AWS": "*"} and st["Action"] == f"{service}:*"
+            assert st["Condition"] == PERIMETER_CONDITION, f"{part}/{lid}"
+            checked[kind] += 1
+    # customer data + audit records + Config records; the 6 keys; the 4 dead-letter queues
+    assert checked == {"AWS::S3::BucketPolicy": 3, "AWS::KMS::Key": 6, "AWS::SQS::QueuePolicy": 4}
