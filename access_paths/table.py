@@ -435,30 +435,25 @@ def _static_intended() -> Iterator[AccessPath]:
         LIFECYCLE_KEY,
         context={**_via("sqs"), "kms:EncryptionContext:aws:sqs:arn": "{lifecycle:Lifecycle/RetentionDlq/Queue.Arn}"},
     )
-    macie = "role:{detection:Macie/Scheduler/Role.Arn}"
-    yield _assumed_by("scheduler", "scheduler.amazonaws.com", macie, group)
-    yield AccessPath(
-        "scheduler",
-        "the Macie schedule creates a classification job",
-        macie,
-        "macie2:CreateClassificationJob",
-        "arn:aws:macie2:{region}:{account}:classification-job/job-1",
-    )
-    yield AccessPath(
-        "scheduler",
-        "the Macie schedule dead-letters",
-        macie,
-        "sqs:SendMessage",
-        "{detection:Macie/DeadLetters/Queue.Arn}",
-    )
-    yield AccessPath(
-        "scheduler",
-        "the Macie schedule encrypts its dead letter",
-        macie,
-        "kms:GenerateDataKey",
-        LIFECYCLE_KEY,
-        context={**_via("sqs"), "kms:EncryptionContext:aws:sqs:arn": "{detection:Macie/DeadLetters/Queue.Arn}"},
-    )
+    # Scheduler universal targets of the detection stack: each role calls its one API and dead-letters.
+    for service, doing, action, resource in (
+        ("Macie", "creates a classification job", "macie2:CreateClassificationJob",
+         "arn:aws:macie2:{region}:{account}:classification-job/job-1"),
+        ("Inspector", "enables Amazon Inspector for Lambda", "inspector2:Enable", "*"),
+    ):  # fmt: skip
+        role = f"role:{{detection:{service}/Scheduler/Role.Arn}}"
+        queue = f"{{detection:{service}/DeadLetters/Queue.Arn}}"
+        yield _assumed_by("scheduler", "scheduler.amazonaws.com", role, group)
+        yield AccessPath("scheduler", f"the {service} schedule {doing}", role, action, resource)
+        yield AccessPath("scheduler", f"the {service} schedule dead-letters", role, "sqs:SendMessage", queue)
+        yield AccessPath(
+            "scheduler",
+            f"the {service} schedule encrypts its dead letter",
+            role,
+            "kms:GenerateDataKey",
+            LIFECYCLE_KEY,
+            context={**_via("sqs"), "kms:EncryptionContext:aws:sqs:arn": queue},
+        )
     yield AccessPath(
         "scheduler",
         "Macie's classification job decrypts customer objects through S3",
@@ -723,6 +718,25 @@ def _alarm_paths(model: RegionModel) -> Iterator[AccessPath]:
                         context={**context, "kms:EncryptionContext:aws:sns:topicArn": topic},
                     )
 
+    # EventBridge rules that deliver to a topic (critical Inspector findings): the same two sides,
+    # for events.amazonaws.com with the rule's ARN; and a rule of another name may not publish.
+    for stack, lid, _res in model.assembly.resources("AWS::Events::Rule"):
+        if stack.region != model.region:
+            continue
+        p = model.props(stack, lid)
+        rule = f"arn:aws:events:{model.region}:{model.account}:rule/{p['Name']}"
+        for target in p.get("Targets", []):
+            topic = str(target["Arn"])
+            context = {**SOURCE_ACCOUNT, "aws:SourceArn": rule}
+            yield AccessPath("alarms", f"rule {p['Name']} publishes", "service:events.amazonaws.com", "sns:Publish",
+                             topic, context=context)  # fmt: skip
+            key = topics_keys.get(topic)
+            if key:
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    yield AccessPath("alarms", f"rule {p['Name']} uses the topic key ({action})",
+                                     "service:events.amazonaws.com", action, _key_arn(model, key),
+                                     context={**context, "kms:EncryptionContext:aws:sns:topicArn": topic})  # fmt: skip
+
 
 def _key_arn(model: RegionModel, key: str) -> str:
     return key if key.startswith("arn:") else f"arn:aws:kms:{model.region}:{model.account}:key/{key}"
@@ -789,6 +803,15 @@ AUDIT_TAMPERING = (
 
 def forbidden(model: RegionModel) -> Iterator[AccessPath]:
     """The paths that must be DENIED (issue: 'forbidden paths, at minimum')."""
+    # Only the findings rule may publish to the alerts topic: another rule of this account may not.
+    for stack, lid, _res in model.assembly.resources("AWS::Events::Rule"):
+        if stack.region == model.region:
+            p = model.props(stack, lid)
+            for target in p.get("Targets", []):
+                other = f"arn:aws:events:{model.region}:{model.account}:rule/{p['Name']}-other"
+                yield AccessPath("topic-confined", f"a rule other than {p['Name']} publishes to the alerts topic",
+                                 "service:events.amazonaws.com", "sns:Publish", str(target["Arn"]),
+                                 context={**SOURCE_ACCOUNT, "aws:SourceArn": other}, expect=Expect.DENY)  # fmt: skip
     everyone = [f"role:{arn}" for arn in sorted(model.roles)] + [ACCOUNT_ADMIN, EXTERNAL]
     # Nobody deletes audit records or their versions, or shortens their retention.
     for who in everyone:
@@ -935,4 +958,5 @@ FAMILIES: dict[str, str] = {
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
     "external": "FORBIDDEN: any principal of another account reaching customer data",
     "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes or starting an erasure; the machine starting another",
+    "topic-confined": "FORBIDDEN: an EventBridge rule other than the Inspector findings rule publishing to the alerts topic",
 }

@@ -119,6 +119,7 @@ def _get(props: dict[str, Any], path: list[str]) -> Any:
 # verify apply, so e.g. "an allowed TLS policy" is defined once (contract.FORWARD_SECRET_TLS_POLICIES).
 PREDICATES: dict[str, Any] = {
     "tls_policy": predicates.tls_policy,
+    "denies_outside_account": predicates.denies_outside_account,
     "hsts_listener_attributes": lambda attrs: predicates.hsts(
         {a.get("Key"): a.get("Value") for a in attrs or [] if isinstance(a, dict)}.get(predicates.HSTS_ATTRIBUTE)
     ),

@@ -21,7 +21,7 @@ from constructs_lib.buckets import secure_bucket_defaults
 from constructs_lib.iam import ScopedRole
 from constructs_lib.perimeter import outside_account_deny
 from constructs_lib.retention import encrypted_log_group
-from contract import CONFIG_PREFIX, GUARDDUTY_PREFIX, TRAIL_PREFIX, trail_name
+from contract import CONFIG_PREFIX, GUARDDUTY_PREFIX, TRAIL_PREFIX, inspector_findings_rule_name, trail_name
 
 # Audit records: nobody deletes them, their versions or their bucket, or touches their retention,
 # whatever IAM says. On the Object Lock bucket, compliance mode additionally makes locked versions
@@ -404,6 +404,24 @@ class SecurityAlarms(Construct):
                     "StringEquals": {"aws:SourceAccount": stack.account},
                     "ArnLike": {
                         "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                    },
+                },
+            )
+        )
+        # The detection stack's EventBridge rule for critical Inspector findings publishes here; the
+        # topic admits exactly that rule (EventBridge user guide, "Amazon SNS permissions":
+        # events.amazonaws.com with aws:SourceArn; the audit key lets EventBridge use it likewise).
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="InspectorFindingsRulePublishes",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {
+                        "aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/"
+                        + inspector_findings_rule_name(stack.region)
                     },
                 },
             )

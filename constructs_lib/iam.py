@@ -96,7 +96,7 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
     # EventBridge Scheduler starts Macie classification jobs
-    "macie2:CreateClassificationJob",
+    "macie2:CreateClassificationJob", "inspector2:Enable",
     # data lifecycle: functions in the VPC (ENIs), tracing, dead letters, subject erasure,
     # the erasure state machine (invoke steps, vended logs) and its submitter
     "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",

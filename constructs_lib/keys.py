@@ -217,6 +217,16 @@ def _audit_statements(stack: Stack) -> list[iam.PolicyStatement]:
                 "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:{partition}:sns:{region}:{account}:*"}
             },
         ),
+        # The same compatibility for EventBridge (the rule sending critical Inspector findings).
+        iam.PolicyStatement(
+            sid="EventBridgeRulesPublishToEncryptedTopic",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:{partition}:sns:{region}:{account}:*"}
+            },
+        ),
         iam.PolicyStatement(
             sid="GuardDutyExportsFindings",
             principals=[iam.ServicePrincipal("guardduty.amazonaws.com")],

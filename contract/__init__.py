@@ -127,6 +127,12 @@ def retention_schedule_name(region: str, job: str) -> str:
     return f"{PROJECT}-{region}-retention-{job}"
 
 
+def inspector_findings_rule_name(region: str) -> str:
+    """The EventBridge rule that sends critical Inspector findings to the security alerts topic
+    (the topic's policy admits exactly this rule)."""
+    return f"{PROJECT}-{region}-inspector-critical"
+
+
 def cluster_identifier(region: str) -> str:
     return f"{PROJECT}-{region}"
 

@@ -14,6 +14,7 @@ from constructs_lib.detection import (
     PiiDiscovery,
     SecurityHubStandards,
     ThreatDetection,
+    VulnerabilityScanning,
 )
 from constructs_lib.iam import HumanAccessRoles, apply_boundary
 from constructs_lib.operator_access import DatabaseOperatorRole
@@ -57,6 +58,12 @@ class DetectionStack(RegionalStack):
             )
             if region_config.name not in MACIE_UNAVAILABLE
             else None
+        )
+        self.vulnerability_scanning = VulnerabilityScanning(
+            self,
+            "Inspector",
+            queue_key=kms.Key.from_key_arn(self, "InspectorQueueKey", read(self, Link.LIFECYCLE_KEY_ARN)),
+            alerts_topic=alerts,
         )
         self.access_analysis = AccessAnalysis(self, "AccessAnalyzer")
         # The database operator's role for DR drills (the host is in the network stack): only when configured.

@@ -455,6 +455,16 @@ def schedule(o: dict[str, Any], c: Context) -> list[Finding]:
                     f"{o['expression']}, DLQ {o['dead_letter']}")]  # fmt: skip
 
 
+def event_rule(o: dict[str, Any], c: Context) -> list[Finding]:
+    targets = c.declared("Targets")
+    declared_targets = sorted(str(t.get("Arn")) for t in targets) if isinstance(targets, list) else None
+    return [Finding("events.rule", "rule enabled, with its declared pattern and targets",
+                    p.equal("state", o["state"], "ENABLED")
+                    + _equal_if_declared("event pattern", o["pattern"], c.declared("EventPattern"))
+                    + _equal_if_declared("targets", o["targets"], declared_targets),
+                    f"{o['state']}, targets {o['targets']}")]  # fmt: skip
+
+
 # ------------------------------------------------------------------------------ network
 
 
@@ -708,6 +718,7 @@ JUDGES: dict[str, Judge] = {
     "AWS::SSM::Parameter": ssm_parameter,
     "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version,
     "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
+    "AWS::Events::Rule": event_rule,
     "AWS::EC2::VPC": vpc, "AWS::EC2::Subnet": subnet,
     "AWS::EC2::RouteTable": _exists("ec2.route_table", "route table exists"), "AWS::EC2::Route": route,
     "AWS::EC2::SubnetRouteTableAssociation": subnet_association,

@@ -306,6 +306,15 @@ def schedule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) 
             "retries": (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts")}  # fmt: skip
 
 
+def event_rule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    events = s.client("events")
+    rule = events.describe_rule(Name=name)
+    targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
+    pattern = rule.get("EventPattern")
+    return {"exists": True, "state": rule.get("State"), "pattern": json.loads(pattern) if pattern else None,
+            "targets": sorted(t["Arn"] for t in targets)}  # fmt: skip
+
+
 # ------------------------------------------------------------------------------ network
 
 
@@ -661,6 +670,7 @@ OBSERVERS: dict[str, Observer] = {
     "AWS::SSM::Parameter": ssm_parameter,
     "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version,
     "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
+    "AWS::Events::Rule": event_rule,
     "AWS::EC2::VPC": vpc, "AWS::EC2::Subnet": subnet, "AWS::EC2::RouteTable": route_table, "AWS::EC2::Route": route,
     "AWS::EC2::SubnetRouteTableAssociation": subnet_association, "AWS::EC2::InternetGateway": internet_gateway,
     "AWS::EC2::VPCGatewayAttachment": gateway_attachment, "AWS::EC2::NatGateway": nat_gateway,

@@ -59,6 +59,7 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "wafv2": frozenset({"GetWebACL", "GetWebACLForResource", "GetLoggingConfiguration"}),
     "fis": frozenset({"GetExperimentTemplate"}),
     "scheduler": frozenset({"GetSchedule"}),
+    "events": frozenset({"DescribeRule", "ListTargetsByRule"}),
 }  # fmt: skip
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
 # Parameters that would turn an allowed read into a read of secrets: refused whatever the operation.

@@ -20,7 +20,7 @@ from compliance_report import (
 from tests.conftest import Assembly
 
 REQUIRED = {
-    "SOC2-CC6.1", "SOC2-CC6.6", "SOC2-CC6.7", "SOC2-CC7.2", "SOC2-A1.2",
+    "SOC2-CC6.1", "SOC2-CC6.6", "SOC2-CC6.7", "SOC2-CC7.1", "SOC2-CC7.2", "SOC2-A1.2", "ISO27001-A.8.8",
     "HIPAA-164.312(a)(2)(iv)", "HIPAA-164.312(b)", "HIPAA-164.312(e)(1)",
     "ISO27001-A.5.15", "ISO27001-A.8.13", "ISO27001-A.8.15", "ISO27001-A.8.24", "ISO27018",
     "GDPR-Art.5(1)(e)", "GDPR-Art.17", "GDPR-Art.32", "GDPR-Art.44",

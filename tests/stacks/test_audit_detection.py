@@ -176,7 +176,11 @@ def test_security_hub_standards_macie_and_access_analyzer(assembly: Assembly, re
         f"arn:aws:securityhub:{region.name}::standards/pci-dss/v/3.2.1",
     }
     assert only(pc.resources(template, "AWS::Macie::Session"))["Properties"]["Status"] == "ENABLED"
-    schedule = only(pc.resources(template, "AWS::Scheduler::Schedule"))["Properties"]
+
+    def mine(rtype: str, prefix: str) -> dict[str, Any]:
+        return {k: v for k, v in pc.resources(template, rtype).items() if k.startswith(prefix)}
+
+    schedule = only(mine("AWS::Scheduler::Schedule", "Macie"))["Properties"]
     assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:macie2:createClassificationJob"
     assert "customerbucketname" in str(schedule["Target"]["Input"]).lower()
     # The universal target's Input uses the AWS SDK's PascalCase member names, even for a camelCase
@@ -187,13 +191,51 @@ def test_security_hub_standards_macie_and_access_analyzer(assembly: Assembly, re
         assert member in job_input, member
     assert "clientToken" not in job_input and "s3JobDefinition" not in job_input
     # ... and a run that fails for good goes to an encrypted dead-letter queue with an alarm.
-    queue_id, queue = only({k: (k, v) for k, v in pc.resources(template, "AWS::SQS::Queue").items()})
+    queue_id, queue = only({k: (k, v) for k, v in mine("AWS::SQS::Queue", "Macie").items()})
     assert schedule["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
     assert "lifecyclekeyarn" in str(queue["Properties"]["KmsMasterKeyId"]).lower()
-    alarm = only(pc.resources(template, "AWS::CloudWatch::Alarm"))["Properties"]
+    alarm = only(mine("AWS::CloudWatch::Alarm", "Macie"))["Properties"]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
     assert "alertstopicarn" in str(alarm["AlarmActions"]).lower()
     assert only(pc.resources(template, "AWS::AccessAnalyzer::Analyzer"))["Properties"]["Type"] == "ACCOUNT"
+
+
+def test_inspector_is_enabled_for_lambda_and_critical_findings_alarm(assembly: Assembly, region: RegionConfig) -> None:
+    """Amazon Inspector has no enabling CloudFormation resource: a Scheduler universal target calls
+    inspector2:Enable for Lambda standard and code scanning every 12 hours (a run failing for good
+    is dead-lettered and alarmed); critical active findings reach the alerts topic through an
+    EventBridge rule, which the topic's policy and the audit key's policy admit by name."""
+    template = assembly.template(stack_name(region.name, "detection"))
+    schedule = only({k: v for k, v in pc.resources(template, "AWS::Scheduler::Schedule").items()
+                     if k.startswith("Inspector")})["Properties"]  # fmt: skip
+    assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:inspector2:enable"
+    assert schedule["ScheduleExpression"] == "rate(12 hours)"
+    assert schedule["Target"]["Input"] == '{"AccountIds":["123456789012"],"ResourceTypes":["LAMBDA","LAMBDA_CODE"]}'
+    assert "DeadLetterConfig" in schedule["Target"] and schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    role_id = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    policy = template["Resources"][template["Resources"][role_id]["Properties"]["ManagedPolicyArns"][0]["Ref"]]
+    actions = {st["Sid"]: st["Action"] for st in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert actions == {"EnableInspector": "inspector2:Enable", "DeadLetters": "sqs:SendMessage",
+                       "DeadLetterKeyThroughSqs": ["kms:Decrypt", "kms:GenerateDataKey"]}  # fmt: skip
+    rule = only(pc.resources(template, "AWS::Events::Rule"))["Properties"]
+    assert rule["Name"] == f"trustbase-{region.name}-inspector-critical" and rule["State"] == "ENABLED"
+    assert rule["EventPattern"] == {"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"],
+                                    "detail": {"severity": ["CRITICAL"], "status": ["ACTIVE"]}}  # fmt: skip
+    assert len(rule["Targets"]) == 1 and "alertstopicarn" in str(rule["Targets"][0]["Arn"]).lower()
+    # the topic admits exactly this rule; the audit key lets EventBridge encrypt for this account's topics
+    audit = assembly.template(stack_name(region.name, "audit"))
+    topic_policy = only(pc.resources(audit, "AWS::SNS::TopicPolicy"))["Properties"]["PolicyDocument"]["Statement"]
+    events = [st for st in topic_policy if st.get("Sid") == "InspectorFindingsRulePublishes"]
+    assert len(events) == 1 and events[0]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events[0]["Condition"]["ArnEquals"] == {
+        "aws:SourceArn": f"arn:aws:events:{region.name}:123456789012:rule/trustbase-{region.name}-inspector-critical"
+    }
+    keys = assembly.template(stack_name(region.name, "keys"))
+    audit_key = next(r for k, r in pc.resources(keys, "AWS::KMS::Key").items() if k.startswith("AuditKey"))
+    by_sid = {st.get("Sid"): st for st in audit_key["Properties"]["KeyPolicy"]["Statement"]}
+    assert by_sid["EventBridgeRulesPublishToEncryptedTopic"]["Condition"] == {
+        "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{region.name}:123456789012:*"}
+    }
 
 
 def test_destinations_stay_in_the_region(assembly: Assembly, region: RegionConfig) -> None:

@@ -503,5 +503,5 @@ def test_every_data_bucket_key_and_queue_denies_principals_outside_the_account(
             assert st["Effect"] == "Deny" and st["Principal"] == {"AWS": "*"} and st["Action"] == f"{service}:*"
             assert st["Condition"] == PERIMETER_CONDITION, f"{part}/{lid}"
             checked[kind] += 1
-    # customer data + audit records + Config records; the 6 keys; the 4 dead-letter queues
-    assert checked == {"AWS::S3::BucketPolicy": 3, "AWS::KMS::Key": 6, "AWS::SQS::QueuePolicy": 4}
+    # customer data + audit records + Config records; the 6 keys; the 5 dead-letter queues
+    assert checked == {"AWS::S3::BucketPolicy": 3, "AWS::KMS::Key": 6, "AWS::SQS::QueuePolicy": 5}

@@ -160,6 +160,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[tuple[str, ...], An
     "AWS::FIS::ExperimentTemplate": ({}, {"exists": True, "stop_conditions": ["aws:cloudwatch:alarm"]}, (("stop_conditions",), []), "fis.template"),
     "Custom::VpcRestrictDefaultSG": ({}, {"exists": True, "group": "sg-d", "ingress": [], "egress": []},
         (("egress",), [{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]), "ec2.default_security_group"),
+    "AWS::Events::Rule": ({"EventPattern": {"source": ["aws.inspector2"]}, "Targets": [{"Id": "t", "Arn": "arn:topic"}]},
+        {"exists": True, "state": "ENABLED", "pattern": {"source": ["aws.inspector2"]}, "targets": ["arn:topic"]},
+        (("targets",), []), "events.rule"),
     "Custom::Trigger": ({}, {"exists": True, "cloudformation_status": "CREATE_COMPLETE"},
         (("cloudformation_status",), "CREATE_FAILED"), "cloudformation.trigger"),
 }  # fmt: skip
