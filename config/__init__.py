@@ -8,6 +8,7 @@ from pathlib import Path
 from config.jurisdictions import AWS_REGIONS, Jurisdiction
 from config.model import (
     PLACEHOLDER_ACCOUNT,
+    AccessConfig,
     AppConfig,
     Backup,
     ConfigError,
@@ -39,13 +40,14 @@ def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHO
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line"]) from exc
-    return load_config(raw, account=account)
+    return load_config(raw, account=account, base_dir=path.parent)
 
 
 __all__ = [
     "AWS_REGIONS",
     "DEFAULT_CONFIG_FILE",
     "PLACEHOLDER_ACCOUNT",
+    "AccessConfig",
     "AppConfig",
     "Backup",
     "ConfigError",

@@ -13,10 +13,19 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION, S3_GATEWAY_PREFIX_LISTS, Jurisdiction
-from contract import DEFAULT_TLS_POLICY, FORWARD_SECRET_TLS_POLICIES
+from config.saml import SamlMetadataError, check_saml_metadata
+from contract import (
+    DEFAULT_TLS_POLICY,
+    FORWARD_SECRET_TLS_POLICIES,
+    Elevation,
+    HumanAccess,
+    IdentitySource,
+    permission_set_name,
+)
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 
@@ -227,9 +236,42 @@ class RegionConfig:
 
 
 @dataclass(frozen=True)
+class AccessConfig:
+    """How people reach the account ([access], one table for all regions): only through the
+    identity provider, and customer data only through an approved elevation that expires."""
+
+    identity_source: IdentitySource
+    """"identity-center" (IAM Identity Center permission sets; temporary account assignments for
+    elevations) or "saml" (a SAML 2.0 provider from `saml_metadata_file`; elevation by a role whose
+    trust carries aws:CurrentTime, rewritten and restored by the workflow). Example: "identity-center"."""
+    home_region: str
+    """Identity Center's region (identity-center), or where the global identity stack deploys (saml).
+    Example: "us-east-1"."""
+    instance_arn: str = ""
+    """identity-center only: the Identity Center instance. Example: "arn:aws:sso:::instance/ssoins-72231a2b0d6c4f1e"."""
+    identity_store_id: str = ""
+    """identity-center only: its identity store. Example: "d-9067a1b2c3"."""
+    requester_group: str = ""
+    """identity-center only: the group whose members may ask for elevations. Example: "trustbase-operators"."""
+    approver_group: str = ""
+    """identity-center only: the group whose members may approve others' elevations (never their own).
+    Example: "trustbase-approvers"."""
+    saml_metadata_file: str = ""
+    """saml only: the IdP's SAML 2.0 metadata XML, relative to the config file. Example: "idp-metadata.xml"."""
+    saml_metadata: str = ""
+    """(loaded from saml_metadata_file, not set in the file)"""
+    max_elevation_hours: int = 4
+    """The longest elevation anyone may ask for, 1..12 hours. Example: 4."""
+    elevations: tuple[Elevation, ...] = (Elevation.CUSTOMER_DATA_READ, Elevation.DATABASE_OPERATOR)
+    """The elevations offered, from: customer-data-read, database-operator (the latter only where
+    operator_access is on). Example: ["customer-data-read", "database-operator"]."""
+
+
+@dataclass(frozen=True)
 class AppConfig:
     account: str
     regions: tuple[RegionConfig, ...]
+    access: AccessConfig
 
     def region(self, name: str) -> RegionConfig:
         for r in self.regions:
@@ -558,12 +600,143 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
     )
 
 
-def load_config(raw: Mapping[str, Any], *, account: str) -> AppConfig:
-    """Validate `raw` (the parsed regions.toml) for `account`; raise ConfigError listing every problem."""
+_INSTANCE_ARN_RE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")  # sso-admin InstanceArn pattern
+_IDENTITY_STORE_RE = re.compile(r"^d-[0-9a-f]{10}$")  # identitystore IdentityStoreId
+# Stricter than the identity store's DisplayName (1-1024 printable characters): a name people type.
+_GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+=,-]{0,127}$")
+_ACCESS_ONLY = {
+    IdentitySource.IDENTITY_CENTER: ("instance_arn", "identity_store_id", "requester_group", "approver_group"),
+    IdentitySource.SAML: ("saml_metadata_file",),
+}
+
+
+def _parse_access(
+    raw: Any, base_dir: Path | None, region_names: tuple[str, ...], problems: _Problems
+) -> AccessConfig | None:
+    where = "access"
+    if raw is None:
+        problems.add("config", "access", "is missing: people must sign in through an identity provider",
+                     'add an [access] table with identity_source = "identity-center" (instance_arn, identity_store_id, '
+                     'requester_group, approver_group) or "saml" (saml_metadata_file); see config/regions.toml')  # fmt: skip
+        return None
+    if not isinstance(raw, Mapping):
+        problems.add("config", "access", "must be a table", "write [access] with the identity-provider keys")
+        return None
+    _check_unknown_keys(raw, AccessConfig, where, problems)
+    if "saml_metadata" in raw:
+        problems.add(where, "saml_metadata", "is loaded from saml_metadata_file, not written inline",
+                     "remove it and set saml_metadata_file to the metadata XML's path")  # fmt: skip
+    ok = True
+    source_raw = raw.get("identity_source")
+    try:
+        source = IdentitySource(source_raw)
+    except ValueError:
+        problems.add(where, "identity_source", f"{_show(source_raw)} is not an identity source",
+                     'use "identity-center" (IAM Identity Center) or "saml" (a SAML 2.0 provider)')  # fmt: skip
+        return None
+    home = raw.get("home_region")
+    if not isinstance(home, str) or home not in AWS_REGIONS:
+        problems.add(where, "home_region", f"{_show(home)} is not a known AWS region",
+                     "set it to Identity Center's region (the console's Settings page shows it), "
+                     "or for saml the region the identity stack deploys to, e.g. \"us-east-1\"")  # fmt: skip
+        ok = False
+    for other, keys in _ACCESS_ONLY.items():
+        if other is source:
+            continue
+        for key in keys:
+            if key in raw:
+                problems.add(where, key, f"applies to identity_source = \"{other.value}\", not \"{source.value}\"",
+                             f"remove it, or set identity_source = \"{other.value}\"")  # fmt: skip
+    values: dict[str, Any] = {"identity_source": source, "home_region": str(home)}
+    if source is IdentitySource.IDENTITY_CENTER:
+        checks = (
+            ("instance_arn", _INSTANCE_ARN_RE, "an Identity Center instance ARN",
+             "copy it from `aws sso-admin list-instances` (arn:aws:sso:::instance/ssoins-<16 characters>)"),
+            ("identity_store_id", _IDENTITY_STORE_RE, "an identity store ID",
+             "copy it from `aws sso-admin list-instances` (d-<10 hex digits>)"),
+            ("requester_group", _GROUP_RE, "a group name",
+             "name the identity-store group whose members may ask for elevations (letters, digits, space ._@+=,-; "
+             "at most 128 characters)"),
+            ("approver_group", _GROUP_RE, "a group name",
+             "name the identity-store group whose members approve elevations (letters, digits, space ._@+=,-; "
+             "at most 128 characters)"),
+        )  # fmt: skip
+        for key, pattern, what, fix in checks:
+            value = raw.get(key)
+            if not isinstance(value, str) or not pattern.fullmatch(value):
+                problems.add(where, key, f"{_show(value)} is not {what}" if value is not None else "is missing", fix)
+                ok = False
+            else:
+                values[key] = value
+        if ok and values["requester_group"].casefold() == values["approver_group"].casefold():
+            problems.add(where, "approver_group", "is the requester group: requesters could approve one another's "
+                         "elevations without a separate approver", "name a different group of approvers")  # fmt: skip
+            ok = False
+    else:
+        path_raw = raw.get("saml_metadata_file")
+        if not isinstance(path_raw, str) or not path_raw:
+            problems.add(where, "saml_metadata_file", "is missing",
+                         "download your IdP's SAML 2.0 metadata XML next to regions.toml and name it here")  # fmt: skip
+            ok = False
+        else:
+            path = Path(path_raw)
+            if not path.is_absolute():
+                path = (base_dir or Path(__file__).parent) / path
+            try:
+                values["saml_metadata"] = check_saml_metadata(path.read_bytes())
+                values["saml_metadata_file"] = path_raw
+            except OSError as exc:
+                problems.add(where, "saml_metadata_file", f"{path} cannot be read ({exc.strerror})",
+                             "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)")  # fmt: skip
+                ok = False
+            except SamlMetadataError as exc:
+                problems.add(where, "saml_metadata_file", f"{path} is not usable SAML metadata: {exc}",
+                             "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)")  # fmt: skip
+                ok = False
+    hours = _int_field(raw, "max_elevation_hours", 4, where, problems)
+    if not 1 <= hours <= 12:
+        problems.add(where, "max_elevation_hours", f"{hours} is outside 1..12",
+                     "keep elevations short: at most 12 hours (the longest IAM and Identity Center session), 4 is usual")  # fmt: skip
+        ok = False
+    values["max_elevation_hours"] = hours
+    elevations_raw = raw.get("elevations", [e.value for e in AccessConfig.elevations])
+    known = [e.value for e in Elevation]
+    elevations: list[Elevation] = []
+    if not isinstance(elevations_raw, list):
+        problems.add(where, "elevations", f"must be a list, got {_show(elevations_raw)}", f"list some of {known}")
+        ok = False
+    else:
+        for item in elevations_raw:
+            if item not in known:
+                close = [k for k in known if isinstance(item, str) and _similar(item, k)]
+                problems.add(where, "elevations", f"{_show(item)} is not a known elevation",
+                             f"did you mean '{close[0]}'?" if close else f"use some of {known}")  # fmt: skip
+                ok = False
+            elif Elevation(item) in elevations:
+                problems.add(where, "elevations", f"{item!r} is listed twice", "list each elevation once")
+                ok = False
+            else:
+                elevations.append(Elevation(item))
+    values["elevations"] = tuple(elevations)
+    if ok and source is IdentitySource.IDENTITY_CENTER:
+        for region in region_names:  # sso-admin CreatePermissionSet: Name is 1-32 characters
+            for what in [*(h.value for h in HumanAccess), *(e.value for e in elevations)]:
+                name = permission_set_name(region, what)
+                if len(name) > 32:
+                    problems.add(where, "elevations", f"permission set {name!r} of region {region} is over 32 characters",
+                                 "shorten the region abbreviation in contract.region_short")  # fmt: skip
+                    ok = False
+    return AccessConfig(**values) if ok else None
+
+
+def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None) -> AppConfig:
+    """Validate `raw` (the parsed regions.toml) for `account`; raise ConfigError listing every problem.
+    `base_dir`: where relative paths in the config (the SAML metadata) are read from (default: config/)."""
     problems = _Problems()
     for key in raw:
-        if key != "region":
-            problems.add("config", key, "unknown top-level key", "only [[region]] entries are allowed at the top level")
+        if key not in ("region", "access"):
+            problems.add("config", key, "unknown top-level key",
+                         "only [[region]] entries and the [access] table are allowed at the top level")  # fmt: skip
     if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
         problems.add("config", "account", f"{_show(account)} is not a 12-digit AWS account ID",
                      f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})")  # fmt: skip
@@ -609,6 +782,7 @@ def load_config(raw: Mapping[str, Any], *, account: str) -> AppConfig:
                 problems.add(f"region {name_b}", "vpc_cidr", f"{b} overlaps {a} of region {name_a}",
                              "give every region a disjoint block, e.g. 10.<n>.0.0/16")  # fmt: skip
 
-    if problems.items:
+    access = _parse_access(raw.get("access"), base_dir, tuple(r.name for r in regions), problems)
+    if problems.items or access is None:
         raise ConfigError(problems.items)
-    return AppConfig(account=account, regions=tuple(regions))
+    return AppConfig(account=account, regions=tuple(regions), access=access)

@@ -99,6 +99,88 @@ def boundary_policy_name(region: str) -> str:
     return f"{PROJECT}-permissions-boundary-{region}"
 
 
+# --------------------------------------------------------------------------- people and elevation
+class Elevation(StrEnum):
+    """The named elevations an operator may ask for (constructs_lib/elevation.py defines each one's
+    permissions). Nobody holds them standing: the elevation workflow grants and expires them."""
+
+    CUSTOMER_DATA_READ = "customer-data-read"
+    DATABASE_OPERATOR = "database-operator"
+
+
+class IdentitySource(StrEnum):
+    IDENTITY_CENTER = "identity-center"
+    SAML = "saml"
+
+
+class HumanAccess(StrEnum):
+    """The standing (non-elevated) human access, each through the identity provider."""
+
+    AUDITOR = "auditor"
+    REQUESTER = "requester"
+    APPROVER = "approver"
+
+
+def elevation_role_name(region: str, elevation: str) -> str:
+    if elevation == Elevation.DATABASE_OPERATOR:
+        return operator_role_name(region)
+    return f"{PROJECT}-{region}-elevation-{elevation}"
+
+
+def human_role_name(region: str, who: str) -> str:
+    """The IAM role of a standing human access in `region` (auditor, requester, approver)."""
+    if who == HumanAccess.AUDITOR:
+        return auditor_role_name(region)
+    return f"{PROJECT}-{region}-{who}"
+
+
+_DIRECTIONS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
+               "northwest": "nw", "southeast": "se", "southwest": "sw"}  # fmt: skip
+
+
+def region_short(region: str) -> str:
+    """eu-west-1 -> euw1, ap-southeast-2 -> apse2, us-gov-west-1 -> usgovw1 (for 32-character names)."""
+    parts = region.split("-")
+    return parts[0] + "".join(_DIRECTIONS.get(p, p) for p in parts[1:-1]) + parts[-1]
+
+
+def permission_set_name(region: str, what: str) -> str:
+    """An IAM Identity Center permission set of this region: an elevation or a standing access.
+    Permission set names are at most 32 characters (sso-admin CreatePermissionSet: Name, 1-32)."""
+    return f"tb-{region_short(region)}-{what}"
+
+
+def identity_center_role_pattern(partition: str, account: str, permission_set: str) -> str:
+    """The ARN (ArnLike) of the role Identity Center provisions for a permission set in an account:
+    role/aws-reserved/sso.amazonaws.com/[<region>/]AWSReservedSSO_<permission set name>_<suffix>
+    (IAM Identity Center user guide, "Referencing permission sets in resource policies")."""
+    return f"arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*"
+
+
+def saml_provider_name() -> str:
+    return f"{PROJECT}-idp"
+
+
+SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
+IDENTITY_STACK = f"{PROJECT}-identity"
+ELEVATION_BROKER = "elevation-broker"
+ELEVATION_PREFIX = "elevations/"
+
+
+def elevation_state_machine_name(region: str) -> str:
+    return f"{PROJECT}-{region}-elevation"
+
+
+def elevation_prefix(region: str) -> str:
+    return f"{ELEVATION_PREFIX}{region}/"
+
+
+def elevation_record_key(region: str, request_id: str, seq: int, step: str) -> str:
+    """One step of one elevation, in the audit bucket (Object Lock): requested, approved, granted,
+    revoked, expired, refused. Records are never overwritten: each step has its own key."""
+    return f"{elevation_prefix(region)}{request_id}/{seq:02d}-{step}.json"
+
+
 # --------------------------------------------------------------------------- other resources
 class LifecycleFunction(StrEnum):
     """The lifecycle functions: one per distinct set of permissions."""

@@ -55,7 +55,7 @@ def _toml(value: Any) -> str:
 def document(field: str, snippet: str) -> str:
     """The shipped config as TOML, with `field` of eu-west-1 set to the raw TOML `snippet`."""
     raw = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
-    out = []
+    out = ["[access]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in raw["access"].items())]
     for entry in raw["region"]:
         lines = {k: _toml(v) for k, v in entry.items() if not isinstance(v, dict)}
         tables = {k: {kk: _toml(vv) for kk, vv in v.items()} for k, v in entry.items() if isinstance(v, dict)}
