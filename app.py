@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 
 from config import DEFAULT_CONFIG_FILE, PLACEHOLDER_ACCOUNT, AppConfig, ConfigError, load_config_file
+from contract import IDENTITY_STACK
+from stacks.identity_stack import IdentityStack
 from stacks.region import RegionStacks, add_region
 
 
@@ -46,6 +48,14 @@ def build_app(
     """Build (not synthesize) the app for `app_config`. Used by main() and the tests."""
     app = App(outdir=outdir, context={**feature_flags(), **(context or {})})
     regions = {rc.name: add_region(app, app_config, rc) for rc in app_config.regions}
+    IdentityStack(
+        app,
+        IDENTITY_STACK,
+        app_config=app_config,
+        env=Environment(account=app_config.account, region=app_config.access.home_region),
+        stack_name=IDENTITY_STACK,
+        description=f"trustbase identity: {app_config.access.identity_source.value} access for every region",
+    )
     register_compliance_gates(app)
     return app, regions
 

@@ -13,7 +13,17 @@ from datetime import UTC, datetime
 
 from access_paths import integration
 from access_paths.assembly import Assembly, ResolveError
-from access_paths.evaluator import Decision, Policies, Policy, PolicyKind, Principal, Request, evaluate, parse_policy
+from access_paths.evaluator import (
+    Decision,
+    Policies,
+    Policy,
+    PolicyKind,
+    Principal,
+    PrincipalKind,
+    Request,
+    evaluate,
+    parse_policy,
+)
 from access_paths.model import RegionModel
 from access_paths.table import (
     ACCOUNT_ADMIN,
@@ -21,14 +31,17 @@ from access_paths.table import (
     DEPLOY_ROLE,
     EXTERNAL,
     EXTERNAL_ACCOUNT,
+    IAM_USER,
+    IDC,
     MACIE,
     MACIE_ROLE,
+    ROOT,
     AccessPath,
     Expect,
     forbidden,
     intended,
 )
-from contract import stack_name
+from contract import permission_set_name, stack_name
 
 PERSON = "person"
 # {part:Construct/Path.Attr}: the path may contain dots (CDK's provider singletons do); the attribute
@@ -107,6 +120,14 @@ class Instantiator:
             return Principal.role(self.fill(MACIE_ROLE))
         if who == EXTERNAL:
             return Principal.role(f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker")
+        if who.startswith(IDC):  # the role Identity Center provisions for the region's permission set
+            name = permission_set_name(self.model.region, who.removeprefix(IDC))
+            return Principal.role(f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+                                  f"AWSReservedSSO_{name}_0a1b2c3d4e5f6789", session_name="person@example.com")  # fmt: skip
+        if who == IAM_USER:
+            return Principal(PrincipalKind.USER, account=account, arn=f"arn:aws:iam::{account}:user/hypothetical-admin")
+        if who == ROOT:
+            return Principal(PrincipalKind.USER, account=account, arn=f"arn:aws:iam::{account}:root")
         if who.startswith("service:"):
             return Principal.of_service(who.removeprefix("service:"))
         if who.startswith("role:"):
@@ -179,8 +200,13 @@ def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
     resource = fill.fill(path.resource)
     context = {k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v))
                for k, v in path.context.items()}  # fmt: skip
+    identities = _hypothetical_identities(model.account, model.region)
+    if "AWSReservedSSO_" in principal.arn or principal.kind is PrincipalKind.USER:
+        # A permission set's role may assume roles (its inline policy names one); the IAM user and
+        # the root user may do anything: only the trust policies can stop them.
+        identities[principal.arn] = (_everything(f"hypothetical {path.who}"),)
     policies = model.policies_for(principal, path.action, resource,
-                                  extra_identity=_hypothetical_identities(model.account, model.region),
+                                  extra_identity=identities,
                                   through_endpoint=path.through)  # fmt: skip
     ctx = request_context(model, principal, path.action, resource, context, path.through)
     return Request(principal, path.action, resource, _resource_account(resource, model.account), ctx), policies

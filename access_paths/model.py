@@ -281,6 +281,10 @@ class RegionModel:
                 identity = extra_identity[principal.arn]
             elif principal.account == self.account:
                 raise ResolveError(f"{principal.arn} is not a role of {self.region}'s assembly")
+        elif principal.kind is PrincipalKind.USER:  # IAM users and the root user: hypothetical only
+            if not extra_identity or principal.arn not in extra_identity:
+                raise ResolveError(f"{principal.arn}: a user needs a hypothetical identity policy")
+            identity = extra_identity[principal.arn]
         resource_policy, required = self.resource_policy(action, resource)
         endpoint = self.endpoint(through_endpoint)[1] if through_endpoint else None
         return Policies(identity, boundary, resource_policy, required, endpoint)

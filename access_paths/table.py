@@ -21,6 +21,7 @@ from access_paths.model import RegionModel
 from contract import (
     APP_DB_USER,
     DR_DB_USER,
+    ELEVATION_PREFIX,
     LEDGER_PREFIX,
     LIFECYCLE_DB_USER,
     VISITOR_PREFIX,
@@ -38,6 +39,13 @@ class Expect(StrEnum):
     DENY = "deny"
 
 
+# People signed in through IAM Identity Center: the role Identity Center provisions for the
+# region's permission set of that access or elevation ("idc:<access>", e.g. "idc:auditor").
+IDC = "idc:"
+# An IAM user of the account with every permission and MFA, and the account's root user: neither
+# may ever assume a human role (only the identity provider signs people in).
+IAM_USER = "iam-user"
+ROOT = "root"
 # Hypothetical principals for the forbidden families: an administrator of the account (identity
 # policy allowing every action, no boundary) and a principal of another account with the same.
 ACCOUNT_ADMIN = "admin"
@@ -119,6 +127,84 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
     yield from _static_intended()
     if model.has("detection", "OperatorAccess/Operator/Role"):  # config operator_access
         yield from _operator_paths()
+    yield from _elevation_paths(model)
+
+
+ELEVATION_READ = "{detection:Elevation/CustomerDataRead/Role.Arn}"
+BROKER = "role:{detection:ElevationBroker/Broker/Role/Role.Arn}"
+BROKER_FUNCTION = "{detection:ElevationBroker/Broker/Function.Arn}"
+ELEVATION_WORKFLOW = "{detection:ElevationBroker/Workflow.Arn}"
+ALERTS_TOPIC = "{audit:Alarms/Topic.Ref}"
+ELEVATION_RECORD = f"{AUDIT_BUCKET}/{ELEVATION_PREFIX}{{region}}/el-20261102T090000Z-0a1b2c3d/00-requested.json"
+
+
+def _elevation_paths(model: RegionModel) -> Iterator[AccessPath]:
+    """Just-in-time elevation (constructs_lib/elevation.py): an elevation's permission set opens
+    its role; the role reads customer objects; the broker records, notifies and runs its workflow;
+    the workflow calls the broker."""
+    if model.has("detection", "Elevation/CustomerDataRead/Role"):
+        yield AccessPath("elevation", "a person holding an approved customer-data-read elevation assumes its role",
+                         "idc:customer-data-read", "sts:AssumeRole", ELEVATION_READ)  # fmt: skip
+        reader = "role:" + ELEVATION_READ
+        obj = f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}0a1b2c3d-0000-4000-8000-000000000001/attachments/a.pdf"
+        yield AccessPath("elevation", "the elevation reads a customer object", reader, "s3:GetObject", obj)
+        yield AccessPath("elevation", "the elevation decrypts it through S3", reader, "kms:Decrypt", OBJECTS_KEY,
+                         context=_s3_key_via(CUSTOMER_BUCKET))  # fmt: skip
+    if not model.has("detection", "ElevationBroker/Broker/Function"):
+        return  # no elevation offered in this region
+    broker_service = {**SOURCE_ACCOUNT}
+    yield _assumed_by("elevation-broker", "lambda.amazonaws.com", BROKER, broker_service)
+    yield AccessPath("elevation-broker", "the broker records a step", BROKER, "s3:PutObject", ELEVATION_RECORD)
+    yield AccessPath("elevation-broker", "the broker reads a step", BROKER, "s3:GetObject", ELEVATION_RECORD)
+    yield AccessPath("elevation-broker", "the broker encrypts a record", BROKER, "kms:GenerateDataKey", AUDIT_KEY,
+                     context=_s3_key_via(AUDIT_BUCKET))  # fmt: skip
+    yield AccessPath("elevation-broker", "the broker notifies the alerts topic", BROKER, "sns:Publish", ALERTS_TOPIC)
+    yield AccessPath("elevation-broker", "the broker encrypts the notification", BROKER, "kms:GenerateDataKey",
+                     AUDIT_KEY, context={**_via("sns"), "kms:EncryptionContext:aws:sns:topicArn": ALERTS_TOPIC})  # fmt: skip
+    yield AccessPath("elevation-broker", "the broker starts the workflow", BROKER, "states:StartExecution",
+                     ELEVATION_WORKFLOW)  # fmt: skip
+    execution = "arn:aws:states:{region}:{account}:execution:trustbase-{region}-elevation:el-x"
+    yield AccessPath("elevation-broker", "the broker stops a revoked elevation's workflow", BROKER,
+                     "states:StopExecution", execution)  # fmt: skip
+    workflow = "role:{detection:ElevationBroker/WorkflowRole/Role.Arn}"
+    yield _assumed_by("elevation-workflow", "states.amazonaws.com", workflow,
+                      {**SOURCE_ACCOUNT, "aws:SourceArn": ELEVATION_WORKFLOW})  # fmt: skip
+    yield AccessPath("elevation-workflow", "the workflow calls the broker's grant and expire steps", workflow,
+                     "lambda:InvokeFunction", BROKER_FUNCTION)  # fmt: skip
+
+
+def _elevation_forbidden(model: RegionModel) -> Iterator[AccessPath]:
+    """No standing access: without an approved elevation (another access's role, an IAM user, the
+    root user) nobody opens an elevation or a human role; the elevation only reads; the broker
+    never reads customer data nor writes outside its records."""
+    targets = [("the auditor role", AUDITOR.removeprefix("role:"))]
+    if model.has("detection", "Elevation/CustomerDataRead/Role"):
+        targets.append(("the customer-data-read elevation", ELEVATION_READ))
+        reader = "role:" + ELEVATION_READ
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            yield AccessPath("elevation-confined", f"the read elevation {action}", reader, action,
+                             f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip
+        yield AccessPath("elevation-confined", "the read elevation decrypts outside S3", reader, "kms:Decrypt",
+                         OBJECTS_KEY, expect=Expect.DENY)  # fmt: skip
+    if model.has("detection", "OperatorAccess/Operator/Role"):
+        targets.append(("the database-operator elevation", "{detection:OperatorAccess/Operator/Role.Arn}"))
+    for label, role in targets:
+        for who, whom in (("idc:requester", "an operator without an approved elevation (requester access)"),
+                          ("idc:approver", "an approver"), (IAM_USER, "an IAM user with every permission and MFA"),
+                          (ROOT, "the account's root user"), ("person", "a principal of the account with MFA")):  # fmt: skip
+            yield AccessPath("no-standing-access", f"{whom} assumes {label}", who, "sts:AssumeRole", role,
+                             context=MFA, expect=Expect.DENY)  # fmt: skip
+    if model.has("detection", "Elevation/CustomerDataRead/Role"):
+        yield AccessPath("no-standing-access", "the auditor access assumes the customer-data-read elevation",
+                         "idc:auditor", "sts:AssumeRole", ELEVATION_READ, expect=Expect.DENY)  # fmt: skip
+    if not model.has("detection", "ElevationBroker/Broker/Function"):
+        return
+    yield AccessPath("elevation-confined", "the broker reads a customer object", BROKER, "s3:GetObject",
+                     f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip
+    yield AccessPath("elevation-confined", "the broker writes into the erasure ledger", BROKER, "s3:PutObject",
+                     f"{AUDIT_BUCKET}/{LEDGER_PREFIX}{{region}}/x.json", expect=Expect.DENY)  # fmt: skip
+    yield AccessPath("elevation-confined", "the broker rewrites the app role's trust", BROKER,
+                     "iam:UpdateAssumeRolePolicy", APP.removeprefix("role:"), expect=Expect.DENY)  # fmt: skip
 
 
 def _operator_paths() -> Iterator[AccessPath]:
@@ -131,11 +217,10 @@ def _operator_paths() -> Iterator[AccessPath]:
     instance = "arn:aws:ec2:{region}:{account}:instance/{network:OperatorHost/Host.Ref}"
     yield AccessPath(
         "operator",
-        "a person with fresh MFA assumes the operator role",
-        "person",
+        "a person holding an approved database-operator elevation assumes the operator role",
+        "idc:database-operator",
         "sts:AssumeRole",
         operator.removeprefix("role:"),
-        context=MFA,
     )
     yield AccessPath("operator", "the operator starts a session on the host", operator, "ssm:StartSession", instance)
     yield AccessPath(
@@ -522,11 +607,10 @@ def _static_intended() -> Iterator[AccessPath]:
     # --- people: the auditor reads and decrypts audit records; break-glass fails over.
     yield AccessPath(
         "auditor",
-        "a person with MFA assumes the auditor role",
-        "person",
+        "a person signed in through Identity Center with the auditor access assumes the auditor role",
+        "idc:auditor",
         "sts:AssumeRole",
         AUDITOR.removeprefix("role:"),
-        context=MFA,
     )
     for bucket, key in (
         (AUDIT_BUCKET, "/cloudtrail/AWSLogs/{account}/CloudTrail/{region}/x.json.gz"),
@@ -803,6 +887,7 @@ AUDIT_TAMPERING = (
 
 def forbidden(model: RegionModel) -> Iterator[AccessPath]:
     """The paths that must be DENIED (issue: 'forbidden paths, at minimum')."""
+    yield from _elevation_forbidden(model)
     # Only the findings rule may publish to the alerts topic: another rule of this account may not.
     for stack, lid, _res in model.assembly.resources("AWS::Events::Rule"):
         if stack.region == model.region:
@@ -954,7 +1039,14 @@ FAMILIES: dict[str, str] = {
     "migrations": "the deploy-time migration function -> the master secret; the trigger -> the function",
     "deploys": "the CDK deploy role -> the audit buckets' retention settings and policy (the one exception)",
     "operator": f"the database operator (only with operator_access) -> port forward through the host, {DR_DB_USER}",
+    "elevation": "an approved elevation's permission set -> its role -> read and decrypt customer objects",
+    "elevation-broker": "the elevation broker -> its records, the alerts topic, its workflow",
+    "elevation-workflow": "the elevation workflow -> the broker's grant and expire steps",
     "audit-immutable": "FORBIDDEN: anyone deleting audit records or shortening their retention",
+    "no-standing-access": "FORBIDDEN: without an approved elevation (another access, an IAM user, root) nobody "
+    "opens an elevation or a human role",
+    "elevation-confined": "FORBIDDEN: the read elevation writing or decrypting outside S3; the broker reading "
+    "customer data, writing outside its records or changing another role",
     "app-confined": "FORBIDDEN: the app role outside its prefixes, with the audit key, in another region",
     "external": "FORBIDDEN: any principal of another account reaching customer data",
     "erasure-confined": "FORBIDDEN: an erasure function outside the subject prefixes or starting an erasure; the machine starting another",

@@ -1,7 +1,9 @@
 """Quarterly access review: every IAM role and user with its last use, its policies, wildcard
-or admin grants, and staleness. Plain boto3; runs against a real account or a local emulator.
+or admin grants, and staleness; and every elevation of the quarter (who, what, why, approved by
+whom, how long), read from the elevation records in the region's audit bucket. Plain boto3; runs
+against a real account or a local emulator.
 
-    python -m access_review --region eu-west-1 [--stale-days 90] [--out-dir reports]
+    python -m access_review --region eu-west-1 [--stale-days 90] [--out-dir reports] [--audit-bucket <name>]
 """
 
 from __future__ import annotations
@@ -31,15 +33,77 @@ class Principal:
 
 
 @dataclass
+class ElevationEntry:
+    request_id: str
+    elevation: str
+    requester: str
+    reason: str
+    scope: str
+    status: str
+    requested_at: str
+    hours: int
+    approver: str | None
+    granted_at: str | None
+    expires_at: str | None
+    ended_at: str | None
+    ended_by: str | None
+    held_minutes: int | None  # from grant to removal (None: never granted)
+    violations: list[str] = field(default_factory=list)
+
+
+def _t(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+# A grant is removed by the workflow's expire step; allow it this long after expires_at (retries
+# with backoff) before the review calls the grant overdue.
+EXPIRY_GRACE = timedelta(minutes=30)
+
+
+def judge_elevation(steps: list[dict[str, Any]], now: datetime) -> ElevationEntry:
+    """One elevation's steps (as the broker recorded them), summarized and judged: approved by
+    someone else before any grant, and removed at or before its expiry."""
+    first = steps[0]
+    by = {s["step"]: s for s in steps}
+    approved, granted = by.get("approved"), by.get("granted")
+    ended = next((s for s in steps if s["step"] in ("revoked", "expired", "refused")), None)
+    entry = ElevationEntry(
+        request_id=first["request_id"], elevation=first["elevation"], requester=first["requester"],
+        reason=first["reason"], scope=first.get("scope", ""), status=ended["step"] if ended else
+        ("granted" if granted else "approved" if approved else "pending"), requested_at=first["at"],
+        hours=int(first["hours"]), approver=approved.get("approver") if approved else None,
+        granted_at=granted["at"] if granted else None, expires_at=approved.get("expires_at") if approved else None,
+        ended_at=ended["at"] if ended else None, ended_by=ended.get("by") if ended else None, held_minutes=None,
+    )  # fmt: skip
+    if granted:
+        end = _t(ended["at"]) if ended else now
+        entry.held_minutes = int((end - _t(granted["at"])).total_seconds() // 60)
+        if not approved or steps.index(approved) > steps.index(granted):
+            entry.violations.append("granted without an approval")
+        if approved and approved.get("approver", "").casefold() == first["requester"].casefold():
+            entry.violations.append("approved by the requester")
+        if approved and end > _t(approved["expires_at"]) + EXPIRY_GRACE:
+            what = f"removed at {ended['at']}" if ended else "still in place"
+            entry.violations.append(f"outlived its expiry {approved['expires_at']} ({what})")
+        if entry.held_minutes > entry.hours * 60 + EXPIRY_GRACE.total_seconds() // 60:
+            entry.violations.append(f"held {entry.held_minutes} minutes for {entry.hours} approved hours")
+    return entry
+
+
+@dataclass
 class Review:
     region: str
     generated_at: str
     stale_days: int
     principals: list[Principal]
+    elevations: list[ElevationEntry] = field(default_factory=list)
+    elevation_source: str = ""  # the audit bucket the elevations were read from ("" = not read)
 
     @property
     def violations(self) -> list[tuple[str, str]]:
-        return [(p.arn, v) for p in self.principals for v in p.violations]
+        return [(p.arn, v) for p in self.principals for v in p.violations] + [
+            (f"elevation {e.request_id}", v) for e in self.elevations for v in e.violations
+        ]
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -62,6 +126,22 @@ class Review:
                 f"{', '.join(p.attached_policies) or '-'} | {', '.join(p.inline_policies) or '-'} | "
                 f"{'yes' if p.permissions_boundary else 'no'} | {'; '.join(p.violations) or 'none'} |"
             )
+        lines += ["", f"## Elevations of the quarter ({len(self.elevations)})", ""]
+        if not self.elevation_source:
+            lines.append("Not read: pass --audit-bucket (the region's audit bucket) to review elevations.")
+        else:
+            lines += [
+                f"Read from s3://{self.elevation_source}/elevations/{self.region}/.",
+                "",
+                "| request | elevation | who | why | scope | approved by | hours | held (min) | status | violations |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for e in self.elevations:
+                lines.append(
+                    f"| {e.request_id} | {e.elevation} | {e.requester} | {e.reason} | {e.scope or '-'} | "
+                    f"{e.approver or '-'} | {e.hours} | {e.held_minutes if e.held_minutes is not None else '-'} | "
+                    f"{e.status} | {'; '.join(e.violations) or 'none'} |"
+                )
         return "\n".join(lines) + "\n"
 
 
@@ -164,9 +244,24 @@ class _Reviewer:
         return out
 
 
-def review(iam: Any, *, region: str, stale_days: int = 90, now: datetime | None = None) -> Review:
-    """Review every IAM role and user visible to `iam` (a boto3 IAM client)."""
+QUARTER = timedelta(days=92)
+
+
+def review(
+    iam: Any, *, region: str, stale_days: int = 90, now: datetime | None = None, s3: Any = None,
+    audit_bucket: str | None = None,
+) -> Review:  # fmt: skip
+    """Review every IAM role and user visible to `iam` (a boto3 IAM client), and, with `s3` and
+    `audit_bucket`, every elevation requested in the last quarter (92 days)."""
     now = now or datetime.now(UTC)
     reviewer = _Reviewer(iam, now, stale_days)
     principals = sorted(reviewer.roles() + reviewer.users(), key=lambda p: (p.kind, p.name))
-    return Review(region=region, generated_at=str(_iso(now)), stale_days=stale_days, principals=principals)
+    result = Review(region=region, generated_at=str(_iso(now)), stale_days=stale_days, principals=principals)
+    if s3 is not None and audit_bucket:
+        from elevation.broker import all_requests
+
+        result.elevation_source = audit_bucket
+        for request in all_requests(s3, audit_bucket, region):
+            if now - _t(request.first["at"]) <= QUARTER:
+                result.elevations.append(judge_elevation(request.steps, now))
+    return result

@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", required=True, help="region whose report this is, e.g. eu-west-1")
     parser.add_argument("--stale-days", type=int, default=90, help="flag principals unused for longer (default 90)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"), help="where the .md and .json go")
-    parser.add_argument("--endpoint-url", help="a local AWS emulator, e.g. http://127.0.0.1:5000")
+    parser.add_argument("--endpoint-url", help="a local AWS emulator, e.g. https://127.0.0.1:5000")
+    parser.add_argument("--audit-bucket", help="the region's audit bucket (SSM /trustbase/audit/bucket-name): "
+                        "review the quarter's elevations from its records")  # fmt: skip
     args = parser.parse_args(argv)
     if args.region not in AWS_REGIONS:
         parser.error(f"--region {args.region!r} is not a known AWS region (e.g. us-east-1, eu-west-1, ap-southeast-2)")
@@ -24,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--stale-days must be a positive number of days")
     try:
         iam = boto3.client("iam", region_name=args.region, endpoint_url=args.endpoint_url)
-        result = review(iam, region=args.region, stale_days=args.stale_days)
+        s3 = boto3.client("s3", region_name=args.region, endpoint_url=args.endpoint_url) if args.audit_bucket else None
+        result = review(iam, region=args.region, stale_days=args.stale_days, s3=s3, audit_bucket=args.audit_bucket)
     except (BotoCoreError, ClientError) as exc:
         print(f"access review failed: {exc}", file=sys.stderr)
         return 2
@@ -34,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     stem.with_suffix(".json").write_text(result.to_json())
     for arn, violation in result.violations:
         print(f"VIOLATION {arn}: {violation}")
-    print(f"{len(result.principals)} principals, {len(result.violations)} violation(s); report: {stem}.md / .json")
+    elevations = f", {len(result.elevations)} elevation(s)" if result.elevation_source else ""
+    print(f"{len(result.principals)} principals{elevations}, {len(result.violations)} violation(s); "
+          f"report: {stem}.md / .json")  # fmt: skip
     return 1 if result.violations else 0
 
 

@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from config import DEFAULT_CONFIG_FILE  # noqa: E402
 from config.jurisdictions import AWS_REGIONS, S3_GATEWAY_PREFIX_LISTS  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
@@ -97,7 +98,10 @@ def synthetic_config(n: int, path: Path) -> Path:
             # well-formed placeholder (a real deploy looks the ID up, as config validation says).
             + ("" if name in S3_GATEWAY_PREFIX_LISTS else f's3_prefix_list_id = "pl-{0xB00 + i:08x}"\n')
         )
-    path.write_text("\n".join(entries))
+    shipped = DEFAULT_CONFIG_FILE.read_text()
+    start = shipped.index("\n[access]")
+    access = shipped[start : shipped.index("\n[[region]]", start)]  # the shipped [access] table
+    path.write_text(access + "\n" + "\n".join(entries))
     return path
 
 

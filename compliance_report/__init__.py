@@ -18,6 +18,7 @@ from typing import Any
 
 import posture_checks as pc
 from config.jurisdictions import AWS_REGIONS
+from contract import IDENTITY_STACK
 from posture_checks import predicates
 from verify.report import Report as VerifyReport
 
@@ -82,7 +83,9 @@ class Assembly:
 
     @property
     def regions(self) -> list[str]:
-        return sorted(set(self.stacks.values()))
+        """The hosting regions: those with a regional stack (the account-wide identity stack lives in
+        Identity Center's home region, which need not host anything)."""
+        return sorted({r for s, r in self.stacks.items() if s != IDENTITY_STACK})
 
     def resources(self, region: str, rtype: str) -> dict[str, dict[str, Any]]:
         out = {}
@@ -120,6 +123,7 @@ def _get(props: dict[str, Any], path: list[str]) -> Any:
 PREDICATES: dict[str, Any] = {
     "tls_policy": predicates.tls_policy,
     "denies_outside_account": predicates.denies_outside_account,
+    "only_identity_provider": predicates.only_identity_provider,
     "hsts_listener_attributes": lambda attrs: predicates.hsts(
         {a.get("Key"): a.get("Value") for a in attrs or [] if isinstance(a, dict)}.get(predicates.HSTS_ATTRIBUTE)
     ),
@@ -153,9 +157,16 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
         jurisdiction = AWS_REGIONS.get(region)
         if jurisdiction is None:
             return EvidenceResult(region, _describe(e), e["proof"], [], FAIL, f"{region} has no jurisdiction")
-        problems = [v for s, r in assembly.stacks.items() if r == region
-                    for v in pc.residency_violations(assembly.templates[s], jurisdiction)]  # fmt: skip
-        stacks = sorted(s for s, r in assembly.stacks.items() if r == region)
+        # The identity stack serves every region's people (IAM Identity Center has one home region,
+        # and its permission sets name each region's roles): it holds no data, and its references
+        # are the documented exception, as is the home region in the brokers and boundaries.
+        home = assembly.stacks.get(IDENTITY_STACK) if any(
+            r.get("Type") == "AWS::SSO::PermissionSet"
+            for r in assembly.templates.get(IDENTITY_STACK, {}).get("Resources", {}).values()) else None  # fmt: skip
+        regional = {s: r for s, r in assembly.stacks.items() if r == region and s != IDENTITY_STACK}
+        problems = [v for s in regional
+                    for v in pc.residency_violations(assembly.templates[s], jurisdiction, identity_center_region=home)]  # fmt: skip
+        stacks = sorted(regional)
         return EvidenceResult(region, _describe(e), e["proof"], stacks, FAIL if problems else PASS, "; ".join(problems))
     found = {
         k: v

@@ -17,6 +17,7 @@ from config.model import (
     RegionConfig,
     Retention,
     load_config,
+    offered_elevations,
 )
 
 DEFAULT_CONFIG_FILE = Path(__file__).with_name("regions.toml")
@@ -58,4 +59,5 @@ __all__ = [
     "Retention",
     "load_config",
     "load_config_file",
+    "offered_elevations",
 ]

@@ -80,3 +80,10 @@ S3_GATEWAY_PREFIX_LISTS: dict[str, str] = {
     "ap-southeast-2": "pl-6ca54005",
     "eu-central-1": "pl-6ea54007",
 }
+
+
+# Regions whose CloudFormation has no AWS::Lambda::Url (cfn-lint's per-region registry data): the
+# elevation broker needs a function URL (it is how the caller's signed identity reaches it), so
+# these regions offer no elevation at all: no human access to their customer data (break-glass
+# stays, for incidents).
+FUNCTION_URL_UNAVAILABLE = frozenset({"ap-southeast-4"})

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from config.jurisdictions import AWS_REGIONS, DR_COPY_REGION, S3_GATEWAY_PREFIX_LISTS, Jurisdiction
+from config.jurisdictions import (
+    AWS_REGIONS,
+    DR_COPY_REGION,
+    FUNCTION_URL_UNAVAILABLE,
+    S3_GATEWAY_PREFIX_LISTS,
+    Jurisdiction,
+)
 from config.saml import SamlMetadataError, check_saml_metadata
 from contract import (
     DEFAULT_TLS_POLICY,
@@ -265,6 +271,14 @@ class AccessConfig:
     elevations: tuple[Elevation, ...] = (Elevation.CUSTOMER_DATA_READ, Elevation.DATABASE_OPERATOR)
     """The elevations offered, from: customer-data-read, database-operator (the latter only where
     operator_access is on). Example: ["customer-data-read", "database-operator"]."""
+
+
+def offered_elevations(access: AccessConfig, region: RegionConfig) -> tuple[Elevation, ...]:
+    """The elevations a region offers: database-operator only where operator_access builds its path;
+    none where the broker cannot run (FUNCTION_URL_UNAVAILABLE)."""
+    if region.name in FUNCTION_URL_UNAVAILABLE:
+        return ()
+    return tuple(e for e in access.elevations if e is not Elevation.DATABASE_OPERATOR or region.operator_access)
 
 
 @dataclass(frozen=True)
@@ -629,7 +643,7 @@ def _parse_access(
     ok = True
     source_raw = raw.get("identity_source")
     try:
-        source = IdentitySource(source_raw)
+        source = IdentitySource(str(source_raw))
     except ValueError:
         problems.add(where, "identity_source", f"{_show(source_raw)} is not an identity source",
                      'use "identity-center" (IAM Identity Center) or "saml" (a SAML 2.0 provider)')  # fmt: skip

@@ -71,7 +71,7 @@ class SecureFunction(Construct):
         description: str,
         handler: str,
         code: lambda_.Code,
-        network: Network,
+        network: Network | None,
         key: kms.IKey,
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
@@ -80,9 +80,16 @@ class SecureFunction(Construct):
         statements: list[iam.PolicyStatement],
         timeout_minutes: int = 15,
         concurrency: int | None = None,
+        outside_vpc_reason: str = "",
+        synchronous_reason: str = (
+            "This function is only ever invoked synchronously (RequestResponse) by the deploy: an "
+            "error fails the CloudFormation deployment itself, so there is no async event to dead-letter."
+        ),
     ) -> None:
         """`concurrency`: reserved concurrent executions, or None for none (the default: a new
-        account's quota may not allow any reservation; see RegionConfig.reserve_lambda_concurrency)."""
+        account's quota may not allow any reservation; see RegionConfig.reserve_lambda_concurrency).
+        `network`: None only with `outside_vpc_reason`, for a function that calls only global
+        control-plane APIs without VPC endpoints and never touches customer data."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         function_name = contract.function_name(stack.region, name)
@@ -91,12 +98,9 @@ class SecureFunction(Construct):
         )
         log_streams = f"{self.log_group.log_group_arn}:log-stream:*"
         eni = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:network-interface/*"
-        base = [
-            iam.PolicyStatement(
-                sid="OwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn, log_streams],
-            ),
+        if (network is None) != bool(outside_vpc_reason):
+            raise ValueError(f"{name}: a function runs in the VPC, or outside it with outside_vpc_reason (not both)")
+        in_vpc = [] if network is None else [
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
                 actions=[
@@ -117,6 +121,14 @@ class SecureFunction(Construct):
             iam.PolicyStatement(
                 sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
             ),
+        ]  # fmt: skip
+        base = [
+            iam.PolicyStatement(
+                sid="OwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn, log_streams],
+            ),
+            *in_vpc,
             iam.PolicyStatement(
                 sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
             ),
@@ -164,9 +176,9 @@ class SecureFunction(Construct):
             reserved_concurrent_executions=concurrency,  # None: draws from the unreserved pool
             environment=environment,
             environment_encryption=key,
-            vpc=network.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=network.selected_subnets),
-            security_groups=[network.security_group],
+            vpc=network.vpc if network else None,
+            vpc_subnets=ec2.SubnetSelection(subnets=network.selected_subnets) if network else None,
+            security_groups=[network.security_group] if network else None,
             tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue_enabled=dead_letter_queue is not None,
             dead_letter_queue=dead_letter_queue,
@@ -176,10 +188,11 @@ class SecureFunction(Construct):
             nag.acknowledge(
                 self.function,
                 nag.LAMBDA_DLQ,
-                "This function is only ever invoked synchronously (RequestResponse) by the deploy: an "
-                "error fails the CloudFormation deployment itself, so there is no async event to dead-letter.",
+                synchronous_reason,
             )
         ignore_redundant_role_dependency(self.function)
+        if network is None:
+            nag.acknowledge(self.function, nag.LAMBDA_IN_VPC, outside_vpc_reason)
         if concurrency is None:
             nag.acknowledge(
                 self.function,
@@ -193,7 +206,7 @@ class SecureFunction(Construct):
             scoped.managed_policy,
             (
                 nag.iam5_resource_finding(self, log_streams),
-                nag.iam5_resource_finding(self, eni),
+                *((nag.iam5_resource_finding(self, eni),) if network else ()),
                 nag.iam5_resource_finding(self, "*"),
             ),
             "Log streams are named by Lambda at run time (only this function's group); ENIs get IDs when "

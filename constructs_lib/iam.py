@@ -116,7 +116,16 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
     "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
     "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession",
+    # people call the elevation broker's function URL; the broker records, notifies, runs its
+    # workflow, and grants through Identity Center (or, in the fallback, the elevation roles' trust)
+    "lambda:InvokeFunctionUrl", "sns:Publish", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+    "sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:ListAccountAssignments",
+    "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:DescribeAccountAssignmentCreationStatus",
+    "sso:DescribeAccountAssignmentDeletionStatus",
+    "identitystore:GetUserId", "identitystore:GetGroupId", "identitystore:IsMemberInGroups",
 )}))  # fmt: skip
+_IAM_WRITES = ("iam:Create*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Delete*", "iam:Update*", "iam:Add*",
+               "iam:Remove*", "iam:Set*")  # fmt: skip
 
 
 class PermissionsBoundaryPolicy(Construct):
@@ -129,63 +138,85 @@ class PermissionsBoundaryPolicy(Construct):
     Attributes: `policy`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, extra_regions: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, extra_regions: tuple[str, ...] = (),
+        identity_center_region: str | None = None, elevation_roles: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         """`extra_regions`: regions besides the stack's own that calls may target (only the
-        validated in-jurisdiction DR region, for backup copies)."""
+        validated in-jurisdiction DR region, for backup copies). `identity_center_region`: where
+        the elevation broker calls Identity Center and the identity store (one home region per
+        organization; the calls carry user, group and permission-set IDs, never customer data).
+        `elevation_roles`: under the fallback, the roles whose trust the broker rewrites: the only
+        IAM writes allowed, and only UpdateAssumeRolePolicy and PutRolePolicy on them."""
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
         allowed_regions = [region, *extra_regions]
+        identity = ["sso:*", "identitystore:*"] if identity_center_region else []
+        statements = [
+            iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_ALLOWED_ACTIONS), resources=["*"]),
+            iam.PolicyStatement(
+                sid="DenyOtherRegions",  # GDPR Art. 44: no call may act outside the jurisdiction's region
+                effect=iam.Effect.DENY,
+                # IAM and STS are global (their calls are recorded as us-east-1); IAM writes
+                # are denied below anyway. Identity Center is called in its own region, below.
+                not_actions=["iam:*", "sts:*", *identity],
+                resources=["*"],
+                conditions={
+                    "StringNotEquals": {
+                        "aws:RequestedRegion": allowed_regions[0] if len(allowed_regions) == 1 else allowed_regions
+                    }
+                },
+            ),
+        ]
+        if identity_center_region:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DenyIdentityCenterOutsideItsRegion",
+                    effect=iam.Effect.DENY,
+                    actions=identity,
+                    resources=["*"],
+                    conditions={"StringNotEquals": {"aws:RequestedRegion": identity_center_region}},
+                )
+            )
+        if elevation_roles:
+            statements += [
+                iam.PolicyStatement(sid="DenyPrivilegeEscalation", effect=iam.Effect.DENY, actions=list(_IAM_WRITES),
+                                    not_resources=list(elevation_roles)),
+                iam.PolicyStatement(
+                    sid="DenyElevationRoleChangesButTrust", effect=iam.Effect.DENY,
+                    actions=[a for a in _IAM_WRITES if a not in ("iam:Put*", "iam:Update*")]
+                    + ["iam:UpdateRole", "iam:UpdateRoleDescription", "iam:PutRolePermissionsBoundary"],
+                    resources=list(elevation_roles),
+                ),
+            ]  # fmt: skip
+        else:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DenyPrivilegeEscalation", effect=iam.Effect.DENY, actions=list(_IAM_WRITES), resources=["*"]
+                )
+            )
+        statements.append(
+            iam.PolicyStatement(
+                sid="DenyKeyAndBucketPolicyTampering",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "kms:ScheduleKeyDeletion",
+                    "kms:DisableKey",
+                    "kms:PutKeyPolicy",
+                    "s3:PutBucketPolicy",
+                    "s3:DeleteBucketPolicy",
+                    "s3:PutBucketPublicAccessBlock",
+                    "s3:PutEncryptionConfiguration",
+                ],
+                resources=["*"],
+            )
+        )
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
             managed_policy_name=boundary_policy_name(region),
             description="trustbase permissions boundary: ceiling for every role the app creates",
-            statements=[
-                iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_ALLOWED_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(
-                    sid="DenyOtherRegions",  # GDPR Art. 44: no call may act outside the jurisdiction's region
-                    effect=iam.Effect.DENY,
-                    # IAM and STS are global (their calls are recorded as us-east-1); IAM writes
-                    # are denied below anyway.
-                    not_actions=["iam:*", "sts:*"],
-                    resources=["*"],
-                    conditions={
-                        "StringNotEquals": {
-                            "aws:RequestedRegion": allowed_regions[0] if len(allowed_regions) == 1 else allowed_regions
-                        }
-                    },
-                ),
-                iam.PolicyStatement(
-                    sid="DenyPrivilegeEscalation",
-                    effect=iam.Effect.DENY,
-                    actions=[
-                        "iam:Create*",
-                        "iam:Put*",
-                        "iam:Attach*",
-                        "iam:Detach*",
-                        "iam:Delete*",
-                        "iam:Update*",
-                        "iam:Add*",
-                        "iam:Remove*",
-                        "iam:Set*",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="DenyKeyAndBucketPolicyTampering",
-                    effect=iam.Effect.DENY,
-                    actions=[
-                        "kms:ScheduleKeyDeletion",
-                        "kms:DisableKey",
-                        "kms:PutKeyPolicy",
-                        "s3:PutBucketPolicy",
-                        "s3:DeleteBucketPolicy",
-                        "s3:PutBucketPublicAccessBlock",
-                        "s3:PutEncryptionConfiguration",
-                    ],
-                    resources=["*"],
-                ),
-            ],
+            statements=statements,
         )
         nag.acknowledge(
             self.policy,
@@ -332,24 +363,29 @@ class AppTierRole(Construct):
 
 
 class HumanAccessRoles(Construct):
-    """Roles people assume, both with MFA required and the permissions boundary:
+    """Standing roles people assume, with the permissions boundary:
 
-    - `auditor`: read-only evidence gathering (AUDITOR_ACTIONS), 4-hour sessions;
-    - `break_glass`: incident-response actions only (BREAK_GLASS_ACTIONS), MFA used within
-      the last 15 minutes, 1-hour sessions; every use raises the BreakGlassRoleUsed alarm.
+    - `auditor`: read-only evidence gathering (AUDITOR_ACTIONS), 4-hour sessions, only through
+      the identity provider (`auditor_principal`, from constructs_lib.elevation.human_principal:
+      never an IAM user, never the root user; the IdP enforces MFA at sign-in);
+    - `break_glass`: the one documented exception, for when the identity provider is down:
+      incident-response actions only (BREAK_GLASS_ACTIONS), any principal of the account with MFA
+      used within the last 15 minutes, 1-hour sessions; every use raises the BreakGlassRoleUsed
+      alarm and is reviewed.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, audit_bucket_arn: str, config_bucket_arn: str, audit_key_arn: str
-    ) -> None:
+        self, scope: Construct, construct_id: str, *, audit_bucket_arn: str, config_bucket_arn: str, audit_key_arn: str,
+        auditor_principal: iam.IPrincipal,
+    ) -> None:  # fmt: skip
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
         self.auditor = ScopedRole(
             self,
             "Auditor",
-            assumed_by=iam.AccountRootPrincipal().with_conditions(mfa),
-            description="trustbase auditor: read-only evidence, MFA required",
+            assumed_by=auditor_principal,
+            description="trustbase auditor: read-only evidence, through the identity provider only",
             statements=[
                 iam.PolicyStatement(sid="ReadOnlyEvidence", actions=list(AUDITOR_ACTIONS), resources=["*"]),
                 iam.PolicyStatement(

@@ -46,7 +46,9 @@ _VIA_SERVICES: dict[DataClass, tuple[str, ...]] = {
     DataClass.DATABASE: ("rds", "secretsmanager"),
     DataClass.OBJECTS: ("s3",),
     DataClass.LOGS: (),
-    DataClass.AUDIT: ("s3",),  # auditors read trail/Config/GuardDuty objects through S3 only
+    # auditors read trail/Config/GuardDuty objects through S3; the elevation broker publishes to the
+    # encrypted alerts topic through SNS (SNS "Key management": publishers need GenerateDataKey, Decrypt)
+    DataClass.AUDIT: ("s3", "sns"),
     DataClass.BACKUP: ("backup",),
     DataClass.LIFECYCLE: ("sqs", "lambda", "states", "scheduler"),
 }

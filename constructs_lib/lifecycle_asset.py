@@ -1,7 +1,8 @@
 """The Lambda asset of the lifecycle runtime, from pinned inputs only.
 
 - `lifecycle/` (code, migrations and the RDS CA bundle `rds-ca-bundle.pem`, committed data whose
-  SHA-256 is pinned below) and `contract/` (the cross-layer names the runtime imports);
+  SHA-256 is pinned below), `contract/` (the cross-layer names the runtime imports) and `elevation/`
+  (the elevation broker, which needs only boto3 from the Lambda runtime);
 - the pure-Python libraries of `lifecycle/requirements.txt` (exact versions, hash-checked wheels),
   installed by the make step `python -m constructs_lib.lifecycle_asset` into build/lifecycle-vendor/.
 
@@ -80,7 +81,7 @@ def lifecycle_asset() -> tuple[Path, str]:
     check_ca_bundle()
     (REPO / "build").mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="lifecycle-asset-", dir=REPO / "build"))  # same filesystem: rename
-    for package in ("lifecycle", "contract"):
+    for package in ("lifecycle", "contract", "elevation"):
         shutil.copytree(REPO / package, staging / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt"))  # fmt: skip
     shutil.copytree(VENDOR, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))

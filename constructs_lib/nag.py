@@ -28,6 +28,7 @@ S3_REPLICATION = ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S
                   "PCI.DSS.321-S3BucketReplicationEnabled")  # fmt: skip
 IAM_WILDCARD = "AwsSolutions-IAM5"
 LAMBDA_DLQ = ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ")
+LAMBDA_IN_VPC = ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC", "PCI.DSS.321-LambdaInsideVPC")
 LAMBDA_CONCURRENCY = ("HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency")
 
 

@@ -95,10 +95,13 @@ class PortForwardingHost(Construct):
 
 
 class DatabaseOperatorRole(Construct):
-    """The role a person assumes (fresh MFA, 1-hour sessions) to port-forward to Aurora through the
-    host and connect as trustbase_dr. Attributes: `role`."""
+    """The database-operator elevation: the role a person assumes (1-hour sessions) during an
+    approved elevation to port-forward to Aurora through the host and connect as trustbase_dr.
+    Attributes: `role`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, instance_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, instance_id: str, assumed_by: iam.IPrincipal) -> None:
+        """`assumed_by`: the elevation trust (constructs_lib.elevation.elevation_principal): nobody
+        holds this role standing; an approved, expiring database-operator elevation opens it."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         partition, region, account = stack.partition, stack.region, stack.account
@@ -108,9 +111,7 @@ class DatabaseOperatorRole(Construct):
         role = ScopedRole(
             self,
             "Operator",
-            assumed_by=iam.AccountRootPrincipal().with_conditions(
-                {"Bool": {"aws:MultiFactorAuthPresent": "true"}, "NumericLessThan": {"aws:MultiFactorAuthAge": "900"}}
-            ),
+            assumed_by=assumed_by,
             description=f"trustbase database operator: port-forward to Aurora through the host, connect as {DR_DB_USER}",
             role_name=operator_role_name(region),
             max_session_duration_hours=1,

@@ -68,7 +68,11 @@ def serve(b: Broker, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle(event: dict[str, Any], context: Any = None) -> Any:
-    b = broker()
+    return dispatch(broker(), event)
+
+
+def dispatch(b: Broker, event: dict[str, Any]) -> Any:
+    """A function URL request, or a workflow step."""
     if "requestContext" in event:
         return serve(b, event)
     step = event.get("step")

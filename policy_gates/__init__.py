@@ -16,7 +16,7 @@ from typing import Any
 import posture_checks as pc
 from config import AppConfig, RegionConfig, load_config_file
 from config.jurisdictions import AWS_REGIONS
-from contract import PROJECT
+from contract import PROJECT, IdentitySource
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.toml")
@@ -170,7 +170,9 @@ def run_own_checks(templates: list[Path], app_config: AppConfig | None = None) -
             if jurisdiction is None:
                 found.append(f"region {m['region']} has no approved jurisdiction")
             else:
-                found += pc.residency_violations(template, jurisdiction)
+                access = app_config.access
+                home = access.home_region if access.identity_source is IdentitySource.IDENTITY_CENTER else None
+                found += pc.residency_violations(template, jurisdiction, identity_center_region=home)
             if m["part"] == "audit":
                 found += pc.trail_violations(template)
                 # the region's configured lock, or, for a region the config does not know, a year

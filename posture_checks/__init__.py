@@ -153,9 +153,38 @@ def aurora_violations(template: Template) -> list[str]:
     return out
 
 
-def residency_violations(template: Template, jurisdiction: Jurisdiction) -> list[str]:
+IDENTITY_CENTER_REGION_VARIABLE = "IDENTITY_CENTER_REGION"
+IDENTITY_CENTER_REGION_SID = "DenyIdentityCenterOutsideItsRegion"
+
+
+def _without_identity_center_region(template: Template, region: str) -> Template:
+    """The template with the two documented references to Identity Center's home region blanked:
+    the elevation broker's IDENTITY_CENTER_REGION variable (it calls sso-admin and identitystore
+    there, with user, group and permission-set IDs only) and the boundary statement that confines
+    those calls to that region. Any other mention of the region still counts."""
+    copy = json.loads(json.dumps(template))
+    for res in copy.get("Resources", {}).values():
+        props = res.get("Properties", {})
+        if res.get("Type") == "AWS::Lambda::Function":
+            variables = props.get("Environment", {}).get("Variables", {})
+            if variables.get(IDENTITY_CENTER_REGION_VARIABLE) == region:
+                variables[IDENTITY_CENTER_REGION_VARIABLE] = "<identity-center-region>"
+        if res.get("Type") == "AWS::IAM::ManagedPolicy":
+            for st in props.get("PolicyDocument", {}).get("Statement", []):
+                condition = st.get("Condition", {}).get("StringNotEquals", {})
+                if st.get("Sid") == IDENTITY_CENTER_REGION_SID and condition.get("aws:RequestedRegion") == region:
+                    condition["aws:RequestedRegion"] = "<identity-center-region>"
+    return dict(copy)
+
+
+def residency_violations(
+    template: Template, jurisdiction: Jurisdiction, *, identity_center_region: str | None = None
+) -> list[str]:
     """No string in the template may name a region of another jurisdiction (or one with none),
-    and nothing may be imported from another stack's exports."""
+    and nothing may be imported from another stack's exports. The one exception: Identity
+    Center's home region, in exactly the two places `_without_identity_center_region` names."""
+    if identity_center_region:
+        template = _without_identity_center_region(template, identity_center_region)
     text = json.dumps(template)
     out = []
     foreign = [r for r, j in AWS_REGIONS.items() if j is not jurisdiction]

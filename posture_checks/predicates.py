@@ -294,6 +294,23 @@ def denies_outside_account(statements: Any) -> Problems:
 
 
 # ------------------------------------------------------------------------------ identity
+def only_identity_provider(statements: Any) -> Problems:
+    """A human role's trust (constructs_lib/elevation.py): every Allow admits only the identity
+    provider: an Identity Center permission set's role (ArnLike aws:PrincipalArn on
+    AWSReservedSSO_*), a SAML federation (sts:AssumeRoleWithSAML), or, for an elevation under the
+    SAML fallback, nobody until the workflow opens it (aws:CurrentTime before 1970)."""
+    problems = []
+    for s in as_list(statements):
+        if not isinstance(s, Mapping) or s.get("Effect") != "Allow":
+            continue
+        condition = s.get("Condition") or {}
+        arn_like = str((condition.get("ArnLike") or {}).get("aws:PrincipalArn", ""))
+        saml = s.get("Action") == "sts:AssumeRoleWithSAML" and "Federated" in (s.get("Principal") or {})
+        closed = (condition.get("DateLessThan") or {}).get("aws:CurrentTime") == "1970-01-01T00:00:00Z"
+        if not ("/aws-reserved/sso.amazonaws.com/" in arn_like and "AWSReservedSSO_" in arn_like) and not saml \
+                and not closed:  # fmt: skip
+            problems.append(f"trust admits {s.get('Principal')} without the identity provider")
+    return problems or ([] if as_list(statements) else ["no trust statement"])
 
 
 def wildcard_actions(statements: Iterable[Mapping[str, Any]]) -> Problems:

@@ -5,7 +5,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from config import RegionConfig
+from config import AccessConfig, RegionConfig
 
 
 class RegionalStack(Stack):
@@ -16,9 +16,20 @@ class RegionalStack(Stack):
     be a context lookup needing AWS credentials at synth time.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, region_config: RegionConfig, access: AccessConfig | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         self.region_config = region_config
+        self._access = access
         super().__init__(scope, construct_id, **kwargs)
+
+    @property
+    def access(self) -> AccessConfig:
+        """The account's [access] config (how people sign in and elevate)."""
+        if self._access is None:
+            raise ValueError(f"{self.node.id} was built without the [access] config")
+        return self._access
 
     @property
     def availability_zones(self) -> list[str]:

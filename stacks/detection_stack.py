@@ -6,7 +6,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from config import RegionConfig
+from config import RegionConfig, offered_elevations
 from constructs_lib.detection import (
     MACIE_UNAVAILABLE,
     AccessAnalysis,
@@ -16,8 +16,17 @@ from constructs_lib.detection import (
     ThreatDetection,
     VulnerabilityScanning,
 )
+from constructs_lib.elevation import (
+    ElevationBroker,
+    ElevationRoles,
+    SamlPeopleRoles,
+    elevation_principal,
+    human_principal,
+)
 from constructs_lib.iam import HumanAccessRoles, apply_boundary
 from constructs_lib.operator_access import DatabaseOperatorRole
+from constructs_lib.retention import log_retention
+from contract import Elevation, HumanAccess, IdentitySource, elevation_role_name
 from stacks.base import RegionalStack
 from stacks.links import Link, read
 
@@ -25,8 +34,8 @@ MACIE_SCHEDULE = "cron(0 3 ? * SUN *)"  # weekly, Sunday 03:00 UTC
 
 
 class DetectionStack(RegionalStack):
-    """Stateless: Config rules, GuardDuty, Security Hub, Macie, Access Analyzer, and the
-    auditor and break-glass roles."""
+    """Stateless: Config rules, GuardDuty, Security Hub, Macie, Inspector, Access Analyzer; the
+    auditor and break-glass roles, the elevation roles and the elevation broker and workflow."""
 
     def __init__(self, scope: Construct, construct_id: str, *, region_config: RegionConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, region_config=region_config, **kwargs)
@@ -67,19 +76,55 @@ class DetectionStack(RegionalStack):
         )
         self.access_analysis = AccessAnalysis(self, "AccessAnalyzer")
         # The database operator's role for DR drills (the host is in the network stack): only when configured.
+        access = self.access
+        offered = offered_elevations(access, region_config)
         self.operator = (
             DatabaseOperatorRole(
                 self,
                 "OperatorAccess",
                 instance_id=read(self, Link.OPERATOR_HOST_ID),
+                assumed_by=elevation_principal(self, access, Elevation.DATABASE_OPERATOR),
             )
-            if region_config.operator_access
+            if Elevation.DATABASE_OPERATOR in offered
             else None
         )
+        # People: the auditor only through the identity provider; break-glass the one exception.
         self.people = HumanAccessRoles(
             self,
             "Access",
             audit_bucket_arn=audit_bucket_arn,
             config_bucket_arn=read(self, Link.CONFIG_BUCKET_ARN),
             audit_key_arn=audit_key_arn,
+            auditor_principal=human_principal(self, access, HumanAccess.AUDITOR),
         )
+        # Elevation: the roles, the broker and its workflow; none where no elevation is offered
+        # (config.offered_elevations: e.g. a region without Lambda function URLs).
+        self.saml_people: SamlPeopleRoles | None = None
+        self.elevation_roles: ElevationRoles | None = None
+        self.broker: ElevationBroker | None = None
+        if offered:
+            if access.identity_source is IdentitySource.SAML:
+                self.saml_people = SamlPeopleRoles(self, "People", access=access)
+            self.elevation_roles = ElevationRoles(
+                self,
+                "Elevation",
+                access=access,
+                offered=offered,
+                data_bucket_arn=read(self, Link.DATA_BUCKET_ARN),
+                objects_key_arn=read(self, Link.OBJECTS_KEY_ARN),
+            )
+            roles = {e: f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
+                     for e in offered}  # fmt: skip
+            self.broker = ElevationBroker(
+                self,
+                "ElevationBroker",
+                access=access,
+                elevation_roles=roles,
+                audit_bucket_name=read(self, Link.AUDIT_BUCKET_NAME),
+                audit_bucket_arn=audit_bucket_arn,
+                audit_key_arn=audit_key_arn,
+                alerts_topic=alerts,
+                function_key=kms.Key.from_key_arn(self, "BrokerKey", read(self, Link.LIFECYCLE_KEY_ARN)),
+                logs_key=kms.Key.from_key_arn(self, "LogsKey", read(self, Link.LOGS_KEY_ARN)),
+                log_retention=log_retention(region_config.retention.lifecycle_log_days),
+            )

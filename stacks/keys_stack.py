@@ -4,9 +4,10 @@ from typing import Any
 
 from constructs import Construct
 
-from config import RegionConfig
+from config import RegionConfig, offered_elevations
 from constructs_lib.iam import PermissionsBoundaryPolicy
 from constructs_lib.keys import DataClass, DataKey
+from contract import IdentitySource, elevation_role_name
 from stacks.base import RegionalStack
 from stacks.links import Link, publish
 
@@ -29,4 +30,18 @@ class KeysStack(RegionalStack):
         for dc, key in self.keys.items():
             publish(self, _LINKS[dc], key.key.key_arn)
         dr = region_config.backup.dr_copy_region
-        self.boundary = PermissionsBoundaryPolicy(self, "PermissionsBoundary", extra_regions=(dr,) if dr else ())
+        access = self.access
+        fallback = access.identity_source is IdentitySource.SAML
+        self.boundary = PermissionsBoundaryPolicy(
+            self,
+            "PermissionsBoundary",
+            extra_regions=(dr,) if dr else (),
+            identity_center_region=access.home_region if not fallback else None,
+            # the fallback elevation workflow rewrites exactly these roles' trust (elevation.trust)
+            elevation_roles=tuple(
+                f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
+                for e in offered_elevations(access, region_config)
+            )
+            if fallback
+            else (),
+        )

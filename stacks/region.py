@@ -57,6 +57,7 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         return {
             "env": env,
             "region_config": region_config,
+            "access": app_config.access,
             "description": f"trustbase {what} ({region_config.name}, jurisdiction {region_config.jurisdiction.value})",
             "stack_name": stack_name(region_config.name, part),
         }

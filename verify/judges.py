@@ -437,6 +437,11 @@ def lambda_version(o: dict[str, Any], c: Context) -> list[Finding]:
     return [Finding("lambda.version", "published version exists", [], str(o["version"]))]
 
 
+def function_url(o: dict[str, Any], c: Context) -> list[Finding]:
+    return [Finding("lambda.url_auth", "function URL admits only SigV4-signed callers (AWS_IAM)",
+                    p.equal("auth type", o["auth"], "AWS_IAM"), str(o["auth"]))]  # fmt: skip
+
+
 def state_machine(o: dict[str, Any], c: Context) -> list[Finding]:
     return [
         Finding("sfn.cmk", "state machine encrypted with a CMK",
@@ -716,7 +721,7 @@ JUDGES: dict[str, Judge] = {
     "AWS::SNS::Topic": sns_topic, "AWS::SNS::TopicPolicy": sns_topic_policy,
     "AWS::SQS::Queue": sqs_queue, "AWS::SQS::QueuePolicy": sqs_queue_policy,
     "AWS::SSM::Parameter": ssm_parameter,
-    "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version,
+    "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version, "AWS::Lambda::Url": function_url,
     "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
     "AWS::Events::Rule": event_rule,
     "AWS::EC2::VPC": vpc, "AWS::EC2::Subnet": subnet,

@@ -286,6 +286,12 @@ def lambda_version(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resol
     return {"exists": True, "version": cfg.get("Version")}
 
 
+def function_url(s: ReadOnlySession, function_arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    """AWS::Lambda::Url (its physical ID is the function's ARN)."""
+    cfg = s.client("lambda").get_function_url_config(FunctionName=function_arn)
+    return {"exists": True, "auth": cfg.get("AuthType"), "url": cfg.get("FunctionUrl")}
+
+
 def state_machine(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     sm = s.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
     enc, logging = sm.get("encryptionConfiguration") or {}, sm.get("loggingConfiguration") or {}
@@ -669,7 +675,7 @@ OBSERVERS: dict[str, Observer] = {
     "AWS::SQS::Queue": sqs_queue, "AWS::SQS::QueuePolicy": sqs_queue_policy,
     "AWS::SSM::Parameter": ssm_parameter,
     "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version,
-    "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
+    "AWS::Lambda::Url": function_url, "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
     "AWS::Events::Rule": event_rule,
     "AWS::EC2::VPC": vpc, "AWS::EC2::Subnet": subnet, "AWS::EC2::RouteTable": route_table, "AWS::EC2::Route": route,
     "AWS::EC2::SubnetRouteTableAssociation": subnet_association, "AWS::EC2::InternetGateway": internet_gateway,

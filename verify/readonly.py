@@ -40,7 +40,7 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     # GetFunctionConfiguration also returns environment variables (decrypted only for a caller with
     # kms:Decrypt on the function's key); the observer keeps none of them. GetFunction is not listed:
     # it hands out a download URL for the code.
-    "lambda": frozenset({"GetFunctionConfiguration"}),
+    "lambda": frozenset({"GetFunctionConfiguration", "GetFunctionUrlConfig"}),
     "stepfunctions": frozenset({"DescribeStateMachine"}),
     "backup": frozenset({
         "DescribeBackupVault", "GetBackupPlan", "GetBackupSelection", "GetRestoreTestingPlan",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ REQUIRED = {
     "HIPAA-164.312(a)(2)(iv)", "HIPAA-164.312(b)", "HIPAA-164.312(e)(1)",
     "ISO27001-A.5.15", "ISO27001-A.8.13", "ISO27001-A.8.15", "ISO27001-A.8.24", "ISO27018",
     "GDPR-Art.5(1)(e)", "GDPR-Art.17", "GDPR-Art.32", "GDPR-Art.44",
+    "SOC2-CC6.2", "SOC2-CC6.3", "ISO27001-A.5.18", "ISO27001-A.8.2", "HIPAA-164.312(a)(1)",
 }  # fmt: skip
 
 
@@ -85,7 +87,7 @@ def test_report_lists_acknowledgments_and_pack_totals(report: Report, tmp_path: 
 def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> None:
     """Melbourne has no Macie: the region still synthesizes, and the report says FAIL there."""
     from app import build_app
-    from config import load_config
+    from config import DEFAULT_CONFIG_FILE, load_config
 
     cfg = load_config(
         {"region": [{
@@ -93,7 +95,7 @@ def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> No
             "availability_zones": ["ap-southeast-4a", "ap-southeast-4b", "ap-southeast-4c"],
             "certificate_arn": "arn:aws:acm:ap-southeast-4:123456789012:certificate/44444444-4444-4444-8444-444444444444",
             "db_instance_class": "r6g.large", "s3_prefix_list_id": "pl-0123456789abcdef0",
-        }]},
+        }], "access": tomllib.loads(DEFAULT_CONFIG_FILE.read_text())["access"]},
         account="123456789012",
     )  # fmt: skip
     app, _ = build_app(cfg, outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True})

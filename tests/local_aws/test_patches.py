@@ -351,6 +351,23 @@ def lambda_function() -> None:
     )
 
 
+def function_url() -> None:
+    """A stack with a function URL whose value another resource reads (as the broker's output does)."""
+    iam = client("iam")
+    role = iam.create_role(RoleName=unique("fn-"), AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]  # fmt: skip
+    ids = deploy({
+        "F": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Role": role, "Code": {"ZipFile": "def handler(e, c): pass"}}},
+        "U": {"Type": "AWS::Lambda::Url", "Properties": {"TargetFunctionArn": {"Fn::GetAtt": ["F", "Arn"]}, "AuthType": "AWS_IAM"}},
+        "P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": unique("/url-"), "Type": "String",
+                                                            "Value": {"Fn::GetAtt": ["U", "FunctionUrl"]}}},
+    })  # fmt: skip
+    config = client("lambda").get_function_url_config(FunctionName=ids["F"])
+    assert config["AuthType"] == "AWS_IAM"
+    value = client("ssm").get_parameter(Name=ids["P"])["Parameter"]["Value"]
+    assert value == config["FunctionUrl"], value
+
+
 def queue_policy() -> None:
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sqs:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}  # fmt: skip
     ids = deploy({
@@ -386,6 +403,7 @@ SCENARIOS: dict[str, tuple[Callable[[], None], tuple[str, ...], str]] = {
     "elbv2.target-group-attributes": (target_group_full_name, (), r"'FakeTargetGroup' object has no attribute 'get_cfn_attribute'"),
     "stepfunctions.state-machine-settings": (state_machine, (), r"AssertionError: state machine settings dropped"),
     "lambda.cmk-and-tracing": (lambda_function, (), r"AssertionError: function CMK or tracing dropped"),
+    "lambda.function-url": (function_url, ("ssm.parameter-tags",), r"Fn::GetAtt references undefined resource U"),
     "sqs.queue-policy-model": (queue_policy, (), r"KeyError: 'Attributes'"),
 }  # fmt: skip
 

@@ -213,6 +213,37 @@ def test_a_key_granted_to_another_account_stays_closed_by_the_perimeter(copy: Co
     assert_finds(copy.gate(), "external:", "999999999999", "kms:Decrypt", "ALLOWED")
 
 
+def test_a_standing_human_role_is_caught(copy: Copy) -> None:
+    """The trust the auditor had before sign-in through the IdP (any account principal with MFA):
+    an IAM user, the root user and an operator without an elevation could then assume it."""
+
+    def standing_auditor(template: Template) -> None:
+        role = next(r for k, r in template["Resources"].items()
+                    if r["Type"] == "AWS::IAM::Role" and k.startswith("AccessAuditorRole"))  # fmt: skip
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+    copy.edit("detection", standing_auditor)
+    result = copy.gate()
+    assert_finds(result, "no-standing-access:", "an IAM user with every permission and MFA assumes the auditor role",
+                 "ALLOWED")  # fmt: skip
+    assert_finds(result, "no-standing-access:", "the account's root user assumes the auditor role", "ALLOWED")
+
+
+def test_an_elevation_open_to_every_permission_set_is_caught(copy: Copy) -> None:
+    def any_permission_set(template: Template) -> None:
+        role = next(r for k, r in template["Resources"].items()
+                    if r["Type"] == "AWS::IAM::Role" and k.startswith("ElevationCustomerDataReadRole"))  # fmt: skip
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        statement["Condition"]["ArnLike"]["aws:PrincipalArn"] = (
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_*"
+        )
+
+    copy.edit("detection", any_permission_set)
+    assert_finds(copy.gate(), "no-standing-access:", "an operator without an approved elevation (requester access) "
+                 "assumes the customer-data-read elevation", "ALLOWED")  # fmt: skip
+
+
 def test_an_erasure_function_deleting_outside_the_subject_prefixes(copy: Copy) -> None:
     def widen(template: Template) -> None:
         policy = next(r for k, r in template["Resources"].items() if k.startswith("LifecycleErasureObjectsRolePolicy"))

@@ -104,11 +104,10 @@ def test_the_operator_role_port_forwards_only(operator_out: Path) -> None:
     role = next(r["Properties"] for r in pc.resources(detection, "AWS::IAM::Role").values()
                 if r["Properties"].get("RoleName") == f"trustbase-database-operator-{REGION}")  # fmt: skip
     assert role["MaxSessionDuration"] == 3600
+    # No standing access: only the database-operator elevation's permission set opens it.
     condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
-    assert condition == {
-        "Bool": {"aws:MultiFactorAuthPresent": "true"},
-        "NumericLessThan": {"aws:MultiFactorAuthAge": "900"},
-    }
+    assert condition == {"ArnLike": {"aws:PrincipalArn": (
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_tb-euw1-database-operator_*")}}  # fmt: skip
     policy = only(
         {k: v for k, v in pc.resources(detection, "AWS::IAM::ManagedPolicy").items() if k.startswith("OperatorAccess")}
     )

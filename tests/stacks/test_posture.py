@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import posture_checks as pc
-from config import RegionConfig
+from config import Jurisdiction, RegionConfig
 from config.model import months_to_days
 from contract import boundary_policy_name
 from stacks.region import STACK_PARTS, STATEFUL_PARTS, stack_name
@@ -33,9 +33,32 @@ def test_every_stack_is_pinned_to_its_region_and_account(assembly: Assembly, reg
         assert artifact["environment"] == f"aws://{assembly.config.account}/{region.name}"
 
 
+IDENTITY_CENTER_REGION = "us-east-1"  # the shipped config's [access] home_region
+
+
 def test_no_reference_crosses_the_jurisdiction(assembly: Assembly, region: RegionConfig) -> None:
     for part in PARTS:
-        assert pc.residency_violations(tpl(assembly, region, part), region.jurisdiction) == [], part
+        found = pc.residency_violations(tpl(assembly, region, part), region.jurisdiction,
+                                        identity_center_region=IDENTITY_CENTER_REGION)  # fmt: skip
+        assert found == [], part
+
+
+def test_the_identity_center_exception_is_exactly_two_places() -> None:
+    """The EU broker names Identity Center's region in one variable, its boundary in one statement;
+    without the exception both count, and the same region anywhere else still counts."""
+    detection = {"Resources": {"Broker": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {
+        "Variables": {"IDENTITY_CENTER_REGION": "us-east-1", "TRUSTBASE_REGION": "eu-west-1"}}}}}}  # fmt: skip
+    boundary = {"Resources": {"Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
+        "Statement": [{"Sid": "DenyIdentityCenterOutsideItsRegion", "Effect": "Deny", "Action": ["sso:*"],
+                       "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]}}}}}  # fmt: skip
+    for template in (detection, boundary):
+        assert pc.residency_violations(template, Jurisdiction.EU, identity_center_region="us-east-1") == []
+        assert pc.residency_violations(template, Jurisdiction.EU) == ["reference to us-east-1 (outside EU)"]
+    detection["Resources"]["Broker"]["Properties"]["Environment"]["Variables"]["BACKUP_REGION"] = "us-east-1"
+    assert pc.residency_violations(detection, Jurisdiction.EU, identity_center_region="us-east-1") == [
+        "reference to us-east-1 (outside EU)"]  # fmt: skip
+    boundary["Resources"]["Boundary"]["Properties"]["PolicyDocument"]["Statement"][0]["Sid"] = "Other"
+    assert pc.residency_violations(boundary, Jurisdiction.EU, identity_center_region="us-east-1") != []
 
 
 def test_boundary_denies_calls_to_other_regions(assembly: Assembly, region: RegionConfig) -> None:

@@ -163,6 +163,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[tuple[str, ...], An
     "AWS::Events::Rule": ({"EventPattern": {"source": ["aws.inspector2"]}, "Targets": [{"Id": "t", "Arn": "arn:topic"}]},
         {"exists": True, "state": "ENABLED", "pattern": {"source": ["aws.inspector2"]}, "targets": ["arn:topic"]},
         (("targets",), []), "events.rule"),
+    "AWS::Lambda::Url": ({"AuthType": "AWS_IAM"}, {"exists": True, "auth": "AWS_IAM", "url": "https://x.lambda-url"},
+        (("auth",), "NONE"), "lambda.url_auth"),
     "Custom::Trigger": ({}, {"exists": True, "cloudformation_status": "CREATE_COMPLETE"},
         (("cloudformation_status",), "CREATE_FAILED"), "cloudformation.trigger"),
 }  # fmt: skip

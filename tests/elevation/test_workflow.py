@@ -1,0 +1,114 @@
+"""The synthesized elevation workflow, interpreted over the real broker on moto.
+
+moto cannot run Step Functions tasks without Docker, so a small interpreter walks the definition
+from the detection template (Task with Retry and Catch, a Wait on $.expires_at, Fail) and calls
+`elevation.handler.dispatch` exactly as the Lambda integration would. The Wait travels the clock to
+the expiry: the grant is there while the workflow waits, and gone after it, with nobody acting.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from elevation.handler import dispatch
+from tests.conftest import Assembly, only
+from tests.elevation.test_broker import BOB, REGION, ask, assignments
+
+
+def definition(assembly: Assembly) -> dict[str, Any]:
+    template = assembly.template(f"trustbase-{REGION}-detection")
+    machine = only({k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::StepFunctions::StateMachine"})
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    broker = only({k: v for k, v in template["Resources"].items()
+                   if v["Type"] == "AWS::Lambda::Function" and v["Properties"]["Handler"] == "elevation.handler.handle"})  # fmt: skip
+    assert broker  # every task calls the broker function
+    text = "".join(p if isinstance(p, str) else "<broker>" for p in parts)
+    return dict(json.loads(text))
+
+
+def run(
+    defn: dict[str, Any], data: dict[str, Any], world: dict[str, Any], on_wait: Any = None
+) -> tuple[list[str], str]:
+    b, clock = world["idc"], world["clock"]
+    state, path = defn["StartAt"], []
+    for _ in range(50):
+        s = defn["States"][state]
+        path.append(state)
+        if s["Type"] == "Fail":
+            return path, "FAILED"
+        if s["Type"] == "Wait":
+            if on_wait:
+                on_wait()
+            until = datetime.strptime(data[s["TimestampPath"].removeprefix("$.")], "%Y-%m-%dT%H:%M:%SZ")
+            clock.t = max(clock.t, until.replace(tzinfo=UTC))  # the interpreter travels instead of sleeping
+            state = s["Next"]
+            continue
+        assert s["Type"] == "Task" and s["Resource"] == "<broker>", s
+        payload = {k.removesuffix(".$"): (data[v.removeprefix("$.")] if k.endswith(".$") else v)
+                   for k, v in s["Parameters"].items()}  # fmt: skip
+        retry = s["Retry"][0]
+        for attempt in range(retry["MaxAttempts"] + 1):
+            try:
+                result = dispatch(b, json.loads(json.dumps(payload)))
+                break
+            except Exception as exc:  # States.ALL
+                if attempt == retry["MaxAttempts"]:
+                    catch = s["Catch"][0]
+                    data[catch["ResultPath"].removeprefix("$.")] = {"Error": type(exc).__name__, "Cause": str(exc)}
+                    state = catch["Next"]
+                    result = None
+        if result is None:
+            continue
+        data[s["ResultPath"].removeprefix("$.")] = result
+        if s.get("End"):
+            return path, "SUCCEEDED"
+        state = s["Next"]
+    raise AssertionError(path)
+
+
+def started_input(world: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """What the approval started the workflow with (moto keeps the execution's input)."""
+    arn = f"arn:aws:states:{REGION}:123456789012:execution:trustbase-{REGION}-elevation:{request_id}"
+    return dict(json.loads(world["sfn"].describe_execution(executionArn=arn)["input"]))
+
+
+def test_the_workflow_grants_waits_until_expiry_and_removes_the_grant(
+    assembly: Assembly,
+    world: dict[str, Any],
+) -> None:
+    request_id = ask(world["idc"], hours=3)
+    world["idc"].approve(BOB, request_id)
+    data = started_input(world, request_id)
+    assert data == {"request_id": request_id, "expires_at": "2026-11-02T12:00:00Z"}
+    during: list[list[str]] = []
+    path, status = run(definition(assembly), data, world, on_wait=lambda: during.append(assignments(world)))
+    assert (path, status) == (["Grant", "UntilExpiry", "Expire"], "SUCCEEDED")
+    assert during == [[world["alice_id"]]]  # granted while the workflow waits
+    assert assignments(world) == []  # and removed at expiry, nobody acting
+    assert world["clock"].t == datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    assert world["idc"].list(BOB)[0]["status"] == "expired"
+
+
+def test_a_grant_that_keeps_failing_is_cleaned_up_and_fails_the_workflow(
+    assembly: Assembly,
+    world: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request_id = ask(world["idc"])
+    world["idc"].approve(BOB, request_id)
+    calls = {"n": 0}
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        raise RuntimeError("Identity Center is throttling")
+
+    monkeypatch.setattr(world["sso"], "create_account_assignment", broken)
+    path, status = run(definition(assembly), started_input(world, request_id), world)
+    assert (path, status) == (["Grant", "ExpireAfterFailedGrant", "GrantFailed"], "FAILED")
+    assert calls["n"] == 7  # the first attempt and 6 retries
+    assert assignments(world) == []
+    assert world["idc"].list(BOB)[0]["status"] == "expired"
