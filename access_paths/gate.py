@@ -163,11 +163,16 @@ def request_context(
         ctx["aws:PrincipalIsAWSService"] = ("false",)
         ctx["aws:PrincipalArn"] = (principal.arn,)
         ctx["aws:PrincipalAccount"] = (principal.account,)
+        organization = model.organization_id
+        if organization and principal.account == model.account:  # the other account is outside it
+            ctx["aws:PrincipalOrgID"] = (organization,)
         if action.lower().startswith("kms:"):
             ctx["kms:CallerAccount"] = (principal.account,)
     if action.lower().startswith("s3:"):
         ctx["s3:TlsVersion"] = ("1.3",)
     ctx["aws:ResourceAccount"] = (_resource_account(resource, model.account),)
+    if model.organization_id and _resource_account(resource, model.account) == model.account:
+        ctx["aws:ResourceOrgID"] = (model.organization_id,)
     if through:
         vpce, _ = model.endpoint(through)
         ctx["aws:SourceVpce"] = (vpce,)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from access_paths.assembly import Assembly, ResolveError, Resolver, StackTemplate
@@ -82,6 +83,19 @@ class RegionModel:
         if len(found) != 1:
             raise ResolveError(f"{stack.name}: {len(found)} resources at construct path {path!r}")
         return found[0]
+
+    @cached_property
+    def organization_id(self) -> str | None:
+        """The organization the region's perimeter admits (constructs_lib.perimeter: the key
+        policies' DenyOutsideThisOrganization statement), or None (the account is the perimeter)."""
+        for stack in self.assembly.in_region(self.region):
+            for res in stack.resources.values():
+                if res.get("Type") != "AWS::KMS::Key":
+                    continue
+                for st in res.get("Properties", {}).get("KeyPolicy", {}).get("Statement", []):
+                    if st.get("Sid") == "DenyOutsideThisOrganization":
+                        return str(st["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalOrgID"])
+        return None
 
     def has(self, part: str, path: str) -> bool:
         stack = self.assembly.stacks.get(stack_name(self.region, part))

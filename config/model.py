@@ -282,10 +282,21 @@ def offered_elevations(access: AccessConfig, region: RegionConfig) -> tuple[Elev
 
 
 @dataclass(frozen=True)
+class Perimeter:
+    """The data perimeter ([perimeter], optional): who counts as inside."""
+
+    organization_id: str | None = None
+    """Off by default (the perimeter is this account). An AWS Organizations ID widens every resource
+    and endpoint perimeter to the organization (aws:PrincipalOrgID, aws:ResourceOrgID), for
+    deployments that span accounts. Example: "o-a1b2c3d4e5"."""
+
+
+@dataclass(frozen=True)
 class AppConfig:
     account: str
     regions: tuple[RegionConfig, ...]
     access: AccessConfig
+    perimeter: Perimeter = field(default_factory=Perimeter)
 
     def region(self, name: str) -> RegionConfig:
         for r in self.regions:
@@ -743,14 +754,35 @@ def _parse_access(
     return AccessConfig(**values) if ok else None
 
 
+_ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")  # AWS Organizations: Organization.Id
+
+
+def _parse_perimeter(raw: Any, problems: _Problems) -> Perimeter:
+    if raw is None:
+        return Perimeter()
+    if not isinstance(raw, Mapping):
+        problems.add("config", "perimeter", "must be a table", "write [perimeter] with organization_id, or remove it")
+        return Perimeter()
+    _check_unknown_keys(raw, Perimeter, "perimeter", problems)
+    org = raw.get("organization_id")
+    if org is None:
+        return Perimeter()
+    if not isinstance(org, str) or not _ORG_RE.fullmatch(org):
+        problems.add("perimeter", "organization_id", f"{_show(org)} is not an AWS Organizations ID",
+                     "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
+                     "digits), or remove the key to keep the perimeter at this account")  # fmt: skip
+        return Perimeter()
+    return Perimeter(organization_id=org)
+
+
 def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None) -> AppConfig:
     """Validate `raw` (the parsed regions.toml) for `account`; raise ConfigError listing every problem.
     `base_dir`: where relative paths in the config (the SAML metadata) are read from (default: config/)."""
     problems = _Problems()
     for key in raw:
-        if key not in ("region", "access"):
+        if key not in ("region", "access", "perimeter"):
             problems.add("config", key, "unknown top-level key",
-                         "only [[region]] entries and the [access] table are allowed at the top level")  # fmt: skip
+                         "only [[region]] entries and the [access] and [perimeter] tables are allowed at the top level")  # fmt: skip
     if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
         problems.add("config", "account", f"{_show(account)} is not a 12-digit AWS account ID",
                      f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})")  # fmt: skip
@@ -797,6 +829,7 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
                              "give every region a disjoint block, e.g. 10.<n>.0.0/16")  # fmt: skip
 
     access = _parse_access(raw.get("access"), base_dir, tuple(r.name for r in regions), problems)
+    perimeter = _parse_perimeter(raw.get("perimeter"), problems)
     if problems.items or access is None:
         raise ConfigError(problems.items)
-    return AppConfig(account=account, regions=tuple(regions), access=access)
+    return AppConfig(account=account, regions=tuple(regions), access=access, perimeter=perimeter)

@@ -71,9 +71,7 @@ def protect_records(bucket: s3.Bucket) -> None:
     )
     # The resource perimeter: the log services write as themselves (exempt); nobody else outside.
     bucket.add_to_resource_policy(
-        outside_account_deny(
-            account=stack.account, service="s3", resources=[bucket.bucket_arn, bucket.arn_for_objects("*")]
-        )
+        outside_account_deny(bucket, service="s3", resources=[bucket.bucket_arn, bucket.arn_for_objects("*")])
     )
 
 

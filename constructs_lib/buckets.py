@@ -175,7 +175,7 @@ class SecureDataBucket(Construct):
         )
         # The resource perimeter: nobody outside this account, whatever another statement allows.
         self.bucket.add_to_resource_policy(
-            outside_account_deny(account=Stack.of(self).account, service="s3",
+            outside_account_deny(self, service="s3",
                                  resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")])
         )  # fmt: skip
         nag.acknowledge(

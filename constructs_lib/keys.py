@@ -164,7 +164,7 @@ class DataKey(Construct):
                 )
             )
         # The resource perimeter: nobody outside this account, whatever a grant or statement allows.
-        policy.add_statements(outside_account_deny(account=stack.account, service="kms", resources=["*"]))
+        policy.add_statements(outside_account_deny(self, service="kms", resources=["*"]))
         self.key = kms.Key(
             self,
             "Key",

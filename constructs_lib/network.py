@@ -12,12 +12,13 @@ from constructs import Construct
 from constructs_lib import nag
 from constructs_lib.functions import ignore_redundant_provider_dependency
 from constructs_lib.iam import ScopedRole, service_principal
+from constructs_lib.perimeter import organization_of, principal_condition, resource_condition
 from constructs_lib.retention import encrypted_log_group
 
 # Interface endpoints, and the only actions each one lets through (a VPC endpoint policy is a
 # ceiling on what passes the endpoint; it grants nothing). Every statement also requires that both
 # the caller and the resource belong to this account (AWS data-perimeter examples, default endpoint
-# policy, with account conditions instead of organization ones).
+# policy, with account conditions), or to this organization when one is configured.
 INTERFACE_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[str, ...]]] = {
     # envelope encryption by the app tier
     "Kms": (ec2.InterfaceVpcEndpointAwsService.KMS, ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")),
@@ -67,12 +68,18 @@ OPERATOR_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[st
 }  # fmt: skip
 
 
-def endpoint_statement(actions: tuple[str, ...], account: str, *, resources_of_account: bool) -> iam.PolicyStatement:
-    conditions = {"aws:PrincipalAccount": account}
+def endpoint_statement(
+    scope: Construct, actions: tuple[str, ...], *, resources_of_account: bool
+) -> iam.PolicyStatement:
+    """The network perimeter of an interface endpoint (data-perimeter examples, vpc_endpoint_policies):
+    only principals of this account (or organization, with `[perimeter] organization_id`) acting on
+    resources of this account (or organization); `resources_of_account` False where the resource
+    names no account of ours (ecr:GetAuthorizationToken; SSM documents and message channels)."""
+    conditions = principal_condition(scope)
     if resources_of_account:
-        conditions["aws:ResourceAccount"] = account
+        conditions |= resource_condition(scope)
     return iam.PolicyStatement(
-        sid="ThisAccountOnly",
+        sid="ThisOrganizationOnly" if organization_of(scope) else "ThisAccountOnly",
         principals=[iam.AnyPrincipal()],
         actions=list(actions),
         resources=["*"],
@@ -171,9 +178,7 @@ class ThreeAzVpc(Construct):
                 security_groups=[self.endpoint_security_group],
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             )
-            endpoint.add_to_policy(
-                endpoint_statement(actions, stack.account, resources_of_account=name in INTERFACE_ENDPOINTS)
-            )
+            endpoint.add_to_policy(endpoint_statement(self, actions, resources_of_account=name in INTERFACE_ENDPOINTS))
             self.endpoints[name] = endpoint
         for subnet in self.vpc.public_subnets:
             nag.acknowledge(

@@ -1,9 +1,10 @@
 """The resource perimeter of AWS's data-perimeter policy examples
 (aws-samples/data-perimeter-policy-examples, resource_based_policies): a resource policy statement
-that denies every principal outside this account, except AWS services acting as themselves.
+that denies every principal outside this account (or, when `[perimeter] organization_id` is
+configured, outside the organization: aws:PrincipalOrgID), except AWS services acting as themselves.
 
     Deny  Principal *  <service>:*  on the resource
-      StringNotEqualsIfExists  aws:PrincipalAccount = <this account>
+      StringNotEqualsIfExists  aws:PrincipalAccount = <this account>   (or aws:PrincipalOrgID = <o-...>)
       BoolIfExists             aws:PrincipalIsAWSService = false
 
 `aws:PrincipalIsAWSService` is true only for a service principal calling with its own identity
@@ -17,21 +18,43 @@ cannot open the resource.
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 SID = "DenyOutsideThisAccount"
+ORGANIZATION_SID = "DenyOutsideThisOrganization"
 
 
-def outside_account_deny(*, account: str, service: str, resources: list[str]) -> iam.PolicyStatement:
+def organization_of(scope: Construct) -> str | None:
+    """The configured AWS Organizations ID of the stack `scope` is in (RegionalStack.organization_id),
+    or None: the perimeter is then this account."""
+    value = getattr(Stack.of(scope), "organization_id", None)
+    return value if isinstance(value, str) and value else None
+
+
+def principal_condition(scope: Construct) -> dict[str, str]:
+    """Who is inside: {"aws:PrincipalOrgID": <o-...>} or {"aws:PrincipalAccount": <account>}."""
+    org = organization_of(scope)
+    return {"aws:PrincipalOrgID": org} if org else {"aws:PrincipalAccount": Stack.of(scope).account}
+
+
+def resource_condition(scope: Construct) -> dict[str, str]:
+    """Which resources are inside: aws:ResourceOrgID or aws:ResourceAccount (endpoint policies)."""
+    org = organization_of(scope)
+    return {"aws:ResourceOrgID": org} if org else {"aws:ResourceAccount": Stack.of(scope).account}
+
+
+def outside_account_deny(scope: Construct, *, service: str, resources: list[str]) -> iam.PolicyStatement:
     """The perimeter statement for one service's resource policy (`service`: s3, kms, sqs)."""
     return iam.PolicyStatement(
-        sid=SID,
+        sid=ORGANIZATION_SID if organization_of(scope) else SID,
         effect=iam.Effect.DENY,
         principals=[iam.AnyPrincipal()],
         actions=[f"{service}:*"],
         resources=resources,
         conditions={
-            "StringNotEqualsIfExists": {"aws:PrincipalAccount": account},
+            "StringNotEqualsIfExists": principal_condition(scope),
             "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
         },
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -27,9 +27,7 @@ class SecureQueue(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         # The resource perimeter: nobody outside this account (the failed requests' IDs stay here).
-        self.queue.add_to_resource_policy(
-            outside_account_deny(account=Stack.of(self).account, service="sqs", resources=[self.queue.queue_arn])
-        )
+        self.queue.add_to_resource_policy(outside_account_deny(self, service="sqs", resources=[self.queue.queue_arn]))
         nag.acknowledge(
             self.queue,
             "AwsSolutions-SQS3",

@@ -280,14 +280,15 @@ def denies_to_everyone(statements: Iterable[Mapping[str, Any]], actions: Iterabl
 
 def denies_outside_account(statements: Any) -> Problems:
     """The data perimeter (constructs_lib/perimeter.py): a Deny of every action of one service to
-    everyone whose aws:PrincipalAccount differs (IfExists), unless an AWS service calls as itself."""
+    everyone whose aws:PrincipalAccount (or, with an organization, aws:PrincipalOrgID) differs
+    (IfExists), unless an AWS service calls as itself."""
     for s in as_list(statements):
         if not isinstance(s, Mapping) or s.get("Effect") != "Deny" or not _principal_is_everyone(s.get("Principal")):
             continue
         actions = as_list(s.get("Action"))
         condition = s.get("Condition") or {}
         if (len(actions) == 1 and str(actions[0]).endswith(":*")
-                and "aws:PrincipalAccount" in (condition.get("StringNotEqualsIfExists") or {})
+                and {"aws:PrincipalAccount", "aws:PrincipalOrgID"} & set(condition.get("StringNotEqualsIfExists") or {})
                 and str((condition.get("BoolIfExists") or {}).get("aws:PrincipalIsAWSService")).lower() == "false"):  # fmt: skip
             return []
     return ["no Deny of principals outside the account (data perimeter)"]

@@ -18,10 +18,12 @@ class RegionalStack(Stack):
 
     def __init__(
         self, scope: Construct, construct_id: str, *, region_config: RegionConfig, access: AccessConfig | None = None,
-        **kwargs: Any,
+        organization_id: str | None = None, **kwargs: Any,
     ) -> None:  # fmt: skip
         self.region_config = region_config
         self._access = access
+        # Read by constructs_lib.perimeter: the resource and endpoint perimeters' "inside".
+        self.organization_id = organization_id
         super().__init__(scope, construct_id, **kwargs)
 
     @property

@@ -58,6 +58,7 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
             "env": env,
             "region_config": region_config,
             "access": app_config.access,
+            "organization_id": app_config.perimeter.organization_id,
             "description": f"trustbase {what} ({region_config.name}, jurisdiction {region_config.jurisdiction.value})",
             "stack_name": stack_name(region_config.name, part),
         }
