@@ -18,8 +18,9 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 
 from config import DEFAULT_CONFIG_FILE, PLACEHOLDER_ACCOUNT, AppConfig, ConfigError, load_config_file
-from contract import IDENTITY_STACK
+from contract import IDENTITY_STACK, ORGANIZATION_STACK
 from stacks.identity_stack import IdentityStack
+from stacks.organization_stack import OrganizationStack
 from stacks.region import RegionStacks, add_region
 
 
@@ -56,6 +57,16 @@ def build_app(
         stack_name=IDENTITY_STACK,
         description=f"trustbase identity: {app_config.access.identity_source.value} access for every region",
     )
+    perimeter = app_config.perimeter
+    if perimeter.organization_targets:  # the optional organization layer, in the management account
+        OrganizationStack(
+            app,
+            ORGANIZATION_STACK,
+            app_config=app_config,
+            env=Environment(account=perimeter.management_account or app_config.account, region="us-east-1"),
+            stack_name=ORGANIZATION_STACK,
+            description="trustbase organization layer: Region-deny SCP and identity-perimeter RCP",
+        )
     register_compliance_gates(app)
     return app, regions
 

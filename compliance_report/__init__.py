@@ -18,7 +18,7 @@ from typing import Any
 
 import posture_checks as pc
 from config.jurisdictions import AWS_REGIONS
-from contract import IDENTITY_STACK
+from contract import IDENTITY_STACK, ORGANIZATION_STACK
 from posture_checks import predicates
 from verify.report import Report as VerifyReport
 
@@ -85,7 +85,7 @@ class Assembly:
     def regions(self) -> list[str]:
         """The hosting regions: those with a regional stack (the account-wide identity stack lives in
         Identity Center's home region, which need not host anything)."""
-        return sorted({r for s, r in self.stacks.items() if s != IDENTITY_STACK})
+        return sorted({r for s, r in self.stacks.items() if s not in (IDENTITY_STACK, ORGANIZATION_STACK)})
 
     def resources(self, region: str, rtype: str) -> dict[str, dict[str, Any]]:
         out = {}
@@ -163,7 +163,8 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
         home = assembly.stacks.get(IDENTITY_STACK) if any(
             r.get("Type") == "AWS::SSO::PermissionSet"
             for r in assembly.templates.get(IDENTITY_STACK, {}).get("Resources", {}).values()) else None  # fmt: skip
-        regional = {s: r for s, r in assembly.stacks.items() if r == region and s != IDENTITY_STACK}
+        regional = {s: r for s, r in assembly.stacks.items()
+                    if r == region and s not in (IDENTITY_STACK, ORGANIZATION_STACK)}  # fmt: skip
         problems = [v for s in regional
                     for v in pc.residency_violations(assembly.templates[s], jurisdiction, identity_center_region=home)]  # fmt: skip
         stacks = sorted(regional)

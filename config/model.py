@@ -289,6 +289,13 @@ class Perimeter:
     """Off by default (the perimeter is this account). An AWS Organizations ID widens every resource
     and endpoint perimeter to the organization (aws:PrincipalOrgID, aws:ResourceOrgID), for
     deployments that span accounts. Example: "o-a1b2c3d4e5"."""
+    organization_targets: tuple[str, ...] = ()
+    """Off by default. The roots, OUs or accounts to attach the organization layer's policies to
+    (the `trustbase-organization` stack: a Region-deny SCP and an identity-perimeter RCP); needs
+    organization_id. Example: ["r-a1b2"] or ["ou-a1b2-c3d4e5f6"]."""
+    management_account: str | None = None
+    """The organization's management account, where `trustbase-organization` deploys (default: the
+    deploy account). Example: "111122223333"."""
 
 
 @dataclass(frozen=True)
@@ -755,6 +762,7 @@ def _parse_access(
 
 
 _ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")  # AWS Organizations: Organization.Id
+_TARGET_RE = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$")  # AttachPolicy TargetId
 
 
 def _parse_perimeter(raw: Any, problems: _Problems) -> Perimeter:
@@ -765,14 +773,36 @@ def _parse_perimeter(raw: Any, problems: _Problems) -> Perimeter:
         return Perimeter()
     _check_unknown_keys(raw, Perimeter, "perimeter", problems)
     org = raw.get("organization_id")
-    if org is None:
-        return Perimeter()
-    if not isinstance(org, str) or not _ORG_RE.fullmatch(org):
+    if org is not None and (not isinstance(org, str) or not _ORG_RE.fullmatch(org)):
         problems.add("perimeter", "organization_id", f"{_show(org)} is not an AWS Organizations ID",
                      "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
                      "digits), or remove the key to keep the perimeter at this account")  # fmt: skip
-        return Perimeter()
-    return Perimeter(organization_id=org)
+        org = None
+    targets_raw = raw.get("organization_targets", [])
+    targets: list[str] = []
+    if not isinstance(targets_raw, list):
+        problems.add("perimeter", "organization_targets", f"must be a list, got {_show(targets_raw)}",
+                     'list roots, OUs or accounts, e.g. ["r-a1b2"]')  # fmt: skip
+    else:
+        for t in targets_raw:
+            if not isinstance(t, str) or not _TARGET_RE.fullmatch(t):
+                problems.add("perimeter", "organization_targets", f"{_show(t)} is not a root, OU or account ID",
+                             "use r-<4-32 lowercase letters or digits>, ou-<root part>-<8-32>, or a 12-digit account "
+                             "(`aws organizations list-roots`, `list-organizational-units-for-parent`)")  # fmt: skip
+            elif t in targets:
+                problems.add("perimeter", "organization_targets", f"{t!r} is listed twice", "list each target once")
+            else:
+                targets.append(t)
+        if targets and "organization_id" not in raw:
+            problems.add("perimeter", "organization_targets", "needs organization_id: the policies name the organization",
+                         "set organization_id, or remove organization_targets")  # fmt: skip
+    management = raw.get("management_account")
+    if management is not None and (not isinstance(management, str) or not _ACCOUNT_RE.fullmatch(management)):
+        problems.add("perimeter", "management_account", f"{_show(management)} is not a 12-digit account ID",
+                     "set the organization's management account, or remove the key (default: the deploy account)")  # fmt: skip
+        management = None
+    return Perimeter(organization_id=org, organization_targets=tuple(targets),
+                     management_account=management if isinstance(management, str) else None)  # fmt: skip
 
 
 def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None) -> AppConfig:

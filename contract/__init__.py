@@ -163,6 +163,7 @@ def saml_provider_name() -> str:
 
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 IDENTITY_STACK = f"{PROJECT}-identity"
+ORGANIZATION_STACK = f"{PROJECT}-organization"
 ELEVATION_BROKER = "elevation-broker"
 ELEVATION_PREFIX = "elevations/"
 
