@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from access_paths import integration
 from access_paths.assembly import Assembly, ResolveError
@@ -42,6 +42,7 @@ from access_paths.table import (
     intended,
 )
 from contract import permission_set_name, stack_name
+from elevation.trust import Grant, trust_for
 
 PERSON = "person"
 # {part:Construct/Path.Attr}: the path may contain dots (CDK's provider singletons do); the attribute
@@ -163,6 +164,8 @@ def request_context(
         ctx["aws:PrincipalIsAWSService"] = ("false",)
         ctx["aws:PrincipalArn"] = (principal.arn,)
         ctx["aws:PrincipalAccount"] = (principal.account,)
+        if principal.kind is PrincipalKind.ROLE_SESSION:
+            ctx["aws:userid"] = (f"{SESSION_ROLE_ID}:{principal.session_name}",)
         organization = model.organization_id
         if organization and principal.account == model.account:  # the other account is outside it
             ctx["aws:PrincipalOrgID"] = (organization,)
@@ -198,6 +201,30 @@ def _hypothetical_identities(account: str, region: str) -> dict[str, tuple[Polic
     return identities
 
 
+SESSION_ROLE_ID = "AROA0123456789EXAMPLE"  # the role-ID part of a session's aws:userid
+
+
+def _opened_trust(model: RegionModel, policies: Policies, principal: Principal, window: str) -> Policy:
+    """The elevation role's trust as the workflow writes it (elevation.trust.trust_for) for one
+    grant: the principal the deployed, closed trust names; this person ("during", "after") or
+    another ("another"); a window around now, or one that ended a minute ago ("after")."""
+    deployed = policies.resource
+    if deployed is None or not deployed.statements:
+        raise TemplateError("an elevation window needs the role's deployed trust")
+    names = [v for op in ("ArnLike", "ArnEquals") for v in deployed.statements[0].conditions.get(op, {}).get(
+        "aws:PrincipalArn", ())]  # fmt: skip
+    if len(names) != 1:
+        raise TemplateError(f"{deployed.where}: the closed trust names no single principal ({names})")
+    now = datetime.now(UTC)
+    person = principal.session_name if window != "another" else "someone-else@example.com"
+    user_id = f"*:{person}" if "*" in names[0] else f"{SESSION_ROLE_ID}:{person}"
+    start, end = (now - timedelta(hours=3), now - timedelta(minutes=1)) if window == "after" else (
+        now - timedelta(minutes=5), now + timedelta(hours=1))  # fmt: skip
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    document = trust_for(model.account, names[0], [Grant(user_id, start.strftime(fmt), end.strftime(fmt))])
+    return parse_policy(document, kind=PolicyKind.TRUST, where=f"{deployed.where} (opened by the workflow: {window})")
+
+
 def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
     """The concrete request a row describes, and the policies that apply to it."""
     fill = Instantiator(model)
@@ -214,6 +241,8 @@ def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
                                   extra_identity=identities,
                                   through_endpoint=path.through)  # fmt: skip
     ctx = request_context(model, principal, path.action, resource, context, path.through)
+    if path.elevation_window:
+        policies = replace(policies, resource=_opened_trust(model, policies, principal, path.elevation_window))
     return Request(principal, path.action, resource, _resource_account(resource, model.account), ctx), policies
 
 

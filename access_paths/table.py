@@ -70,6 +70,10 @@ class AccessPath:
     expect: Expect = Expect.ALLOW
     context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     through: str | None = None  # the VPC endpoint (service name) the request goes through
+    # For sts:AssumeRole on an elevation role: evaluate its trust as the elevation workflow writes it
+    # (elevation.trust.trust_for) instead of the deployed, closed one: "during" the person's approved
+    # window, "after" it, or during "another" person's window.
+    elevation_window: str | None = None
 
 
 # Request context the services send, per their documentation:
@@ -125,8 +129,11 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
     yield from _log_group_paths(model)
     yield from _access_logging_paths(model)
     yield from _static_intended()
+    if not _federated(model):  # under SAML the auditor signs in by AssumeRoleWithSAML (not modeled)
+        yield AccessPath("auditor", "a person signed in through Identity Center with the auditor access assumes the "
+                         "auditor role", "idc:auditor", "sts:AssumeRole", AUDITOR.removeprefix("role:"))  # fmt: skip
     if model.has("detection", "OperatorAccess/Operator/Role"):  # config operator_access
-        yield from _operator_paths()
+        yield from _operator_paths(_holder(model, "idc:database-operator"))
     yield from _elevation_paths(model)
 
 
@@ -138,76 +145,129 @@ ALERTS_TOPIC = "{audit:Alarms/Topic.Ref}"
 ELEVATION_RECORD = f"{AUDIT_BUCKET}/{ELEVATION_PREFIX}{{region}}/el-20261102T090000Z-0a1b2c3d/00-requested.json"
 
 
+STEPS = "role:{detection:ElevationBroker/Steps/Role/Role.Arn}"
+STEPS_FUNCTION = "{detection:ElevationBroker/Steps/Function.Arn}"
+
+
+SAML_REQUESTER = "role:{detection:People/Requester/Role.Arn}"
+
+
+def _federated(model: RegionModel) -> bool:
+    """The SAML fallback (no Identity Center): the auditor role trusts a SAML provider."""
+    stack = model.stack("detection")
+    trust = stack.resources[model.logical_id("detection", "Access/Auditor/Role")]["Properties"][
+        "AssumeRolePolicyDocument"
+    ]
+    return any(st.get("Action") == "sts:AssumeRoleWithSAML" for st in trust["Statement"])
+
+
+def _holder(model: RegionModel, access: str) -> str:
+    """Who holds an elevation: the role Identity Center provisions for its permission set, or,
+    under the SAML fallback, the requester role itself (its real policy and boundary)."""
+    return SAML_REQUESTER if _federated(model) else access
+
+
 def _elevation_paths(model: RegionModel) -> Iterator[AccessPath]:
-    """Just-in-time elevation (constructs_lib/elevation.py): an elevation's permission set opens
-    its role; the role reads customer objects; the broker records, notifies and runs its workflow;
-    the workflow calls the broker."""
+    """Just-in-time elevation (constructs_lib/elevation.py): during an approved window the
+    elevation's permission-set role opens its role; the role reads customer objects; the broker
+    records, notifies and starts its workflow; the workflow's steps open and close the trust."""
     if model.has("detection", "Elevation/CustomerDataRead/Role"):
-        yield AccessPath("elevation", "a person holding an approved customer-data-read elevation assumes its role",
-                         "idc:customer-data-read", "sts:AssumeRole", ELEVATION_READ)  # fmt: skip
+        yield AccessPath("elevation", "a person holding an approved customer-data-read elevation assumes its role "
+                         "during the window", _holder(model, "idc:customer-data-read"), "sts:AssumeRole",
+                         ELEVATION_READ, elevation_window="during")  # fmt: skip
         reader = "role:" + ELEVATION_READ
         obj = f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}0a1b2c3d-0000-4000-8000-000000000001/attachments/a.pdf"
         yield AccessPath("elevation", "the elevation reads a customer object", reader, "s3:GetObject", obj)
         yield AccessPath("elevation", "the elevation decrypts it through S3", reader, "kms:Decrypt", OBJECTS_KEY,
                          context=_s3_key_via(CUSTOMER_BUCKET))  # fmt: skip
+        yield AccessPath("elevation-workflow", "the workflow's steps open and close the elevation's trust", STEPS,
+                         "iam:UpdateAssumeRolePolicy", ELEVATION_READ)  # fmt: skip
+        yield AccessPath("elevation-workflow", "the workflow's steps end the elevation's older sessions", STEPS,
+                         "iam:PutRolePolicy", ELEVATION_READ)  # fmt: skip
     if not model.has("detection", "ElevationBroker/Broker/Function"):
         return  # no elevation offered in this region
-    broker_service = {**SOURCE_ACCOUNT}
-    yield _assumed_by("elevation-broker", "lambda.amazonaws.com", BROKER, broker_service)
-    yield AccessPath("elevation-broker", "the broker records a step", BROKER, "s3:PutObject", ELEVATION_RECORD)
-    yield AccessPath("elevation-broker", "the broker reads a step", BROKER, "s3:GetObject", ELEVATION_RECORD)
-    yield AccessPath("elevation-broker", "the broker encrypts a record", BROKER, "kms:GenerateDataKey", AUDIT_KEY,
-                     context=_s3_key_via(AUDIT_BUCKET))  # fmt: skip
-    yield AccessPath("elevation-broker", "the broker notifies the alerts topic", BROKER, "sns:Publish", ALERTS_TOPIC)
-    yield AccessPath("elevation-broker", "the broker encrypts the notification", BROKER, "kms:GenerateDataKey",
-                     AUDIT_KEY, context={**_via("sns"), "kms:EncryptionContext:aws:sns:topicArn": ALERTS_TOPIC})  # fmt: skip
+    yield _assumed_by("elevation-broker", "lambda.amazonaws.com", BROKER, SOURCE_ACCOUNT)
+    yield _assumed_by("elevation-workflow", "lambda.amazonaws.com", STEPS, SOURCE_ACCOUNT)
+    for who, family in ((BROKER, "elevation-broker"), (STEPS, "elevation-workflow")):
+        yield AccessPath(family, "records a step", who, "s3:PutObject", ELEVATION_RECORD)
+        yield AccessPath(family, "reads a step", who, "s3:GetObject", ELEVATION_RECORD)
+        yield AccessPath(family, "encrypts a record", who, "kms:GenerateDataKey", AUDIT_KEY,
+                         context=_s3_key_via(AUDIT_BUCKET))  # fmt: skip
+        yield AccessPath(family, "notifies the alerts topic", who, "sns:Publish", ALERTS_TOPIC)
+        yield AccessPath(family, "encrypts the notification", who, "kms:GenerateDataKey", AUDIT_KEY,
+                         context={**_via("sns"), "kms:EncryptionContext:aws:sns:topicArn": ALERTS_TOPIC})  # fmt: skip
     yield AccessPath("elevation-broker", "the broker starts the workflow", BROKER, "states:StartExecution",
                      ELEVATION_WORKFLOW)  # fmt: skip
+    yield AccessPath("elevation-broker", "the broker encrypts the workflow's input", BROKER, "kms:GenerateDataKey",
+                     LIFECYCLE_KEY, context={**_via("states"),
+                                             "kms:EncryptionContext:aws:states:stateMachineArn": ELEVATION_WORKFLOW})  # fmt: skip
     execution = "arn:aws:states:{region}:{account}:execution:trustbase-{region}-elevation:el-x"
     yield AccessPath("elevation-broker", "the broker stops a revoked elevation's workflow", BROKER,
                      "states:StopExecution", execution)  # fmt: skip
     workflow = "role:{detection:ElevationBroker/WorkflowRole/Role.Arn}"
     yield _assumed_by("elevation-workflow", "states.amazonaws.com", workflow,
                       {**SOURCE_ACCOUNT, "aws:SourceArn": ELEVATION_WORKFLOW})  # fmt: skip
-    yield AccessPath("elevation-workflow", "the workflow calls the broker's grant and expire steps", workflow,
-                     "lambda:InvokeFunction", BROKER_FUNCTION)  # fmt: skip
+    yield AccessPath("elevation-workflow", "the workflow invokes its grant and expire steps", workflow,
+                     "lambda:InvokeFunction", STEPS_FUNCTION)  # fmt: skip
 
 
 def _elevation_forbidden(model: RegionModel) -> Iterator[AccessPath]:
     """No standing access: without an approved elevation (another access's role, an IAM user, the
-    root user) nobody opens an elevation or a human role; the elevation only reads; the broker
-    never reads customer data nor writes outside its records."""
-    targets = [("the auditor role", AUDITOR.removeprefix("role:"))]
+    root user), after its expiry, or in another person's window, nobody opens an elevation; the
+    auditor role only through its access; the elevation only reads; the broker never reads
+    customer data, writes outside its records or changes another role; the workflow cannot reach
+    the people's function (which trusts the caller in its event)."""
+    targets: list[tuple[str, str, str | None]] = [("the auditor role", AUDITOR.removeprefix("role:"), None)]
+    for label, role, access in (
+        ("the customer-data-read elevation", ELEVATION_READ, "idc:customer-data-read"),
+        ("the database-operator elevation", "{detection:OperatorAccess/Operator/Role.Arn}", "idc:database-operator"),
+    ):
+        path = role.split(":", 1)[1].rsplit(".", 1)[0]
+        if not model.has("detection", path):
+            continue
+        targets.append((label, role, access))
+        access = _holder(model, access)
+        yield AccessPath("no-standing-access", f"a person whose {label} has expired assumes it", access,
+                         "sts:AssumeRole", role, elevation_window="after", expect=Expect.DENY)  # fmt: skip
+        yield AccessPath("no-standing-access", f"another person of the same access during someone's {label}", access,
+                         "sts:AssumeRole", role, elevation_window="another", expect=Expect.DENY)  # fmt: skip
+        yield AccessPath("no-standing-access", f"a person holding the {label} access before any approval", access,
+                         "sts:AssumeRole", role, expect=Expect.DENY)  # fmt: skip
     if model.has("detection", "Elevation/CustomerDataRead/Role"):
-        targets.append(("the customer-data-read elevation", ELEVATION_READ))
         reader = "role:" + ELEVATION_READ
         for action in ("s3:PutObject", "s3:DeleteObject"):
             yield AccessPath("elevation-confined", f"the read elevation {action}", reader, action,
                              f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip
         yield AccessPath("elevation-confined", "the read elevation decrypts outside S3", reader, "kms:Decrypt",
                          OBJECTS_KEY, expect=Expect.DENY)  # fmt: skip
-    if model.has("detection", "OperatorAccess/Operator/Role"):
-        targets.append(("the database-operator elevation", "{detection:OperatorAccess/Operator/Role.Arn}"))
-    for label, role in targets:
+    for label, role, _access in targets:
         for who, whom in (("idc:requester", "an operator without an approved elevation (requester access)"),
                           ("idc:approver", "an approver"), (IAM_USER, "an IAM user with every permission and MFA"),
                           (ROOT, "the account's root user"), ("person", "a principal of the account with MFA")):  # fmt: skip
             yield AccessPath("no-standing-access", f"{whom} assumes {label}", who, "sts:AssumeRole", role,
                              context=MFA, expect=Expect.DENY)  # fmt: skip
-    if model.has("detection", "Elevation/CustomerDataRead/Role"):
-        yield AccessPath("no-standing-access", "the auditor access assumes the customer-data-read elevation",
-                         "idc:auditor", "sts:AssumeRole", ELEVATION_READ, expect=Expect.DENY)  # fmt: skip
+        if label != "the auditor role":
+            yield AccessPath("no-standing-access", f"the auditor access assumes {label}", "idc:auditor",
+                             "sts:AssumeRole", role, elevation_window="another", expect=Expect.DENY)  # fmt: skip
     if not model.has("detection", "ElevationBroker/Broker/Function"):
         return
     yield AccessPath("elevation-confined", "the broker reads a customer object", BROKER, "s3:GetObject",
                      f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip
     yield AccessPath("elevation-confined", "the broker writes into the erasure ledger", BROKER, "s3:PutObject",
                      f"{AUDIT_BUCKET}/{LEDGER_PREFIX}{{region}}/x.json", expect=Expect.DENY)  # fmt: skip
-    yield AccessPath("elevation-confined", "the broker rewrites the app role's trust", BROKER,
-                     "iam:UpdateAssumeRolePolicy", APP.removeprefix("role:"), expect=Expect.DENY)  # fmt: skip
+    for who in (BROKER, STEPS):
+        yield AccessPath("elevation-confined", "the elevation functions rewrite the app role's trust", who,
+                         "iam:UpdateAssumeRolePolicy", APP.removeprefix("role:"), expect=Expect.DENY)  # fmt: skip
+        yield AccessPath("elevation-confined", "the elevation functions give the auditor role a policy", who,
+                         "iam:PutRolePolicy", AUDITOR.removeprefix("role:"), expect=Expect.DENY)  # fmt: skip
+    workflow = "role:{detection:ElevationBroker/WorkflowRole/Role.Arn}"
+    yield AccessPath("elevation-confined", "the workflow invokes the people's function (a forged caller)", workflow,
+                     "lambda:InvokeFunction", BROKER_FUNCTION, expect=Expect.DENY)  # fmt: skip
+    yield AccessPath("elevation-confined", "the workflow's steps start an elevation workflow", STEPS,
+                     "states:StartExecution", ELEVATION_WORKFLOW, expect=Expect.DENY)  # fmt: skip
 
 
-def _operator_paths() -> Iterator[AccessPath]:
+def _operator_paths(holder: str) -> Iterator[AccessPath]:
     """The database operator's port forward (Systems Manager user guide: StartSession needs the
     instance and the document; the agent's channels go through the ssm/ssmmessages endpoints)."""
     operator, host = (
@@ -217,10 +277,11 @@ def _operator_paths() -> Iterator[AccessPath]:
     instance = "arn:aws:ec2:{region}:{account}:instance/{network:OperatorHost/Host.Ref}"
     yield AccessPath(
         "operator",
-        "a person holding an approved database-operator elevation assumes the operator role",
-        "idc:database-operator",
+        "a person holding an approved database-operator elevation assumes the operator role during the window",
+        holder,
         "sts:AssumeRole",
         operator.removeprefix("role:"),
+        elevation_window="during",
     )
     yield AccessPath("operator", "the operator starts a session on the host", operator, "ssm:StartSession", instance)
     yield AccessPath(
@@ -605,13 +666,6 @@ def _static_intended() -> Iterator[AccessPath]:
     )
     yield AccessPath("fis", "FIS fails Aurora over", fis, "rds:FailoverDBCluster", "{data:Aurora/Cluster.DBClusterArn}")
     # --- people: the auditor reads and decrypts audit records; break-glass fails over.
-    yield AccessPath(
-        "auditor",
-        "a person signed in through Identity Center with the auditor access assumes the auditor role",
-        "idc:auditor",
-        "sts:AssumeRole",
-        AUDITOR.removeprefix("role:"),
-    )
     for bucket, key in (
         (AUDIT_BUCKET, "/cloudtrail/AWSLogs/{account}/CloudTrail/{region}/x.json.gz"),
         (CONFIG_BUCKET, "/config/AWSLogs/{account}/Config/{region}/x.json.gz"),

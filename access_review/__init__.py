@@ -80,6 +80,8 @@ def judge_elevation(steps: list[dict[str, Any]], now: datetime) -> ElevationEntr
         entry.held_minutes = int((end - _t(granted["at"])).total_seconds() // 60)
         if not approved or steps.index(approved) > steps.index(granted):
             entry.violations.append("granted without an approval")
+        if ended and steps.index(ended) < steps.index(granted):
+            entry.violations.append(f"granted after it was {ended['step']}")
         if approved and approved.get("approver", "").casefold() == first["requester"].casefold():
             entry.violations.append("approved by the requester")
         if approved and end > _t(approved["expires_at"]) + EXPIRY_GRACE:

@@ -6,10 +6,11 @@ plane only through a just-in-time elevation (the runtime is the `elevation` pack
   that access's permission set (ArnLike aws:PrincipalArn on AWSReservedSSO_<set>_*), so never an
   IAM user and never the root user. SAML: only a federated session from the configured provider
   (sts:AssumeRoleWithSAML with SAML:aud, IAM user guide "Configure SAML assertions").
-- `elevation_principal`: who may assume an elevation role. Identity Center: only the role of the
-  elevation's permission set, which exists for a user only while the workflow's temporary account
-  assignment does. SAML (the fallback): nobody until the workflow rewrites the trust
-  (elevation.trust), and nobody again after expiry.
+- `elevation_principal`: who may assume an elevation role: nobody, until the workflow rewrites the
+  trust (elevation.trust) for the people holding an active grant, each only in its window, and
+  nobody again after expiry. The principal it then admits is the role of the elevation's
+  permission set (Identity Center: the temporary account assignment is how the person signs in)
+  or the requester role (SAML).
 - `ElevationRoles`: the elevation roles and what each may do.
 - `ElevationBroker`: the broker function (function URL, AWS_IAM auth), its workflow (grant, Wait
   until the expiry, expire) and an alarm when the workflow fails.
@@ -39,6 +40,7 @@ from constructs_lib.lifecycle_asset import lifecycle_code
 from constructs_lib.retention import encrypted_log_group
 from contract import (
     ELEVATION_BROKER,
+    ELEVATION_STEPS,
     SAML_AUDIENCE,
     VISITOR_PREFIX,
     WORKSPACE_PREFIX,
@@ -71,21 +73,23 @@ def human_principal(scope: Construct, access: AccessConfig, who: HumanAccess) ->
     )
 
 
-def elevation_principal(scope: Construct, access: AccessConfig, elevation: Elevation) -> iam.IPrincipal:
-    stack = Stack.of(scope)
+def elevation_trust_principal(stack: Stack, access: AccessConfig, elevation: Elevation) -> str:
+    """The principal an elevation's trust names (elevation.trust.principal_condition)."""
     if access.identity_source is IdentitySource.IDENTITY_CENTER:
-        pattern = identity_center_role_pattern(
+        return identity_center_role_pattern(
             stack.partition, stack.account, permission_set_name(stack.region, elevation)
         )
-        return iam.AccountRootPrincipal().with_conditions({"ArnLike": {"aws:PrincipalArn": pattern}})
-    requester = (
-        f"arn:{stack.partition}:iam::{stack.account}:role/{human_role_name(stack.region, HumanAccess.REQUESTER)}"
-    )
-    return iam.AccountRootPrincipal().with_conditions(closed_conditions(requester))
+    return f"arn:{stack.partition}:iam::{stack.account}:role/{human_role_name(stack.region, HumanAccess.REQUESTER)}"
 
 
-def broker_function_arn(stack: Stack) -> str:
-    return f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:{function_name(stack.region, ELEVATION_BROKER)}"
+def elevation_principal(scope: Construct, access: AccessConfig, elevation: Elevation) -> iam.IPrincipal:
+    """The deployed (closed) trust of an elevation role: the same document the workflow restores."""
+    principal = elevation_trust_principal(Stack.of(scope), access, elevation)
+    return iam.AccountRootPrincipal().with_conditions(closed_conditions(principal))
+
+
+def broker_function_arn(stack: Stack, name: str = ELEVATION_BROKER) -> str:
+    return f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:{function_name(stack.region, name)}"
 
 
 def invoke_broker_statements(function_arn: str) -> list[dict[str, Any]]:
@@ -106,19 +110,28 @@ class SamlPeopleRoles(Construct):
     """Under SAML only: the requester and approver roles, federated from the IdP, that may only
     call the broker. (Under Identity Center these are permission sets of the identity stack.)"""
 
-    def __init__(self, scope: Construct, construct_id: str, *, access: AccessConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, access: AccessConfig, elevation_roles: list[str]
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.roles: dict[HumanAccess, iam.IRole] = {}
         for who in (HumanAccess.REQUESTER, HumanAccess.APPROVER):
+            statements = [
+                iam.PolicyStatement.from_json(st) for st in invoke_broker_statements(broker_function_arn(stack))
+            ]
+            if who is HumanAccess.REQUESTER:
+                # A same-account trust that names the account needs the caller's own allow too: the
+                # elevation roles' trust stays closed unless the workflow opened it for this person.
+                statements.append(iam.PolicyStatement(sid="AssumeOpenedElevations", actions=["sts:AssumeRole"],
+                                                      resources=elevation_roles))  # fmt: skip
             role = ScopedRole(
                 self,
                 who.value.title(),
                 assumed_by=human_principal(self, access, who),
-                description=f"trustbase {who.value}: signs in through the SAML IdP, may only call the elevation broker",
-                statements=[
-                    iam.PolicyStatement.from_json(st) for st in invoke_broker_statements(broker_function_arn(stack))
-                ],
+                description=f"trustbase {who.value}: signs in through the SAML IdP; the elevation broker"
+                + (", and an elevation while the workflow has opened it" if who is HumanAccess.REQUESTER else ""),
+                statements=statements,
                 role_name=human_role_name(stack.region, who),
             )
             self.roles[who] = role.role
@@ -208,7 +221,8 @@ class ElevationBroker(Construct):
         machine_arn = f"arn:{p}:states:{region}:{account}:stateMachine:{machine_name}"
         executions = f"arn:{p}:states:{region}:{account}:execution:{machine_name}:*"
         records = f"{audit_bucket_arn}/{elevation_prefix(region)}*"
-        statements = [
+        roles = list(elevation_roles.values())
+        common = [
             iam.PolicyStatement(sid="RecordSteps", actions=["s3:PutObject", "s3:GetObject"], resources=[records]),
             iam.PolicyStatement(
                 sid="ListSteps",
@@ -228,8 +242,25 @@ class ElevationBroker(Construct):
                 },
             ),
             iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
+            # Open and close exactly the elevation roles' trust, and end their older sessions with an
+            # inline aws:TokenIssueTime deny (the boundary denies every other IAM write).
+            iam.PolicyStatement(
+                sid="OpenAndCloseElevationTrust",
+                actions=["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"],
+                resources=roles,
+            ),
+        ]
+        people_only = [
             iam.PolicyStatement(sid="StartTheWorkflow", actions=["states:StartExecution"], resources=[machine_arn]),
             iam.PolicyStatement(sid="StopTheWorkflow", actions=["states:StopExecution"], resources=[executions]),
+            # Step Functions encrypts the execution input with the workflow's key ("Data at rest
+            # encryption": StartExecution needs kms:GenerateDataKey and kms:Decrypt through states).
+            iam.PolicyStatement(
+                sid="WorkflowKeyThroughStepFunctions",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[function_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"states.{region}.amazonaws.com"}},
+            ),
         ]
         wildcards = [records, executions]
         env = {
@@ -245,29 +276,23 @@ class ElevationBroker(Construct):
         if access.identity_source is IdentitySource.IDENTITY_CENTER:
             instance_id = access.instance_arn.rsplit("/", 1)[1]
             permission_sets = f"arn:{p}:sso:::permissionSet/{instance_id}/*"
-            identity_store = f"arn:{p}:identitystore::{account}:identitystore/{access.identity_store_id}"
+            # The identity store belongs to the account that owns the Identity Center instance.
+            identity_store = f"arn:{p}:identitystore::*:identitystore/{access.identity_store_id}"
             users, groups = f"arn:{p}:identitystore:::user/*", f"arn:{p}:identitystore:::group/*"
             memberships = f"arn:{p}:identitystore:::membership/*"
-            statements += [
+            sso_roles = f"arn:{p}:iam::{account}:role/aws-reserved/sso.amazonaws.com/*"
+            common += [
                 # Service Authorization Reference, IAM Identity Center: the assignment calls act on
                 # the instance, the permission set and the target account.
                 iam.PolicyStatement(
                     sid="TemporaryAccountAssignments",
-                    actions=[
-                        "sso:CreateAccountAssignment",
-                        "sso:DeleteAccountAssignment",
-                        "sso:ListAccountAssignments",
-                    ],
+                    actions=["sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:ListAccountAssignments"],
                     resources=[access.instance_arn, permission_sets, f"arn:{p}:sso:::account/{account}"],
                 ),
                 iam.PolicyStatement(
                     sid="FindPermissionSetsAndAssignmentStatus",
-                    actions=[
-                        "sso:ListPermissionSets",
-                        "sso:DescribePermissionSet",
-                        "sso:DescribeAccountAssignmentCreationStatus",
-                        "sso:DescribeAccountAssignmentDeletionStatus",
-                    ],
+                    actions=["sso:ListPermissionSets", "sso:DescribePermissionSet",
+                             "sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus"],
                     resources=[access.instance_arn, permission_sets],
                 ),
                 # Service Authorization Reference, AWS Identity Store: GetUserId acts on the store and
@@ -277,8 +302,12 @@ class ElevationBroker(Construct):
                     actions=["identitystore:GetUserId", "identitystore:GetGroupId", "identitystore:IsMemberInGroups"],
                     resources=[identity_store, users, groups, memberships],
                 ),
-            ]
-            wildcards += [permission_sets, users, groups, memberships]
+            ]  # fmt: skip
+            # The caller's role must be the one Identity Center provisioned (its path), not a namesake.
+            people_only.append(
+                iam.PolicyStatement(sid="VerifyCallerRoles", actions=["iam:GetRole"], resources=[sso_roles])
+            )
+            wildcards += [permission_sets, identity_store, users, groups, memberships, sso_roles]
             env |= {
                 "IDENTITY_CENTER_REGION": access.home_region,
                 "IDENTITY_CENTER_INSTANCE_ARN": access.instance_arn,
@@ -287,43 +316,48 @@ class ElevationBroker(Construct):
                 "APPROVER_GROUP": access.approver_group,
             }
         else:
-            # The fallback rewrites and restores exactly the elevation roles' trust (the boundary
-            # denies every other IAM write), and ends their older sessions with an inline deny.
-            statements.append(
-                iam.PolicyStatement(
-                    sid="OpenAndCloseElevationTrust",
-                    actions=["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:GetRole"],
-                    resources=list(elevation_roles.values()),
-                )
+            people = [f"arn:{p}:iam::{account}:role/{human_role_name(region, w)}"
+                      for w in (HumanAccess.REQUESTER, HumanAccess.APPROVER)]  # fmt: skip
+            people_only.append(iam.PolicyStatement(sid="VerifyCallerRoles", actions=["iam:GetRole"], resources=people))
+
+        def function(cid: str, name: str, handler: str, description: str, statements: list[iam.PolicyStatement],
+                     invoked_by: str) -> SecureFunction:  # fmt: skip
+            fn = SecureFunction(
+                self,
+                cid,
+                name=name,
+                description=description,
+                handler=handler,
+                code=lifecycle_code(),
+                network=None,
+                key=function_key,
+                logs_key=logs_key,
+                log_retention=log_retention,
+                dead_letter_queue=None,
+                environment=env,
+                statements=statements,
+                timeout_minutes=2,
+                outside_vpc_reason="It calls IAM, IAM Identity Center and the identity store, which offer no VPC "
+                "endpoints here, and reads and writes only elevation records (no customer data).",
+                synchronous_reason=f"Invoked only synchronously, by {invoked_by}: there is no async event to "
+                "dead-letter (the caller gets the error; the workflow retries and its failure alarm fires).",
             )
-        self.function = SecureFunction(
-            self,
-            "Broker",
-            name=ELEVATION_BROKER,
-            description="Elevations: request, approve, revoke, list; grant and expire for the workflow",
-            handler="elevation.handler.handle",
-            code=lifecycle_code(),
-            network=None,
-            key=function_key,
-            logs_key=logs_key,
-            log_retention=log_retention,
-            dead_letter_queue=None,
-            environment=env,
-            statements=statements,
-            timeout_minutes=2,
-            outside_vpc_reason="The broker calls IAM, IAM Identity Center and the identity store, which offer no VPC "
-            "endpoints here; it reads and writes only elevation records (no customer data), and the function URL "
-            "admits only SigV4-signed callers whose role the broker checks.",
-            synchronous_reason="The broker is invoked only synchronously: by its function URL (the caller gets the "
-            "error) and by the workflow's tasks (Step Functions retries them and the alarm fires on failure).",
-        )
-        nag.acknowledge(
-            self.function.policy,
-            tuple(nag.iam5_resource_finding(self, w) for w in wildcards),
-            "Elevation records are keyed by request ID under this region's prefix only; executions are named "
-            "by request ID, only of this region's elevation workflow; permission sets, users and groups get IDs "
-            "from Identity Center, and the calls are limited to this instance, store and account.",
-        )
+            nag.acknowledge(
+                fn.policy,
+                tuple(nag.iam5_resource_finding(self, w) for w in wildcards if w != executions or name == ELEVATION_BROKER),
+                "Elevation records are keyed by request ID under this region's prefix only; executions are named "
+                "by request ID, only of this region's elevation workflow; permission sets, users, groups and the "
+                "Identity Center roles get names and IDs from Identity Center, and the calls are limited to this "
+                "instance, store and account.",
+            )  # fmt: skip
+            return fn
+
+        self.function = function("Broker", ELEVATION_BROKER, "elevation.handler.serve_url",
+                                 "Elevations for people: request, approve, revoke, list (function URL, AWS_IAM)",
+                                 common + people_only, "its function URL")  # fmt: skip
+        self.steps = function("Steps", ELEVATION_STEPS, "elevation.handler.run_step",
+                              "Elevation workflow steps: grant at approval, expire at the end",
+                              common, "the elevation workflow's tasks")  # fmt: skip
         self.url = self.function.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         CfnOutput(self, "ElevationBrokerUrl", value=self.url.url, description="python -m elevation --url <this>")
 
@@ -332,7 +366,7 @@ class ElevationBroker(Construct):
             return tasks.LambdaInvoke(
                 self,
                 name,
-                lambda_function=self.function.function,
+                lambda_function=self.steps.function,
                 payload=sfn.TaskInput.from_object({"step": what, "request_id": sfn.JsonPath.string_at("$.request_id")}),
                 result_path=f"$.{what}",
                 payload_response_only=True,
@@ -356,7 +390,9 @@ class ElevationBroker(Construct):
             description="trustbase elevation workflow: invoke the broker's grant and expire steps, logs, tracing",
             statements=[
                 iam.PolicyStatement(
-                    sid="InvokeTheBroker", actions=["lambda:InvokeFunction"], resources=[broker_function_arn(stack)]
+                    sid="InvokeTheSteps",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[broker_function_arn(stack, ELEVATION_STEPS)],
                 ),
                 iam.PolicyStatement(
                     sid="WorkflowKey",

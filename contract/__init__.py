@@ -164,7 +164,8 @@ def saml_provider_name() -> str:
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 IDENTITY_STACK = f"{PROJECT}-identity"
 ORGANIZATION_STACK = f"{PROJECT}-organization"
-ELEVATION_BROKER = "elevation-broker"
+ELEVATION_BROKER = "elevation-broker"  # the people's function (its URL)
+ELEVATION_STEPS = "elevation-steps"  # the workflow's grant and expire steps
 ELEVATION_PREFIX = "elevations/"
 
 

@@ -33,10 +33,12 @@ from contract import (
     IdentitySource,
     elevation_prefix,
     elevation_record_key,
+    elevation_role_name,
     human_role_name,
+    identity_center_role_pattern,
     permission_set_name,
 )
-from elevation.trust import SESSION_REVOCATION_POLICY, closed_trust, granted_trust, session_revocation
+from elevation.trust import SESSION_REVOCATION_POLICY, Grant, session_revocation, trust_for
 
 REASON_MIN, REASON_MAX = 10, 1000
 SCOPE_MAX = 200
@@ -47,6 +49,10 @@ _REQUEST_ID = re.compile(r"^el-\d{8}T\d{6}Z-[0-9a-f]{8}$")
 
 class Refused(Exception):
     """The caller may not do this (HTTP 403), with the reason."""
+
+
+class MissingPermissionSet(RuntimeError):
+    """The elevation's permission set is not in the Identity Center instance (identity stack not deployed)."""
 
 
 class BadRequest(Exception):
@@ -200,11 +206,28 @@ class Broker:
         if access not in allowed:
             names = " or ".join(a.value for a in allowed)
             raise Refused(f"{caller.arn} is not signed in with the {names} access of {self.s.region}")
+        self._verify_role(caller)
         if self.s.source is IdentitySource.IDENTITY_CENTER:
             group = self.s.requester_group if access is HumanAccess.REQUESTER else self.s.approver_group
             if not self._in_group(self._user_id(caller.user), group):
                 raise Refused(f"{caller.user} is not a member of the identity-store group {group!r}")
         return access  # type: ignore[return-value]
+
+    def _verify_role(self, caller: Caller) -> None:
+        """An assumed-role ARN names the role but not its path: a role someone created with the same
+        name elsewhere would pass a name check. The role must be the one Identity Center provisions
+        (path /aws-reserved/sso.amazonaws.com/) or, under SAML, trustbase's own (path /), and the
+        session's role ID must be that role's (a deleted and re-created role has another ID)."""
+        try:
+            role = self.c.iam.get_role(RoleName=caller.role_name)["Role"]
+        except self.c.iam.exceptions.NoSuchEntityException as exc:
+            raise Refused(f"{caller.arn}: no such role") from exc
+        path = str(role.get("Path", "/"))
+        expected = "/aws-reserved/sso.amazonaws.com/" if self.s.source is IdentitySource.IDENTITY_CENTER else "/"
+        if (not path.startswith(expected) if expected != "/" else path != "/") or caller.user_id.split(":", 1)[
+            0
+        ] != role["RoleId"]:
+            raise Refused(f"{caller.arn} is not the {self.s.source.value} role it is named after (path {path})")
 
     def _user_id(self, user_name: str) -> str:
         try:
@@ -299,52 +322,113 @@ class Broker:
             raise Refused(f"{caller.user} may revoke only their own elevations; an approver may revoke any")
         if state.status in ("refused", "revoked", "expired"):
             raise Refused(f"{request_id} is already {state.status}")
-        if state.status in ("approved", "granted"):
-            self._remove(state)
         self._record(state, "revoked", by=caller.user, why=reason[:REASON_MAX])
+        if state.step("approved"):  # a grant may exist, or be on its way: take it away
+            self._reconcile(state.first["elevation"], state.first["requester"], ended=True)
         if state.step("approved"):
             execution = f"{self.s.state_machine_arn.replace(':stateMachine:', ':execution:')}:{request_id}"
             with contextlib.suppress(self.c.sfn.exceptions.ExecutionDoesNotExist):
                 self.c.sfn.stop_execution(executionArn=execution, cause=f"revoked by {caller.user}")
         return state.summary()
 
-    def list(self, caller: Caller, *, status: str | None = None) -> list[dict[str, Any]]:
-        self._require(caller, HumanAccess.REQUESTER, HumanAccess.APPROVER)
+    def list_requests(self, caller: Caller, *, status: str | None = None) -> list[dict[str, Any]]:
+        """Approvers see the region's requests; a requester sees only their own."""
+        access = self._require(caller, HumanAccess.REQUESTER, HumanAccess.APPROVER)
+        mine = access is HumanAccess.REQUESTER
         return [s.summary() for s in all_requests(self.c.s3, self.s.audit_bucket, self.s.region)
-                if status is None or s.status == status]  # fmt: skip
+                if (status is None or s.status == status)
+                and (not mine or s.first["requester"].casefold() == caller.user.casefold())]  # fmt: skip
 
     # ----------------------------------------------------------------- the workflow's steps
     def grant(self, request_id: str) -> dict[str, Any]:
         state = self._state(request_id)
-        if state.status != "approved":
+        if state.status not in ("approved", "granted"):  # "granted": a retry after a partial failure
             return {"request_id": request_id, "granted": False, "status": state.status}
         first, approved = state.first, state.step("approved") or {}
         if self.now() >= _parse(approved["expires_at"]):
             return {"request_id": request_id, "granted": False, "status": "past expiry"}
-        if self.s.source is IdentitySource.IDENTITY_CENTER:
-            detail = self._assign(first["elevation"], first["requester"])
-        else:
-            role = self._role_name(first["elevation"])
-            self.c.iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(granted_trust(
-                self.s.account, self.s.role_arn(human_role_name(self.s.region, HumanAccess.REQUESTER)),
-                first["requester_user_id"], _iso(self.now() - timedelta(minutes=1)), approved["expires_at"])))  # fmt: skip
-            detail = {"role": self.s.role_arn(role), "trust_until": approved["expires_at"]}
-        self._record(state, "granted", **detail)
-        return {"request_id": request_id, "granted": True, "status": "granted"}
+        if state.status == "approved":
+            self._record(state, "granted", role=self.s.role_arn(self._role_name(first["elevation"])),
+                         trust_until=approved["expires_at"])  # fmt: skip
+        # The desired state follows from every record, read again now: a revoke that landed while
+        # this grant was on its way is seen here (or its own reconcile runs after this one).
+        self._reconcile(first["elevation"], first["requester"], ended=False)
+        status = self._state(request_id).status
+        return {"request_id": request_id, "granted": status == "granted", "status": status}
 
     def expire(self, request_id: str) -> dict[str, Any]:
         state = self._state(request_id)
-        if state.status in ("refused", "revoked", "expired"):
-            return {"request_id": request_id, "expired": False, "status": state.status}
-        self._remove(state)
-        self._record(state, "expired", by="workflow")
-        return {"request_id": request_id, "expired": True, "status": "expired"}
+        done = state.status in ("refused", "revoked", "expired")
+        if not done:
+            self._record(state, "expired", by="workflow")
+        if state.step("approved"):
+            self._reconcile(state.first["elevation"], state.first["requester"], ended=True)
+        return {"request_id": request_id, "expired": not done, "status": "expired" if not done else state.status}
 
     # ----------------------------------------------------------------- mechanisms
     def _role_name(self, elevation: str) -> str:
-        from contract import elevation_role_name
-
         return elevation_role_name(self.s.region, elevation)
+
+    def _principal(self, elevation: str) -> str:
+        """Who may assume the elevation role during a grant: the elevation's permission-set role
+        (Identity Center), or the requester role (SAML)."""
+        if self.s.source is IdentitySource.IDENTITY_CENTER:
+            return identity_center_role_pattern(self.s.partition, self.s.account,
+                                                permission_set_name(self.s.region, elevation))  # fmt: skip
+        return self.s.role_arn(human_role_name(self.s.region, HumanAccess.REQUESTER))
+
+    def _active(self, elevation: str) -> list[RequestState]:
+        """The elevation's grants in force now (granted, not ended, before expiry). Only requests
+        young enough to be in force are read (the request ID carries its time)."""
+        now = self.now()
+        horizon = now - timedelta(hours=self.s.max_hours + PENDING_HOURS + 1)
+        return [r for r in all_requests(self.c.s3, self.s.audit_bucket, self.s.region, since=horizon)
+                if r.first["elevation"] == elevation and r.status == "granted"
+                and now < _parse((r.step("approved") or {})["expires_at"])]  # fmt: skip
+
+    def _reconcile(self, elevation: str, user: str, *, ended: bool) -> None:
+        """Make the elevation role's trust (both mechanisms) and the user's account assignment
+        (Identity Center) match the active grants; when a grant ended, also end the sessions already
+        issued (an inline aws:TokenIssueTime deny). Idempotent, and converging: after applying, the
+        records are read again, and applied again if a revoke or grant landed meanwhile."""
+        applied: list[str] | None = None
+        for _ in range(5):
+            active = self._active(elevation)
+            ids = [r.request_id for r in active]
+            if ids == applied:
+                return
+            self._apply(elevation, user, active, ended=ended or applied is not None)
+            applied = ids
+        raise RuntimeError(f"{elevation}: the grants kept changing while being applied; the workflow retries")
+
+    def _apply(self, elevation: str, user: str, active: list[RequestState], *, ended: bool) -> None:
+        idc = self.s.source is IdentitySource.IDENTITY_CENTER
+        grants = [Grant(user_id=f"*:{r.first['requester']}" if idc else r.first["requester_user_id"],
+                        not_before=(r.step("approved") or {})["at"],
+                        expires_at=(r.step("approved") or {})["expires_at"]) for r in active]  # fmt: skip
+        role = self._role_name(elevation)
+        self.c.iam.update_assume_role_policy(
+            RoleName=role, PolicyDocument=json.dumps(trust_for(self.s.account, self._principal(elevation), grants))
+        )
+        if ended:
+            self.c.iam.put_role_policy(RoleName=role, PolicyName=SESSION_REVOCATION_POLICY,
+                                       PolicyDocument=json.dumps(session_revocation(_iso(self.now()))))  # fmt: skip
+        if idc:
+            wanted = any(r.first["requester"].casefold() == user.casefold() for r in active)
+            try:
+                assignment = self._assignment(elevation, user)
+            except MissingPermissionSet:
+                if wanted:
+                    raise
+                return  # without the permission set there is no assignment to remove
+            if wanted and not self._assigned(assignment):
+                status = self.c.sso_admin.create_account_assignment(**assignment)["AccountAssignmentCreationStatus"]
+                self._wait(status, "describe_account_assignment_creation_status", "AccountAssignmentCreationRequestId",
+                           "AccountAssignmentCreationStatus")  # fmt: skip
+            elif not wanted and self._assigned(assignment):
+                status = self.c.sso_admin.delete_account_assignment(**assignment)["AccountAssignmentDeletionStatus"]
+                self._wait(status, "describe_account_assignment_deletion_status", "AccountAssignmentDeletionRequestId",
+                           "AccountAssignmentDeletionStatus")  # fmt: skip
 
     def _permission_set_arn(self, elevation: str) -> str:
         name = permission_set_name(self.s.region, elevation)
@@ -355,19 +439,21 @@ class Broker:
                 )
                 if described["PermissionSet"]["Name"] == name:
                     return str(arn)
-        raise RuntimeError(f"permission set {name} is missing from {self.s.instance_arn}: deploy the identity stack")
+        raise MissingPermissionSet(
+            f"permission set {name} is missing from {self.s.instance_arn}: deploy the identity stack"
+        )
 
     def _assignment(self, elevation: str, user: str) -> dict[str, str]:
         return {"InstanceArn": self.s.instance_arn, "TargetId": self.s.account, "TargetType": "AWS_ACCOUNT",
                 "PermissionSetArn": self._permission_set_arn(elevation), "PrincipalType": "USER",
                 "PrincipalId": self._user_id(user)}  # fmt: skip
 
-    def _assign(self, elevation: str, user: str) -> dict[str, str]:
-        assignment = self._assignment(elevation, user)
-        status = self.c.sso_admin.create_account_assignment(**assignment)["AccountAssignmentCreationStatus"]
-        self._wait(status, "describe_account_assignment_creation_status", "AccountAssignmentCreationRequestId",
-                   "AccountAssignmentCreationStatus")  # fmt: skip
-        return {"permission_set": assignment["PermissionSetArn"], "principal_id": assignment["PrincipalId"]}
+    def _assigned(self, assignment: dict[str, str]) -> bool:
+        pages = self.c.sso_admin.get_paginator("list_account_assignments").paginate(
+            InstanceArn=self.s.instance_arn, AccountId=self.s.account, PermissionSetArn=assignment["PermissionSetArn"]
+        )
+        return any(a["PrincipalId"] == assignment["PrincipalId"] and a["PrincipalType"] == "USER"
+                   for page in pages for a in page["AccountAssignments"])  # fmt: skip
 
     def _wait(self, status: dict[str, Any], describe: str, id_key: str, result_key: str) -> None:
         """sso-admin assignment calls are asynchronous: poll until SUCCEEDED, fail on FAILED."""
@@ -381,35 +467,20 @@ class Broker:
                                                          **{id_key: status["RequestId"]})[result_key]  # fmt: skip
         raise RuntimeError(f"Identity Center did not finish {status.get('RequestId')} in 30 s")
 
-    def _remove(self, state: RequestState) -> None:
-        """Take the grant away (idempotent: removing what is not there is a no-op)."""
-        first = state.first
-        if self.s.source is IdentitySource.IDENTITY_CENTER:
-            assignment = self._assignment(first["elevation"], first["requester"])
-            listed = self.c.sso_admin.list_account_assignments(
-                InstanceArn=self.s.instance_arn,
-                AccountId=self.s.account,
-                PermissionSetArn=assignment["PermissionSetArn"],
-            )["AccountAssignments"]
-            if any(a["PrincipalId"] == assignment["PrincipalId"] and a["PrincipalType"] == "USER" for a in listed):
-                status = self.c.sso_admin.delete_account_assignment(**assignment)["AccountAssignmentDeletionStatus"]
-                self._wait(status, "describe_account_assignment_deletion_status", "AccountAssignmentDeletionRequestId",
-                           "AccountAssignmentDeletionStatus")  # fmt: skip
-            return
-        role = self._role_name(first["elevation"])
-        requester_role = self.s.role_arn(human_role_name(self.s.region, HumanAccess.REQUESTER))
-        self.c.iam.update_assume_role_policy(RoleName=role,
-                                             PolicyDocument=json.dumps(closed_trust(self.s.account, requester_role)))  # fmt: skip
-        self.c.iam.put_role_policy(RoleName=role, PolicyName=SESSION_REVOCATION_POLICY,
-                                   PolicyDocument=json.dumps(session_revocation(_iso(self.now()))))  # fmt: skip
 
-
-def all_requests(s3: Any, bucket: str, region: str) -> list[RequestState]:
-    """Every elevation request of the region, oldest first, from the audit bucket."""
+def all_requests(s3: Any, bucket: str, region: str, *, since: datetime | None = None) -> list[RequestState]:
+    """Every elevation request of the region (requested at or after `since`), oldest first."""
     by_id: dict[str, list[str]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=elevation_prefix(region)):
         for obj in page.get("Contents", []):
             request_id = obj["Key"].removeprefix(elevation_prefix(region)).split("/", 1)[0]
+            if since is not None and _requested_at(request_id) < since:
+                continue
             by_id.setdefault(request_id, []).append(obj["Key"])
     return [RequestState(rid, [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)])
             for rid, keys in sorted(by_id.items())]  # fmt: skip
+
+
+def _requested_at(request_id: str) -> datetime:
+    m = re.match(r"el-(\d{8}T\d{6})Z-", request_id)
+    return datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC) if m else datetime.min.replace(tzinfo=UTC)

@@ -1,10 +1,10 @@
-"""The broker's Lambda entry point.
+"""The broker's two Lambda entry points (two functions, so the workflow's role, which may invoke
+the steps, can never hand the people's function a forged caller):
 
-- Function URL requests (AWS_IAM auth; "requestContext.authorizer.iam" is the signed caller):
-  POST {"action": "request"|"approve"|"revoke"|"list", ...}. 200 with JSON, 400 for a malformed
-  request (naming the field), 403 when the caller may not do it.
-- Workflow steps (Step Functions invokes the function directly): {"step": "grant"|"expire",
-  "request_id": ...}.
+- `serve_url`, behind the function URL (AWS_IAM auth; "requestContext.authorizer.iam" is the
+  signed caller): POST {"action": "request"|"approve"|"revoke"|"list", ...}. 200 with JSON, 400 for
+  a malformed request (naming the field), 403 when the caller may not do it. Anything else: 400.
+- `run_step`, invoked only by the workflow: {"step": "grant"|"expire", "request_id": ...}.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def serve(b: Broker, event: dict[str, Any]) -> dict[str, Any]:
         elif action == "revoke":
             result = b.revoke(caller, str(body.get("request_id", "")), str(body.get("reason", "")))
         elif action == "list":
-            result = b.list(caller, status=body.get("status"))
+            result = b.list_requests(caller, status=body.get("status"))
         else:
             raise BadRequest(f"action {action!r}: use request, approve, revoke or list")
     except (BadRequest, json.JSONDecodeError, ValueError) as exc:
@@ -67,17 +67,23 @@ def serve(b: Broker, event: dict[str, Any]) -> dict[str, Any]:
     return _response(200, result)
 
 
-def handle(event: dict[str, Any], context: Any = None) -> Any:
-    return dispatch(broker(), event)
+def serve_url(event: dict[str, Any], context: Any = None) -> Any:
+    if "requestContext" not in event:
+        return _response(400, {"error": "this function serves its function URL only"})
+    return serve(broker(), event)
 
 
-def dispatch(b: Broker, event: dict[str, Any]) -> Any:
-    """A function URL request, or a workflow step."""
+def run_step(event: dict[str, Any], context: Any = None) -> Any:
     if "requestContext" in event:
-        return serve(b, event)
-    step = event.get("step")
-    if step == "grant":
+        raise ValueError("this function runs workflow steps only")
+    return step(broker(), event)
+
+
+def step(b: Broker, event: dict[str, Any]) -> Any:
+    """One workflow step."""
+    name = event.get("step")
+    if name == "grant":
         return b.grant(str(event["request_id"]))
-    if step == "expire":
+    if name == "expire":
         return b.expire(str(event["request_id"]))
-    raise ValueError(f"unknown workflow step {step!r}")
+    raise ValueError(f"unknown workflow step {name!r}")

@@ -1,69 +1,89 @@
-"""The trust documents of an elevation role under the fallback mechanism (no Identity Center).
+"""The trust documents of an elevation role: closed by default, opened by the workflow for exactly
+the people holding an active, approved elevation, each only during its window.
 
-The CDK construct deploys `closed_conditions` (the trust admits nobody: aws:CurrentTime is never
-before 1970); the workflow writes `granted_trust` at grant and `closed_trust` again at expiry, so
-the deployed template and the restored role are the same document. IAM user guide, "AWS global
-condition context keys": aws:CurrentTime (date operators), aws:PrincipalArn, aws:userid (for an
-assumed-role session, role-id:session-name) and aws:TokenIssueTime.
+Both mechanisms use them. Under Identity Center the principal is the role Identity Center
+provisions for the elevation's permission set (ArnLike aws:PrincipalArn), and the person is its
+session (Identity Center names the session after the user: aws:userid `<role id>:<user name>`);
+the temporary account assignment is how the person signs in, the trust is what expires. Under the
+SAML fallback the principal is the requester role and the person its SAML session
+(aws:userid `<role id>:<RoleSessionName>`).
+
+The CDK construct deploys `closed_conditions` (nobody: aws:CurrentTime is never before 1970); the
+workflow writes `trust_for` of the active grants at grant, and the closed document again when none
+is left, so the deployed template and the restored role are the same document. IAM user guide,
+"AWS global condition context keys": aws:CurrentTime (date operators), aws:PrincipalArn,
+aws:userid and aws:TokenIssueTime.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 NEVER = "1970-01-01T00:00:00Z"
 SESSION_REVOCATION_POLICY = "RevokeSessionsIssuedBeforeExpiry"
 
 
+@dataclass(frozen=True)
+class Grant:
+    """One active elevation: who (the session's aws:userid, exact or `*:<user>`) and when."""
+
+    user_id: str
+    not_before: str
+    expires_at: str
+
+
+def principal_condition(principal: str) -> dict[str, dict[str, str]]:
+    """ArnLike for an Identity Center pattern (it has wildcards), ArnEquals for a role ARN."""
+    return {("ArnLike" if "*" in principal else "ArnEquals"): {"aws:PrincipalArn": principal}}
+
+
+def closed_conditions(principal: str) -> dict[str, dict[str, str]]:
+    return {**principal_condition(principal), "DateLessThan": {"aws:CurrentTime": NEVER}}
+
+
 def _root(account: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account}:root"
 
 
-def closed_conditions(requester_role_arn: str) -> dict[str, dict[str, str]]:
-    return {"ArnEquals": {"aws:PrincipalArn": requester_role_arn}, "DateLessThan": {"aws:CurrentTime": NEVER}}
-
-
-def closed_trust(account: str, requester_role_arn: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def trust_for(account: str, principal: str, grants: list[Grant]) -> dict[str, Any]:
+    """The trust of an elevation role: one statement per active grant, or the closed one."""
+    if not grants:
+        statements = [
             {
                 "Effect": "Allow",
                 "Principal": {"AWS": _root(account)},
                 "Action": "sts:AssumeRole",
-                "Condition": closed_conditions(requester_role_arn),
+                "Condition": closed_conditions(principal),
             }
-        ],
-    }
-
-
-def granted_trust(
-    account: str, requester_role_arn: str, requester_user_id: str, not_before: str, expires_at: str
-) -> dict[str, Any]:
-    """Only the requester's own session of the requester role, only between the two instants."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+        ]
+    else:
+        statements = [
             {
-                "Sid": "ElevationUntilExpiry",
+                "Sid": f"Elevation{i}",
                 "Effect": "Allow",
                 "Principal": {"AWS": _root(account)},
                 "Action": "sts:AssumeRole",
                 "Condition": {
-                    "ArnEquals": {"aws:PrincipalArn": requester_role_arn},
-                    "StringEquals": {"aws:userid": requester_user_id},
-                    "DateGreaterThan": {"aws:CurrentTime": not_before},
-                    "DateLessThan": {"aws:CurrentTime": expires_at},
+                    **principal_condition(principal),
+                    ("StringLike" if "*" in g.user_id else "StringEquals"): {"aws:userid": g.user_id},
+                    "DateGreaterThan": {"aws:CurrentTime": g.not_before},
+                    "DateLessThan": {"aws:CurrentTime": g.expires_at},
                 },
             }
-        ],
-    }
+            for i, g in enumerate(grants)
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def closed_trust(account: str, principal: str) -> dict[str, Any]:
+    return trust_for(account, principal, [])
 
 
 def session_revocation(issued_before: str) -> dict[str, Any]:
     """IAM user guide, "Revoking IAM role temporary security credentials": deny every action to
-    sessions whose token was issued before the revocation (a restored trust stops new sessions
-    only; this ends the ones already issued)."""
+    sessions whose token was issued before the revocation (a closed trust stops new sessions only;
+    this ends the ones already issued)."""
     return {
         "Version": "2012-10-17",
         "Statement": [

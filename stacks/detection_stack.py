@@ -103,8 +103,10 @@ class DetectionStack(RegionalStack):
         self.elevation_roles: ElevationRoles | None = None
         self.broker: ElevationBroker | None = None
         if offered:
+            roles = {e: f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
+                     for e in offered}  # fmt: skip
             if access.identity_source is IdentitySource.SAML:
-                self.saml_people = SamlPeopleRoles(self, "People", access=access)
+                self.saml_people = SamlPeopleRoles(self, "People", access=access, elevation_roles=list(roles.values()))
             self.elevation_roles = ElevationRoles(
                 self,
                 "Elevation",
@@ -113,8 +115,6 @@ class DetectionStack(RegionalStack):
                 data_bucket_arn=read(self, Link.DATA_BUCKET_ARN),
                 objects_key_arn=read(self, Link.OBJECTS_KEY_ARN),
             )
-            roles = {e: f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
-                     for e in offered}  # fmt: skip
             self.broker = ElevationBroker(
                 self,
                 "ElevationBroker",

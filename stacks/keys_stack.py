@@ -37,11 +37,9 @@ class KeysStack(RegionalStack):
             "PermissionsBoundary",
             extra_regions=(dr,) if dr else (),
             identity_center_region=access.home_region if not fallback else None,
-            # the fallback elevation workflow rewrites exactly these roles' trust (elevation.trust)
+            # the elevation workflow opens and closes exactly these roles' trust (elevation.trust)
             elevation_roles=tuple(
                 f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
                 for e in offered_elevations(access, region_config)
-            )
-            if fallback
-            else (),
+            ),
         )

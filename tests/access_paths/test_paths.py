@@ -41,9 +41,9 @@ def test_every_family_has_paths_in_every_region(models: dict[str, RegionModel]) 
 
 def test_generated_families_cover_every_alarm_and_encrypted_log_group(models: dict[str, RegionModel]) -> None:
     """22 alarms per region publish to the alerts topic (12 security alarms, 2 FIS stop conditions,
-    5 lifecycle alarms, the Macie and the Inspector dead-letter alarms, the elevation workflow's); 13
+    5 lifecycle alarms, the Macie and the Inspector dead-letter alarms, the elevation workflow's); 14
     CMK-encrypted log groups (flow logs, Aurora, the migration function, WAF, the trail, 5 lifecycle
-    functions and the state machine, the elevation broker and its workflow)."""
+    functions and the state machine, the elevation broker, its steps function and its workflow)."""
     model = models["eu-west-1"]
     alarms = {
         p.name.split(" publishes")[0] for p in intended(model) if p.family == "alarms" and p.action == "sns:Publish"
@@ -51,7 +51,7 @@ def test_generated_families_cover_every_alarm_and_encrypted_log_group(models: di
     assert len({a for a in alarms if a.startswith("alarm ")}) == 22
     assert alarms - {a for a in alarms if a.startswith("alarm ")} == {"rule trustbase-eu-west-1-inspector-critical"}
     groups = {p.name.split(" (")[0] for p in intended(model) if p.family == "log-groups"}
-    assert len(groups) == 13
+    assert len(groups) == 14
 
 
 def _without(policy: Policy | None, refs: set[StatementRef]) -> Policy | None:

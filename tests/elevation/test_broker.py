@@ -38,9 +38,21 @@ class Clock:
         return self.t
 
 
+# The roles Identity Center provisions (path /aws-reserved/sso.amazonaws.com/<region>/) and
+# trustbase's SAML roles, with the role IDs their sessions carry in aws:userid.
+ROLE_IDS = {
+    "AWSReservedSSO_tb-euw1-requester_0a1b2c3d4e5f6789": "AROAIDCREQUESTER0001",
+    "AWSReservedSSO_tb-euw1-approver_0a1b2c3d4e5f6789": "AROAIDCAPPROVER00001",
+    "AWSReservedSSO_tb-euw1-auditor_0a1b2c3d4e5f6789": "AROAIDCAUDITOR000001",
+    "AWSReservedSSO_tb-euw1-customer-data-read_0a1b2c3d4e5f6789": "AROAIDCREADER0000001",
+    "trustbase-eu-west-1-requester": "AROAREQUESTER",
+    "trustbase-eu-west-1-approver": "AROAAPPROVER",
+}
+
+
 def idc_caller(permission_set: str, user: str) -> Caller:
     role = f"AWSReservedSSO_{permission_set}_0a1b2c3d4e5f6789"
-    return Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{user}", user_id=f"AROAEXAMPLE{len(user)}:{user}")
+    return Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{user}", user_id=f"{ROLE_IDS[role]}:{user}")
 
 
 ALICE = idc_caller("tb-euw1-requester", "alice@example.com")
@@ -82,9 +94,13 @@ def world() -> Iterator[dict[str, Any]]:
         for user, group in (("alice@example.com", "trustbase-operators"), ("alice@example.com", "trustbase-approvers"),
                             ("bob@example.com", "trustbase-approvers")):  # fmt: skip
             ids.create_group_membership(IdentityStoreId=store, GroupId=groups[group], MemberId={"UserId": users[user]})
-        for name in ("trustbase-eu-west-1-requester", "trustbase-eu-west-1-elevation-customer-data-read"):
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
-                closed_trust(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:role/trustbase-eu-west-1-requester")))  # fmt: skip
+        from moto.iam.models import iam_backends
+
+        for name, role_id in ROLE_IDS.items():
+            path = "/aws-reserved/sso.amazonaws.com/eu-west-1/" if name.startswith("AWSReservedSSO_") else "/"
+            iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument="{}")
+            iam_backends[ACCOUNT]["global"].get_role(name).id = role_id  # the ID its sessions carry
+        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(closed_trust(ACCOUNT, IDC_READER)))
         clock = Clock()
         common = dict(region=REGION, account=ACCOUNT, max_hours=4, elevations=(Elevation.CUSTOMER_DATA_READ,),
                       audit_bucket=BUCKET, alerts_topic_arn=topic, state_machine_arn=machine)  # fmt: skip
@@ -132,11 +148,11 @@ def test_identity_center_grant_lasts_until_expiry_and_the_workflow_removes_it(wo
     assert b.grant(request_id)["granted"] is True
     assert assignments(world) == [world["alice_id"]]
     clock.t = T0 + timedelta(hours=1, minutes=59)
-    assert b.list(BOB)[0]["status"] == "granted"
+    assert b.list_requests(BOB)[0]["status"] == "granted"
     clock.t = T0 + timedelta(hours=2)  # nobody does anything: the workflow's Wait ends
     assert b.expire(request_id)["expired"] is True
     assert assignments(world) == []
-    summary = b.list(ALICE)[0]
+    summary = b.list_requests(ALICE)[0]
     assert (summary["status"], summary["approver"], summary["expires_at"]) == ("expired", "bob@example.com",
                                                                                "2026-11-02T11:00:00Z")  # fmt: skip
     assert notifications(world) == [f"trustbase elevation {s}: customer-data-read (eu-west-1)"
@@ -151,9 +167,9 @@ def test_self_approval_is_refused_and_the_request_stays_pending(world: dict[str,
     request_id = ask(b)
     with pytest.raises(Refused, match="someone else must approve"):
         b.approve(ALICE_APPROVER, request_id)
-    assert b.list(BOB)[0]["status"] == "pending"
+    assert b.list_requests(BOB)[0]["status"] == "pending"
     b.approve(BOB, request_id)
-    assert b.list(BOB)[0]["status"] == "approved"
+    assert b.list_requests(BOB)[0]["status"] == "approved"
 
 
 def test_only_the_approver_group_and_access_may_approve(world: dict[str, Any]) -> None:
@@ -183,7 +199,7 @@ def test_early_revoke_removes_the_grant_and_stops_the_workflow(world: dict[str, 
     )
     assert execution["status"] == "ABORTED"
     assert b.expire(request_id)["expired"] is False  # the later expiry step finds nothing to do
-    assert b.list(BOB)[0]["ended_by"] == "alice@example.com"
+    assert b.list_requests(BOB)[0]["ended_by"] == "alice@example.com"
 
 
 def test_a_grant_after_expiry_or_after_revoke_does_nothing(world: dict[str, Any]) -> None:
@@ -192,6 +208,12 @@ def test_a_grant_after_expiry_or_after_revoke_does_nothing(world: dict[str, Any]
     b.approve(BOB, request_id)
     clock.t = T0 + timedelta(hours=1)
     assert b.grant(request_id)["granted"] is False
+    assert assignments(world) == []
+    clock.t = T0
+    revoked = ask(b, hours=1)
+    b.approve(BOB, revoked)
+    b.revoke(BOB, revoked, "not needed after all")
+    assert b.grant(revoked)["granted"] is False
     assert assignments(world) == []
 
 
@@ -218,52 +240,142 @@ def test_a_stale_request_cannot_be_approved(world: dict[str, Any]) -> None:
     clock.t = T0 + timedelta(hours=25)
     with pytest.raises(Refused, match="ask again"):
         b.approve(BOB, request_id)
-    assert b.list(BOB)[0]["status"] == "refused"
+    assert b.list_requests(BOB)[0]["status"] == "refused"
 
 
-# --------------------------------------------------------------------------- fallback (no Identity Center)
+# --------------------------------------------------------------------------- the elevation role's trust
 SAML_ALICE = Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/trustbase-eu-west-1-requester/alice@example.com",
                     user_id="AROAREQUESTER:alice@example.com")  # fmt: skip
 SAML_BOB = Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/trustbase-eu-west-1-approver/bob@example.com",
                   user_id="AROAAPPROVER:bob@example.com")  # fmt: skip
 ROLE = "trustbase-eu-west-1-elevation-customer-data-read"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
+IDC_READER = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_tb-euw1-customer-data-read_*"
+READER_SESSION = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_tb-euw1-customer-data-read_0a1b2c3d4e5f6789"
+SAML_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/trustbase-eu-west-1-requester"
 
 
-def may_assume(world: dict[str, Any], at: datetime, user_id: str = SAML_ALICE.user_id) -> bool:
-    """The offline evaluator on the trust policy moto holds (moto itself enforces no trust policy)."""
+def may_assume(world: dict[str, Any], at: datetime, *, principal: str, user_id: str) -> bool:
+    """The offline evaluator on the trust policy moto holds (moto enforces no trust policy). The
+    caller's own allow is assumed here: the access paths evaluate the real policies on the templates."""
     trust = world["iam"].get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
-    requester = Principal.role(f"arn:aws:iam::{ACCOUNT}:role/trustbase-eu-west-1-requester")
+    who = Principal.role(principal)
     context = {"aws:CurrentTime": (at.strftime("%Y-%m-%dT%H:%M:%SZ"),), "aws:userid": (user_id,),
-               "aws:PrincipalArn": (requester.arn,), "aws:PrincipalAccount": (ACCOUNT,)}  # fmt: skip
+               "aws:PrincipalArn": (who.arn,), "aws:PrincipalAccount": (ACCOUNT,)}  # fmt: skip
     identity = parse_policy({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}]},
-                            kind=PolicyKind.IDENTITY, where="requester role")  # fmt: skip
+                            kind=PolicyKind.IDENTITY, where="the caller's own allow")  # fmt: skip
     policies = Policies(identity=(identity,), resource=parse_policy(trust, kind=PolicyKind.TRUST, where=ROLE),
                         resource_required=True)  # fmt: skip
-    return evaluate(Request(requester, "sts:AssumeRole", ROLE_ARN, ACCOUNT, context), policies).allowed
+    return evaluate(Request(who, "sts:AssumeRole", ROLE_ARN, ACCOUNT, context), policies).allowed
+
+
+def alice_reads(world: dict[str, Any], at: datetime, user: str = "alice@example.com") -> bool:
+    return may_assume(world, at, principal=READER_SESSION, user_id=f"AROAIDCREADER0000001:{user}")
+
+
+def test_identity_center_trust_opens_for_the_holder_in_the_window_only(world: dict[str, Any]) -> None:
+    b, clock = world["idc"], world["clock"]
+    request_id = ask(b)
+    assert not alice_reads(world, T0 + timedelta(minutes=5))  # deployed closed: no approved elevation
+    b.approve(BOB, request_id)
+    b.grant(request_id)
+    assert alice_reads(world, T0 + timedelta(minutes=5))
+    assert not alice_reads(world, T0 + timedelta(minutes=5), user="bob@example.com")  # same permission set, not hers
+    assert not alice_reads(world, T0 + timedelta(hours=2, seconds=1))  # past expiry, before the workflow acts
+    clock.t = T0 + timedelta(hours=2)
+    b.expire(request_id)
+    assert not alice_reads(world, T0 + timedelta(minutes=5))  # closed again, at any time
+    trust = world["iam"].get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
+    assert trust == closed_trust(ACCOUNT, IDC_READER)  # exactly the deployed document: no drift
+    revocation = world["iam"].get_role_policy(RoleName=ROLE, PolicyName=SESSION_REVOCATION_POLICY)["PolicyDocument"]
+    assert revocation["Statement"][0]["Condition"] == {"DateLessThan": {"aws:TokenIssueTime": "2026-11-02T11:00:00Z"}}
 
 
 def test_fallback_trust_admits_the_requester_until_expiry_then_is_restored(world: dict[str, Any]) -> None:
     b, clock = world["saml"], world["clock"]
     request_id = str(b.request(SAML_ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing",
                                hours=2)["request_id"])  # fmt: skip
-    assert not may_assume(world, T0 + timedelta(minutes=5))  # no approved elevation: denied
+
+    def alice(at: datetime, user_id: str = SAML_ALICE.user_id) -> bool:
+        return may_assume(world, at, principal=SAML_REQUESTER, user_id=user_id)
+
+    assert not alice(T0 + timedelta(minutes=5))  # no approved elevation: denied
     with pytest.raises(Refused, match="someone else must approve"):
         b.approve(
             Caller(arn=SAML_BOB.arn.replace("bob", "alice"), user_id="AROAAPPROVER:alice@example.com"), request_id
         )
     b.approve(SAML_BOB, request_id)
     b.grant(request_id)
-    assert may_assume(world, T0 + timedelta(minutes=5))
-    assert may_assume(world, T0 + timedelta(hours=1, minutes=59))
-    assert not may_assume(world, T0 + timedelta(hours=2, seconds=1))  # past expiry, even before the workflow runs
-    assert not may_assume(world, T0 + timedelta(minutes=5), user_id="AROAREQUESTER:eve@example.com")  # only alice
+    assert alice(T0 + timedelta(minutes=5))
+    assert alice(T0 + timedelta(hours=1, minutes=59))
+    assert not alice(T0 + timedelta(hours=2, seconds=1))  # past expiry, even before the workflow runs
+    assert not alice(T0 + timedelta(minutes=5), user_id="AROAREQUESTER:eve@example.com")  # only alice's session
     clock.t = T0 + timedelta(hours=2)
     b.expire(request_id)
-    assert not may_assume(world, T0 + timedelta(minutes=5))  # restored: closed at any time
-    revocation = world["iam"].get_role_policy(RoleName=ROLE, PolicyName=SESSION_REVOCATION_POLICY)["PolicyDocument"]
-    assert revocation["Statement"][0]["Condition"] == {"DateLessThan": {"aws:TokenIssueTime": "2026-11-02T11:00:00Z"}}
+    assert not alice(T0 + timedelta(minutes=5))  # restored: closed at any time
+
+
+def test_a_revoke_while_the_grant_is_on_its_way_leaves_nothing_open(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's race: the grant step reads "approved", a revoke lands, then the grant acts."""
+    b = world["idc"]
+    request_id = ask(b)
+    b.approve(BOB, request_id)
+    original = world["sso"].create_account_assignment
+
+    def revoke_first(**kw: Any) -> Any:
+        if b.list_requests(BOB)[0]["status"] != "revoked":
+            b.revoke(ALICE, request_id, "changed my mind")  # lands between the read and the write
+        return original(**kw)
+
+    monkeypatch.setattr(world["sso"], "create_account_assignment", revoke_first)
+    result = b.grant(request_id)
+    assert (result["granted"], result["status"]) == (False, "revoked")
+    assert assignments(world) == []
+    assert not alice_reads(world, T0 + timedelta(minutes=5))
+
+
+def test_overlapping_grants_end_one_at_a_time(world: dict[str, Any]) -> None:
+    b, clock = world["idc"], world["clock"]
+    short, long = ask(b, hours=1), ask(b, hours=3)
+    for request_id in (short, long):
+        b.approve(BOB, request_id)
+        b.grant(request_id)
+    clock.t = T0 + timedelta(hours=1)
+    b.expire(short)
+    assert assignments(world) == [world["alice_id"]]  # the longer grant still holds
+    assert alice_reads(world, T0 + timedelta(hours=2))
+    clock.t = T0 + timedelta(hours=3)
+    b.expire(long)
+    assert assignments(world) == []
+
+
+def test_a_namesake_role_is_not_the_identity_center_role(world: dict[str, Any]) -> None:
+    """An assumed-role ARN names the role, not its path: a role created with the permission-set
+    role's name outside /aws-reserved/sso.amazonaws.com/ must not pass as an approver."""
+    from moto.iam.models import iam_backends
+
+    name = "AWSReservedSSO_tb-euw1-approver_ffffffffffffffff"
+    world["iam"].create_role(RoleName=name, Path="/", AssumeRolePolicyDocument="{}")
+    iam_backends[ACCOUNT]["global"].get_role(name).id = "AROAFORGED0000000001"
+    forged = Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/bob@example.com",
+                    user_id="AROAFORGED0000000001:bob@example.com")  # fmt: skip
+    request_id = ask(world["idc"])
+    with pytest.raises(Refused, match="is not the identity-center role it is named after"):
+        world["idc"].approve(forged, request_id)
+    stale = Caller(arn=BOB.arn, user_id="AROAOLDROLE000000001:bob@example.com")  # a deleted and re-created role
+    with pytest.raises(Refused, match="is not the identity-center role"):
+        world["idc"].approve(stale, request_id)
+
+
+def test_a_requester_lists_only_their_own_requests(world: dict[str, Any]) -> None:
+    b = world["idc"]
+    mine = ask(b)
+    assert [r["request_id"] for r in b.list_requests(ALICE)] == [mine]
+    assert [r["request_id"] for r in b.list_requests(BOB)] == [mine]
 
 
 # --------------------------------------------------------------------------- function URL + CLI

@@ -38,10 +38,16 @@ def test_the_review_reports_the_quarters_elevations_and_flags_broken_ones(world:
                 "at": "2026-11-10T08:01:00Z"},
         {"step": "granted", "at": "2026-11-10T08:02:00Z"}])  # fmt: skip
     _plant(world, "el-20260601T080000Z-0000000c", [{**first, "at": "2026-06-01T08:00:00Z"}])  # before the quarter
+    _plant(world, "el-20261110T080000Z-0000000d", [
+        first, {"step": "approved", "approver": "bob@example.com", "expires_at": "2026-11-10T09:00:00Z",
+                "at": "2026-11-10T08:01:00Z"},
+        {"step": "revoked", "by": "eve@example.com", "at": "2026-11-10T08:02:00Z"},
+        {"step": "granted", "at": "2026-11-10T08:03:00Z"}])  # fmt: skip
     clock.t = T0 + timedelta(days=14)
     result = review(world["iam"], region=REGION, now=clock.t, s3=world["s3"], audit_bucket=BUCKET)
     by_id = {e.request_id: e for e in result.elevations}
-    assert set(by_id) == {on_time, "el-20261110T080000Z-0000000a", "el-20261110T080000Z-0000000b"}
+    assert set(by_id) == {on_time, "el-20261110T080000Z-0000000a", "el-20261110T080000Z-0000000b",
+                          "el-20261110T080000Z-0000000d"}  # fmt: skip
     good = by_id[on_time]
     assert (good.requester, good.approver, good.reason, good.scope, good.hours, good.held_minutes, good.status) == (
         "alice@example.com",
@@ -61,9 +67,10 @@ def test_the_review_reports_the_quarters_elevations_and_flags_broken_ones(world:
         "held 8699 minutes for 1 approved hours",  # granted 2026-11-10T08:01, reviewed 2026-11-16T09:00
         "outlived its expiry 2026-11-10T09:00:00Z (still in place)",
         "held 8698 minutes for 1 approved hours",
+        "granted after it was revoked",
     ]
     markdown = result.to_markdown()
-    assert "## Elevations of the quarter (3)" in markdown
+    assert "## Elevations of the quarter (4)" in markdown
     assert f"| {on_time} | customer-data-read | alice@example.com | INC-4711: attachments missing |" in markdown
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
-from elevation.handler import dispatch
+from elevation.handler import step
+from elevation.trust import closed_trust
 from tests.conftest import Assembly, only
-from tests.elevation.test_broker import BOB, REGION, ask, assignments
+from tests.elevation.test_broker import ACCOUNT, BOB, IDC_READER, REGION, ROLE, alice_reads, ask, assignments
 
 
 def definition(assembly: Assembly) -> dict[str, Any]:
@@ -24,8 +26,8 @@ def definition(assembly: Assembly) -> dict[str, Any]:
     machine = only({k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::StepFunctions::StateMachine"})
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     broker = only({k: v for k, v in template["Resources"].items()
-                   if v["Type"] == "AWS::Lambda::Function" and v["Properties"]["Handler"] == "elevation.handler.handle"})  # fmt: skip
-    assert broker  # every task calls the broker function
+                   if v["Type"] == "AWS::Lambda::Function" and v["Properties"]["Handler"] == "elevation.handler.run_step"})  # fmt: skip
+    assert broker  # every task calls the steps function (never the people's function)
     text = "".join(p if isinstance(p, str) else "<broker>" for p in parts)
     return dict(json.loads(text))
 
@@ -53,7 +55,7 @@ def run(
         retry = s["Retry"][0]
         for attempt in range(retry["MaxAttempts"] + 1):
             try:
-                result = dispatch(b, json.loads(json.dumps(payload)))
+                result = step(b, json.loads(json.dumps(payload)))
                 break
             except Exception as exc:  # States.ALL
                 if attempt == retry["MaxAttempts"]:
@@ -90,25 +92,46 @@ def test_the_workflow_grants_waits_until_expiry_and_removes_the_grant(
     assert during == [[world["alice_id"]]]  # granted while the workflow waits
     assert assignments(world) == []  # and removed at expiry, nobody acting
     assert world["clock"].t == datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-    assert world["idc"].list(BOB)[0]["status"] == "expired"
+    assert world["idc"].list_requests(BOB)[0]["status"] == "expired"
+
+
+def test_a_grant_that_fails_once_is_retried_and_converges(
+    assembly: Assembly, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Identity Center creates the assignment, but the status call times out: the retry finds the
+    assignment in place and goes on; expiry still removes it."""
+    request_id = ask(world["idc"])
+    world["idc"].approve(BOB, request_id)
+    failures: list[list[str]] = []
+    original = world["idc"]._wait
+
+    def creation_times_out(status: dict[str, Any], describe: str, *args: Any) -> None:
+        if "creation" in describe and not failures:
+            failures.append(assignments(world))
+            raise RuntimeError("Identity Center did not finish in 30 s")
+        original(status, describe, *args)
+
+    monkeypatch.setattr(world["idc"], "_wait", creation_times_out)
+    during: list[list[str]] = []
+    path, status = run(definition(assembly), started_input(world, request_id), world,
+                       on_wait=lambda: during.append(assignments(world)))  # fmt: skip
+    assert (path, status) == (["Grant", "UntilExpiry", "Expire"], "SUCCEEDED")
+    assert failures == [[world["alice_id"]]] and during == [[world["alice_id"]]]
+    assert assignments(world) == []
 
 
 def test_a_grant_that_keeps_failing_is_cleaned_up_and_fails_the_workflow(
-    assembly: Assembly,
-    world: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    assembly: Assembly, world: dict[str, Any]
 ) -> None:
+    """The permission set is missing (identity stack not deployed): every grant attempt fails after
+    opening the trust; the Catch runs expire, which must close it again."""
+    world["sso"].delete_permission_set(InstanceArn=world["instance"], PermissionSetArn=world["permission_set"])
     request_id = ask(world["idc"])
     world["idc"].approve(BOB, request_id)
-    calls = {"n": 0}
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        raise RuntimeError("Identity Center is throttling")
-
-    monkeypatch.setattr(world["sso"], "create_account_assignment", broken)
     path, status = run(definition(assembly), started_input(world, request_id), world)
     assert (path, status) == (["Grant", "ExpireAfterFailedGrant", "GrantFailed"], "FAILED")
-    assert calls["n"] == 7  # the first attempt and 6 retries
-    assert assignments(world) == []
-    assert world["idc"].list(BOB)[0]["status"] == "expired"
+    assert world["idc"].list_requests(BOB)[0]["status"] == "expired"
+    trust = world["iam"].get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
+    assert trust == closed_trust(ACCOUNT, IDC_READER)
+    assert not alice_reads(world, datetime(2026, 11, 2, 9, 5, tzinfo=UTC))

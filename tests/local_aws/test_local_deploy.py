@@ -99,17 +99,17 @@ def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
     ("check", "status", "count"),
     [
         # moto's own values, read from its service APIs: PASS
-        # 25 roles: 22 before elevation, plus the customer-data-read elevation, the broker and its workflow
-        ("kms.key", PASS, 6), ("kms.rotation", PASS, 6), ("iam.boundary", PASS, 25), ("iam.trust", PASS, 25),
+        # 26 roles: 22 before elevation, plus the customer-data-read elevation, the broker, its steps and workflow
+        ("kms.key", PASS, 6), ("kms.rotation", PASS, 6), ("iam.boundary", PASS, 26), ("iam.trust", PASS, 26),
         ("s3.encryption", PASS, 4),
         ("elbv2.tls_policy", PASS, 1), ("elbv2.redirect", PASS, 1), ("ec2.flow_log", PASS, 1), ("lambda.vpc", PASS, 6),
-        ("sqs.cmk", PASS, 5), ("logs.retention", PASS, 13),
+        ("sqs.cmk", PASS, 5), ("logs.retention", PASS, 14),
         # values that exist in the emulator only because a patch of ours wrote them: PATCHED, never PASS
         ("s3.versioning", PATCHED, 4), ("s3.public_access_block", PATCHED, 4), ("s3.tls_only", PATCHED, 4),
         ("s3.lifecycle", PATCHED, 4), ("s3.object_lock", PATCHED, 1), ("elbv2.hsts", PATCHED, 1),
         ("rds.cluster.encryption", PATCHED, 1), ("rds.cluster.azs", PATCHED, 1), ("backup.vault.lock", PATCHED, 1),
-        ("lambda.cmk", PATCHED, 7), ("lambda.tracing", PATCHED, 7), ("sqs.tls_only", PATCHED, 5), ("sfn.cmk", PATCHED, 2),
-        ("ec2.security_group", PATCHED, 6), ("logs.cmk", PATCHED, 13), ("iam.attachments", PATCHED, 25),
+        ("lambda.cmk", PATCHED, 8), ("lambda.tracing", PATCHED, 8), ("sqs.tls_only", PATCHED, 5), ("sfn.cmk", PATCHED, 2),
+        ("ec2.security_group", PATCHED, 6), ("logs.cmk", PATCHED, 14), ("iam.attachments", PATCHED, 26),
         ("lambda.url_auth", PATCHED, 1),
         ("s3.bucket_policy", PATCHED, 4),
         # what moto cannot show at all

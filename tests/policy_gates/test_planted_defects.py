@@ -235,9 +235,12 @@ def test_an_elevation_open_to_every_permission_set_is_caught(copy: Copy) -> None
         role = next(r for k, r in template["Resources"].items()
                     if r["Type"] == "AWS::IAM::Role" and k.startswith("ElevationCustomerDataReadRole"))  # fmt: skip
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-        statement["Condition"]["ArnLike"]["aws:PrincipalArn"] = (
-            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_*"
-        )
+        # a standing trust: any permission set's role, at any time (no closed window)
+        statement["Condition"] = {
+            "ArnLike": {
+                "aws:PrincipalArn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_*"
+            }
+        }
 
     copy.edit("detection", any_permission_set)
     assert_finds(copy.gate(), "no-standing-access:", "an operator without an approved elevation (requester access) "

@@ -48,8 +48,11 @@ def test_the_auditor_and_the_elevation_are_opened_only_by_their_permission_sets(
     for role, permission_set in (("trustbase-auditor-eu-west-1", "tb-euw1-auditor"),
                                  ("trustbase-eu-west-1-elevation-customer-data-read", "tb-euw1-customer-data-read")):  # fmt: skip
         (statement,) = by_name[role]["AssumeRolePolicyDocument"]["Statement"]
-        assert statement["Condition"] == {"ArnLike": {"aws:PrincipalArn": (
+        expected: dict[str, Any] = {"ArnLike": {"aws:PrincipalArn": (
             f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*")}}  # fmt: skip
+        if "elevation" in role:  # deployed closed: only the workflow opens it, for a window
+            expected["DateLessThan"] = {"aws:CurrentTime": "1970-01-01T00:00:00Z"}
+        assert statement["Condition"] == expected
         assert by_name[role]["MaxSessionDuration"] == (14400 if "auditor" in role else 3600)
 
 
@@ -92,7 +95,7 @@ def saml(tmp_path_factory: pytest.TempPathFactory) -> tuple[AppConfig, Path]:
     raw["access"] = {"identity_source": "saml", "home_region": "eu-west-1", "saml_metadata_file": str(METADATA)}
     config = load_config(raw, account=ACCOUNT)
     outdir = tmp_path_factory.mktemp("saml")
-    app, _ = build_app(config, outdir=str(outdir))
+    app, _ = build_app(config, outdir=str(outdir), context={"aws:cdk:enable-path-metadata": True})
     app.synth()
     return config, outdir
 
@@ -132,3 +135,23 @@ def test_saml_provider_and_the_boundary_carve_out(saml: tuple[AppConfig, Path]) 
     assert kept["Resource"] == role
     assert "iam:UpdateAssumeRolePolicy" not in kept["Action"] and "iam:PutRolePolicy" not in kept["Action"]
     assert {"iam:UpdateRole", "iam:PutRolePermissionsBoundary", "iam:Attach*", "iam:Delete*"} <= set(kept["Action"])
+
+
+def test_every_access_path_holds_under_the_saml_fallback(saml: tuple[AppConfig, Path]) -> None:
+    """The SAML variant through the gate: the requester role's real policy and boundary assume the
+    elevation only while the workflow's trust is open (during: allowed; after, another person,
+    before any approval: denied), and neither the approver nor an IAM user nor root ever can."""
+    from access_paths.assembly import Assembly as Resolved
+    from access_paths.gate import check, evaluate_path
+    from access_paths.model import RegionModel
+    from access_paths.table import forbidden, intended
+
+    _config, outdir = saml
+    resolved = Resolved.load(outdir)
+    assert check(resolved) == []
+    model = RegionModel.build(resolved, "eu-west-1")
+    rows = [r for r in (*intended(model), *forbidden(model)) if r.who == "role:{detection:People/Requester/Role.Arn}"]
+    assert {(r.elevation_window, r.expect.value) for r in rows} >= {("during", "allow"), ("after", "deny"),
+                                                                   ("another", "deny"), (None, "deny")}  # fmt: skip
+    during = next(r for r in rows if r.elevation_window == "during")
+    assert evaluate_path(model, during).decision.allowed
