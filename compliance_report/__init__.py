@@ -169,6 +169,23 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
                     for v in pc.residency_violations(assembly.templates[s], jurisdiction, identity_center_region=home)]  # fmt: skip
         stacks = sorted(regional)
         return EvidenceResult(region, _describe(e), e["proof"], stacks, FAIL if problems else PASS, "; ".join(problems))
+    if e.get("check") == "egress":
+        stacks = sorted(s for s, r in assembly.stacks.items() if r == region and s.endswith("-network"))
+        problems = []
+        for name in stacks:
+            template = assembly.templates[name]
+            groups = pc.resources(template, "AWS::NetworkFirewall::RuleGroup")
+            if groups:  # subprocessor_domains: HTTPS out, through the firewall's allow-list only
+                targets = next(iter(groups.values()))["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"][
+                    "Targets"
+                ]
+                problems += pc.egress_violations(template, internet_allowed_for=("TiersApp",))
+                problems += pc.egress_firewall_violations(template, tuple(targets))
+            else:  # no internet egress from any tier
+                problems += pc.egress_violations(template)
+        status = FAIL if problems or not stacks else PASS
+        return EvidenceResult(region, _describe(e), e["proof"], stacks, status, "; ".join(problems) or
+                              ("" if stacks else "no network stack"))  # fmt: skip
     found = {
         k: v
         for k, v in assembly.resources(region, e["type"]).items()

@@ -228,7 +228,12 @@ class RegionConfig:
     Name=prefix-list-name,Values=com.amazonaws.<region>.s3`. Example: "pl-6da54004"."""
     app_internet_egress: bool = False
     """Off by default: the app tier reaches only Aurora, the VPC endpoints and S3. true adds HTTPS
-    to any address through the NAT gateways (for a subprocessor API). Example: false."""
+    to any address through the NAT gateways, unfiltered: prefer subprocessor_domains. Example: false."""
+    subprocessor_domains: tuple[str, ...] = ()
+    """Off by default (no internet egress). The subprocessors' API domains the app tier may reach
+    over HTTPS: AWS Network Firewall on the NAT path allows exactly these (TLS SNI, stateful
+    allow-list) and drops and logs everything else. "api.example.com" matches that name only,
+    ".example.com" the domain and its subdomains. Example: ["api.stripe.com", ".sendgrid.net"]."""
     reserve_lambda_concurrency: bool = False
     """Off by default (new accounts have low Lambda concurrency quotas, and 100 must stay
     unreserved). true reserves 21 executions per region for the lifecycle functions (with the default
@@ -490,6 +495,33 @@ def _parse_erasure(raw: Any, where: str, problems: _Problems) -> Erasure:
     return Erasure(**values)
 
 
+# A DNS name as AWS Network Firewall domain lists take it: lowercase labels, optionally a leading
+# dot for "this domain and its subdomains"; no wildcard, no IP address, no scheme or path.
+_DOMAIN_RE = re.compile(r"^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_SUBPROCESSOR_DOMAINS = 100
+
+
+def _parse_domains(raw: Any, where: str, problems: _Problems) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        problems.add(where, "subprocessor_domains", f"must be a list of domain names, got {_show(raw)}",
+                     'write subprocessor_domains = ["api.example.com", ".example.net"]')  # fmt: skip
+        return ()
+    out: list[str] = []
+    for item in raw:
+        if not isinstance(item, str) or not _DOMAIN_RE.fullmatch(item):
+            hint = ("a wildcard is written as a leading dot: \".example.com\"" if isinstance(item, str) and "*" in item
+                    else "give the host name only, lowercase, e.g. \"api.example.com\" (no scheme, port, path or IP)")  # fmt: skip
+            problems.add(where, "subprocessor_domains", f"{_show(item)} is not a domain name", hint)
+        elif item in out:
+            problems.add(where, "subprocessor_domains", f"{item!r} is listed twice", "list each domain once")
+        else:
+            out.append(item)
+    if len(out) > MAX_SUBPROCESSOR_DOMAINS:
+        problems.add(where, "subprocessor_domains", f"{len(out)} domains", f"list at most {MAX_SUBPROCESSOR_DOMAINS} "
+                     "(the firewall rule group's capacity); prefer a leading-dot domain over many hosts")  # fmt: skip
+    return tuple(out)
+
+
 def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None = None) -> RegionConfig | None:
     if not isinstance(raw, Mapping):
         problems.add(f"region[{index}]", "region", "must be a table", "write each region as a [[region]] entry")
@@ -602,6 +634,11 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
                      f'use the PrefixListId (pl-...) that `{lookup}` prints')  # fmt: skip
     flags = {key: _bool_field(raw, key, False, where, problems)
              for key in ("app_internet_egress", "reserve_lambda_concurrency", "operator_access")}  # fmt: skip
+    domains = _parse_domains(raw.get("subprocessor_domains", []), where, problems)
+    if domains and flags["app_internet_egress"]:
+        problems.add(where, "app_internet_egress", "opens HTTPS to any address, which would bypass the subprocessor "
+                     "allow-list", "remove app_internet_egress: subprocessor_domains already lets the app reach "
+                     "exactly those domains")  # fmt: skip
     retention = _parse_retention(raw.get("retention"), where, problems)
     backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
     dr = _parse_dr(raw.get("dr"), where, problems)
@@ -629,6 +666,7 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
         app_internet_egress=flags["app_internet_egress"],
         reserve_lambda_concurrency=flags["reserve_lambda_concurrency"],
         operator_access=flags["operator_access"],
+        subprocessor_domains=domains,
     )
 
 

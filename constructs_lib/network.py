@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib import nag
+from constructs_lib.egress import EgressFirewall
 from constructs_lib.functions import ignore_redundant_provider_dependency
 from constructs_lib.iam import ScopedRole, service_principal
 from constructs_lib.perimeter import organization_of, principal_condition, resource_condition
@@ -87,6 +88,10 @@ def endpoint_statement(
     )
 
 
+EGRESS_GROUP = "egress"  # the NAT gateways, behind the firewall (only with subprocessor_domains)
+FIREWALL_GROUP = "firewall"  # the Network Firewall endpoints
+
+
 class ThreeAzVpc(Construct):
     """VPC over exactly the three given AZs: public, private-with-egress and isolated
     subnets in each, `nat_gateways` NAT gateways (3 = one per AZ, the default: an AZ
@@ -107,7 +112,11 @@ class ThreeAzVpc(Construct):
         flow_log_retention: logs.RetentionDays,
         nat_gateways: int = 3,
         operator_endpoints: bool = False,
+        subprocessor_domains: tuple[str, ...] = (),
     ) -> None:
+        """`subprocessor_domains`: when set, the NAT gateways move into small "egress" subnets
+        behind an AWS Network Firewall allow-list (constructs_lib/egress.py); the ALB's public
+        subnets are unchanged."""
         super().__init__(scope, construct_id)
         if len(set(availability_zones)) != 3:
             raise ValueError(f"ThreeAzVpc needs 3 distinct AZs, got {availability_zones}")
@@ -144,7 +153,29 @@ class ThreeAzVpc(Construct):
                     name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=prefix + 3
                 ),
                 ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=prefix + 4),
+                # Appended after the three tiers, so their CIDRs never move when the firewall is added.
+                *(
+                    [
+                        ec2.SubnetConfiguration(
+                            name=EGRESS_GROUP,
+                            subnet_type=ec2.SubnetType.PUBLIC,
+                            cidr_mask=28,
+                            map_public_ip_on_launch=False,
+                        ),
+                        ec2.SubnetConfiguration(
+                            name=FIREWALL_GROUP,
+                            subnet_type=ec2.SubnetType.PUBLIC,
+                            cidr_mask=28,
+                            map_public_ip_on_launch=False,
+                        ),
+                    ]
+                    if subprocessor_domains
+                    else []
+                ),
             ],
+            nat_gateway_subnets=ec2.SubnetSelection(
+                subnet_group_name=EGRESS_GROUP if subprocessor_domains else "public"
+            ),
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
             flow_logs={
                 "All": ec2.FlowLogOptions(
@@ -180,7 +211,19 @@ class ThreeAzVpc(Construct):
             )
             endpoint.add_to_policy(endpoint_statement(self, actions, resources_of_account=name in INTERFACE_ENDPOINTS))
             self.endpoints[name] = endpoint
-        for subnet in self.vpc.public_subnets:
+        self.firewall: EgressFirewall | None = None
+        if subprocessor_domains:
+            self.firewall = EgressFirewall(
+                self,
+                "EgressFirewall",
+                vpc=self.vpc,
+                firewall_subnets=self.vpc.select_subnets(subnet_group_name=FIREWALL_GROUP).subnets,
+                egress_subnets=self.vpc.select_subnets(subnet_group_name=EGRESS_GROUP).subnets,
+                domains=subprocessor_domains,
+                logs_key=logs_key,
+                log_retention=flow_log_retention,
+            )
+        for subnet in self.vpc.select_subnets(subnet_group_name="public").subnets:
             nag.acknowledge(
                 subnet.node.find_child("DefaultRoute"),
                 ("HIPAA.Security-VPCNoUnrestrictedRouteToIGW", "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
@@ -217,6 +260,7 @@ class TierSecurityGroups(Construct):
         s3_prefix_list_id: str,
         app_internet_egress: bool = False,
         operator_access: bool = False,
+        subprocessor_egress: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -253,6 +297,10 @@ class TierSecurityGroups(Construct):
         if app_internet_egress:
             # An explicit config choice (`app_internet_egress = true`), for a subprocessor's API.
             self.app.add_egress_rule(ec2.Peer.any_ipv4(), https, "HTTPS to the internet (config: app_internet_egress)")
+        elif subprocessor_egress:
+            # The NAT path's firewall lets only the configured subprocessor domains through (TLS SNI).
+            self.app.add_egress_rule(ec2.Peer.any_ipv4(), https, "HTTPS to the subprocessors (the egress firewall "
+                                     "drops every other domain)")  # fmt: skip
         nag.acknowledge(
             self.alb,
             ("AwsSolutions-EC23",),

@@ -163,8 +163,11 @@ def run_own_checks(templates: list[Path], app_config: AppConfig | None = None) -
         m = TEMPLATE_NAME.fullmatch(t.name)
         rc = regions.get(m["region"]) if m else None
         found += pc.egress_violations(
-            template, internet_allowed_for=("TiersApp",) if rc and rc.app_internet_egress else ()
+            template,
+            internet_allowed_for=("TiersApp",) if rc and (rc.app_internet_egress or rc.subprocessor_domains) else (),
         )
+        if rc and rc.subprocessor_domains and m and m["part"] == "network":
+            found += pc.egress_firewall_violations(template, rc.subprocessor_domains)
         if m:
             jurisdiction = AWS_REGIONS.get(m["region"])
             if jurisdiction is None:

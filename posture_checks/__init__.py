@@ -10,6 +10,7 @@ account: one source of truth for templates, the emulator and live accounts.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -261,3 +262,120 @@ def egress_violations(template: Template, *, internet_allowed_for: tuple[str, ..
             rule, https_to_internet_allowed=bool(internet_allowed_for) and group.startswith(internet_allowed_for)
         )
     ]
+
+
+# ------------------------------------------------------------------------------ egress firewall
+def sni_verdict(rule_group: dict[str, Any], policy: dict[str, Any], server_name: str) -> str:
+    """What the egress firewall does with an HTTPS connection to `server_name` (its TLS SNI):
+    "pass" or "drop". The subset of Network Firewall the egress construct uses, read from the
+    template: a stateful domain list (RulesSourceList; "abc.example.com matches only that domain",
+    ".example.com matches example.com and all its subdomains") under strict order, then the
+    policy's stateful default actions. Anything else in the template makes this raise."""
+    rules = rule_group.get("RuleGroup", {})
+    source = rules.get("RulesSource", {}).get("RulesSourceList")
+    if rule_group.get("Type") != "STATEFUL" or source is None or "TLS_SNI" not in source.get("TargetTypes", []):
+        raise ValueError("not a stateful TLS SNI domain list")
+    name = server_name.lower().rstrip(".")
+    matched = any(name == t.lstrip(".") or (t.startswith(".") and name.endswith(t)) for t in source.get("Targets", []))
+    kind = source.get("GeneratedRulesType")
+    if matched:
+        return "pass" if kind == "ALLOWLIST" else "drop"
+    if kind == "DENYLIST":
+        return "pass"
+    defaults = policy.get("FirewallPolicy", {}).get("StatefulDefaultActions", [])
+    return "drop" if {"aws:drop_established", "aws:drop_strict"} & set(defaults) else "pass"
+
+
+def _route_table_of(template: Template, subnet_lid: str) -> str | None:
+    for assoc in resources(template, "AWS::EC2::SubnetRouteTableAssociation").values():
+        if assoc["Properties"].get("SubnetId") == {"Ref": subnet_lid}:
+            return str(assoc["Properties"]["RouteTableId"]["Ref"])
+    return None
+
+
+def _default_route(template: Template, table: str | None) -> dict[str, Any]:
+    for route in resources(template, "AWS::EC2::Route").values():
+        p = route["Properties"]
+        if p.get("RouteTableId") == {"Ref": table} and p.get("DestinationCidrBlock") == "0.0.0.0/0":
+            return dict(p)
+    return {}
+
+
+def _endpoint_firewall(expr: Any) -> str | None:
+    """The firewall whose (single) endpoint an Fn::Select/Fn::Split expression names."""
+    text = json.dumps(expr)
+    m = re.search(r'"Fn::GetAtt": \["([A-Za-z0-9]+)", "EndpointIds"\]', text)
+    return m.group(1) if m and '"Fn::Select": [0' in text else None
+
+
+def egress_firewall_violations(template: Template, domains: tuple[str, ...]) -> list[str]:
+    """The network template of a region with subprocessor_domains: every app subnet leaves through a
+    NAT gateway whose subnet routes to its own AZ's firewall endpoint, the firewall subnet to the
+    internet gateway, and the gateway's edge table returns through the same endpoint; the
+    firewall passes exactly the configured domains and drops (and logs) the rest."""
+    out: list[str] = []
+    groups = resources(template, "AWS::NetworkFirewall::RuleGroup")
+    policies = resources(template, "AWS::NetworkFirewall::FirewallPolicy")
+    firewalls = resources(template, "AWS::NetworkFirewall::Firewall")
+    if len(groups) != 1 or len(policies) != 1 or len(firewalls) != 3:
+        return [
+            f"expected 1 rule group, 1 policy and 3 firewalls, found {len(groups)}, {len(policies)}, {len(firewalls)}"
+        ]
+    group, policy = next(iter(groups.values()))["Properties"], next(iter(policies.values()))["Properties"]
+    try:
+        for domain in domains:
+            for name in (domain.lstrip("."), *([f"api{domain}"] if domain.startswith(".") else [])):
+                if sni_verdict(group, policy, name) != "pass":
+                    out.append(f"the firewall drops the configured subprocessor {name}")
+        for name in ("off-list.example.invalid", f"evil{domains[0].lstrip('.')}", ""):
+            if sni_verdict(group, policy, name) != "drop":
+                out.append(f"the firewall lets {name or '(no SNI)'} through")
+    except ValueError as exc:
+        out.append(f"the firewall rules are not the domain allow-list: {exc}")
+    defaults = policy.get("FirewallPolicy", {})
+    if defaults.get("StatelessDefaultActions") != ["aws:forward_to_sfe"] or \
+            defaults.get("StatelessFragmentDefaultActions") != ["aws:forward_to_sfe"]:  # fmt: skip
+        out.append("stateless traffic is not all forwarded to the stateful engine")
+    if "aws:alert_established" not in defaults.get("StatefulDefaultActions", []):
+        out.append("dropped connections are not logged (aws:alert_established)")
+    logged = {(json.dumps(c["Properties"]["FirewallArn"]), d["LogType"])
+              for c in resources(template, "AWS::NetworkFirewall::LoggingConfiguration").values()
+              for d in c["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]}  # fmt: skip
+    for fid in firewalls:
+        for log_type in ("ALERT", "FLOW"):
+            if (json.dumps({"Fn::GetAtt": [fid, "FirewallArn"]}), log_type) not in logged:
+                out.append(f"{fid}: no {log_type} log")
+    subnets = resources(template, "AWS::EC2::Subnet")
+    az_of = {lid: json.dumps(s["Properties"].get("AvailabilityZone")) for lid, s in subnets.items()}
+    firewall_az = {
+        fid: az_of.get(f["Properties"]["SubnetMappings"][0]["SubnetId"]["Ref"]) for fid, f in firewalls.items()
+    }
+    nats = resources(template, "AWS::EC2::NatGateway")
+    edge_routes = [r["Properties"] for r in resources(template, "AWS::EC2::Route").values()
+                   if r["Properties"].get("DestinationCidrBlock") != "0.0.0.0/0"]  # fmt: skip
+    for lid in subnets:
+        if not lid.startswith("NetworkVpcapp"):
+            continue
+        route = _default_route(template, _route_table_of(template, lid))
+        nat = route.get("NatGatewayId", {}).get("Ref")
+        if nat not in nats:
+            out.append(f"{lid}: the default route does not go to a NAT gateway")
+            continue
+        nat_subnet = nats[nat]["Properties"]["SubnetId"]["Ref"]
+        hop = _default_route(template, _route_table_of(template, nat_subnet))
+        fw = _endpoint_firewall(hop.get("VpcEndpointId"))
+        if fw not in firewalls or "GatewayId" in hop:
+            out.append(f"{nat_subnet}: the NAT subnet's default route does not go to a firewall endpoint")
+            continue
+        if firewall_az[fw] != az_of[nat_subnet] or az_of[nat_subnet] != az_of[lid]:
+            out.append(f"{lid}: leaves through a firewall in another AZ")
+        fw_subnet = firewalls[fw]["Properties"]["SubnetMappings"][0]["SubnetId"]["Ref"]
+        if "GatewayId" not in _default_route(template, _route_table_of(template, fw_subnet)):
+            out.append(f"{fw_subnet}: the firewall subnet has no route to the internet gateway")
+        cidr = subnets[nat_subnet]["Properties"].get("CidrBlock")
+        if not any(r.get("DestinationCidrBlock") == cidr and _endpoint_firewall(r.get("VpcEndpointId")) == fw
+                   for r in edge_routes):  # fmt: skip
+            out.append(f"{nat_subnet}: return traffic does not come back through {fw}")
+    if len(resources(template, "AWS::EC2::GatewayRouteTableAssociation")) != 1:
+        out.append("the internet gateway has no edge route table")
+    return out

@@ -36,6 +36,7 @@ class NetworkStack(RegionalStack):
             flow_log_retention=log_retention(region_config.retention.flow_log_days),
             nat_gateways=region_config.nat_gateways,
             operator_endpoints=region_config.operator_access,
+            subprocessor_domains=region_config.subprocessor_domains,
         )
         vpc = self.network.vpc
         self.security_groups = TierSecurityGroups(
@@ -48,11 +49,12 @@ class NetworkStack(RegionalStack):
             s3_prefix_list_id=region_config.s3_prefix_list_id,
             app_internet_egress=region_config.app_internet_egress,
             operator_access=region_config.operator_access,
+            subprocessor_egress=bool(region_config.subprocessor_domains),
         )
 
         publish(self, Link.VPC_ID, vpc.vpc_id)
         for tier, subnets in (
-            (Tier.PUBLIC, vpc.public_subnets),
+            (Tier.PUBLIC, vpc.select_subnets(subnet_group_name="public").subnets),  # the ALB's, not egress/firewall
             (Tier.APP, vpc.private_subnets),
             (Tier.DATA, vpc.isolated_subnets),
         ):

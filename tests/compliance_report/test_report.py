@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -25,7 +26,7 @@ REQUIRED = {
     "HIPAA-164.312(a)(2)(iv)", "HIPAA-164.312(b)", "HIPAA-164.312(e)(1)",
     "ISO27001-A.5.15", "ISO27001-A.8.13", "ISO27001-A.8.15", "ISO27001-A.8.24", "ISO27018",
     "GDPR-Art.5(1)(e)", "GDPR-Art.17", "GDPR-Art.32", "GDPR-Art.44",
-    "SOC2-CC6.2", "SOC2-CC6.3", "ISO27001-A.5.18", "ISO27001-A.8.2", "HIPAA-164.312(a)(1)",
+    "SOC2-CC6.2", "SOC2-CC6.3", "ISO27001-A.5.18", "ISO27001-A.8.2", "HIPAA-164.312(a)(1)", "GDPR-Art.28",
 }  # fmt: skip
 
 
@@ -204,3 +205,21 @@ def test_the_report_command_takes_verify_reports(assembly: Assembly, tmp_path: P
     assert main([str(assembly.outdir), str(tmp_path / "out"), "--verify", str(path)]) == 1
     assert "observed" in (tmp_path / "out" / "compliance.md").read_text()
     assert main([str(assembly.outdir), str(tmp_path / "out")]) == 0
+
+
+def test_app_egress_to_the_internet_fails_the_subprocessor_control(assembly: Assembly, tmp_path: Path) -> None:
+    """GDPR Art. 28: an HTTPS rule to anywhere on the app tier, without the firewall, fails it."""
+    import shutil
+
+    out = tmp_path / "cdk.out"
+    shutil.copytree(assembly.outdir, out, ignore=shutil.ignore_patterns("asset.*"))
+    path = out / "trustbase-eu-west-1-network.template.json"
+    template = json.loads(path.read_text())
+    template["Resources"]["PlantedEgress"] = {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
+        "GroupId": {"Fn::GetAtt": ["TiersApp987FE612", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443,
+        "ToPort": 443, "CidrIp": "0.0.0.0/0"}}  # fmt: skip
+    path.write_text(json.dumps(template))
+    control = next(c for c in build(out).controls if c.id == "GDPR-Art.28")
+    assert control.status == FAIL
+    (bad,) = [e for e in control.evidence if e.status == FAIL]
+    assert bad.region == "eu-west-1" and "egress to 0.0.0.0/0" in bad.detail
