@@ -1024,6 +1024,16 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         yield AccessPath(
             "external", "another account assumes a trustbase role", EXTERNAL, "sts:AssumeRole", arn, expect=Expect.DENY
         )
+    # The network perimeter: the endpoint policies admit only this account's principals acting on
+    # this account's resources, whatever the resource's own policy says.
+    yield AccessPath("external", "another account's principal starts an erasure through our endpoint", EXTERNAL,
+                     "states:StartExecution", STATE_MACHINE, through="states", expect=Expect.DENY)  # fmt: skip
+    yield AccessPath("external", "the app tier starts another account's state machine through our endpoint", APP,
+                     "states:StartExecution", "arn:aws:states:{region}:" + EXTERNAL_ACCOUNT + ":stateMachine:exfil",
+                     through="states", expect=Expect.DENY)  # fmt: skip
+    yield AccessPath("external", "the app tier assumes another account's role through our endpoint", APP,
+                     "sts:AssumeRole", f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/exfil", through="sts",
+                     expect=Expect.DENY)  # fmt: skip
     # Erasure and retention functions touch subject prefixes and the ledger only.
     outside = (
         CUSTOMER_BUCKET + "/internal/x",
