@@ -508,6 +508,37 @@ def route(o: dict[str, Any], c: Context) -> list[Finding]:
     return [Finding("ec2.route", "route to the declared target", problems, str(got))]
 
 
+def gateway_association(o: dict[str, Any], c: Context) -> list[Finding]:
+    return [Finding("ec2.gateway_edge", "the internet gateway's edge route table is associated", [], str(o["table"]))]
+
+
+def network_firewall(o: dict[str, Any], c: Context) -> list[Finding]:
+    return [Finding("nfw.firewall", "firewall ready, with its policy",
+                    p.equal("status", o["status"], "READY") + _equal_if_declared("policy", o["policy"],
+                                                                                 c.declared("FirewallPolicyArn")),
+                    f"{o['status']}, subnets {o['subnets']}")]  # fmt: skip
+
+
+def firewall_policy(o: dict[str, Any], c: Context) -> list[Finding]:
+    return [Finding("nfw.policy", "strict order, drop and alert what no rule passes",
+                    p.equal("rule order", o["order"], "STRICT_ORDER")
+                    + p.equal("default actions", o["stateful_defaults"], ["aws:alert_established", "aws:drop_established"]),
+                    str(o["stateful_defaults"]))]  # fmt: skip
+
+
+def firewall_rule_group(o: dict[str, Any], c: Context) -> list[Finding]:
+    source = ((c.declared("RuleGroup") or {}).get("RulesSource") or {}).get("RulesSourceList") or {}
+    declared = sorted(source.get("Targets", [])) if isinstance(source, dict) else None
+    return [Finding("nfw.allow_list", "the subprocessor allow-list as declared",
+                    p.equal("kind", o["kind"], "ALLOWLIST") + _equal_if_declared("domains", o["targets"], declared),
+                    str(o["targets"]))]  # fmt: skip
+
+
+def firewall_logging(o: dict[str, Any], c: Context) -> list[Finding]:
+    return [Finding("nfw.logging", "alert and flow logs", p.equal("log types", o["log_types"], ["ALERT", "FLOW"]),
+                    str(o["log_types"]))]  # fmt: skip
+
+
 def subnet_association(o: dict[str, Any], c: Context) -> list[Finding]:
     return [Finding("ec2.route_association", "subnet uses the declared route table",
                     _equal_if_declared("subnet", o["subnet"], c.declared("SubnetId"))
@@ -722,6 +753,9 @@ JUDGES: dict[str, Judge] = {
     "AWS::SQS::Queue": sqs_queue, "AWS::SQS::QueuePolicy": sqs_queue_policy,
     "AWS::SSM::Parameter": ssm_parameter,
     "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version, "AWS::Lambda::Url": function_url,
+    "AWS::EC2::GatewayRouteTableAssociation": gateway_association,
+    "AWS::NetworkFirewall::Firewall": network_firewall, "AWS::NetworkFirewall::FirewallPolicy": firewall_policy,
+    "AWS::NetworkFirewall::RuleGroup": firewall_rule_group, "AWS::NetworkFirewall::LoggingConfiguration": firewall_logging,
     "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
     "AWS::Events::Rule": event_rule,
     "AWS::EC2::VPC": vpc, "AWS::EC2::Subnet": subnet,

@@ -364,6 +364,41 @@ def route(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver)
     return {"exists": bool(match), "route": match[0] if match else None}
 
 
+def gateway_association(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    """AWS::EC2::GatewayRouteTableAssociation (the egress firewall's edge table on the gateway)."""
+    tables = _route_tables(
+        s, Filters=[{"Name": "association.gateway-id", "Values": [str(r.resolve(props.get("GatewayId")))]}]
+    )
+    table = _one(tables)
+    return MISSING if table is None else {"exists": True, "table": table["RouteTableId"]}
+
+
+def network_firewall(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    fw = s.client("network-firewall").describe_firewall(FirewallArn=arn)
+    status = fw.get("FirewallStatus") or {}
+    return {"exists": True, "policy": fw["Firewall"].get("FirewallPolicyArn"), "status": status.get("Status"),
+            "subnets": sorted(m["SubnetId"] for m in fw["Firewall"].get("SubnetMappings", []))}  # fmt: skip
+
+
+def firewall_policy(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    policy = s.client("network-firewall").describe_firewall_policy(FirewallPolicyArn=arn)["FirewallPolicy"]
+    return {"exists": True, "stateful_defaults": sorted(policy.get("StatefulDefaultActions", [])),
+            "order": (policy.get("StatefulEngineOptions") or {}).get("RuleOrder")}  # fmt: skip
+
+
+def firewall_rule_group(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    group = s.client("network-firewall").describe_rule_group(RuleGroupArn=arn)["RuleGroup"]
+    source = (group.get("RulesSource") or {}).get("RulesSourceList") or {}
+    return {"exists": True, "kind": source.get("GeneratedRulesType"), "targets": sorted(source.get("Targets", []))}
+
+
+def firewall_logging(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
+    arn = r.resolve(props.get("FirewallArn"))
+    config = s.client("network-firewall").describe_logging_configuration(FirewallArn=str(arn))
+    destinations = (config.get("LoggingConfiguration") or {}).get("LogDestinationConfigs", [])
+    return {"exists": True, "log_types": sorted(d["LogType"] for d in destinations)}
+
+
 def subnet_association(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     tables = _route_tables(s, Filters=[{"Name": "association.route-table-association-id", "Values": [physical]}])
     if not tables:
@@ -683,6 +718,9 @@ OBSERVERS: dict[str, Observer] = {
     "AWS::EC2::EIP": elastic_ip, "AWS::EC2::SecurityGroup": security_group,
     "AWS::EC2::SecurityGroupIngress": security_group_ingress, "AWS::EC2::SecurityGroupEgress": security_group_egress,
     "AWS::EC2::VPCEndpoint": vpc_endpoint, "AWS::EC2::FlowLog": flow_log,
+    "AWS::EC2::GatewayRouteTableAssociation": gateway_association,
+    "AWS::NetworkFirewall::Firewall": network_firewall, "AWS::NetworkFirewall::FirewallPolicy": firewall_policy,
+    "AWS::NetworkFirewall::RuleGroup": firewall_rule_group, "AWS::NetworkFirewall::LoggingConfiguration": firewall_logging,
     "AWS::Backup::BackupVault": backup_vault, "AWS::Backup::BackupPlan": backup_plan,
     "AWS::Backup::BackupSelection": backup_selection, "AWS::Backup::RestoreTestingPlan": restore_testing_plan,
     "AWS::Backup::RestoreTestingSelection": restore_testing_selection,

@@ -41,6 +41,8 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     # kms:Decrypt on the function's key); the observer keeps none of them. GetFunction is not listed:
     # it hands out a download URL for the code.
     "lambda": frozenset({"GetFunctionConfiguration", "GetFunctionUrlConfig"}),
+    "network-firewall": frozenset({"DescribeFirewall", "DescribeFirewallPolicy", "DescribeRuleGroup",
+                                   "DescribeLoggingConfiguration"}),
     "stepfunctions": frozenset({"DescribeStateMachine"}),
     "backup": frozenset({
         "DescribeBackupVault", "GetBackupPlan", "GetBackupSelection", "GetRestoreTestingPlan",
