@@ -21,6 +21,7 @@ from access_paths.model import RegionModel
 from contract import (
     APP_DB_USER,
     DR_DB_USER,
+    DR_DRILL_PREFIX,
     ELEVATION_PREFIX,
     LEDGER_PREFIX,
     LIFECYCLE_DB_USER,
@@ -135,6 +136,12 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
     if model.has("detection", "OperatorAccess/Operator/Role"):  # config operator_access
         yield from _operator_paths(_holder(model, "idc:database-operator"))
     yield from _elevation_paths(model)
+    # The DR drill (python -m dr_drill, an administrator's session outside the VPC) writes and reads
+    # its synthetic objects: the customer bucket's network perimeter leaves that prefix out.
+    drill = f"{CUSTOMER_BUCKET}/{DR_DRILL_PREFIX}run-1/canary.txt"
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        yield AccessPath("dr-drill", f"a drill {action} on its synthetic object from outside the VPC", ACCOUNT_ADMIN,
+                         action, drill)  # fmt: skip
 
 
 ELEVATION_READ = "{detection:Elevation/CustomerDataRead/Role.Arn}"
@@ -424,7 +431,8 @@ def _static_intended() -> Iterator[AccessPath]:
     # --- the app tier: its two prefixes, the objects key through S3, its database user, the DSAR intake.
     for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
         for prefix in (WORKSPACE_PREFIX + "w-1/", VISITOR_PREFIX + "v-1/"):
-            yield AccessPath("app", f"app {action} under {prefix}", APP, action, CUSTOMER_BUCKET + f"/{prefix}doc.txt")
+            yield AccessPath("app", f"app {action} under {prefix}", APP, action, CUSTOMER_BUCKET + f"/{prefix}doc.txt",
+                             through="s3")  # the app tier is in the VPC: S3 through the gateway endpoint  # fmt: skip
     yield AccessPath(
         "app",
         "app lists a workspace",
@@ -432,6 +440,7 @@ def _static_intended() -> Iterator[AccessPath]:
         "s3:ListBucket",
         CUSTOMER_BUCKET,
         context={"s3:prefix": WORKSPACE_PREFIX + "w-1/"},
+        through="s3",
     )
     for action in ("kms:Decrypt", "kms:GenerateDataKey"):
         yield AccessPath(
@@ -816,7 +825,9 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
             },
         )
         for action, resource, context in rows:
-            yield AccessPath("lifecycle", f"{fn}: {action}", role, action, resource, context=context)
+            # The functions run in the VPC: their S3 calls go through its gateway endpoint.
+            yield AccessPath("lifecycle", f"{fn}: {action}", role, action, resource, context=context,
+                             through="s3" if action.startswith("s3:") else None)  # fmt: skip
 
 
 def _alarm_paths(model: RegionModel) -> Iterator[AccessPath]:
@@ -967,8 +978,14 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
                 )
     # The app role stays inside its prefixes, away from the audit key, and in its region.
     for resource in (CUSTOMER_BUCKET + "/internal/x", CUSTOMER_BUCKET + "/x", AUDIT_BUCKET + "/cloudtrail/x"):
-        yield AccessPath(
-            "app-confined", f"app reads {resource.split('}')[-1]}", APP, "s3:GetObject", resource, expect=Expect.DENY
+        yield AccessPath(  # from inside the VPC, where the app runs: only its own policy may refuse
+            "app-confined",
+            f"app reads {resource.split('}')[-1]}",
+            APP,
+            "s3:GetObject",
+            resource,
+            expect=Expect.DENY,
+            through="s3",
         )
     yield AccessPath(
         "app-confined",
@@ -996,6 +1013,7 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         CUSTOMER_BUCKET + "/" + WORKSPACE_PREFIX + "w-1/doc.txt",
         expect=Expect.DENY,
         context={"aws:RequestedRegion": "{other_region}"},
+        through="s3",
     )
     # No principal of another account reaches customer data.
     for action, resource in (
@@ -1024,6 +1042,14 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         yield AccessPath(
             "external", "another account assumes a trustbase role", EXTERNAL, "sts:AssumeRole", arn, expect=Expect.DENY
         )
+    # The customer data's network perimeter: objects only through this VPC's S3 gateway endpoint;
+    # the app role's credentials used elsewhere, or an administrator of the account, are refused.
+    for who, whom in ((APP, "the app role's credentials used outside the VPC"),
+                      (_function("ErasureObjects"), "an erasure function's credentials used outside the VPC"),
+                      (ACCOUNT_ADMIN, "an account administrator outside the VPC")):  # fmt: skip
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"):
+            yield AccessPath("external", f"{whom}: {action} on a customer object", who, action,
+                             f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w-1/doc.txt", expect=Expect.DENY)  # fmt: skip
     # The network perimeter: the endpoint policies admit only this account's principals acting on
     # this account's resources, whatever the resource's own policy says.
     yield AccessPath("external", "another account's principal starts an erasure through our endpoint", EXTERNAL,
@@ -1059,6 +1085,7 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
                     action,
                     resource,
                     expect=Expect.DENY,
+                    through="s3",  # the functions run in the VPC: only their own policy may refuse
                 )
         if fn != "Retention":
             yield AccessPath(
@@ -1103,6 +1130,7 @@ FAMILIES: dict[str, str] = {
     "migrations": "the deploy-time migration function -> the master secret; the trigger -> the function",
     "deploys": "the CDK deploy role -> the audit buckets' retention settings and policy (the one exception)",
     "operator": f"the database operator (only with operator_access) -> port forward through the host, {DR_DB_USER}",
+    "dr-drill": "an administrator's DR drill -> its synthetic objects, from outside the VPC",
     "elevation": "an approved elevation's permission set -> its role -> read and decrypt customer objects",
     "elevation-broker": "the elevation broker -> its records, the alerts topic, its workflow",
     "elevation-workflow": "the elevation workflow -> the broker's grant and expire steps",

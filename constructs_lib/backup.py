@@ -158,6 +158,7 @@ class BackupProtection(Construct):
             "Wildcards only where AWS names things at run time (objects, awsbackup: snapshots, AWS "
             "Backup's managed event rules) or the action takes no resource (ListAllMyBuckets, GetResources).",
         )
+        self.service_role_arn = role.role_arn  # the customer bucket's network perimeter names it
         backup.CfnBackupSelection(
             self,
             "Selection",

@@ -211,6 +211,10 @@ class ThreeAzVpc(Construct):
             )
             endpoint.add_to_policy(endpoint_statement(self, actions, resources_of_account=name in INTERFACE_ENDPOINTS))
             self.endpoints[name] = endpoint
+        s3_endpoint = self.vpc.node.find_child("S3")
+        if not isinstance(s3_endpoint, ec2.GatewayVpcEndpoint):
+            raise TypeError("the VPC's S3 gateway endpoint is not where CDK puts it")
+        self.s3_endpoint = s3_endpoint
         self.firewall: EgressFirewall | None = None
         if subprocessor_domains:
             self.firewall = EgressFirewall(

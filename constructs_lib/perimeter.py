@@ -22,6 +22,8 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from contract import DATA_PLANE_VPC_SID
+
 SID = "DenyOutsideThisAccount"
 ORGANIZATION_SID = "DenyOutsideThisOrganization"
 
@@ -56,5 +58,39 @@ def outside_account_deny(scope: Construct, *, service: str, resources: list[str]
         conditions={
             "StringNotEqualsIfExists": principal_condition(scope),
             "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+        },
+    )
+
+
+VPC_SID = DATA_PLANE_VPC_SID
+DATA_PLANE_ACTIONS = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+)
+
+
+def outside_vpc_deny(
+    *, bucket_arn: str, endpoint_id: str, exceptions: list[str], excluded_prefix: str
+) -> iam.PolicyStatement:
+    """The network perimeter of the customer data (data-perimeter examples, "network perimeter":
+    aws:SourceVpce): object reads and writes only through this VPC's S3 gateway endpoint, which
+    the in-VPC roles (app tier, lifecycle functions) use. Exceptions, each named: AWS services
+    calling as themselves (aws:PrincipalIsAWSService), and `exceptions` (aws:PrincipalArn: the
+    break-glass and elevation roles, AWS Backup's role, Macie's service-linked role). The DR drill's
+    synthetic objects under `excluded_prefix` are outside the statement (NotResource). Listing
+    stays outside too: keys carry IDs, not data."""
+    return iam.PolicyStatement(
+        sid=VPC_SID,
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=list(DATA_PLANE_ACTIONS),
+        not_resources=[f"{bucket_arn}/{excluded_prefix}*"],
+        conditions={
+            "StringNotEqualsIfExists": {"aws:SourceVpce": endpoint_id},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            "ArnNotLike": {"aws:PrincipalArn": exceptions},
         },
     )

@@ -31,6 +31,7 @@ class Link(StrEnum):
     BACKUP_KEY_ARN = "keys/backup-key-arn"
     LIFECYCLE_KEY_ARN = "keys/lifecycle-key-arn"
     VPC_ID = "network/vpc-id"
+    S3_ENDPOINT_ID = "network/s3-gateway-endpoint-id"
     PUBLIC_SUBNET_IDS = "network/public-subnet-ids"
     APP_SUBNET_IDS = "network/app-subnet-ids"
     DATA_SUBNET_IDS = "network/data-subnet-ids"
@@ -164,6 +165,9 @@ def saml_provider_name() -> str:
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 IDENTITY_STACK = f"{PROJECT}-identity"
 ORGANIZATION_STACK = f"{PROJECT}-organization"
+# The customer bucket's network-perimeter statement (constructs_lib.perimeter); the local emulator
+# removes it by this Sid (no request to it comes through a VPC endpoint).
+DATA_PLANE_VPC_SID = "DenyDataPlaneOutsideTheVpc"
 ELEVATION_BROKER = "elevation-broker"  # the people's function (its URL)
 ELEVATION_STEPS = "elevation-steps"  # the workflow's grant and expire steps
 ELEVATION_PREFIX = "elevations/"

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract import DATA_PLANE_VPC_SID
+
 DROPPED_REASON = "Lambda-backed custom resource: moto runs Lambda only in Docker, which this machine lacks"
 
 
@@ -67,7 +69,9 @@ class Localized:
 def localize(template: dict[str, Any], certificates: dict[str, str] | None = None) -> Localized:
     """The template as the emulator can take it, with the reason for every change. Lambda-backed
     custom resources are dropped (with DependsOn references to them); listener certificates are
-    swapped for local stand-ins (`certificates`: configured ARN -> local ARN)."""
+    swapped for local stand-ins (`certificates`: configured ARN -> local ARN); the customer
+    bucket's aws:SourceVpce statement is removed (no request to the emulator comes through a VPC
+    endpoint, so it would refuse the drills' and verify's calls)."""
     out = copy.deepcopy(template)
     resources = out["Resources"]
     changed: dict[str, str] = {}
@@ -77,6 +81,15 @@ def localize(template: dict[str, Any], certificates: dict[str, str] | None = Non
             if certificates and arn in certificates:
                 cert["CertificateArn"] = certificates[arn]
                 changed[lid] = f"certificate {arn} exists only in the real account: a self-signed local stand-in serves"
+    for lid, r in resources.items():
+        if r["Type"] != "AWS::S3::BucketPolicy":
+            continue
+        statements = r["Properties"]["PolicyDocument"]["Statement"]
+        kept = [st for st in statements if st.get("Sid") != DATA_PLANE_VPC_SID]
+        if len(kept) != len(statements):
+            r["Properties"]["PolicyDocument"]["Statement"] = kept
+            changed[lid] = (f"statement {DATA_PLANE_VPC_SID} removed: the emulator has no VPC endpoints, so every request would "
+                            "be outside one; the offline access paths prove the statement")  # fmt: skip
     dropped = {lid: {"type": r["Type"], "reason": DROPPED_REASON} for lid, r in resources.items()
                if r["Type"].startswith("Custom::") or r["Type"] == "AWS::CloudFormation::CustomResource"}  # fmt: skip
     for lid in dropped:

@@ -8,13 +8,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from config import RegionConfig
+from config import RegionConfig, offered_elevations
 from constructs_lib.backup import BackupProtection
 from constructs_lib.buckets import AccessLogBucket, PrefixExpiry, SecureDataBucket
 from constructs_lib.database import SecureAuroraCluster
 from constructs_lib.iam import apply_boundary
+from constructs_lib.keys import service_linked_role_arn
+from constructs_lib.perimeter import outside_vpc_deny
 from constructs_lib.retention import log_retention
-from contract import VISITOR_PREFIX
+from contract import DR_DRILL_PREFIX, VISITOR_PREFIX, Elevation, break_glass_role_name, elevation_role_name
 from stacks.base import RegionalStack
 from stacks.links import Link, publish, read
 from stacks.network_stack import Tier, import_vpc
@@ -73,6 +75,24 @@ class DataStack(RegionalStack):
             data_key_arns=[database_key.key_arn, objects_key.key_arn],
             restore_subnet_group=subnet_group.subnet_group_name,
             restore_security_group_id=db_sg.security_group_id,
+        )
+        # The network perimeter of the customer data: objects only through this VPC's S3 gateway
+        # endpoint, except the named roles that work from outside it (constructs_lib.perimeter).
+        p, region, account = self.partition, self.region, self.account
+        exceptions = [
+            f"arn:{p}:iam::{account}:role/{break_glass_role_name(region)}",
+            *(f"arn:{p}:iam::{account}:role/{elevation_role_name(region, e)}"
+              for e in offered_elevations(self.access, region_config) if e is Elevation.CUSTOMER_DATA_READ),
+            self.backups.service_role_arn,
+            service_linked_role_arn(p, account, "macie.amazonaws.com", "AWSServiceRoleForAmazonMacie"),
+        ]  # fmt: skip
+        self.customer_data.bucket.add_to_resource_policy(
+            outside_vpc_deny(
+                bucket_arn=self.customer_data.bucket.bucket_arn,
+                endpoint_id=read(self, Link.S3_ENDPOINT_ID),
+                exceptions=exceptions,
+                excluded_prefix=DR_DRILL_PREFIX,
+            )
         )
         publish(self, Link.DATA_BUCKET_NAME, self.customer_data.bucket.bucket_name)
         publish(self, Link.DATA_BUCKET_ARN, self.customer_data.bucket.bucket_arn)

@@ -53,6 +53,7 @@ class NetworkStack(RegionalStack):
         )
 
         publish(self, Link.VPC_ID, vpc.vpc_id)
+        publish(self, Link.S3_ENDPOINT_ID, self.network.s3_endpoint.vpc_endpoint_id)
         for tier, subnets in (
             (Tier.PUBLIC, vpc.select_subnets(subnet_group_name="public").subnets),  # the ALB's, not egress/firewall
             (Tier.APP, vpc.private_subnets),

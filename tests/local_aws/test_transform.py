@@ -47,3 +47,23 @@ def test_stacks_deploy_dependencies_first(assembly: Assembly) -> None:
 def test_unknown_region_is_a_clear_error(assembly: Assembly) -> None:
     with pytest.raises(ValueError, match="mars-north-1: no stacks for it"):
         stacks_in_order(assembly.outdir, ["mars-north-1"])
+
+
+def test_localize_removes_only_the_customer_buckets_vpc_statement() -> None:
+    """No request to the emulator comes through a VPC endpoint: the aws:SourceVpce Deny would refuse
+    the drills' and verify's calls, so it alone goes, with the reason; the other statements stay."""
+    keep = {
+        "Sid": "DenyOutsideThisAccount",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": "*",
+    }
+    vpc = {"Sid": "DenyDataPlaneOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+           "NotResource": "arn:aws:s3:::b/workspaces/_dr-drill/*"}  # fmt: skip
+    template = {"Resources": {"Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+        "Bucket": "b", "PolicyDocument": {"Version": "2012-10-17", "Statement": [keep, vpc]}}}}}  # fmt: skip
+    local = localize(template)
+    assert local.template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"] == [keep]
+    assert "no VPC endpoints" in local.changed["Policy"]
+    assert template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"] == [keep, vpc]  # a copy

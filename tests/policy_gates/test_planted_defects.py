@@ -188,7 +188,15 @@ def test_customer_data_open_to_another_account(copy: Copy) -> None:
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         statements[:] = [st for st in statements if st.get("Sid") != "DenyOutsideThisAccount"]
 
-    copy.edit("data", drop_perimeter)  # without the perimeter, the planted grant opens the bucket
+    copy.edit("data", drop_perimeter)  # without the account perimeter, the network perimeter still holds ...
+    assert not [f for f in copy.gate().access if "external:" in f and "999999999999" in f]
+
+    def drop_network_perimeter(template: Template) -> None:
+        policy = next(r for k, r in template["Resources"].items() if k.startswith("CustomerDataBucketPolicy"))
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if st.get("Sid") != "DenyDataPlaneOutsideTheVpc"]
+
+    copy.edit("data", drop_network_perimeter)  # ... and without both, the planted grant opens the bucket
     assert_finds(copy.gate(), "external:", "999999999999", "s3:GetObject", "ALLOWED")
 
 
@@ -211,6 +219,18 @@ def test_a_key_granted_to_another_account_stays_closed_by_the_perimeter(copy: Co
 
     copy.edit("keys", drop_perimeter)
     assert_finds(copy.gate(), "external:", "999999999999", "kms:Decrypt", "ALLOWED")
+
+
+def test_customer_data_outside_the_vpc_is_caught_without_the_network_perimeter(copy: Copy) -> None:
+    def drop_vpc_statement(template: Template) -> None:
+        policy = next(r for k, r in template["Resources"].items() if k.startswith("CustomerDataBucketPolicy"))
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if st.get("Sid") != "DenyDataPlaneOutsideTheVpc"]
+
+    copy.edit("data", drop_vpc_statement)
+    result = copy.gate()
+    assert_finds(result, "external:", "an account administrator outside the VPC: s3:GetObject", "ALLOWED")
+    assert_finds(result, "external:", "the app role's credentials used outside the VPC: s3:GetObject", "ALLOWED")
 
 
 def test_a_standing_human_role_is_caught(copy: Copy) -> None:

@@ -6,6 +6,7 @@ residency, no wildcard IAM action, boundaries on every role.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -528,3 +529,28 @@ def test_every_data_bucket_key_and_queue_denies_principals_outside_the_account(
             checked[kind] += 1
     # customer data + audit records + Config records; the 6 keys; the 5 dead-letter queues
     assert checked == {"AWS::S3::BucketPolicy": 3, "AWS::KMS::Key": 6, "AWS::SQS::QueuePolicy": 5}
+
+
+def test_customer_objects_only_through_the_vpc_endpoint(assembly: Assembly, region: RegionConfig) -> None:
+    """The network perimeter (constructs_lib.perimeter.outside_vpc_deny): object reads and writes
+    outside this VPC's S3 gateway endpoint are denied, except the named roles; the drill's
+    synthetic prefix is left out."""
+    data = tpl(assembly, region, "data")
+    policy = only(
+        {k: v for k, v in pc.resources(data, "AWS::S3::BucketPolicy").items() if k.startswith("CustomerData")}
+    )
+    (statement,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                    if s.get("Sid") == "DenyDataPlaneOutsideTheVpc"]  # fmt: skip
+    assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
+    assert sorted(statement["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
+                                           "s3:GetObjectVersion", "s3:PutObject"]  # fmt: skip
+    condition = statement["Condition"]
+    endpoint = condition["StringNotEqualsIfExists"]["aws:SourceVpce"]["Ref"]  # the network stack's SSM link
+    assert data["Parameters"][endpoint]["Default"] == "/trustbase/network/s3-gateway-endpoint-id"
+    assert condition["BoolIfExists"] == {"aws:PrincipalIsAWSService": "false"}
+    named = json.dumps(condition["ArnNotLike"]["aws:PrincipalArn"])
+    for role in (f"role/trustbase-break-glass-{region.name}", f"role/trustbase-{region.name}-elevation-customer-data-read",
+                 "role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie", "BackupServiceRole"):  # fmt: skip
+        assert role in named, role
+    assert len(condition["ArnNotLike"]["aws:PrincipalArn"]) == 4
+    assert "workspaces/_dr-drill/*" in json.dumps(statement["NotResource"])
