@@ -204,7 +204,8 @@ def _hypothetical_identities(account: str, region: str) -> dict[str, tuple[Polic
 SESSION_ROLE_ID = "AROA0123456789EXAMPLE"  # the role-ID part of a session's aws:userid
 
 
-def _opened_trust(model: RegionModel, policies: Policies, principal: Principal, window: str) -> Policy:
+def _opened_trust(model: RegionModel, policies: Policies, principal: Principal, window: str,
+                  tags: tuple[tuple[str, str], ...] = ()) -> Policy:  # fmt: skip
     """The elevation role's trust as the workflow writes it (elevation.trust.trust_for) for one
     grant: the principal the deployed, closed trust names; this person ("during", "after") or
     another ("another"); a window around now, or one that ended a minute ago ("after")."""
@@ -221,7 +222,7 @@ def _opened_trust(model: RegionModel, policies: Policies, principal: Principal, 
     start, end = (now - timedelta(hours=3), now - timedelta(minutes=1)) if window == "after" else (
         now - timedelta(minutes=5), now + timedelta(hours=1))  # fmt: skip
     fmt = "%Y-%m-%dT%H:%M:%SZ"
-    document = trust_for(model.account, names[0], [Grant(user_id, start.strftime(fmt), end.strftime(fmt))])
+    document = trust_for(model.account, names[0], [Grant(user_id, start.strftime(fmt), end.strftime(fmt), tags)])
     return parse_policy(document, kind=PolicyKind.TRUST, where=f"{deployed.where} (opened by the workflow: {window})")
 
 
@@ -242,7 +243,8 @@ def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
                                   through_endpoint=path.through)  # fmt: skip
     ctx = request_context(model, principal, path.action, resource, context, path.through)
     if path.elevation_window:
-        policies = replace(policies, resource=_opened_trust(model, policies, principal, path.elevation_window))
+        policies = replace(policies, resource=_opened_trust(model, policies, principal, path.elevation_window,
+                                                            path.elevation_tags))  # fmt: skip
     return Request(principal, path.action, resource, _resource_account(resource, model.account), ctx), policies
 
 

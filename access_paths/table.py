@@ -27,6 +27,7 @@ from contract import (
     LIFECYCLE_DB_USER,
     VISITOR_PREFIX,
     WORKSPACE_PREFIX,
+    WORKSPACE_TAG,
     db_user_arn,
     erasure_state_machine_name,
     ledger_object_key,
@@ -75,6 +76,7 @@ class AccessPath:
     # (elevation.trust.trust_for) instead of the deployed, closed one: "during" the person's approved
     # window, "after" it, or during "another" person's window.
     elevation_window: str | None = None
+    elevation_tags: tuple[tuple[str, str], ...] = ()  # the session tags the approval names (its scope)
 
 
 # Request context the services send, per their documentation:
@@ -153,6 +155,20 @@ ELEVATION_RECORD = f"{AUDIT_BUCKET}/{ELEVATION_PREFIX}{{region}}/el-20261102T090
 
 
 STEPS = "role:{detection:ElevationBroker/Steps/Role/Role.Arn}"
+APPROVED_WORKSPACE = "0a1b2c3d-0000-4000-8000-000000000001"  # the workspace an approval names
+OTHER_WORKSPACE = "0a1b2c3d-0000-4000-8000-000000000002"
+APPROVED_SCOPE = ((WORKSPACE_TAG, APPROVED_WORKSPACE),)
+
+
+def _tagged_request(workspace: str) -> dict[str, str | tuple[str, ...]]:
+    """An AssumeRole request that sets the workspace session tag."""
+    return {f"aws:RequestTag/{WORKSPACE_TAG}": workspace, "aws:TagKeys": (WORKSPACE_TAG,)}
+
+
+def _session_tag(workspace: str) -> dict[str, str]:
+    return {f"aws:PrincipalTag/{WORKSPACE_TAG}": workspace}
+
+
 STEPS_FUNCTION = "{detection:ElevationBroker/Steps/Function.Arn}"
 
 
@@ -180,11 +196,19 @@ def _elevation_paths(model: RegionModel) -> Iterator[AccessPath]:
     records, notifies and starts its workflow; the workflow's steps open and close the trust."""
     if model.has("detection", "Elevation/CustomerDataRead/Role"):
         yield AccessPath("elevation", "a person holding an approved customer-data-read elevation assumes its role "
-                         "during the window", _holder(model, "idc:customer-data-read"), "sts:AssumeRole",
-                         ELEVATION_READ, elevation_window="during")  # fmt: skip
+                         "during the window, tagged with the approved workspace", _holder(model, "idc:customer-data-read"),
+                         "sts:AssumeRole", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
+                         context=_tagged_request(APPROVED_WORKSPACE))  # fmt: skip
+        yield AccessPath("elevation", "... and tags the session (sts:TagSession)", _holder(model, "idc:customer-data-read"),
+                         "sts:TagSession", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
+                         context=_tagged_request(APPROVED_WORKSPACE))  # fmt: skip
         reader = "role:" + ELEVATION_READ
-        obj = f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}0a1b2c3d-0000-4000-8000-000000000001/attachments/a.pdf"
-        yield AccessPath("elevation", "the elevation reads a customer object", reader, "s3:GetObject", obj)
+        obj = f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{APPROVED_WORKSPACE}/attachments/a.pdf"
+        yield AccessPath("elevation", "the elevation reads an object of the approved workspace", reader, "s3:GetObject",
+                         obj, context=_session_tag(APPROVED_WORKSPACE))  # fmt: skip
+        yield AccessPath("elevation", "the elevation reads a visitor object of the approved workspace", reader,
+                         "s3:GetObject", f"{CUSTOMER_BUCKET}/{VISITOR_PREFIX}{APPROVED_WORKSPACE}/v-1/x",
+                         context=_session_tag(APPROVED_WORKSPACE))  # fmt: skip
         yield AccessPath("elevation", "the elevation decrypts it through S3", reader, "kms:Decrypt", OBJECTS_KEY,
                          context=_s3_key_via(CUSTOMER_BUCKET))  # fmt: skip
         yield AccessPath("elevation-workflow", "the workflow's steps open and close the elevation's trust", STEPS,
@@ -241,7 +265,20 @@ def _elevation_forbidden(model: RegionModel) -> Iterator[AccessPath]:
         yield AccessPath("no-standing-access", f"a person holding the {label} access before any approval", access,
                          "sts:AssumeRole", role, expect=Expect.DENY)  # fmt: skip
     if model.has("detection", "Elevation/CustomerDataRead/Role"):
+        holder = _holder(model, "idc:customer-data-read")
+        yield AccessPath("no-standing-access", "the holder tags the session with another workspace", holder,
+                         "sts:TagSession", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
+                         context=_tagged_request(OTHER_WORKSPACE), expect=Expect.DENY)  # fmt: skip
+        yield AccessPath("no-standing-access", "the holder assumes the elevation without the workspace tag", holder,
+                         "sts:TagSession", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
+                         expect=Expect.DENY)  # fmt: skip
         reader = "role:" + ELEVATION_READ
+        yield AccessPath("elevation-confined", "the read elevation reads another workspace", reader, "s3:GetObject",
+                         f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{OTHER_WORKSPACE}/x",
+                         context=_session_tag(APPROVED_WORKSPACE), expect=Expect.DENY)  # fmt: skip
+        yield AccessPath("elevation-confined", "the read elevation reads without a workspace tag", reader,
+                         "s3:GetObject", f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{APPROVED_WORKSPACE}/x",
+                         expect=Expect.DENY)  # fmt: skip
         for action in ("s3:PutObject", "s3:DeleteObject"):
             yield AccessPath("elevation-confined", f"the read elevation {action}", reader, action,
                              f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip

@@ -44,6 +44,7 @@ from contract import (
     SAML_AUDIENCE,
     VISITOR_PREFIX,
     WORKSPACE_PREFIX,
+    WORKSPACE_TAG,
     Elevation,
     HumanAccess,
     IdentitySource,
@@ -123,7 +124,8 @@ class SamlPeopleRoles(Construct):
             if who is HumanAccess.REQUESTER:
                 # A same-account trust that names the account needs the caller's own allow too: the
                 # elevation roles' trust stays closed unless the workflow opened it for this person.
-                statements.append(iam.PolicyStatement(sid="AssumeOpenedElevations", actions=["sts:AssumeRole"],
+                statements.append(iam.PolicyStatement(sid="AssumeOpenedElevations",
+                                                      actions=["sts:AssumeRole", "sts:TagSession"],
                                                       resources=elevation_roles))  # fmt: skip
             role = ScopedRole(
                 self,
@@ -156,7 +158,10 @@ class ElevationRoles(Construct):
         stack = Stack.of(self)
         self.roles: dict[Elevation, iam.IRole] = {}
         if Elevation.CUSTOMER_DATA_READ in offered:
-            prefixes = (WORKSPACE_PREFIX, VISITOR_PREFIX)
+            # One workspace only: the one the approval named, which the workflow's trust requires as
+            # the session tag (elevation.trust), read back here as a policy variable.
+            workspace = f"${{aws:PrincipalTag/{WORKSPACE_TAG}}}"
+            prefixes = (f"{WORKSPACE_PREFIX}{workspace}/", f"{VISITOR_PREFIX}{workspace}/")
             objects = [f"{data_bucket_arn}/{p}*" for p in prefixes]
             role = ScopedRole(
                 self,
@@ -186,9 +191,9 @@ class ElevationRoles(Construct):
             nag.acknowledge(
                 role.managed_policy,
                 tuple(nag.iam5_resource_finding(self, o) for o in objects),
-                "Customer objects are keyed by workspace and visitor IDs; the role reads only the customer "
-                "prefixes of this region's bucket, read-only, and exists for a person only during an approved, "
-                "expiring elevation.",
+                "Customer objects are keyed by workspace and visitor IDs; the role reads only the approved "
+                "workspace's two prefixes (its session tag) of this region's bucket, read-only, and opens for a "
+                "person only during an approved, expiring elevation.",
             )
             self.roles[Elevation.CUSTOMER_DATA_READ] = role.role
 

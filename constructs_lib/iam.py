@@ -108,7 +108,7 @@ BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BRE
     "states:StartExecution", "states:DescribeExecution", "states:StopExecution", "states:RedriveExecution",
     # the app tier assumes the DSAR submitter: a same-account trust that names a role is still
     # limited by that role's boundary (IAM user guide, "Permissions boundaries")
-    "sts:AssumeRole",
+    "sts:AssumeRole", "sts:TagSession",  # an elevation's session names its approved workspace
     # the deploy-time migration function reads the RDS-managed master secret
     "secretsmanager:GetSecretValue",
     # the database operator path (config operator_access): the host's SSM agent, the operator's

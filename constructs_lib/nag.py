@@ -7,6 +7,7 @@ re-checks every acknowledgment recorded in the cloud assembly.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -69,7 +70,7 @@ def iam5_resource_finding(scope: IConstruct, resource: str) -> str:
 
 def _render(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return re.sub(r"\$\{([^}]*)\}", r"<\1>", value)  # cdk-nag shows a policy variable ${x} as <x>
     if isinstance(value, dict):
         if "Ref" in value:
             return f"<{value['Ref']}>"

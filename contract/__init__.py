@@ -163,6 +163,22 @@ def saml_provider_name() -> str:
 
 
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
+# The session tag that scopes a customer-data-read elevation to one workspace: the workflow's trust
+# requires it (aws:RequestTag) to be the approved workspace, and the role's policy reads only
+# under workspaces/${aws:PrincipalTag/...}/ and visitors/${aws:PrincipalTag/...}/.
+WORKSPACE_TAG = "trustbase:workspace"
+
+
+def workspace_scope(workspace_id: str) -> str:
+    return f"workspace:{workspace_id}"
+
+
+def workspace_of_scope(scope: str) -> str | None:
+    """The workspace ID of a "workspace:<uuid>" scope, or None."""
+    m = re.fullmatch(rf"workspace:({_UUID_RE})", scope or "")
+    return m.group(1) if m else None
+
+
 IDENTITY_STACK = f"{PROJECT}-identity"
 ORGANIZATION_STACK = f"{PROJECT}-organization"
 # The customer bucket's network-perimeter statement (constructs_lib.perimeter); the local emulator
@@ -282,6 +298,7 @@ VISITOR_PREFIX = "visitors/"
 USERS_SEGMENT = "users/"
 CUSTOMER_PREFIXES = (WORKSPACE_PREFIX, VISITOR_PREFIX)
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_UUID_RE = _UUID
 # Exactly the prefixes one subject owns (what erasure may delete under): a workspace's two, a
 # user's, a visitor's. Anything else (a shorter prefix, another shape) could widen an erasure.
 SUBJECT_PREFIX = re.compile(

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contract import (
+    WORKSPACE_TAG,
     Elevation,
     HumanAccess,
     IdentitySource,
@@ -37,6 +38,7 @@ from contract import (
     human_role_name,
     identity_center_role_pattern,
     permission_set_name,
+    workspace_of_scope,
 )
 from elevation.trust import SESSION_REVOCATION_POLICY, Grant, session_revocation, trust_for
 
@@ -290,6 +292,8 @@ class Broker:
             raise BadRequest(f"hours: {hours!r} is outside 1..{self.s.max_hours} (the configured maximum)")
         if not isinstance(scope, str) or len(scope) > SCOPE_MAX:
             raise BadRequest(f"scope: at most {SCOPE_MAX} characters (e.g. the workspace the work concerns)")
+        if elevation == Elevation.CUSTOMER_DATA_READ and workspace_of_scope(scope) is None:
+            raise BadRequest("scope: customer-data-read reads one workspace: give scope = workspace:<workspace UUID>")
         now = self.now()
         state = RequestState(f"el-{now:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}")
         self._record(state, "requested", elevation=elevation, reason=reason.strip(), hours=hours, scope=scope,
@@ -405,7 +409,8 @@ class Broker:
         idc = self.s.source is IdentitySource.IDENTITY_CENTER
         grants = [Grant(user_id=f"*:{r.first['requester']}" if idc else r.first["requester_user_id"],
                         not_before=(r.step("approved") or {})["at"],
-                        expires_at=(r.step("approved") or {})["expires_at"]) for r in active]  # fmt: skip
+                        expires_at=(r.step("approved") or {})["expires_at"],
+                        tags=_scope_tags(r.first)) for r in active]  # fmt: skip
         role = self._role_name(elevation)
         self.c.iam.update_assume_role_policy(
             RoleName=role, PolicyDocument=json.dumps(trust_for(self.s.account, self._principal(elevation), grants))
@@ -466,6 +471,14 @@ class Broker:
             status = getattr(self.c.sso_admin, describe)(InstanceArn=self.s.instance_arn,
                                                          **{id_key: status["RequestId"]})[result_key]  # fmt: skip
         raise RuntimeError(f"Identity Center did not finish {status.get('RequestId')} in 30 s")
+
+
+def _scope_tags(first: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The session tags a grant requires: the approved workspace of a customer-data read."""
+    workspace = (
+        workspace_of_scope(first.get("scope", "")) if first["elevation"] == Elevation.CUSTOMER_DATA_READ else None
+    )
+    return ((WORKSPACE_TAG, workspace),) if workspace else ()
 
 
 def all_requests(s3: Any, bucket: str, region: str, *, since: datetime | None = None) -> list[RequestState]:

@@ -26,11 +26,14 @@ SESSION_REVOCATION_POLICY = "RevokeSessionsIssuedBeforeExpiry"
 
 @dataclass(frozen=True)
 class Grant:
-    """One active elevation: who (the session's aws:userid, exact or `*:<user>`) and when."""
+    """One active elevation: who (the session's aws:userid, exact or `*:<user>`), when, and the
+    session tags the person must set when assuming the role (the approved scope, e.g. the
+    workspace: aws:RequestTag, with sts:TagSession)."""
 
     user_id: str
     not_before: str
     expires_at: str
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 def principal_condition(principal: str) -> dict[str, dict[str, str]]:
@@ -58,22 +61,27 @@ def trust_for(account: str, principal: str, grants: list[Grant]) -> dict[str, An
             }
         ]
     else:
-        statements = [
-            {
-                "Sid": f"Elevation{i}",
-                "Effect": "Allow",
-                "Principal": {"AWS": _root(account)},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    **principal_condition(principal),
-                    ("StringLike" if "*" in g.user_id else "StringEquals"): {"aws:userid": g.user_id},
-                    "DateGreaterThan": {"aws:CurrentTime": g.not_before},
-                    "DateLessThan": {"aws:CurrentTime": g.expires_at},
-                },
-            }
-            for i, g in enumerate(grants)
-        ]
+        statements = [_grant_statement(i, account, principal, g) for i, g in enumerate(grants)]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _grant_statement(i: int, account: str, principal: str, g: Grant) -> dict[str, Any]:
+    condition: dict[str, dict[str, Any]] = {
+        **principal_condition(principal),
+        ("StringLike" if "*" in g.user_id else "StringEquals"): {"aws:userid": g.user_id},
+        "DateGreaterThan": {"aws:CurrentTime": g.not_before},
+        "DateLessThan": {"aws:CurrentTime": g.expires_at},
+    }
+    if g.tags:  # the approved scope, as session tags the person must set, and no other tag
+        condition.setdefault("StringEquals", {}).update({f"aws:RequestTag/{k}": v for k, v in g.tags})
+        condition["ForAllValues:StringEquals"] = {"aws:TagKeys": [k for k, _ in g.tags]}
+    return {
+        "Sid": f"Elevation{i}",
+        "Effect": "Allow",
+        "Principal": {"AWS": _root(account)},
+        "Action": ["sts:AssumeRole", "sts:TagSession"] if g.tags else "sts:AssumeRole",
+        "Condition": condition,
+    }
 
 
 def closed_trust(account: str, principal: str) -> dict[str, Any]:

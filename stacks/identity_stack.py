@@ -84,7 +84,7 @@ class IdentityStack(Stack):
                     e.value: (
                         f"trustbase elevation {e.value} of {region}: assigned only by the elevation workflow, "
                         "until expiry",
-                        [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                        [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
                           "Resource": f"arn:aws:iam::{account}:role/{elevation_role_name(region, e)}"}],
                     )
                     for e in offered

@@ -28,6 +28,8 @@ ACCOUNT = "123456789012"  # moto's default account
 REGION = "eu-west-1"
 BUCKET = "audit-records"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+WORKSPACE = "0a1b2c3d-0000-4000-8000-000000000001"
+SCOPE = f"workspace:{WORKSPACE}"  # a customer-data read names one workspace
 
 
 class Clock:
@@ -136,7 +138,7 @@ def notifications(world: dict[str, Any]) -> list[str]:
 
 def ask(b: Broker, hours: int = 2) -> str:
     return str(b.request(ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing",
-                         hours=hours, scope="workspace/w-1")["request_id"])  # fmt: skip
+                         hours=hours, scope=SCOPE)["request_id"])  # fmt: skip
 
 
 def test_identity_center_grant_lasts_until_expiry_and_the_workflow_removes_it(world: dict[str, Any]) -> None:
@@ -225,6 +227,8 @@ def test_a_grant_after_expiry_or_after_revoke_does_nothing(world: dict[str, Any]
         ({"hours": 0}, "outside 1..4"),
         ({"reason": "because"}, "reason: say why"),
         ({"scope": "w" * 201}, "scope: at most 200"),
+        ({"scope": "workspace/w-1"}, "give scope = workspace:<workspace UUID>"),
+        ({"scope": ""}, "customer-data-read reads one workspace"),
     ],
 )
 def test_malformed_requests_name_the_field(world: dict[str, Any], fields: dict[str, Any], message: str) -> None:
@@ -255,23 +259,29 @@ READER_SESSION = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu
 SAML_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/trustbase-eu-west-1-requester"
 
 
-def may_assume(world: dict[str, Any], at: datetime, *, principal: str, user_id: str) -> bool:
-    """The offline evaluator on the trust policy moto holds (moto enforces no trust policy). The
-    caller's own allow is assumed here: the access paths evaluate the real policies on the templates."""
+def may_assume(world: dict[str, Any], at: datetime, *, principal: str, user_id: str,
+               workspace: str | None = WORKSPACE) -> bool:  # fmt: skip
+    """The offline evaluator on the trust policy moto holds (moto enforces no trust policy):
+    AssumeRole with the workspace session tag (sts:TagSession too). The caller's own allow is
+    assumed here: the access paths evaluate the real policies on the templates."""
     trust = world["iam"].get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
     who = Principal.role(principal)
     context = {"aws:CurrentTime": (at.strftime("%Y-%m-%dT%H:%M:%SZ"),), "aws:userid": (user_id,),
                "aws:PrincipalArn": (who.arn,), "aws:PrincipalAccount": (ACCOUNT,)}  # fmt: skip
-    identity = parse_policy({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}]},
-                            kind=PolicyKind.IDENTITY, where="the caller's own allow")  # fmt: skip
+    if workspace:
+        context |= {"aws:RequestTag/trustbase:workspace": (workspace,), "aws:TagKeys": ("trustbase:workspace",)}
+    identity = parse_policy({"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
+                                            "Resource": ROLE_ARN}]}, kind=PolicyKind.IDENTITY, where="the caller's own allow")  # fmt: skip
     policies = Policies(identity=(identity,), resource=parse_policy(trust, kind=PolicyKind.TRUST, where=ROLE),
                         resource_required=True)  # fmt: skip
-    return evaluate(Request(who, "sts:AssumeRole", ROLE_ARN, ACCOUNT, context), policies).allowed
+    actions = ["sts:AssumeRole", *(["sts:TagSession"] if workspace else [])]
+    return all(evaluate(Request(who, a, ROLE_ARN, ACCOUNT, context), policies).allowed for a in actions)
 
 
-def alice_reads(world: dict[str, Any], at: datetime, user: str = "alice@example.com") -> bool:
-    return may_assume(world, at, principal=READER_SESSION, user_id=f"AROAIDCREADER0000001:{user}")
+def alice_reads(world: dict[str, Any], at: datetime, user: str = "alice@example.com",
+                workspace: str | None = WORKSPACE) -> bool:  # fmt: skip
+    return may_assume(world, at, principal=READER_SESSION, user_id=f"AROAIDCREADER0000001:{user}", workspace=workspace)
 
 
 def test_identity_center_trust_opens_for_the_holder_in_the_window_only(world: dict[str, Any]) -> None:
@@ -282,6 +292,8 @@ def test_identity_center_trust_opens_for_the_holder_in_the_window_only(world: di
     b.grant(request_id)
     assert alice_reads(world, T0 + timedelta(minutes=5))
     assert not alice_reads(world, T0 + timedelta(minutes=5), user="bob@example.com")  # same permission set, not hers
+    assert not alice_reads(world, T0 + timedelta(minutes=5), workspace="0a1b2c3d-0000-4000-8000-000000000002")
+    assert not alice_reads(world, T0 + timedelta(minutes=5), workspace=None)  # the workspace tag is required
     assert not alice_reads(world, T0 + timedelta(hours=2, seconds=1))  # past expiry, before the workflow acts
     clock.t = T0 + timedelta(hours=2)
     b.expire(request_id)
@@ -296,7 +308,7 @@ def test_identity_center_trust_opens_for_the_holder_in_the_window_only(world: di
 def test_fallback_trust_admits_the_requester_until_expiry_then_is_restored(world: dict[str, Any]) -> None:
     b, clock = world["saml"], world["clock"]
     request_id = str(b.request(SAML_ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing",
-                               hours=2)["request_id"])  # fmt: skip
+                               hours=2, scope=SCOPE)["request_id"])  # fmt: skip
 
     def alice(at: datetime, user_id: str = SAML_ALICE.user_id) -> bool:
         return may_assume(world, at, principal=SAML_REQUESTER, user_id=user_id)
@@ -396,7 +408,7 @@ def test_cli_request_approve_list_revoke_through_the_function_url(
     b = world["idc"]
     base = ["--region", REGION]
     assert cli([*base, "request", "customer-data-read", "--hours", "2", "--reason", "INC-4711: attachments missing",
-                "--scope", "workspace/w-1"], url_transport(b, ALICE)) == 0  # fmt: skip
+                "--scope", SCOPE], url_transport(b, ALICE)) == 0  # fmt: skip
     request_id = json.loads(capsys.readouterr().out)["request_id"]
     assert cli([*base, "approve", request_id], url_transport(b, ALICE_APPROVER)) == 1
     assert "someone else must approve" in capsys.readouterr().err

@@ -53,7 +53,7 @@ def test_the_review_reports_the_quarters_elevations_and_flags_broken_ones(world:
         "alice@example.com",
         "bob@example.com",
         "INC-4711: attachments missing",
-        "workspace/w-1",
+        "workspace:0a1b2c3d-0000-4000-8000-000000000001",
         2,
         120,
         "expired",

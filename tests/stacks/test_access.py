@@ -68,14 +68,18 @@ def test_identity_center_permission_sets_do_one_thing_each(assembly: Assembly) -
         assert props["PermissionsBoundary"] == {
             "CustomerManagedPolicyReference": {"Name": f"trustbase-permissions-boundary-{region}"}
         }
-        actions = sorted({s["Action"] for s in props["InlinePolicy"]["Statement"]})
+        actions = sorted({a for s in props["InlinePolicy"]["Statement"]
+                          for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])})  # fmt: skip
         resources = {s["Resource"] for s in props["InlinePolicy"]["Statement"]}
         assert len(resources) == 1
         if name.endswith(("requester", "approver")):
             assert actions == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
             assert resources == {f"arn:aws:lambda:{region}:{ACCOUNT}:function:trustbase-{region}-elevation-broker"}
-        else:
+        elif name.endswith("auditor"):
             assert actions == ["sts:AssumeRole"]
+        else:  # an elevation: assume its role, tagging the session with the approved workspace
+            assert actions == ["sts:AssumeRole", "sts:TagSession"]
+        if not name.endswith(("requester", "approver")):
             (resource,) = resources
             assert resource.startswith(f"arn:aws:iam::{ACCOUNT}:role/trustbase-") and region in resource
 
