@@ -233,6 +233,33 @@ def test_customer_data_outside_the_vpc_is_caught_without_the_network_perimeter(c
     assert_finds(result, "external:", "the app role's credentials used outside the VPC: s3:GetObject", "ALLOWED")
 
 
+def test_an_endpoint_policy_planted_open_still_leaves_another_account_out(copy: Copy) -> None:
+    """The endpoint is one of three layers: open it to everyone, and another account is still kept
+    out by the resource (no cross-account grant) and the identity side (its own account's policy)."""
+
+    def open_endpoints(template: Template) -> None:
+        for r in template["Resources"].values():
+            if r["Type"] == "AWS::EC2::VPCEndpoint" and "PolicyDocument" in r["Properties"]:
+                r["Properties"]["PolicyDocument"] = {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}  # fmt: skip
+
+    copy.edit("network", open_endpoints)
+    result = copy.gate()
+    assert not [f for f in result.access if "external:" in f], result.report()
+    # The open policies really are what the evaluator used: the other account's request now passes
+    # the endpoint and is refused by the state machine side instead.
+    from access_paths.assembly import Assembly as Resolved
+    from access_paths.gate import evaluate_path
+    from access_paths.model import RegionModel
+    from access_paths.table import forbidden
+
+    model = RegionModel.build(Resolved.load(copy.dir), "eu-west-1")
+    row = next(
+        r for r in forbidden(model) if r.name == "another account's principal starts an erasure through our endpoint"
+    )
+    assert "endpoint policy" not in evaluate_path(model, row).decision.reason
+
+
 def test_a_standing_human_role_is_caught(copy: Copy) -> None:
     """The trust the auditor had before sign-in through the IdP (any account principal with MFA):
     an IAM user, the root user and an operator without an elevation could then assume it."""
