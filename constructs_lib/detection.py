@@ -26,6 +26,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from config import jurisdictions
 from constructs_lib import nag
 from constructs_lib.iam import ScopedRole, scheduler_principal
 from constructs_lib.keys import service_linked_role_arn
@@ -38,15 +39,9 @@ from contract import (
     inspector_findings_rule_name,
 )
 
-# Static service availability (no lookup at synth). Macie: cfn-lint 1.58's resource specs;
-# the Config rule: AWS Config's managed-rule documentation (2026).
-MACIE_UNAVAILABLE = frozenset({"ap-southeast-4", "eu-south-2"})
-RULE_UNAVAILABLE: dict[str, frozenset[str]] = {
-    "ELBV2_PREDEFINED_SECURITY_POLICY_SSL_CHECK": frozenset(
-        {"me-south-1", "me-central-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-         "ap-southeast-7", "ca-west-1", "eu-south-2", "eu-central-2", "il-central-1", "mx-central-1"}
-    ),
-}  # fmt: skip
+# Region service facts live with the other region data (config/jurisdictions.py).
+MACIE_UNAVAILABLE = jurisdictions.MACIE_UNAVAILABLE
+RULE_UNAVAILABLE = jurisdictions.CONFIG_RULE_UNAVAILABLE
 
 SECURITY_HUB_STANDARDS = {
     "FoundationalBestPractices": "standards/aws-foundational-security-best-practices/v/1.0.0",

@@ -11,13 +11,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from config import jurisdictions
 from constructs_lib import nag
 from constructs_lib.iam import FIS_ACTIONS, ScopedRole, service_principal
 from contract import AURORA_FAILOVER, AZ_POWER_INTERRUPTION, fault_injection_template_name
 
 STOP_ON_ALARM = "aws:cloudwatch:alarm"
-# Regions whose CloudFormation has no AWS::FIS::ExperimentTemplate (cfn-lint 1.58 resource specs).
-FIS_UNAVAILABLE = frozenset({"ap-southeast-4"})
+# Regions whose CloudFormation has no AWS::FIS::ExperimentTemplate (config/jurisdictions.py).
+FIS_UNAVAILABLE = jurisdictions.FIS_UNAVAILABLE
 
 
 class FaultInjection(Construct):

@@ -213,7 +213,7 @@ class Broker:
             group = self.s.requester_group if access is HumanAccess.REQUESTER else self.s.approver_group
             if not self._in_group(self._user_id(caller.user), group):
                 raise Refused(f"{caller.user} is not a member of the identity-store group {group!r}")
-        return access  # type: ignore[return-value]
+        return access
 
     def _verify_role(self, caller: Caller) -> None:
         """An assumed-role ARN names the role but not its path: a role someone created with the same
@@ -279,7 +279,7 @@ class Broker:
         return record
 
     # ----------------------------------------------------------------- people
-    def request(self, caller: Caller, *, elevation: str, reason: str, hours: int, scope: str = "") -> dict[str, Any]:
+    def request(self, caller: Caller, *, elevation: str, reason: str, hours: Any, scope: str = "") -> dict[str, Any]:
         self._require(caller, HumanAccess.REQUESTER)
         offered = [e.value for e in self.s.elevations]
         if elevation not in offered:

@@ -5,11 +5,12 @@ when backup copies are on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
-from config import AppConfig, RegionConfig
+from config import AccessConfig, AppConfig, RegionConfig
 from contract import STACK_PARTS, STATEFUL_PARTS, stack_name
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
@@ -22,6 +23,17 @@ from stacks.migrations_stack import MigrationsStack
 from stacks.network_stack import NetworkStack
 
 __all__ = ["STACK_PARTS", "STATEFUL_PARTS", "RegionStacks", "add_region", "stack_name"]
+
+
+class StackArgs(TypedDict):
+    """The typed keyword arguments every regional stack takes (RegionalStack and aws_cdk.Stack)."""
+
+    env: Environment
+    region_config: RegionConfig
+    access: AccessConfig
+    organization_id: str | None
+    description: str
+    stack_name: str
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class RegionStacks:
 def add_region(scope: Construct, app_config: AppConfig, region_config: RegionConfig) -> RegionStacks:
     env = Environment(account=app_config.account, region=region_config.name)  # explicit env: 3 AZs, no lookups
 
-    def kw(part: str, what: str) -> dict[str, object]:
+    def kw(part: str, what: str) -> StackArgs:
         return {
             "env": env,
             "region_config": region_config,
@@ -63,25 +75,25 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
             "stack_name": stack_name(region_config.name, part),
         }
 
-    keys = KeysStack(scope, stack_name(region_config.name, "keys"), **kw("keys", "KMS keys and IAM boundary"))  # type: ignore[arg-type]
-    network = NetworkStack(scope, stack_name(region_config.name, "network"), **kw("network", "network"))  # type: ignore[arg-type]
-    data = DataStack(scope, stack_name(region_config.name, "data"), **kw("data", "stateful data"))  # type: ignore[arg-type]
+    keys = KeysStack(scope, stack_name(region_config.name, "keys"), **kw("keys", "KMS keys and IAM boundary"))
+    network = NetworkStack(scope, stack_name(region_config.name, "network"), **kw("network", "network"))
+    data = DataStack(scope, stack_name(region_config.name, "data"), **kw("data", "stateful data"))
     migrations = MigrationsStack(
         scope,
         stack_name(region_config.name, "migrations"),
-        **kw("migrations", "database migrations at deploy time"),  # type: ignore[arg-type]
+        **kw("migrations", "database migrations at deploy time"),
     )
-    edge = EdgeStack(scope, stack_name(region_config.name, "edge"), **kw("edge", "public edge"))  # type: ignore[arg-type]
-    audit = AuditStack(scope, stack_name(region_config.name, "audit"), **kw("audit", "audit trail"))  # type: ignore[arg-type]
+    edge = EdgeStack(scope, stack_name(region_config.name, "edge"), **kw("edge", "public edge"))
+    audit = AuditStack(scope, stack_name(region_config.name, "audit"), **kw("audit", "audit trail"))
     detection = DetectionStack(
         scope,
         stack_name(region_config.name, "detection"),
-        **kw("detection", "detection and access"),  # type: ignore[arg-type]
+        **kw("detection", "detection and access"),
     )
     lifecycle = LifecycleStack(
         scope,
         stack_name(region_config.name, "lifecycle"),
-        **kw("lifecycle", "data lifecycle: retention and GDPR erasure"),  # type: ignore[arg-type]
+        **kw("lifecycle", "data lifecycle: retention and GDPR erasure"),
     )
     dr_vault = None
     if region_config.backup.dr_copy_region:

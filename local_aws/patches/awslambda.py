@@ -44,7 +44,7 @@ def _install_url(undo: Undo) -> None:
             return attr in ("FunctionUrl", "FunctionArn")
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> FunctionUrlConfig:
             p = cloudformation_json["Properties"]

@@ -32,7 +32,7 @@ def _install(undo: Undo) -> None:
             return attr in ("BackupVaultName", "BackupVaultArn")
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> Vault:
             p = cloudformation_json["Properties"]
@@ -60,7 +60,7 @@ def _install(undo: Undo) -> None:
             return attr in ("BackupPlanId", "BackupPlanArn", "VersionId")
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> Plan:
             p = cloudformation_json["Properties"]

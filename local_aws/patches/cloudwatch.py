@@ -23,7 +23,7 @@ def _install(undo: Undo) -> None:
             return "AWS::CloudWatch::Alarm"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> Alarm:
             p = cloudformation_json["Properties"]

@@ -86,7 +86,7 @@ def _install_group_egress(undo: Undo) -> None:
             return "AWS::EC2::SecurityGroupEgress"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> EgressRule:
             p = cloudformation_json["Properties"]

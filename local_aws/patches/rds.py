@@ -35,7 +35,7 @@ def _install_cluster(undo: Undo) -> None:
             return attr in CLUSTER_ATTRS
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> DBCluster:
             p = cloudformation_json["Properties"]

@@ -94,7 +94,7 @@ def _install_policy_model(undo: Undo) -> None:
             return "AWS::S3::BucketPolicy"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> BucketPolicy:
             p = cloudformation_json["Properties"]
