@@ -10,7 +10,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class PgServer:
     # Stands in for RDS's master user: may create roles and databases, but is no superuser (RDS
     # gives its master user rds_superuser, never superuser). Migrations run as this user.
     admin: str = MASTER_USERNAME  # as on Aurora: the migrating master user is not a superuser
+    _bin: Path = field(init=False, repr=False)  # where initdb and pg_ctl live, set by start()
 
     @classmethod
     def start(cls, *, durable: bool = False) -> PgServer:

@@ -515,7 +515,7 @@ def test_several_keys_are_anded_and_several_values_ored() -> None:
     }
 
     def who(dept: str | None, role_tag: str | None, user: str) -> dict[str, tuple[str, ...]]:
-        c = {"aws:PrincipalArn": (f"arn:aws:iam::222222222222:user/{user}",)}
+        c: dict[str, tuple[str, ...]] = {"aws:PrincipalArn": (f"arn:aws:iam::222222222222:user/{user}",)}
         if dept:
             c["aws:PrincipalTag/department"] = (dept,)
         if role_tag:

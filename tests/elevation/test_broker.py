@@ -108,14 +108,14 @@ def world() -> Iterator[dict[str, Any]]:
                       audit_bucket=BUCKET, alerts_topic_arn=topic, state_machine_arn=machine)  # fmt: skip
         idc = Settings(source=IdentitySource.IDENTITY_CENTER, home_region="us-east-1", instance_arn=instance,
                        identity_store_id=store, requester_group="trustbase-operators",
-                       approver_group="trustbase-approvers", **common)  # type: ignore[arg-type]  # fmt: skip
+                       approver_group="trustbase-approvers", **common)  # fmt: skip
         clients = Clients(s3=s3, sns=sns, sfn=sfn, iam=iam, sso_admin=sso, identity_store=ids)
         yield {
             "clock": clock, "s3": s3, "sqs": sqs, "queue": queue, "sfn": sfn, "iam": iam, "sso": sso,
             "instance": instance, "permission_set": permission_set["PermissionSet"]["PermissionSetArn"],
             "alice_id": users["alice@example.com"],
             "idc": Broker(idc, clients, now=clock),
-            "saml": Broker(Settings(source=IdentitySource.SAML, **common), clients, now=clock),  # type: ignore[arg-type]
+            "saml": Broker(Settings(source=IdentitySource.SAML, **common), clients, now=clock),
         }  # fmt: skip
 
 
@@ -126,7 +126,7 @@ def assignments(world: dict[str, Any]) -> list[str]:
 
 
 def notifications(world: dict[str, Any]) -> list[str]:
-    out = []
+    out: list[str] = []
     while True:
         got = world["sqs"].receive_message(QueueUrl=world["queue"], MaxNumberOfMessages=10).get("Messages", [])
         if not got:

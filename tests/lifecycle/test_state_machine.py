@@ -20,6 +20,7 @@ from tests.conftest import Assembly
 from tests.lifecycle.conftest import BUCKET, LEDGER_BUCKET, REGION, World
 
 MAX_TRANSITIONS = 500
+Machine = tuple[dict[str, Any], dict[str, str]]  # the definition and the handlers by function ID
 
 
 def definition(assembly: Assembly) -> tuple[dict[str, Any], dict[str, str]]:
@@ -197,7 +198,7 @@ def people(world: World) -> World:
     return world
 
 
-def test_a_user_erasure_runs_the_whole_machine(machine: Any, people: World) -> None:
+def test_a_user_erasure_runs_the_whole_machine(machine: Machine, people: World) -> None:
     request = dsar(people)
     ex = run(*machine, request, name=request["request_id"])
     assert ex.status == "SUCCEEDED", ex
@@ -207,14 +208,14 @@ def test_a_user_erasure_runs_the_whole_machine(machine: Any, people: World) -> N
     assert people.count("end_users", "id = %s", (request["user_id"],)) == 0
 
 
-def test_a_rejected_request_fails_with_the_reason_and_erases_nothing(machine: Any, people: World) -> None:
+def test_a_rejected_request_fails_with_the_reason_and_erases_nothing(machine: Machine, people: World) -> None:
     before = people.snapshot()
     ex = run(*machine, dsar(people, region="us-east-1"), name="r1")
     assert ex.status == "FAILED" and ex.error == "ErasureRejected" and ex.path == ["Validate", "Outcome", "Rejected"]
     assert people.snapshot() == before
 
 
-def test_a_repeated_request_only_makes_sure_the_ledger_is_published(machine: Any, people: World) -> None:
+def test_a_repeated_request_only_makes_sure_the_ledger_is_published(machine: Machine, people: World) -> None:
     request = dsar(people)
     run(*machine, request, name=request["request_id"])
     before = people.snapshot()
@@ -223,7 +224,7 @@ def test_a_repeated_request_only_makes_sure_the_ledger_is_published(machine: Any
     assert people.snapshot() == before
 
 
-def test_a_workspace_deletion_loops_in_bounded_invocations(machine: Any, people: World) -> None:
+def test_a_workspace_deletion_loops_in_bounded_invocations(machine: Machine, people: World) -> None:
     ws = people.workspaces[1]
     request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
                "region": REGION}  # fmt: skip
@@ -235,7 +236,7 @@ def test_a_workspace_deletion_loops_in_bounded_invocations(machine: Any, people:
 
 
 def test_a_persistent_failure_retries_then_dead_letters_and_a_redrive_completes(
-    machine: Any, people: World, monkeypatch: pytest.MonkeyPatch
+    machine: Machine, people: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lifecycle import erasure
 
@@ -257,7 +258,7 @@ def test_a_persistent_failure_retries_then_dead_letters_and_a_redrive_completes(
 
 
 def test_the_scheduled_retention_handler_runs_both_jobs(
-    machine: Any, world: World, monkeypatch: pytest.MonkeyPatch
+    machine: Machine, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dateutil.relativedelta import relativedelta
 
@@ -281,7 +282,7 @@ def test_the_scheduled_retention_handler_runs_both_jobs(
 
 
 @pytest.fixture
-def fanned(machine: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, World, str]:
+def fanned(machine: Machine, world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[Machine, World, str]:
     """Thresholds low enough that a workspace of 12 users fans out: 74 object versions (settings.json
     2, each user 6), 12 users x 2 conversations x 5 messages = 120 messages."""
     for var, value in {"FANOUT_OBJECT_MIN_VERSIONS": "50", "FANOUT_OBJECT_SHARDS": "8",
@@ -294,7 +295,7 @@ def fanned(machine: Any, world: World, monkeypatch: pytest.MonkeyPatch) -> tuple
     return machine, world, ws
 
 
-def test_a_large_workspace_fans_out_over_both_maps_and_is_erased_exactly(fanned: Any) -> None:
+def test_a_large_workspace_fans_out_over_both_maps_and_is_erased_exactly(fanned: tuple[Machine, World, str]) -> None:
     machine, w, ws = fanned
     request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
                "region": REGION}  # fmt: skip
@@ -312,7 +313,7 @@ def test_a_large_workspace_fans_out_over_both_maps_and_is_erased_exactly(fanned:
 
 
 def test_a_crashed_map_child_is_retried_alone_and_the_erasure_completes(
-    fanned: Any, monkeypatch: pytest.MonkeyPatch
+    fanned: tuple[Machine, World, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lifecycle import fanout
 
@@ -335,7 +336,9 @@ def test_a_crashed_map_child_is_retried_alone_and_the_erasure_completes(
     assert ex.output["counts"]["s3_versions"] == 74 and w.versions(f"workspaces/{ws}/") == 0
 
 
-def test_a_map_child_that_keeps_failing_dead_letters_the_request(fanned: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_map_child_that_keeps_failing_dead_letters_the_request(
+    fanned: tuple[Machine, World, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lifecycle import fanout
 
     machine, w, ws = fanned
@@ -353,7 +356,7 @@ def test_a_map_child_that_keeps_failing_dead_letters_the_request(fanned: Any, mo
 
 
 def test_retention_hands_a_large_inactive_workspace_to_the_machine_and_the_maps_erase_it(
-    fanned: Any, monkeypatch: pytest.MonkeyPatch
+    fanned: tuple[Machine, World, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scheduled retention run deletes a small inactive workspace itself and starts an erasure
     execution (moto Step Functions: the real API call and its shape) for a large one, named per

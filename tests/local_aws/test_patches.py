@@ -34,7 +34,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+    return boto3.client(service, region_name=REGION)
 
 
 def deploy(resources: dict[str, Any]) -> dict[str, str]:

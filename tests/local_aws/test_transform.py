@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from local_aws.assembly import listener_certificates, localize, stacks_in_order
@@ -61,7 +63,7 @@ def test_localize_removes_only_the_customer_buckets_vpc_statement() -> None:
     }
     vpc = {"Sid": "DenyDataPlaneOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
            "NotResource": "arn:aws:s3:::b/workspaces/_dr-drill/*"}  # fmt: skip
-    template = {"Resources": {"Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+    template: dict[str, Any] = {"Resources": {"Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
         "Bucket": "b", "PolicyDocument": {"Version": "2012-10-17", "Statement": [keep, vpc]}}}}}  # fmt: skip
     local = localize(template)
     assert local.template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"] == [keep]

@@ -39,7 +39,7 @@ class Copy:
         (self.dir / "manifest.json").write_text(json.dumps(self.manifest))
 
     def template(self, part: str) -> Template:
-        return json.loads((self.dir / f"trustbase-{REGION}-{part}.template.json").read_text())
+        return dict(json.loads((self.dir / f"trustbase-{REGION}-{part}.template.json").read_text()))
 
     def save(self, part: str, template: Template) -> None:
         (self.dir / f"trustbase-{REGION}-{part}.template.json").write_text(json.dumps(template))

@@ -34,11 +34,11 @@ def opened_by_account(trust: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_only_break_glass_is_open_to_account_principals(assembly: Assembly) -> None:
     """Every human role trusts the identity provider's roles only; break-glass is the exception."""
-    open_roles = []
+    open_roles: list[str] = []
     for stack in assembly.stack_names:
         for props in roles(assembly.template(stack)).values():
             if opened_by_account(props["AssumeRolePolicyDocument"]):
-                open_roles.append(props.get("RoleName"))
+                open_roles.append(str(props.get("RoleName")))
     assert sorted(open_roles) == ["trustbase-break-glass-ap-southeast-2", "trustbase-break-glass-eu-west-1",
                                   "trustbase-break-glass-us-east-1"]  # fmt: skip
 

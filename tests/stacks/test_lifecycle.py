@@ -147,7 +147,7 @@ def _rendered(resource: Any) -> list[str]:
         if isinstance(r, str):
             return r
         if "Fn::Join" in r:
-            return r["Fn::Join"][0].join(
+            return str(r["Fn::Join"][0]).join(
                 render(p) if isinstance(p, str) or "Fn::Join" in p else "${}" for p in r["Fn::Join"][1]
             )
         return "${}"
@@ -258,7 +258,7 @@ def test_the_asset_is_built_from_pinned_inputs_only(tmp_path: Any) -> None:
 def _definition(template: dict[str, Any]) -> dict[str, Any]:
     machine = next(iter(pc.resources(template, "AWS::StepFunctions::StateMachine").values()))
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))  # tokens sit inside strings
+    return dict(json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts)))  # tokens sit inside strings
 
 
 def test_large_subjects_fan_out_with_the_configured_concurrency(

@@ -47,9 +47,9 @@ def test_no_reference_crosses_the_jurisdiction(assembly: Assembly, region: Regio
 def test_the_identity_center_exception_is_exactly_two_places() -> None:
     """The EU broker names Identity Center's region in one variable, its boundary in one statement;
     without the exception both count, and the same region anywhere else still counts."""
-    detection = {"Resources": {"Broker": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {
+    detection: dict[str, Any] = {"Resources": {"Broker": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {
         "Variables": {"IDENTITY_CENTER_REGION": "us-east-1", "TRUSTBASE_REGION": "eu-west-1"}}}}}}  # fmt: skip
-    boundary = {"Resources": {"Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
+    boundary: dict[str, Any] = {"Resources": {"Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
         "Statement": [{"Sid": "DenyIdentityCenterOutsideItsRegion", "Effect": "Deny", "Action": ["sso:*"],
                        "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]}}}}}  # fmt: skip
     for template in (detection, boundary):
@@ -269,7 +269,7 @@ def test_waf_with_managed_rule_groups_and_retained_logs(assembly: Assembly, regi
 
 
 def _group(groups: dict[str, Any], prefix: str) -> str:
-    return only({k: k for k in groups if k.startswith(prefix) and not k.startswith(f"{prefix}Admin")})
+    return str(only({k: k for k in groups if k.startswith(prefix) and not k.startswith(f"{prefix}Admin")}))
 
 
 def _rules(template: dict[str, Any], group_id: str, kind: str) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReadOnlySession]:
 
 
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+    return boto3.client(service, region_name=REGION)
 
 
 def observe(session: ReadOnlySession, rtype: str, physical: str, props: dict[str, Any] | None = None,
