@@ -34,6 +34,7 @@ from constructs import Construct
 
 from config import AccessConfig
 from constructs_lib import nag
+from constructs_lib.erasure_machine import state_machine_log_and_trace_statements
 from constructs_lib.functions import SecureFunction, ignore_redundant_role_dependency
 from constructs_lib.iam import ScopedRole, service_principal
 from constructs_lib.lifecycle_asset import lifecycle_code
@@ -405,40 +406,7 @@ class ElevationBroker(Construct):
                     resources=[function_key.key_arn],
                     conditions={"StringEquals": {"kms:ViaService": f"states.{region}.amazonaws.com"}},
                 ),
-                # Step Functions "Data at rest encryption": with a customer managed key and logging
-                # on, the role generates data keys for the log data (logs encryption context).
-                iam.PolicyStatement(
-                    sid="LogDataKeys",
-                    actions=["kms:GenerateDataKey"],
-                    resources=[function_key.key_arn],
-                    conditions={
-                        "StringLike": {"kms:EncryptionContext:SourceArn": f"arn:{p}:logs:{region}:{account}:*"}
-                    },
-                ),
-                iam.PolicyStatement(
-                    sid="LogDelivery",  # vended-logs delivery APIs have no resource-level permissions
-                    actions=[
-                        "logs:CreateLogDelivery",
-                        "logs:GetLogDelivery",
-                        "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies",
-                        "logs:DescribeLogGroups",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=[
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                    ],
-                    resources=["*"],
-                ),
+                *state_machine_log_and_trace_statements(stack, function_key),
             ],
         )
         nag.acknowledge(

@@ -177,42 +177,7 @@ def erasure_state_machine(
                 actions=["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
                 resources=map_children,
             ),
-            # Step Functions "Data at rest encryption", step 3: with a customer managed key and
-            # logging on, the role generates data keys for the log data (logs encryption context).
-            iam.PolicyStatement(
-                sid="LogDataKeys",
-                actions=["kms:GenerateDataKey"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringLike": {
-                        "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
-                    }
-                },
-            ),
-            iam.PolicyStatement(
-                sid="LogDelivery",  # vended-logs delivery APIs have no resource-level permissions
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="Tracing",
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            ),
+            *state_machine_log_and_trace_statements(stack, key),
         ],
     )
     nag.acknowledge(
@@ -245,3 +210,35 @@ def erasure_state_machine(
         raise RuntimeError("CDK no longer adds DistributedMapPolicy: check the map's grants by hand")
     ignore_redundant_role_dependency(machine)
     return machine
+
+
+def state_machine_log_and_trace_statements(stack: Stack, key: kms.IKey) -> list[iam.PolicyStatement]:
+    """What a state machine's role needs for encrypted logging and tracing (both trustbase machines):
+    Step Functions "Data at rest encryption", step 3: with a customer managed key and logging on,
+    the role generates data keys for the log data (logs encryption context); vended-log delivery
+    and the X-Ray APIs, which take no resource."""
+    return [
+        iam.PolicyStatement(
+            sid="LogDataKeys",
+            actions=["kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={
+                "StringLike": {
+                    "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                }
+            },
+        ),
+        iam.PolicyStatement(
+            sid="LogDelivery",
+            actions=["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="Tracing",
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                     "xray:GetSamplingTargets"],
+            resources=["*"],
+        ),
+    ]  # fmt: skip

@@ -4,16 +4,16 @@ synthesized templates: Identity Center (the shipped config) and the SAML fallbac
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app import build_app
-from config import DEFAULT_CONFIG_FILE, AppConfig, load_config
+from config import AppConfig, load_config
 from elevation.trust import closed_trust
 from tests.conftest import Assembly, only
+from tests.stacks.variants import eu_west_1
 
 ACCOUNT = "123456789012"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -94,8 +94,7 @@ def test_the_broker_url_requires_signed_requests(assembly: Assembly) -> None:
 # --------------------------------------------------------------------------- SAML fallback
 @pytest.fixture(scope="module")
 def saml(tmp_path_factory: pytest.TempPathFactory) -> tuple[AppConfig, Path]:
-    raw = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
-    raw["region"] = [r for r in raw["region"] if r["name"] == "eu-west-1"]
+    raw = eu_west_1()
     raw["access"] = {"identity_source": "saml", "home_region": "eu-west-1", "saml_metadata_file": str(METADATA)}
     config = load_config(raw, account=ACCOUNT)
     outdir = tmp_path_factory.mktemp("saml")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,15 @@ import pytest
 
 import posture_checks as pc
 from app import build_app
-from config import DEFAULT_CONFIG_FILE, ConfigError, load_config
+from config import ConfigError, load_config
 from tests.conftest import Assembly, only
+from tests.stacks.variants import eu_west_1
 
 DOMAINS = ("api.stripe.com", ".sendgrid.net")
 
 
 def _raw(**region: Any) -> dict[str, Any]:
-    raw = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
-    raw["region"] = [r for r in raw["region"] if r["name"] == "eu-west-1"]
-    raw["region"][0].update(region)
-    return raw
+    return eu_west_1(**region)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ statements on a resource whose own policy was planted open)."""
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,9 @@ import pytest
 
 from access_paths.evaluator import Policies, PolicyKind, Principal, Request, evaluate, parse_policy
 from app import build_app
-from config import DEFAULT_CONFIG_FILE, ConfigError, load_config
+from config import ConfigError, load_config
 from tests.conftest import only
+from tests.stacks.variants import eu_west_1
 
 ORG = "o-a1b2c3d4e5"
 ACCOUNT = "123456789012"
@@ -22,10 +22,7 @@ BUCKET = "arn:aws:s3:::customer-data"
 
 
 def _raw(**perimeter: Any) -> dict[str, Any]:
-    raw = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
-    raw["region"] = [r for r in raw["region"] if r["name"] == "eu-west-1"]
-    raw["perimeter"] = perimeter
-    return raw
+    return eu_west_1(perimeter=perimeter)
 
 
 @pytest.fixture(scope="module")
