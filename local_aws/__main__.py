@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", nargs="*", help="only these regions (default: every region in the assembly)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     parser.add_argument("--no-drills", action="store_true")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_FILE,
+                        help="the regions.toml the assembly was synthesized from (its DR targets judge the drills)")  # fmt: skip
     args = parser.parse_args(argv)
     if not (args.cdk_out / "manifest.json").exists():
         print(f"no cloud assembly in {args.cdk_out}: run `make synth` first", file=sys.stderr)
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 drills: list[DrillReport] = []
                 if not args.no_drills:
                     try:
-                        drills = run_drills(endpoint, region, args.out_dir)
+                        drills = run_drills(endpoint, region, args.out_dir, args.config)
                     except DrillError as exc:
                         print(f"[local] {region}: drills could not run: {exc}", file=sys.stderr)
                         return 1

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import posture_checks as pc
 from config import AppConfig, RegionConfig, load_config_file
 from config.jurisdictions import AWS_REGIONS
 from contract import PROJECT, IdentitySource
+from policy_gates.cache import CacheStats, Tool, run_cached
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.toml")
@@ -88,16 +90,28 @@ def templates_in(outdir: Path) -> list[Path]:
     return sorted(outdir.glob("*.template.json"))
 
 
-def run_cfn_lint(templates: list[Path]) -> list[str]:
-    proc = subprocess.run([str(CFN_LINT), "--format", "json", *map(str, templates)], capture_output=True, text=True)
+CFN_LINT_TOOL = Tool("cfn-lint", ("--format", "json"), ROOT / "requirements.txt")
+CHECKOV_TOOL = Tool("checkov", ("--framework", "cloudformation", "--quiet", "--compact", "-o", "json"),
+                    ROOT / "requirements-checkov.txt")  # fmt: skip
+
+
+def _cfn_lint_uncached(templates: list[Path]) -> dict[str, list[str]]:
+    proc = subprocess.run([str(CFN_LINT), *CFN_LINT_TOOL.args, *map(str, templates)], capture_output=True, text=True)
     if proc.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) and not proc.stdout.strip():
         raise RuntimeError(f"cfn-lint failed to run: {proc.stderr[-2000:]}")
     matches: list[dict[str, Any]] = json.loads(proc.stdout or "[]")
-    return [
-        f"{Path(m['Filename']).name}: {m['Rule']['Id']} {m['Message']}"
-        for m in matches
-        if m["Level"] in ("Error", "Warning")
-    ]
+    found: dict[str, list[str]] = {t.name: [] for t in templates}
+    for m in matches:
+        if m["Level"] in ("Error", "Warning"):
+            name = Path(m["Filename"]).name
+            found[name].append(f"{name}: {m['Rule']['Id']} {m['Message']}")
+    return found
+
+
+def run_cfn_lint(templates: list[Path], stats: CacheStats | None = None) -> list[str]:
+    """cfn-lint's errors and warnings, each template judged once per content (policy_gates/cache.py)."""
+    found = run_cached(CFN_LINT_TOOL, templates, _cfn_lint_uncached, stats)
+    return [finding for t in templates for finding in found[t.name]]
 
 
 @dataclass(frozen=True)
@@ -111,8 +125,8 @@ class CheckovFailure:
         return f"{self.template}: {self.check_id} {self.logical_id} ({self.name})"
 
 
-def run_checkov(templates: list[Path]) -> list[CheckovFailure]:
-    cmd = [str(CHECKOV), "--framework", "cloudformation", "--quiet", "--compact", "-o", "json"]
+def _checkov_uncached(templates: list[Path]) -> dict[str, list[list[str]]]:
+    cmd = [str(CHECKOV), *CHECKOV_TOOL.args]
     for t in templates:
         cmd += ["-f", str(t)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -121,11 +135,18 @@ def run_checkov(templates: list[Path]) -> list[CheckovFailure]:
     except json.JSONDecodeError as exc:
         raise RuntimeError(f"checkov produced no JSON (exit {proc.returncode}): {proc.stderr[-2000:]}") from exc
     reports = data if isinstance(data, list) else [data]
-    return [
-        CheckovFailure(Path(f["file_path"]).name, f["check_id"], f["resource"].split(".", 1)[-1], f["check_name"])
-        for report in reports
-        for f in report.get("results", {}).get("failed_checks", [])
-    ]
+    found: dict[str, list[list[str]]] = {t.name: [] for t in templates}
+    for report in reports:
+        for f in report.get("results", {}).get("failed_checks", []):
+            name = Path(f["file_path"]).name
+            found[name].append([name, f["check_id"], f["resource"].split(".", 1)[-1], f["check_name"]])
+    return found
+
+
+def run_checkov(templates: list[Path], stats: CacheStats | None = None) -> list[CheckovFailure]:
+    """checkov's failed checks (before our listed skips), each template judged once per content."""
+    found = run_cached(CHECKOV_TOOL, templates, _checkov_uncached, stats)
+    return [CheckovFailure(*f) for t in templates for f in found[t.name]]
 
 
 def apply_skips(failures: list[CheckovFailure], skips: list[Skip]) -> tuple[list[str], list[str], list[str]]:
@@ -208,20 +229,35 @@ def evaluate(
     checkov_failures: list[CheckovFailure] | None = None,
     external_tools: bool = True,
     app_config: AppConfig | None = None,
+    stats: dict[str, CacheStats] | None = None,
 ) -> GateResult:
     """Run every gate over the templates in `outdir` (`checkov_failures`: reuse an earlier checkov
     run; `external_tools=False`: only our own checks and the access paths, as the planted-defect
-    tests do)."""
+    tests do; `stats`: filled with each tool's cache hits and misses).
+
+    The gates are independent, so cfn-lint and checkov run at the same time (each a process of its
+    own) while this process runs our own checks and the access paths. Each tool judges only the
+    templates whose content it has not judged before (policy_gates/cache.py)."""
     templates = templates_in(outdir)
     if not templates:
         raise FileNotFoundError(f"no *.template.json in {outdir}: synthesize first")
+    app_config = app_config or load_config_file()
     result = GateResult()
-    if external_tools:
-        result.cfn_lint = run_cfn_lint(templates)
-        failures = run_checkov(templates) if checkov_failures is None else checkov_failures
-        active = [k for k in (load_skips() if skips is None else skips) if k.active(app_config or load_config_file())]
-        result.checkov, result.checkov_skipped, stale = apply_skips(failures, active)
-        result.stale_skips = stale if report_stale else []
-    result.own = run_own_checks(templates, app_config)
-    result.access = run_access_paths(outdir)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        lint = checkov = None
+        if external_tools:
+            lint_stats, checkov_stats = CacheStats(), CacheStats()
+            if stats is not None:
+                stats.update({"cfn-lint": lint_stats, "checkov": checkov_stats})
+            lint = pool.submit(run_cfn_lint, templates, lint_stats)
+            if checkov_failures is None:
+                checkov = pool.submit(run_checkov, templates, checkov_stats)
+        result.own = run_own_checks(templates, app_config)
+        result.access = run_access_paths(outdir)
+        if lint is not None:
+            result.cfn_lint = lint.result()
+            failures = checkov.result() if checkov is not None else checkov_failures or []
+            active = [k for k in (load_skips() if skips is None else skips) if k.active(app_config)]
+            result.checkov, result.checkov_skipped, stale = apply_skips(failures, active)
+            result.stale_skips = stale if report_stale else []
     return result

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
 from policy_gates import evaluate
+from policy_gates.cache import CacheStats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    result = evaluate(args.cdk_out, app_config=app_config)
+    stats: dict[str, CacheStats] = {}
+    result = evaluate(args.cdk_out, app_config=app_config, stats=stats)
     print(result.report())
+    print("templates judged anew (cached results reused): "
+          + ", ".join(f"{tool} {s.misses} ({s.hits})" for tool, s in stats.items()))  # fmt: skip
     print("policy gates:", "PASS" if result.ok else "FAIL")
     return 0 if result.ok else 1
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ sys.path.insert(0, str(ROOT))
 _venv_node = Path(sys.executable).with_name("node")
 if _venv_node.exists():
     os.environ.setdefault("JSII_NODE", str(_venv_node))
+
+# The gates' per-template cache (policy_gates/cache.py): one of its own per test session, so the
+# tests judge templates with the real tools and never read a developer's build/gate-cache/.
+os.environ["TRUSTBASE_GATE_CACHE"] = tempfile.mkdtemp(prefix="trustbase-gate-cache-")
 
 from config import AppConfig, load_config_file  # noqa: E402
 

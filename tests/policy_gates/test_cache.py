@@ -1,0 +1,165 @@
+"""The gate cache re-checks only templates whose content changed, and is never stale: a changed
+template, tool argument or tool pin is a miss. And `make synth` reuses a current assembly only
+while nothing it was built from changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_gates import cache, run_cfn_lint
+from policy_gates.cache import CacheStats, Tool, run_cached
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv(cache.ENV, str(directory))
+    return directory
+
+
+@pytest.fixture
+def tool(tmp_path: Path) -> Tool:
+    pins = tmp_path / "requirements.txt"
+    pins.write_text("some-tool==1.0\n")
+    return Tool("some-tool", ("--strict",), pins)
+
+
+def templates(tmp_path: Path, **bodies: str) -> list[Path]:
+    out = []
+    for name, body in bodies.items():
+        path = tmp_path / f"{name}.template.json"
+        path.write_text(body)
+        out.append(path)
+    return out
+
+
+class Recorder:
+    """A fake tool run that records which templates it was asked to judge."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, paths: list[Path]) -> dict[str, list[Any]]:
+        self.calls.append([p.name for p in paths])
+        return {p.name: [f"{p.name}: finding in {p.read_text()}"] for p in paths}
+
+
+def test_only_templates_with_new_content_are_judged_again(tmp_path: Path, cache_dir: Path, tool: Tool) -> None:
+    a, b = templates(tmp_path, a='{"v": 1}', b='{"v": 2}')
+    run = Recorder()
+    first = run_cached(tool, [a, b], run)
+    stats = CacheStats()
+    again = run_cached(tool, [a, b], run, stats)
+    assert run.calls == [["a.template.json", "b.template.json"]]
+    assert again == first and (stats.hits, stats.misses) == (2, 0)
+
+    b.write_text('{"v": 3}')  # one stack changed
+    changed = run_cached(tool, [a, b], run)
+    assert run.calls[-1] == ["b.template.json"]
+    assert changed["b.template.json"] == ['b.template.json: finding in {"v": 3}']
+    assert changed["a.template.json"] == first["a.template.json"]
+
+
+def test_a_new_tool_pin_or_argument_is_never_served_an_old_result(tmp_path: Path, cache_dir: Path, tool: Tool) -> None:
+    (a,) = templates(tmp_path, a='{"v": 1}')
+    run = Recorder()
+    run_cached(tool, [a], run)
+    tool.pins.write_text("some-tool==1.1\n")  # the tool (or one of its dependencies) was upgraded
+    run_cached(tool, [a], run)
+    run_cached(Tool(tool.name, ("--lenient",), tool.pins), [a], run)  # another rule configuration
+    assert len(run.calls) == 3
+
+
+def test_the_same_content_under_another_name_is_judged_on_its_own(tmp_path: Path, cache_dir: Path, tool: Tool) -> None:
+    a, b = templates(tmp_path, a='{"v": 1}', b='{"v": 1}')
+    run = Recorder()
+    found = run_cached(tool, [a, b], run)
+    assert found["b.template.json"] == ['b.template.json: finding in {"v": 1}']
+
+
+def test_a_run_that_skips_a_template_is_not_cached(tmp_path: Path, cache_dir: Path, tool: Tool) -> None:
+    a, b = templates(tmp_path, a="{}", b="{}")
+    with pytest.raises(RuntimeError, match=r"no result for \['b.template.json'\]"):
+        run_cached(tool, [a, b], lambda paths: {"a.template.json": []})
+    assert not list(cache_dir.rglob("*.json"))
+
+
+def test_off_runs_the_tool_every_time(tmp_path: Path, tool: Tool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cache.ENV, "off")
+    (a,) = templates(tmp_path, a="{}")
+    run = Recorder()
+    run_cached(tool, [a], run)
+    run_cached(tool, [a], run)
+    assert len(run.calls) == 2 and not (ROOT / "off").exists()
+
+
+def test_cfn_lint_findings_come_back_from_the_cache_unchanged(tmp_path: Path, cache_dir: Path) -> None:
+    broken = {"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"NoSuchProperty": 1}}}}
+    (tmp_path / "broken.template.json").write_text(json.dumps(broken))
+    path = tmp_path / "broken.template.json"
+    cold, warm = CacheStats(), CacheStats()
+    first = run_cfn_lint([path], cold)
+    second = run_cfn_lint([path], warm)
+    assert any("E3002" in f for f in first), first
+    assert second == first and (cold.misses, warm.hits) == (1, 1)
+
+
+# ------------------------------------------------------------------ make synth reuses a current synth
+
+
+def dry_run(*args: str) -> str:
+    """What `make` would run (-n), with the setup stamps taken as current."""
+    proc = subprocess.run(
+        ["make", "-n", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return proc.stdout
+
+
+@pytest.fixture
+def gated_out(tmp_path: Path) -> Path:
+    """An assembly directory whose stamp is newer than every input, for the default settings."""
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT", "")
+    (out / ".synth-env").write_text(f"account={account} config=\n")
+    (out / ".gated").touch()  # now: newer than every input, and older than a rewritten settings file
+    older = (out / ".gated").stat().st_mtime - 60
+    os.utime(out / ".synth-env", (older, older))
+    return out
+
+
+setup_is_current = pytest.mark.skipif(
+    not (ROOT / ".venv" / ".installed").exists() or not (ROOT / "node_modules" / ".installed").exists(),
+    reason="needs `make setup` (the stamps the synth depends on)",
+)
+
+
+@setup_is_current
+def test_a_current_synth_is_reused_by_make_local(gated_out: Path) -> None:
+    planned = dry_run("local", f"CDK_OUT={gated_out}")
+    assert "cdk synth" not in planned and "policy_gates" not in planned
+    assert "-m local_aws" in planned
+
+
+@setup_is_current
+def test_a_changed_input_synthesizes_and_gates_again(gated_out: Path) -> None:
+    os.utime(gated_out / ".gated", (0, 0))  # older than every source file
+    planned = dry_run("synth", f"CDK_OUT={gated_out}")
+    assert "cdk synth" in planned and "-m policy_gates" in planned
+
+
+@setup_is_current
+def test_another_config_synthesizes_and_gates_again(gated_out: Path, tmp_path: Path) -> None:
+    config = tmp_path / "regions.toml"
+    config.write_text((ROOT / "config" / "regions.toml").read_text())
+    os.utime(config, (0, 0))  # not newer than the stamp: the recorded settings decide
+    planned = dry_run("synth", f"CDK_OUT={gated_out}", f"CONFIG={config}")
+    assert f"-c config={config}" in planned and f"--config {config}" in planned
