@@ -123,8 +123,11 @@ class Instantiator:
             return Principal.role(f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/hypothetical-attacker")
         if who.startswith(IDC):  # the role Identity Center provisions for the region's permission set
             name = permission_set_name(self.model.region, who.removeprefix(IDC))
-            return Principal.role(f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
-                                  f"AWSReservedSSO_{name}_0a1b2c3d4e5f6789", session_name="person@example.com")  # fmt: skip
+            return Principal.role(
+                f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+                f"AWSReservedSSO_{name}_0a1b2c3d4e5f6789",
+                session_name="person@example.com",
+            )
         if who == IAM_USER:
             return Principal(PrincipalKind.USER, account=account, arn=f"arn:aws:iam::{account}:user/hypothetical-admin")
         if who == ROOT:
@@ -192,35 +195,47 @@ def _hypothetical_identities(account: str, region: str) -> dict[str, tuple[Polic
         # grants made to it by resource policies (the objects key) can show as allowed.
         f"arn:aws:iam::{account}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie": (),
         # The CDK bootstrap's execution role has AdministratorAccess by default.
-        f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}": (_everything("CDK deploy role"),),
-        f"arn:aws:iam::{account}:role/hypothetical-person": (
-            parse_policy({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
-                         kind=PolicyKind.IDENTITY, where="a person's identity-provider role"),
+        f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-{region}": (
+            _everything("CDK deploy role"),
         ),
-    }  # fmt: skip
+        f"arn:aws:iam::{account}:role/hypothetical-person": (
+            parse_policy(
+                {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
+                kind=PolicyKind.IDENTITY,
+                where="a person's identity-provider role",
+            ),
+        ),
+    }
     return identities
 
 
 SESSION_ROLE_ID = "AROA0123456789EXAMPLE"  # the role-ID part of a session's aws:userid
 
 
-def _opened_trust(model: RegionModel, policies: Policies, principal: Principal, window: str,
-                  tags: tuple[tuple[str, str], ...] = ()) -> Policy:  # fmt: skip
+def _opened_trust(
+    model: RegionModel, policies: Policies, principal: Principal, window: str, tags: tuple[tuple[str, str], ...] = ()
+) -> Policy:
     """The elevation role's trust as the workflow writes it (elevation.trust.trust_for) for one
     grant: the principal the deployed, closed trust names; this person ("during", "after") or
     another ("another"); a window around now, or one that ended a minute ago ("after")."""
     deployed = policies.resource
     if deployed is None or not deployed.statements:
         raise TemplateError("an elevation window needs the role's deployed trust")
-    names = [v for op in ("ArnLike", "ArnEquals") for v in deployed.statements[0].conditions.get(op, {}).get(
-        "aws:PrincipalArn", ())]  # fmt: skip
+    names = [
+        v
+        for op in ("ArnLike", "ArnEquals")
+        for v in deployed.statements[0].conditions.get(op, {}).get("aws:PrincipalArn", ())
+    ]
     if len(names) != 1:
         raise TemplateError(f"{deployed.where}: the closed trust names no single principal ({names})")
     now = datetime.now(UTC)
     person = principal.session_name if window != "another" else "someone-else@example.com"
     user_id = f"*:{person}" if "*" in names[0] else f"{SESSION_ROLE_ID}:{person}"
-    start, end = (now - timedelta(hours=3), now - timedelta(minutes=1)) if window == "after" else (
-        now - timedelta(minutes=5), now + timedelta(hours=1))  # fmt: skip
+    start, end = (
+        (now - timedelta(hours=3), now - timedelta(minutes=1))
+        if window == "after"
+        else (now - timedelta(minutes=5), now + timedelta(hours=1))
+    )
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     document = trust_for(model.account, names[0], [Grant(user_id, start.strftime(fmt), end.strftime(fmt), tags)])
     return parse_policy(document, kind=PolicyKind.TRUST, where=f"{deployed.where} (opened by the workflow: {window})")
@@ -231,20 +246,22 @@ def prepare(model: RegionModel, path: AccessPath) -> tuple[Request, Policies]:
     fill = Instantiator(model)
     principal = fill.principal(path.who)
     resource = fill.fill(path.resource)
-    context = {k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v))
-               for k, v in path.context.items()}  # fmt: skip
+    context = {
+        k: (tuple(fill.fill(x) for x in v) if isinstance(v, tuple) else fill.fill(v)) for k, v in path.context.items()
+    }
     identities = _hypothetical_identities(model.account, model.region)
     if "AWSReservedSSO_" in principal.arn or principal.kind is PrincipalKind.USER:
         # A permission set's role may assume roles (its inline policy names one); the IAM user and
         # the root user may do anything: only the trust policies can stop them.
         identities[principal.arn] = (_everything(f"hypothetical {path.who}"),)
-    policies = model.policies_for(principal, path.action, resource,
-                                  extra_identity=identities,
-                                  through_endpoint=path.through)  # fmt: skip
+    policies = model.policies_for(
+        principal, path.action, resource, extra_identity=identities, through_endpoint=path.through
+    )
     ctx = request_context(model, principal, path.action, resource, context, path.through)
     if path.elevation_window:
-        policies = replace(policies, resource=_opened_trust(model, policies, principal, path.elevation_window,
-                                                            path.elevation_tags))  # fmt: skip
+        policies = replace(
+            policies, resource=_opened_trust(model, policies, principal, path.elevation_window, path.elevation_tags)
+        )
     return Request(principal, path.action, resource, _resource_account(resource, model.account), ctx), policies
 
 

@@ -57,8 +57,10 @@ def config_bucket_without_object_lock(model: RegionModel) -> Iterator[str]:
                 continue
             bstack, blid, bres = buckets[name]
             if bres.get("Properties", {}).get("ObjectLockEnabled"):
-                yield (f"{stack.name}/{lid}: Config delivers to {bstack.name}/{blid}, which has Object Lock; "
-                       "AWS Config does not support delivery to an Object Lock bucket")  # fmt: skip
+                yield (
+                    f"{stack.name}/{lid}: Config delivers to {bstack.name}/{blid}, which has Object Lock; "
+                    "AWS Config does not support delivery to an Object Lock bucket"
+                )
 
 
 def delivery_channel_after_recorder(model: RegionModel) -> Iterator[str]:
@@ -72,8 +74,10 @@ def delivery_channel_after_recorder(model: RegionModel) -> Iterator[str]:
             depends = res.get("DependsOn", [])
             depends = [depends] if isinstance(depends, str) else depends
             if not recorders or not all(r in depends for r in recorders):
-                yield (f"{stack.name}/{lid}: the delivery channel does not depend on the configuration recorder "
-                       f"({', '.join(recorders) or 'none in this stack'}); Config requires the recorder first")  # fmt: skip
+                yield (
+                    f"{stack.name}/{lid}: the delivery channel does not depend on the configuration recorder "
+                    f"({', '.join(recorders) or 'none in this stack'}); Config requires the recorder first"
+                )
 
 
 def trusting_stack_depends_on_trusted(model: RegionModel) -> Iterator[str]:
@@ -96,8 +100,10 @@ def trusting_stack_depends_on_trusted(model: RegionModel) -> Iterator[str]:
                 and trusted_stack != role.stack
                 and not _depends_on(model.assembly, role.stack, trusted_stack)
             ):
-                yield (f"{role.stack}/{role.logical_id}: trusts {trusted} of {trusted_stack}, but {role.stack} does "
-                       f"not depend on {trusted_stack}")  # fmt: skip
+                yield (
+                    f"{role.stack}/{role.logical_id}: trusts {trusted} of {trusted_stack}, but {role.stack} does "
+                    f"not depend on {trusted_stack}"
+                )
 
 
 def fixed_names_roll_back(model: RegionModel) -> Iterator[str]:
@@ -113,8 +119,10 @@ def _fixed_name_retains(stack: StackTemplate) -> Iterator[str]:
     for lid, res in stack.resources.items():
         key = NAME_PROPERTIES.get(res.get("Type", ""))
         if key and key in res.get("Properties", {}) and res.get("DeletionPolicy") == "Retain":
-            yield (f"{stack.name}/{lid}: {res['Type']} with a fixed {key} is Retain: a failed first deploy "
-                   "leaves it behind and the retry fails; use RetainExceptOnCreate (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)")  # fmt: skip
+            yield (
+                f"{stack.name}/{lid}: {res['Type']} with a fixed {key} is Retain: a failed first deploy "
+                "leaves it behind and the retry fails; use RetainExceptOnCreate (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)"
+            )
 
 
 def deploy_time_actions_apart_from_protected_databases(model: RegionModel) -> Iterator[str]:
@@ -123,14 +131,22 @@ def deploy_time_actions_apart_from_protected_databases(model: RegionModel) -> It
     deletion protection "can't be deleted"), so a failed first create ends in ROLLBACK_FAILED and the
     fixed-name cluster blocks the retry. Such actions live in a stack of their own."""
     for stack in model.assembly.in_region(model.region):
-        protected = [lid for lid, r in stack.resources.items()
-                     if r.get("Type") in ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
-                     and r.get("Properties", {}).get("DeletionProtection") is True]  # fmt: skip
-        actions = [lid for lid, r in stack.resources.items()
-                   if str(r.get("Type", "")).startswith("Custom::") or r.get("Type") == "AWS::CloudFormation::CustomResource"]  # fmt: skip
+        protected = [
+            lid
+            for lid, r in stack.resources.items()
+            if r.get("Type") in ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
+            and r.get("Properties", {}).get("DeletionProtection") is True
+        ]
+        actions = [
+            lid
+            for lid, r in stack.resources.items()
+            if str(r.get("Type", "")).startswith("Custom::") or r.get("Type") == "AWS::CloudFormation::CustomResource"
+        ]
         if protected and actions:
-            yield (f"{stack.name}: deploy-time action(s) {', '.join(actions)} share the stack with deletion-protected "
-                   f"{', '.join(protected)}: a failed action's rollback cannot delete them")  # fmt: skip
+            yield (
+                f"{stack.name}: deploy-time action(s) {', '.join(actions)} share the stack with deletion-protected "
+                f"{', '.join(protected)}: a failed action's rollback cannot delete them"
+            )
 
 
 CHECKS = (

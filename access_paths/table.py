@@ -133,8 +133,13 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
     yield from _access_logging_paths(model)
     yield from _static_intended()
     if not _federated(model):  # under SAML the auditor signs in by AssumeRoleWithSAML (not modeled)
-        yield AccessPath("auditor", "a person signed in through Identity Center with the auditor access assumes the "
-                         "auditor role", "idc:auditor", "sts:AssumeRole", AUDITOR.removeprefix("role:"))  # fmt: skip
+        yield AccessPath(
+            "auditor",
+            "a person signed in through Identity Center with the auditor access assumes the auditor role",
+            "idc:auditor",
+            "sts:AssumeRole",
+            AUDITOR.removeprefix("role:"),
+        )
     if model.has("detection", "OperatorAccess/Operator/Role"):  # config operator_access
         yield from _operator_paths(_holder(model, "idc:database-operator"))
     yield from _elevation_paths(model)
@@ -142,8 +147,9 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
     # its synthetic objects: the customer bucket's network perimeter leaves that prefix out.
     drill = f"{CUSTOMER_BUCKET}/{DR_DRILL_PREFIX}run-1/canary.txt"
     for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
-        yield AccessPath("dr-drill", f"a drill {action} on its synthetic object from outside the VPC", ACCOUNT_ADMIN,
-                         action, drill)  # fmt: skip
+        yield AccessPath(
+            "dr-drill", f"a drill {action} on its synthetic object from outside the VPC", ACCOUNT_ADMIN, action, drill
+        )
 
 
 ELEVATION_READ = "{detection:Elevation/CustomerDataRead/Role.Arn}"
@@ -195,26 +201,67 @@ def _elevation_paths(model: RegionModel) -> Iterator[AccessPath]:
     elevation's permission-set role opens its role; the role reads customer objects; the broker
     records, notifies and starts its workflow; the workflow's steps open and close the trust."""
     if model.has("detection", "Elevation/CustomerDataRead/Role"):
-        yield AccessPath("elevation", "a person holding an approved customer-data-read elevation assumes its role "
-                         "during the window, tagged with the approved workspace", _holder(model, "idc:customer-data-read"),
-                         "sts:AssumeRole", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
-                         context=_tagged_request(APPROVED_WORKSPACE))  # fmt: skip
-        yield AccessPath("elevation", "... and tags the session (sts:TagSession)", _holder(model, "idc:customer-data-read"),
-                         "sts:TagSession", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
-                         context=_tagged_request(APPROVED_WORKSPACE))  # fmt: skip
+        yield AccessPath(
+            "elevation",
+            "a person holding an approved customer-data-read elevation assumes its role "
+            "during the window, tagged with the approved workspace",
+            _holder(model, "idc:customer-data-read"),
+            "sts:AssumeRole",
+            ELEVATION_READ,
+            elevation_window="during",
+            elevation_tags=APPROVED_SCOPE,
+            context=_tagged_request(APPROVED_WORKSPACE),
+        )
+        yield AccessPath(
+            "elevation",
+            "... and tags the session (sts:TagSession)",
+            _holder(model, "idc:customer-data-read"),
+            "sts:TagSession",
+            ELEVATION_READ,
+            elevation_window="during",
+            elevation_tags=APPROVED_SCOPE,
+            context=_tagged_request(APPROVED_WORKSPACE),
+        )
         reader = "role:" + ELEVATION_READ
         obj = f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{APPROVED_WORKSPACE}/attachments/a.pdf"
-        yield AccessPath("elevation", "the elevation reads an object of the approved workspace", reader, "s3:GetObject",
-                         obj, context=_session_tag(APPROVED_WORKSPACE))  # fmt: skip
-        yield AccessPath("elevation", "the elevation reads a visitor object of the approved workspace", reader,
-                         "s3:GetObject", f"{CUSTOMER_BUCKET}/{VISITOR_PREFIX}{APPROVED_WORKSPACE}/v-1/x",
-                         context=_session_tag(APPROVED_WORKSPACE))  # fmt: skip
-        yield AccessPath("elevation", "the elevation decrypts it through S3", reader, "kms:Decrypt", OBJECTS_KEY,
-                         context=_s3_key_via(CUSTOMER_BUCKET))  # fmt: skip
-        yield AccessPath("elevation-workflow", "the workflow's steps open and close the elevation's trust", STEPS,
-                         "iam:UpdateAssumeRolePolicy", ELEVATION_READ)  # fmt: skip
-        yield AccessPath("elevation-workflow", "the workflow's steps end the elevation's older sessions", STEPS,
-                         "iam:PutRolePolicy", ELEVATION_READ)  # fmt: skip
+        yield AccessPath(
+            "elevation",
+            "the elevation reads an object of the approved workspace",
+            reader,
+            "s3:GetObject",
+            obj,
+            context=_session_tag(APPROVED_WORKSPACE),
+        )
+        yield AccessPath(
+            "elevation",
+            "the elevation reads a visitor object of the approved workspace",
+            reader,
+            "s3:GetObject",
+            f"{CUSTOMER_BUCKET}/{VISITOR_PREFIX}{APPROVED_WORKSPACE}/v-1/x",
+            context=_session_tag(APPROVED_WORKSPACE),
+        )
+        yield AccessPath(
+            "elevation",
+            "the elevation decrypts it through S3",
+            reader,
+            "kms:Decrypt",
+            OBJECTS_KEY,
+            context=_s3_key_via(CUSTOMER_BUCKET),
+        )
+        yield AccessPath(
+            "elevation-workflow",
+            "the workflow's steps open and close the elevation's trust",
+            STEPS,
+            "iam:UpdateAssumeRolePolicy",
+            ELEVATION_READ,
+        )
+        yield AccessPath(
+            "elevation-workflow",
+            "the workflow's steps end the elevation's older sessions",
+            STEPS,
+            "iam:PutRolePolicy",
+            ELEVATION_READ,
+        )
     if not model.has("detection", "ElevationBroker/Broker/Function"):
         return  # no elevation offered in this region
     yield _assumed_by("elevation-broker", "lambda.amazonaws.com", BROKER, SOURCE_ACCOUNT)
@@ -222,24 +269,44 @@ def _elevation_paths(model: RegionModel) -> Iterator[AccessPath]:
     for who, family in ((BROKER, "elevation-broker"), (STEPS, "elevation-workflow")):
         yield AccessPath(family, "records a step", who, "s3:PutObject", ELEVATION_RECORD)
         yield AccessPath(family, "reads a step", who, "s3:GetObject", ELEVATION_RECORD)
-        yield AccessPath(family, "encrypts a record", who, "kms:GenerateDataKey", AUDIT_KEY,
-                         context=_s3_key_via(AUDIT_BUCKET))  # fmt: skip
+        yield AccessPath(
+            family, "encrypts a record", who, "kms:GenerateDataKey", AUDIT_KEY, context=_s3_key_via(AUDIT_BUCKET)
+        )
         yield AccessPath(family, "notifies the alerts topic", who, "sns:Publish", ALERTS_TOPIC)
-        yield AccessPath(family, "encrypts the notification", who, "kms:GenerateDataKey", AUDIT_KEY,
-                         context={**_via("sns"), "kms:EncryptionContext:aws:sns:topicArn": ALERTS_TOPIC})  # fmt: skip
-    yield AccessPath("elevation-broker", "the broker starts the workflow", BROKER, "states:StartExecution",
-                     ELEVATION_WORKFLOW)  # fmt: skip
-    yield AccessPath("elevation-broker", "the broker encrypts the workflow's input", BROKER, "kms:GenerateDataKey",
-                     LIFECYCLE_KEY, context={**_via("states"),
-                                             "kms:EncryptionContext:aws:states:stateMachineArn": ELEVATION_WORKFLOW})  # fmt: skip
+        yield AccessPath(
+            family,
+            "encrypts the notification",
+            who,
+            "kms:GenerateDataKey",
+            AUDIT_KEY,
+            context={**_via("sns"), "kms:EncryptionContext:aws:sns:topicArn": ALERTS_TOPIC},
+        )
+    yield AccessPath(
+        "elevation-broker", "the broker starts the workflow", BROKER, "states:StartExecution", ELEVATION_WORKFLOW
+    )
+    yield AccessPath(
+        "elevation-broker",
+        "the broker encrypts the workflow's input",
+        BROKER,
+        "kms:GenerateDataKey",
+        LIFECYCLE_KEY,
+        context={**_via("states"), "kms:EncryptionContext:aws:states:stateMachineArn": ELEVATION_WORKFLOW},
+    )
     execution = "arn:aws:states:{region}:{account}:execution:trustbase-{region}-elevation:el-x"
-    yield AccessPath("elevation-broker", "the broker stops a revoked elevation's workflow", BROKER,
-                     "states:StopExecution", execution)  # fmt: skip
+    yield AccessPath(
+        "elevation-broker", "the broker stops a revoked elevation's workflow", BROKER, "states:StopExecution", execution
+    )
     workflow = "role:{detection:ElevationBroker/WorkflowRole/Role.Arn}"
-    yield _assumed_by("elevation-workflow", "states.amazonaws.com", workflow,
-                      {**SOURCE_ACCOUNT, "aws:SourceArn": ELEVATION_WORKFLOW})  # fmt: skip
-    yield AccessPath("elevation-workflow", "the workflow invokes its grant and expire steps", workflow,
-                     "lambda:InvokeFunction", STEPS_FUNCTION)  # fmt: skip
+    yield _assumed_by(
+        "elevation-workflow", "states.amazonaws.com", workflow, {**SOURCE_ACCOUNT, "aws:SourceArn": ELEVATION_WORKFLOW}
+    )
+    yield AccessPath(
+        "elevation-workflow",
+        "the workflow invokes its grant and expire steps",
+        workflow,
+        "lambda:InvokeFunction",
+        STEPS_FUNCTION,
+    )
 
 
 def _elevation_forbidden(model: RegionModel) -> Iterator[AccessPath]:
@@ -258,57 +325,169 @@ def _elevation_forbidden(model: RegionModel) -> Iterator[AccessPath]:
             continue
         targets.append((label, role, access))
         access = _holder(model, access)
-        yield AccessPath("no-standing-access", f"a person whose {label} has expired assumes it", access,
-                         "sts:AssumeRole", role, elevation_window="after", expect=Expect.DENY)  # fmt: skip
-        yield AccessPath("no-standing-access", f"another person of the same access during someone's {label}", access,
-                         "sts:AssumeRole", role, elevation_window="another", expect=Expect.DENY)  # fmt: skip
-        yield AccessPath("no-standing-access", f"a person holding the {label} access before any approval", access,
-                         "sts:AssumeRole", role, expect=Expect.DENY)  # fmt: skip
+        yield AccessPath(
+            "no-standing-access",
+            f"a person whose {label} has expired assumes it",
+            access,
+            "sts:AssumeRole",
+            role,
+            elevation_window="after",
+            expect=Expect.DENY,
+        )
+        yield AccessPath(
+            "no-standing-access",
+            f"another person of the same access during someone's {label}",
+            access,
+            "sts:AssumeRole",
+            role,
+            elevation_window="another",
+            expect=Expect.DENY,
+        )
+        yield AccessPath(
+            "no-standing-access",
+            f"a person holding the {label} access before any approval",
+            access,
+            "sts:AssumeRole",
+            role,
+            expect=Expect.DENY,
+        )
     if model.has("detection", "Elevation/CustomerDataRead/Role"):
         holder = _holder(model, "idc:customer-data-read")
-        yield AccessPath("no-standing-access", "the holder tags the session with another workspace", holder,
-                         "sts:TagSession", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
-                         context=_tagged_request(OTHER_WORKSPACE), expect=Expect.DENY)  # fmt: skip
-        yield AccessPath("no-standing-access", "the holder assumes the elevation without the workspace tag", holder,
-                         "sts:TagSession", ELEVATION_READ, elevation_window="during", elevation_tags=APPROVED_SCOPE,
-                         expect=Expect.DENY)  # fmt: skip
+        yield AccessPath(
+            "no-standing-access",
+            "the holder tags the session with another workspace",
+            holder,
+            "sts:TagSession",
+            ELEVATION_READ,
+            elevation_window="during",
+            elevation_tags=APPROVED_SCOPE,
+            context=_tagged_request(OTHER_WORKSPACE),
+            expect=Expect.DENY,
+        )
+        yield AccessPath(
+            "no-standing-access",
+            "the holder assumes the elevation without the workspace tag",
+            holder,
+            "sts:TagSession",
+            ELEVATION_READ,
+            elevation_window="during",
+            elevation_tags=APPROVED_SCOPE,
+            expect=Expect.DENY,
+        )
         reader = "role:" + ELEVATION_READ
-        yield AccessPath("elevation-confined", "the read elevation reads another workspace", reader, "s3:GetObject",
-                         f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{OTHER_WORKSPACE}/x",
-                         context=_session_tag(APPROVED_WORKSPACE), expect=Expect.DENY)  # fmt: skip
-        yield AccessPath("elevation-confined", "the read elevation reads without a workspace tag", reader,
-                         "s3:GetObject", f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{APPROVED_WORKSPACE}/x",
-                         expect=Expect.DENY)  # fmt: skip
+        yield AccessPath(
+            "elevation-confined",
+            "the read elevation reads another workspace",
+            reader,
+            "s3:GetObject",
+            f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{OTHER_WORKSPACE}/x",
+            context=_session_tag(APPROVED_WORKSPACE),
+            expect=Expect.DENY,
+        )
+        yield AccessPath(
+            "elevation-confined",
+            "the read elevation reads without a workspace tag",
+            reader,
+            "s3:GetObject",
+            f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}{APPROVED_WORKSPACE}/x",
+            expect=Expect.DENY,
+        )
         for action in ("s3:PutObject", "s3:DeleteObject"):
-            yield AccessPath("elevation-confined", f"the read elevation {action}", reader, action,
-                             f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip
-        yield AccessPath("elevation-confined", "the read elevation decrypts outside S3", reader, "kms:Decrypt",
-                         OBJECTS_KEY, expect=Expect.DENY)  # fmt: skip
+            yield AccessPath(
+                "elevation-confined",
+                f"the read elevation {action}",
+                reader,
+                action,
+                f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x",
+                expect=Expect.DENY,
+            )
+        yield AccessPath(
+            "elevation-confined",
+            "the read elevation decrypts outside S3",
+            reader,
+            "kms:Decrypt",
+            OBJECTS_KEY,
+            expect=Expect.DENY,
+        )
     for label, role, _access in targets:
-        for who, whom in (("idc:requester", "an operator without an approved elevation (requester access)"),
-                          ("idc:approver", "an approver"), (IAM_USER, "an IAM user with every permission and MFA"),
-                          (ROOT, "the account's root user"), ("person", "a principal of the account with MFA")):  # fmt: skip
-            yield AccessPath("no-standing-access", f"{whom} assumes {label}", who, "sts:AssumeRole", role,
-                             context=MFA, expect=Expect.DENY)  # fmt: skip
+        for who, whom in (
+            ("idc:requester", "an operator without an approved elevation (requester access)"),
+            ("idc:approver", "an approver"),
+            (IAM_USER, "an IAM user with every permission and MFA"),
+            (ROOT, "the account's root user"),
+            ("person", "a principal of the account with MFA"),
+        ):
+            yield AccessPath(
+                "no-standing-access",
+                f"{whom} assumes {label}",
+                who,
+                "sts:AssumeRole",
+                role,
+                context=MFA,
+                expect=Expect.DENY,
+            )
         if label != "the auditor role":
-            yield AccessPath("no-standing-access", f"the auditor access assumes {label}", "idc:auditor",
-                             "sts:AssumeRole", role, elevation_window="another", expect=Expect.DENY)  # fmt: skip
+            yield AccessPath(
+                "no-standing-access",
+                f"the auditor access assumes {label}",
+                "idc:auditor",
+                "sts:AssumeRole",
+                role,
+                elevation_window="another",
+                expect=Expect.DENY,
+            )
     if not model.has("detection", "ElevationBroker/Broker/Function"):
         return
-    yield AccessPath("elevation-confined", "the broker reads a customer object", BROKER, "s3:GetObject",
-                     f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", expect=Expect.DENY)  # fmt: skip
-    yield AccessPath("elevation-confined", "the broker writes into the erasure ledger", BROKER, "s3:PutObject",
-                     f"{AUDIT_BUCKET}/{LEDGER_PREFIX}{{region}}/x.json", expect=Expect.DENY)  # fmt: skip
+    yield AccessPath(
+        "elevation-confined",
+        "the broker reads a customer object",
+        BROKER,
+        "s3:GetObject",
+        f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x",
+        expect=Expect.DENY,
+    )
+    yield AccessPath(
+        "elevation-confined",
+        "the broker writes into the erasure ledger",
+        BROKER,
+        "s3:PutObject",
+        f"{AUDIT_BUCKET}/{LEDGER_PREFIX}{{region}}/x.json",
+        expect=Expect.DENY,
+    )
     for who in (BROKER, STEPS):
-        yield AccessPath("elevation-confined", "the elevation functions rewrite the app role's trust", who,
-                         "iam:UpdateAssumeRolePolicy", APP.removeprefix("role:"), expect=Expect.DENY)  # fmt: skip
-        yield AccessPath("elevation-confined", "the elevation functions give the auditor role a policy", who,
-                         "iam:PutRolePolicy", AUDITOR.removeprefix("role:"), expect=Expect.DENY)  # fmt: skip
+        yield AccessPath(
+            "elevation-confined",
+            "the elevation functions rewrite the app role's trust",
+            who,
+            "iam:UpdateAssumeRolePolicy",
+            APP.removeprefix("role:"),
+            expect=Expect.DENY,
+        )
+        yield AccessPath(
+            "elevation-confined",
+            "the elevation functions give the auditor role a policy",
+            who,
+            "iam:PutRolePolicy",
+            AUDITOR.removeprefix("role:"),
+            expect=Expect.DENY,
+        )
     workflow = "role:{detection:ElevationBroker/WorkflowRole/Role.Arn}"
-    yield AccessPath("elevation-confined", "the workflow invokes the people's function (a forged caller)", workflow,
-                     "lambda:InvokeFunction", BROKER_FUNCTION, expect=Expect.DENY)  # fmt: skip
-    yield AccessPath("elevation-confined", "the workflow's steps start an elevation workflow", STEPS,
-                     "states:StartExecution", ELEVATION_WORKFLOW, expect=Expect.DENY)  # fmt: skip
+    yield AccessPath(
+        "elevation-confined",
+        "the workflow invokes the people's function (a forged caller)",
+        workflow,
+        "lambda:InvokeFunction",
+        BROKER_FUNCTION,
+        expect=Expect.DENY,
+    )
+    yield AccessPath(
+        "elevation-confined",
+        "the workflow's steps start an elevation workflow",
+        STEPS,
+        "states:StartExecution",
+        ELEVATION_WORKFLOW,
+        expect=Expect.DENY,
+    )
 
 
 def _operator_paths(holder: str) -> Iterator[AccessPath]:
@@ -468,8 +647,9 @@ def _static_intended() -> Iterator[AccessPath]:
     # --- the app tier: its two prefixes, the objects key through S3, its database user, the DSAR intake.
     for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
         for prefix in (WORKSPACE_PREFIX + "w-1/", VISITOR_PREFIX + "v-1/"):
-            yield AccessPath("app", f"app {action} under {prefix}", APP, action, CUSTOMER_BUCKET + f"/{prefix}doc.txt",
-                             through="s3")  # the app tier is in the VPC: S3 through the gateway endpoint  # fmt: skip
+            yield AccessPath(
+                "app", f"app {action} under {prefix}", APP, action, CUSTOMER_BUCKET + f"/{prefix}doc.txt", through="s3"
+            )  # the app tier is in the VPC: S3 through the gateway endpoint
     yield AccessPath(
         "app",
         "app lists a workspace",
@@ -543,8 +723,9 @@ def _static_intended() -> Iterator[AccessPath]:
             f"{{lifecycle:Lifecycle/{fn}/Function.Arn}}",
         )
     # Distributed Map: the machine starts its children (executions of itself) and manages them.
-    yield AccessPath("state-machine", "the state machine starts its map's children", machine,
-                     "states:StartExecution", STATE_MACHINE)  # fmt: skip
+    yield AccessPath(
+        "state-machine", "the state machine starts its map's children", machine, "states:StartExecution", STATE_MACHINE
+    )
     child = (
         "arn:aws:states:{region}:{account}:execution:"
         + erasure_state_machine_name("{region}")
@@ -629,10 +810,14 @@ def _static_intended() -> Iterator[AccessPath]:
     )
     # Scheduler universal targets of the detection stack: each role calls its one API and dead-letters.
     for service, doing, action, resource in (
-        ("Macie", "creates a classification job", "macie2:CreateClassificationJob",
-         "arn:aws:macie2:{region}:{account}:classification-job/job-1"),
+        (
+            "Macie",
+            "creates a classification job",
+            "macie2:CreateClassificationJob",
+            "arn:aws:macie2:{region}:{account}:classification-job/job-1",
+        ),
         ("Inspector", "enables Amazon Inspector for Lambda", "inspector2:Enable", "*"),
-    ):  # fmt: skip
+    ):
         role = f"role:{{detection:{service}/Scheduler/Role.Arn}}"
         queue = f"{{detection:{service}/DeadLetters/Queue.Arn}}"
         yield _assumed_by("scheduler", "scheduler.amazonaws.com", role, group)
@@ -829,10 +1014,22 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
         ],
     }
     # Retention hands a large inactive workspace to the erasure state machine, through the endpoint.
-    yield AccessPath("lifecycle", "Retention starts the erasure of a large workspace", _function("Retention"),
-                     "states:StartExecution", STATE_MACHINE, through="states")  # fmt: skip
-    yield AccessPath("lifecycle", "Retention encrypts the execution input", _function("Retention"),
-                     "kms:GenerateDataKey", LIFECYCLE_KEY, context=_via("states"))  # fmt: skip
+    yield AccessPath(
+        "lifecycle",
+        "Retention starts the erasure of a large workspace",
+        _function("Retention"),
+        "states:StartExecution",
+        STATE_MACHINE,
+        through="states",
+    )
+    yield AccessPath(
+        "lifecycle",
+        "Retention encrypts the execution input",
+        _function("Retention"),
+        "kms:GenerateDataKey",
+        LIFECYCLE_KEY,
+        context=_via("states"),
+    )
     for fn, rows in needs.items():
         role = _function(fn)
         yield _assumed_by("lifecycle", "lambda.amazonaws.com", role, SOURCE_ACCOUNT)
@@ -863,8 +1060,15 @@ def _lifecycle_function_paths() -> Iterator[AccessPath]:
         )
         for action, resource, context in rows:
             # The functions run in the VPC: their S3 calls go through its gateway endpoint.
-            yield AccessPath("lifecycle", f"{fn}: {action}", role, action, resource, context=context,
-                             through="s3" if action.startswith("s3:") else None)  # fmt: skip
+            yield AccessPath(
+                "lifecycle",
+                f"{fn}: {action}",
+                role,
+                action,
+                resource,
+                context=context,
+                through="s3" if action.startswith("s3:") else None,
+            )
 
 
 def _alarm_paths(model: RegionModel) -> Iterator[AccessPath]:
@@ -914,14 +1118,25 @@ def _alarm_paths(model: RegionModel) -> Iterator[AccessPath]:
         for target in p.get("Targets", []):
             topic = str(target["Arn"])
             context = {**SOURCE_ACCOUNT, "aws:SourceArn": rule}
-            yield AccessPath("alarms", f"rule {p['Name']} publishes", "service:events.amazonaws.com", "sns:Publish",
-                             topic, context=context)  # fmt: skip
+            yield AccessPath(
+                "alarms",
+                f"rule {p['Name']} publishes",
+                "service:events.amazonaws.com",
+                "sns:Publish",
+                topic,
+                context=context,
+            )
             key = topics_keys.get(topic)
             if key:
                 for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-                    yield AccessPath("alarms", f"rule {p['Name']} uses the topic key ({action})",
-                                     "service:events.amazonaws.com", action, _key_arn(model, key),
-                                     context={**context, "kms:EncryptionContext:aws:sns:topicArn": topic})  # fmt: skip
+                    yield AccessPath(
+                        "alarms",
+                        f"rule {p['Name']} uses the topic key ({action})",
+                        "service:events.amazonaws.com",
+                        action,
+                        _key_arn(model, key),
+                        context={**context, "kms:EncryptionContext:aws:sns:topicArn": topic},
+                    )
 
 
 def _key_arn(model: RegionModel, key: str) -> str:
@@ -996,9 +1211,15 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
             p = model.props(stack, lid)
             for target in p.get("Targets", []):
                 other = f"arn:aws:events:{model.region}:{model.account}:rule/{p['Name']}-other"
-                yield AccessPath("topic-confined", f"a rule other than {p['Name']} publishes to the alerts topic",
-                                 "service:events.amazonaws.com", "sns:Publish", str(target["Arn"]),
-                                 context={**SOURCE_ACCOUNT, "aws:SourceArn": other}, expect=Expect.DENY)  # fmt: skip
+                yield AccessPath(
+                    "topic-confined",
+                    f"a rule other than {p['Name']} publishes to the alerts topic",
+                    "service:events.amazonaws.com",
+                    "sns:Publish",
+                    str(target["Arn"]),
+                    context={**SOURCE_ACCOUNT, "aws:SourceArn": other},
+                    expect=Expect.DENY,
+                )
     everyone = [f"role:{arn}" for arn in sorted(model.roles)] + [ACCOUNT_ADMIN, EXTERNAL]
     # Nobody deletes audit records or their versions, or shortens their retention.
     for who in everyone:
@@ -1081,22 +1302,49 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
         )
     # The customer data's network perimeter: objects only through this VPC's S3 gateway endpoint;
     # the app role's credentials used elsewhere, or an administrator of the account, are refused.
-    for who, whom in ((APP, "the app role's credentials used outside the VPC"),
-                      (_function("ErasureObjects"), "an erasure function's credentials used outside the VPC"),
-                      (ACCOUNT_ADMIN, "an account administrator outside the VPC")):  # fmt: skip
+    for who, whom in (
+        (APP, "the app role's credentials used outside the VPC"),
+        (_function("ErasureObjects"), "an erasure function's credentials used outside the VPC"),
+        (ACCOUNT_ADMIN, "an account administrator outside the VPC"),
+    ):
         for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"):
-            yield AccessPath("external", f"{whom}: {action} on a customer object", who, action,
-                             f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w-1/doc.txt", expect=Expect.DENY)  # fmt: skip
+            yield AccessPath(
+                "external",
+                f"{whom}: {action} on a customer object",
+                who,
+                action,
+                f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w-1/doc.txt",
+                expect=Expect.DENY,
+            )
     # The network perimeter: the endpoint policies admit only this account's principals acting on
     # this account's resources, whatever the resource's own policy says.
-    yield AccessPath("external", "another account's principal starts an erasure through our endpoint", EXTERNAL,
-                     "states:StartExecution", STATE_MACHINE, through="states", expect=Expect.DENY)  # fmt: skip
-    yield AccessPath("external", "the app tier starts another account's state machine through our endpoint", APP,
-                     "states:StartExecution", "arn:aws:states:{region}:" + EXTERNAL_ACCOUNT + ":stateMachine:exfil",
-                     through="states", expect=Expect.DENY)  # fmt: skip
-    yield AccessPath("external", "the app tier assumes another account's role through our endpoint", APP,
-                     "sts:AssumeRole", f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/exfil", through="sts",
-                     expect=Expect.DENY)  # fmt: skip
+    yield AccessPath(
+        "external",
+        "another account's principal starts an erasure through our endpoint",
+        EXTERNAL,
+        "states:StartExecution",
+        STATE_MACHINE,
+        through="states",
+        expect=Expect.DENY,
+    )
+    yield AccessPath(
+        "external",
+        "the app tier starts another account's state machine through our endpoint",
+        APP,
+        "states:StartExecution",
+        "arn:aws:states:{region}:" + EXTERNAL_ACCOUNT + ":stateMachine:exfil",
+        through="states",
+        expect=Expect.DENY,
+    )
+    yield AccessPath(
+        "external",
+        "the app tier assumes another account's role through our endpoint",
+        APP,
+        "sts:AssumeRole",
+        f"arn:aws:iam::{EXTERNAL_ACCOUNT}:role/exfil",
+        through="sts",
+        expect=Expect.DENY,
+    )
     # Erasure and retention functions touch subject prefixes and the ledger only.
     outside = (
         CUSTOMER_BUCKET + "/internal/x",

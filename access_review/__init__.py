@@ -68,13 +68,21 @@ def judge_elevation(steps: list[dict[str, Any]], now: datetime) -> ElevationEntr
     approved, granted = by.get("approved"), by.get("granted")
     ended = next((s for s in steps if s["step"] in ("revoked", "expired", "refused")), None)
     entry = ElevationEntry(
-        request_id=first["request_id"], elevation=first["elevation"], requester=first["requester"],
-        reason=first["reason"], scope=first.get("scope", ""), status=ended["step"] if ended else
-        ("granted" if granted else "approved" if approved else "pending"), requested_at=first["at"],
-        hours=int(first["hours"]), approver=approved.get("approver") if approved else None,
-        granted_at=granted["at"] if granted else None, expires_at=approved.get("expires_at") if approved else None,
-        ended_at=ended["at"] if ended else None, ended_by=ended.get("by") if ended else None, held_minutes=None,
-    )  # fmt: skip
+        request_id=first["request_id"],
+        elevation=first["elevation"],
+        requester=first["requester"],
+        reason=first["reason"],
+        scope=first.get("scope", ""),
+        status=ended["step"] if ended else ("granted" if granted else "approved" if approved else "pending"),
+        requested_at=first["at"],
+        hours=int(first["hours"]),
+        approver=approved.get("approver") if approved else None,
+        granted_at=granted["at"] if granted else None,
+        expires_at=approved.get("expires_at") if approved else None,
+        ended_at=ended["at"] if ended else None,
+        ended_by=ended.get("by") if ended else None,
+        held_minutes=None,
+    )
     if granted:
         end = _t(ended["at"]) if ended else now
         entry.held_minutes = int((end - _t(granted["at"])).total_seconds() // 60)
@@ -180,8 +188,14 @@ class _Reviewer:
             self._policy_cache[arn] = wildcard_actions(doc)
         return self._policy_cache[arn]
 
-    def judge(self, p: Principal, attached: list[dict[str, str]], inline_docs: dict[str, Any],
-              created: datetime, last_used: datetime | None) -> None:  # fmt: skip
+    def judge(
+        self,
+        p: Principal,
+        attached: list[dict[str, str]],
+        inline_docs: dict[str, Any],
+        created: datetime,
+        last_used: datetime | None,
+    ) -> None:
         if p.service_linked:
             return  # AWS owns and scopes these roles
         for policy in attached:
@@ -210,12 +224,16 @@ class _Reviewer:
                     for n in inline_names
                 }
                 p = Principal(
-                    kind="role", name=role["RoleName"], arn=role["Arn"], created=str(_iso(role["CreateDate"])),
-                    last_used=_iso(last_used), attached_policies=[a["PolicyName"] for a in attached],
+                    kind="role",
+                    name=role["RoleName"],
+                    arn=role["Arn"],
+                    created=str(_iso(role["CreateDate"])),
+                    last_used=_iso(last_used),
+                    attached_policies=[a["PolicyName"] for a in attached],
                     inline_policies=list(inline_names),
                     permissions_boundary=role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
                     service_linked=role.get("Path", "/").startswith(SERVICE_LINKED_PATH),
-                )  # fmt: skip
+                )
                 self.judge(p, attached, inline, role["CreateDate"], last_used)
                 out.append(p)
         return out
@@ -236,11 +254,15 @@ class _Reviewer:
                     n: self.iam.get_user_policy(UserName=name, PolicyName=n)["PolicyDocument"] for n in inline_names
                 }
                 p = Principal(
-                    kind="user", name=name, arn=user["Arn"], created=str(_iso(user["CreateDate"])),
-                    last_used=_iso(last_used), attached_policies=[a["PolicyName"] for a in attached],
+                    kind="user",
+                    name=name,
+                    arn=user["Arn"],
+                    created=str(_iso(user["CreateDate"])),
+                    last_used=_iso(last_used),
+                    attached_policies=[a["PolicyName"] for a in attached],
                     inline_policies=list(inline_names),
                     permissions_boundary=user.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
-                )  # fmt: skip
+                )
                 self.judge(p, attached, inline, user["CreateDate"], last_used)
                 out.append(p)
         return out
@@ -250,9 +272,14 @@ QUARTER = timedelta(days=92)
 
 
 def review(
-    iam: Any, *, region: str, stale_days: int = 90, now: datetime | None = None, s3: Any = None,
+    iam: Any,
+    *,
+    region: str,
+    stale_days: int = 90,
+    now: datetime | None = None,
+    s3: Any = None,
     audit_bucket: str | None = None,
-) -> Review:  # fmt: skip
+) -> Review:
     """Review every IAM role and user visible to `iam` (a boto3 IAM client), and, with `s3` and
     `audit_bucket`, every elevation requested in the last quarter (92 days)."""
     now = now or datetime.now(UTC)

@@ -17,8 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stale-days", type=int, default=90, help="flag principals unused for longer (default 90)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"), help="where the .md and .json go")
     parser.add_argument("--endpoint-url", help="a local AWS emulator, e.g. https://127.0.0.1:5000")
-    parser.add_argument("--audit-bucket", help="the region's audit bucket (SSM /trustbase/audit/bucket-name): "
-                        "review the quarter's elevations from its records")  # fmt: skip
+    parser.add_argument(
+        "--audit-bucket",
+        help="the region's audit bucket (SSM /trustbase/audit/bucket-name): "
+        "review the quarter's elevations from its records",
+    )
     args = parser.parse_args(argv)
     if args.region not in AWS_REGIONS:
         parser.error(f"--region {args.region!r} is not a known AWS region (e.g. us-east-1, eu-west-1, ap-southeast-2)")
@@ -38,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     for arn, violation in result.violations:
         print(f"VIOLATION {arn}: {violation}")
     elevations = f", {len(result.elevations)} elevation(s)" if result.elevation_source else ""
-    print(f"{len(result.principals)} principals{elevations}, {len(result.violations)} violation(s); "
-          f"report: {stem}.md / .json")  # fmt: skip
+    print(
+        f"{len(result.principals)} principals{elevations}, {len(result.violations)} violation(s); "
+        f"report: {stem}.md / .json"
+    )
     return 1 if result.violations else 0
 
 

@@ -59,47 +59,68 @@ def seed_background(cur: Any, messages: int) -> None:
     )
     cur.execute(
         "INSERT INTO end_users (id, workspace_id, email) SELECT gen_random_uuid(), bg.id, 'u' || g || '@bg.invalid' "
-        "FROM bg, generate_series(1, %s) g", (BACKGROUND["users"],),
-    )  # fmt: skip
+        "FROM bg, generate_series(1, %s) g",
+        (BACKGROUND["users"],),
+    )
     cur.execute(
         "INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), u.workspace_id, u.id "
-        "FROM end_users u JOIN bg ON bg.id = u.workspace_id, generate_series(1, %s)", (BACKGROUND["conversations"],),
-    )  # fmt: skip
+        "FROM end_users u JOIN bg ON bg.id = u.workspace_id, generate_series(1, %s)",
+        (BACKGROUND["conversations"],),
+    )
     cur.execute(
         "INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, c.workspace_id, "
         "'background message body' FROM conversations c JOIN bg ON bg.id = c.workspace_id, generate_series(1, %s)",
         (BACKGROUND["messages"],),
-    )  # fmt: skip
+    )
     cur.execute(
         "INSERT INTO visitors (id, workspace_id, last_seen_at) SELECT gen_random_uuid(), bg.id, %s FROM bg, generate_series(1, 5)",
         (NOW,),
-    )  # fmt: skip
+    )
     cur.execute("DROP TABLE bg")
 
 
 def seed_workspace(cur: Any, *, users: int, conversations: int, messages: int, last_activity: datetime = NOW) -> str:
     """One workspace with `users` users, each with `conversations` conversations of `messages` messages."""
     ws = str(uuid.uuid4())
-    cur.execute("INSERT INTO workspaces (id, name, region, last_activity_at) VALUES (%s, 'subject', %s, %s)",
-                (ws, REGION, last_activity))  # fmt: skip
-    cur.execute("INSERT INTO end_users (id, workspace_id, email) SELECT gen_random_uuid(), %s, 'u' || g || '@s.invalid' "
-                "FROM generate_series(1, %s) g", (ws, users))  # fmt: skip
-    cur.execute("INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), %s, u.id "
-                "FROM end_users u, generate_series(1, %s) WHERE u.workspace_id = %s", (ws, conversations, ws))  # fmt: skip
-    cur.execute("INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, %s, "
-                "'subject message body' FROM conversations c, generate_series(1, %s) WHERE c.workspace_id = %s",
-                (ws, messages, ws))  # fmt: skip
+    cur.execute(
+        "INSERT INTO workspaces (id, name, region, last_activity_at) VALUES (%s, 'subject', %s, %s)",
+        (ws, REGION, last_activity),
+    )
+    cur.execute(
+        "INSERT INTO end_users (id, workspace_id, email) SELECT gen_random_uuid(), %s, 'u' || g || '@s.invalid' "
+        "FROM generate_series(1, %s) g",
+        (ws, users),
+    )
+    cur.execute(
+        "INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), %s, u.id "
+        "FROM end_users u, generate_series(1, %s) WHERE u.workspace_id = %s",
+        (ws, conversations, ws),
+    )
+    cur.execute(
+        "INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, %s, "
+        "'subject message body' FROM conversations c, generate_series(1, %s) WHERE c.workspace_id = %s",
+        (ws, messages, ws),
+    )
     return ws
 
 
 def seed_visitors(cur: Any, ws: str, count: int, *, last_seen: datetime, messages: int) -> list[str]:
-    cur.execute("INSERT INTO visitors (id, workspace_id, last_seen_at) SELECT gen_random_uuid(), %s, %s "
-                "FROM generate_series(1, %s) RETURNING id", (ws, last_seen, count))  # fmt: skip
+    cur.execute(
+        "INSERT INTO visitors (id, workspace_id, last_seen_at) SELECT gen_random_uuid(), %s, %s "
+        "FROM generate_series(1, %s) RETURNING id",
+        (ws, last_seen, count),
+    )
     ids = [str(r[0]) for r in cur.fetchall()]
-    cur.execute("INSERT INTO conversations (id, workspace_id, visitor_id) SELECT gen_random_uuid(), %s, v "
-                "FROM unnest(%s::uuid[]) v", (ws, ids))  # fmt: skip
-    cur.execute("INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, %s, 'hi' "
-                "FROM conversations c, generate_series(1, %s) WHERE c.visitor_id = ANY(%s::uuid[])", (ws, messages, ids))  # fmt: skip
+    cur.execute(
+        "INSERT INTO conversations (id, workspace_id, visitor_id) SELECT gen_random_uuid(), %s, v "
+        "FROM unnest(%s::uuid[]) v",
+        (ws, ids),
+    )
+    cur.execute(
+        "INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, %s, 'hi' "
+        "FROM conversations c, generate_series(1, %s) WHERE c.visitor_id = ANY(%s::uuid[])",
+        (ws, messages, ids),
+    )
     return ids
 
 
@@ -135,13 +156,17 @@ class Size:
         self.expired_visitors = len(
             seed_visitors(cur, expired_host, 20_000, last_seen=NOW - timedelta(days=400), messages=2)
         )
-        self.inactive = [seed_workspace(cur, users=2, conversations=5, messages=10, last_activity=NOW - timedelta(days=500))
-                         for _ in range(50)]  # fmt: skip
+        self.inactive = [
+            seed_workspace(cur, users=2, conversations=5, messages=10, last_activity=NOW - timedelta(days=500))
+            for _ in range(50)
+        ]
         cur.execute("SELECT count(*) FROM messages")
         subjects = int(cur.fetchone()[0])
         if subjects >= messages:
-            raise SystemExit(f"a table of {messages:,} messages cannot hold the {subjects:,} messages of the measured "
-                             "subjects: use a larger --small/--large or a smaller --repeat")  # fmt: skip
+            raise SystemExit(
+                f"a table of {messages:,} messages cannot hold the {subjects:,} messages of the measured "
+                "subjects: use a larger --small/--large or a smaller --repeat"
+            )
         seed_background(cur, messages - subjects)  # the table holds `messages` in all
         owner.commit()
         owner.autocommit = True
@@ -183,8 +208,14 @@ def erase(size: Size, s3: Any, raw: dict[str, Any]) -> None:
 
 
 def request(ws: str, kind: str, **subject: str) -> dict[str, Any]:
-    return {"request_id": f"bench-{uuid.uuid4()}", "kind": kind, "workspace_id": ws, "requester": "bench",
-            "region": REGION, **subject}  # fmt: skip
+    return {
+        "request_id": f"bench-{uuid.uuid4()}",
+        "kind": kind,
+        "workspace_id": ws,
+        "requester": "bench",
+        "region": REGION,
+        **subject,
+    }
 
 
 def measure_size(size: Size, s3: Any) -> dict[str, Any]:
@@ -220,8 +251,9 @@ def measure_size(size: Size, s3: Any) -> dict[str, Any]:
     out["retention_visitors_per_second"] = round(size.expired_visitors / seconds, 1)
 
     def workspaces() -> None:
-        report["w"] = expire_workspaces(size.conn, s3, BUCKET, LEDGER, months=13, now=NOW, region=REGION,
-                                        budget=Budget())  # fmt: skip
+        report["w"] = expire_workspaces(
+            size.conn, s3, BUCKET, LEDGER, months=13, now=NOW, region=REGION, budget=Budget()
+        )
 
     seconds = timed(workspaces)
     if report["w"].subjects != len(size.inactive):
@@ -231,12 +263,29 @@ def measure_size(size: Size, s3: Any) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
-    mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), 0)  # fmt: skip
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_mib": mem, "python": platform.python_version(),
-            "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_mib": mem,
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 COLUMNS = [
@@ -292,8 +341,10 @@ def main() -> None:
         "workspace_rows_per_second": min(r["workspace_rows_per_second"] for r in results.values())
         >= TARGETS["workspace_rows_per_second"],
         "retention_visitors_per_day": min(r["retention_visitors_per_second"] for r in results.values())
-        * INVOCATION_SECONDS * 24 >= TARGETS["retention_visitors_per_day"],
-    }  # fmt: skip
+        * INVOCATION_SECONDS
+        * 24
+        >= TARGETS["retention_visitors_per_day"],
+    }
     print(f"\n{'':44} {'small':>12} {'large':>12} {'large/small':>12}")
     print(
         f"{'messages in the table':44} {results['small']['messages_in_table']:>12,} {results['large']['messages_in_table']:>12,}"
@@ -305,8 +356,12 @@ def main() -> None:
     for name, ok in checks.items():
         print(f"{'MET   ' if ok else 'MISSED'} {name} (target {TARGETS[name]})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "targets": TARGETS, "met": checks, "ratios": ratios,
-                                    "results": results}, indent=2) + "\n")  # fmt: skip
+    args.out.write_text(
+        json.dumps(
+            {"machine": machine(), "targets": TARGETS, "met": checks, "ratios": ratios, "results": results}, indent=2
+        )
+        + "\n"
+    )
     print(f"\nwritten: {args.out}")
 
 

@@ -160,13 +160,22 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
         # The identity stack serves every region's people (IAM Identity Center has one home region,
         # and its permission sets name each region's roles): it holds no data, and its references
         # are the documented exception, as is the home region in the brokers and boundaries.
-        home = assembly.stacks.get(IDENTITY_STACK) if any(
-            r.get("Type") == "AWS::SSO::PermissionSet"
-            for r in assembly.templates.get(IDENTITY_STACK, {}).get("Resources", {}).values()) else None  # fmt: skip
-        regional = {s: r for s, r in assembly.stacks.items()
-                    if r == region and s not in (IDENTITY_STACK, ORGANIZATION_STACK)}  # fmt: skip
-        problems = [v for s in regional
-                    for v in pc.residency_violations(assembly.templates[s], jurisdiction, identity_center_region=home)]  # fmt: skip
+        home = (
+            assembly.stacks.get(IDENTITY_STACK)
+            if any(
+                r.get("Type") == "AWS::SSO::PermissionSet"
+                for r in assembly.templates.get(IDENTITY_STACK, {}).get("Resources", {}).values()
+            )
+            else None
+        )
+        regional = {
+            s: r for s, r in assembly.stacks.items() if r == region and s not in (IDENTITY_STACK, ORGANIZATION_STACK)
+        }
+        problems = [
+            v
+            for s in regional
+            for v in pc.residency_violations(assembly.templates[s], jurisdiction, identity_center_region=home)
+        ]
         stacks = sorted(regional)
         return EvidenceResult(region, _describe(e), e["proof"], stacks, FAIL if problems else PASS, "; ".join(problems))
     if e.get("check") == "egress":
@@ -184,8 +193,14 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
             else:  # no internet egress from any tier
                 problems += pc.egress_violations(template)
         status = FAIL if problems or not stacks else PASS
-        return EvidenceResult(region, _describe(e), e["proof"], stacks, status, "; ".join(problems) or
-                              ("" if stacks else "no network stack"))  # fmt: skip
+        return EvidenceResult(
+            region,
+            _describe(e),
+            e["proof"],
+            stacks,
+            status,
+            "; ".join(problems) or ("" if stacks else "no network stack"),
+        )
     found = {
         k: v
         for k, v in assembly.resources(region, e["type"]).items()
@@ -279,8 +294,9 @@ def build(
             "unacknowledged_violations": sum(len(v["violatingConstructs"]) for v in plugin["violations"]),
             "acknowledged": ack_counts.get(plugin["pluginName"].replace(" ", "-"), 0),
         }
-    return Report(regions=assembly.regions, controls=results, acknowledgments=acks, totals_per_pack=totals,
-                  observations=notes)  # fmt: skip
+    return Report(
+        regions=assembly.regions, controls=results, acknowledgments=acks, totals_per_pack=totals, observations=notes
+    )
 
 
 def to_markdown(report: Report) -> str:
@@ -307,14 +323,24 @@ def to_markdown(report: Report) -> str:
         lines += ["", f"## {c.id}: {c.title}", "", f"Framework: {c.framework}. Status: **{c.status}**."]
         if c.pending:
             lines.append(f"Still open: {c.pending}.")
-        lines += ["", "| region | setting | resources | proved on the template by | template | observed |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "| region | setting | resources | proved on the template by | template | observed |",
+            "|---|---|---|---|---|---|",
+        ]
         for e in c.evidence:
             resources = "<br>".join(e.resources) or "none"
             detail = f" ({e.detail})" if e.detail else ""
             lines.append(f"| {e.region} | {e.what} | {resources} | {e.proof} | {e.status}{detail} | {e.observed} |")
-    lines += ["", "## Acknowledged findings", "", "Totals per pack (from the validation report):", "",
-              "| pack | unacknowledged violations | acknowledged |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Acknowledged findings",
+        "",
+        "Totals per pack (from the validation report):",
+        "",
+        "| pack | unacknowledged violations | acknowledged |",
+        "|---|---|---|",
+    ]
     lines += [
         f"| {p} | {t['unacknowledged_violations']} | {t['acknowledged']} |"
         for p, t in sorted(report.totals_per_pack.items())

@@ -36,8 +36,12 @@ def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHO
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError([f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 (TOML files are UTF-8). "
-                           "Fix: save the file as UTF-8"]) from exc  # fmt: skip
+        raise ConfigError(
+            [
+                f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 (TOML files are UTF-8). "
+                "Fix: save the file as UTF-8"
+            ]
+        ) from exc
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

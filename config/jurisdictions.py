@@ -91,10 +91,22 @@ MACIE_UNAVAILABLE = frozenset({"ap-southeast-4", "eu-south-2"})
 FIS_UNAVAILABLE = frozenset({"ap-southeast-4"})
 CONFIG_RULE_UNAVAILABLE: dict[str, frozenset[str]] = {
     "ELBV2_PREDEFINED_SECURITY_POLICY_SSL_CHECK": frozenset(
-        {"me-south-1", "me-central-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-         "ap-southeast-7", "ca-west-1", "eu-south-2", "eu-central-2", "il-central-1", "mx-central-1"}
+        {
+            "me-south-1",
+            "me-central-1",
+            "ap-south-2",
+            "ap-southeast-3",
+            "ap-southeast-4",
+            "ap-southeast-5",
+            "ap-southeast-7",
+            "ca-west-1",
+            "eu-south-2",
+            "eu-central-2",
+            "il-central-1",
+            "mx-central-1",
+        }
     ),
-}  # fmt: skip
+}
 
 # Regions whose CloudFormation has no AWS::Lambda::Url (cfn-lint's per-region registry data): the
 # elevation broker needs a function URL (it is how the caller's signed identity reaches it), so

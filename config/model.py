@@ -37,9 +37,29 @@ PLACEHOLDER_ACCOUNT = "123456789012"
 
 # CloudWatch Logs accepts only these retention values (days).
 LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 ONE_YEAR_SECONDS = 31_536_000
 ONE_WEEK_SECONDS = 604_800
@@ -389,29 +409,50 @@ def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
             )
         elif name.endswith("_days") and value > MAX_DAYS:
             problems.add(where, name, f"{value} days is over 100 years", f"set {name} to at most {MAX_DAYS}")
-    promised = (("visitor_data_months", PROMISED_VISITOR_MONTHS, "website-visitor data"),
-                ("inactive_workspace_months", PROMISED_INACTIVE_WORKSPACE_MONTHS, "inactive workspaces"))  # fmt: skip
+    promised = (
+        ("visitor_data_months", PROMISED_VISITOR_MONTHS, "website-visitor data"),
+        ("inactive_workspace_months", PROMISED_INACTIVE_WORKSPACE_MONTHS, "inactive workspaces"),
+    )
     for name, limit, what in promised:
         if values[name] > limit:
-            problems.add(where, name, f"{values[name]} months keeps {what} longer than the product promises ({limit} months)",
-                         f"set {name} to {limit} or fewer (shorter is allowed, longer breaks the promise)")  # fmt: skip
+            problems.add(
+                where,
+                name,
+                f"{values[name]} months keeps {what} longer than the product promises ({limit} months)",
+                f"set {name} to {limit} or fewer (shorter is allowed, longer breaks the promise)",
+            )
     if values["noncurrent_version_days"] > MAX_NONCURRENT_VERSION_DAYS:
-        problems.add(where, "noncurrent_version_days",
-                     f"{values['noncurrent_version_days']} days keeps overwritten and erased customer data past a month",
-                     f"set noncurrent_version_days to {MAX_NONCURRENT_VERSION_DAYS} or fewer (GDPR Art. 12(3): act on an "
-                     "erasure within one month)")  # fmt: skip
+        problems.add(
+            where,
+            "noncurrent_version_days",
+            f"{values['noncurrent_version_days']} days keeps overwritten and erased customer data past a month",
+            f"set noncurrent_version_days to {MAX_NONCURRENT_VERSION_DAYS} or fewer (GDPR Art. 12(3): act on an "
+            "erasure within one month)",
+        )
     bk = values["backup_retention_days"]
     if bk > 0 and not 7 <= bk <= 35:
-        problems.add(where, "backup_retention_days", f"{bk} is outside 7..35 days",
-                     "Aurora PITR needs at least 7 days (our policy) and allows at most 35")  # fmt: skip
+        problems.add(
+            where,
+            "backup_retention_days",
+            f"{bk} is outside 7..35 days",
+            "Aurora PITR needs at least 7 days (our policy) and allows at most 35",
+        )
     if values["config_record_days"] > 3650:
-        problems.add(where, "config_record_days", f"{values['config_record_days']} is over 3650 days",
-                     "keep AWS Config records for at most 10 years (data minimisation)")  # fmt: skip
+        problems.add(
+            where,
+            "config_record_days",
+            f"{values['config_record_days']} is over 3650 days",
+            "keep AWS Config records for at most 10 years (data minimisation)",
+        )
     for name in ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days", "lifecycle_log_days"):
         if values[name] > 0 and values[name] not in LOG_RETENTION_DAYS:
             allowed = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - values[name]))
-            problems.add(where, name, f"{values[name]} is not a CloudWatch Logs retention value",
-                         f"use one of {list(LOG_RETENTION_DAYS)} (closest: {allowed})")  # fmt: skip
+            problems.add(
+                where,
+                name,
+                f"{values[name]} is not a CloudWatch Logs retention value",
+                f"use one of {list(LOG_RETENTION_DAYS)} (closest: {allowed})",
+            )
     return Retention(**values)
 
 
@@ -443,21 +484,37 @@ def _parse_backup(raw: Any, region: str, jurisdiction: Jurisdiction | None, wher
         mode = d.vault_lock_mode
     changeable = _int_field(raw, "vault_lock_changeable_days", d.vault_lock_changeable_days, where, problems)
     if not 3 <= changeable <= MAX_DAYS:
-        problems.add(where, "vault_lock_changeable_days", f"{changeable} is outside 3..{MAX_DAYS} days",
-                     "AWS Backup requires a grace period of at least 3 days (3 is usual)")  # fmt: skip
+        problems.add(
+            where,
+            "vault_lock_changeable_days",
+            f"{changeable} is outside 3..{MAX_DAYS} days",
+            "AWS Backup requires a grace period of at least 3 days (3 is usual)",
+        )
     dr = raw.get("dr_copy_region")
     if dr is not None:
         expected = DR_COPY_REGION.get(region)
         if not isinstance(dr, str) or AWS_REGIONS.get(dr) is not jurisdiction or jurisdiction is None:
             other = AWS_REGIONS.get(dr) if isinstance(dr, str) else None
-            problems.add(where, "dr_copy_region",
-                         f"{_show(dr)} is outside {region}'s jurisdiction ({other.value if other else 'none'}): backups may never leave it",
-                         f'use "{expected}" or remove the key' if expected else "remove the key")  # fmt: skip
+            problems.add(
+                where,
+                "dr_copy_region",
+                f"{_show(dr)} is outside {region}'s jurisdiction ({other.value if other else 'none'}): backups may never leave it",
+                f'use "{expected}" or remove the key' if expected else "remove the key",
+            )
         elif dr != expected:
-            problems.add(where, "dr_copy_region", f"{dr!r} is not the DR region of {region}",
-                         f'use "{expected}"' if expected else f"{region} has no approved DR region; remove the key")  # fmt: skip
-    return Backup(frequency_hours=freq, retention_days=days, vault_lock_mode=str(mode),
-                  vault_lock_changeable_days=changeable, dr_copy_region=dr if isinstance(dr, str) else None)  # fmt: skip
+            problems.add(
+                where,
+                "dr_copy_region",
+                f"{dr!r} is not the DR region of {region}",
+                f'use "{expected}"' if expected else f"{region} has no approved DR region; remove the key",
+            )
+    return Backup(
+        frequency_hours=freq,
+        retention_days=days,
+        vault_lock_mode=str(mode),
+        vault_lock_changeable_days=changeable,
+        dr_copy_region=dr if isinstance(dr, str) else None,
+    )
 
 
 def _parse_dr(raw: Any, where: str, problems: _Problems) -> DrTargets:
@@ -472,8 +529,12 @@ def _parse_dr(raw: Any, where: str, problems: _Problems) -> DrTargets:
     values = {n: _int_field(raw, n, getattr(d, n), where, problems) for n in _field_names(DrTargets)}
     for name, value in values.items():
         if value < 0 or (value == 0 and name.endswith("rto_seconds")) or value > ONE_WEEK_SECONDS:
-            problems.add(where, name, f"{value} is not a usable target",
-                         f"RTOs must be > 0 seconds, RPOs >= 0, both at most {ONE_WEEK_SECONDS} (a week)")  # fmt: skip
+            problems.add(
+                where,
+                name,
+                f"{value} is not a usable target",
+                f"RTOs must be > 0 seconds, RPOs >= 0, both at most {ONE_WEEK_SECONDS} (a week)",
+            )
     return DrTargets(**values)
 
 
@@ -490,8 +551,12 @@ def _parse_erasure(raw: Any, where: str, problems: _Problems) -> Erasure:
     for name, value in values.items():
         low, high = ERASURE_LIMITS[name]
         if not low <= value <= high:
-            problems.add(where, name, f"{value} is outside {low}..{high}",
-                         f"set {name} between {low} and {high} (default {getattr(d, name)})")  # fmt: skip
+            problems.add(
+                where,
+                name,
+                f"{value} is outside {low}..{high}",
+                f"set {name} between {low} and {high} (default {getattr(d, name)})",
+            )
     return Erasure(**values)
 
 
@@ -503,22 +568,34 @@ MAX_SUBPROCESSOR_DOMAINS = 100
 
 def _parse_domains(raw: Any, where: str, problems: _Problems) -> tuple[str, ...]:
     if not isinstance(raw, list):
-        problems.add(where, "subprocessor_domains", f"must be a list of domain names, got {_show(raw)}",
-                     'write subprocessor_domains = ["api.example.com", ".example.net"]')  # fmt: skip
+        problems.add(
+            where,
+            "subprocessor_domains",
+            f"must be a list of domain names, got {_show(raw)}",
+            'write subprocessor_domains = ["api.example.com", ".example.net"]',
+        )
         return ()
     out: list[str] = []
     for item in raw:
         if not isinstance(item, str) or not _DOMAIN_RE.fullmatch(item):
-            hint = ("a wildcard is written as a leading dot: \".example.com\"" if isinstance(item, str) and "*" in item
-                    else "give the host name only, lowercase, e.g. \"api.example.com\" (no scheme, port, path or IP)")  # fmt: skip
+            hint = (
+                'a wildcard is written as a leading dot: ".example.com"'
+                if isinstance(item, str) and "*" in item
+                else 'give the host name only, lowercase, e.g. "api.example.com" (no scheme, port, path or IP)'
+            )
             problems.add(where, "subprocessor_domains", f"{_show(item)} is not a domain name", hint)
         elif item in out:
             problems.add(where, "subprocessor_domains", f"{item!r} is listed twice", "list each domain once")
         else:
             out.append(item)
     if len(out) > MAX_SUBPROCESSOR_DOMAINS:
-        problems.add(where, "subprocessor_domains", f"{len(out)} domains", f"list at most {MAX_SUBPROCESSOR_DOMAINS} "
-                     "(the firewall rule group's capacity); prefer a leading-dot domain over many hosts")  # fmt: skip
+        problems.add(
+            where,
+            "subprocessor_domains",
+            f"{len(out)} domains",
+            f"list at most {MAX_SUBPROCESSOR_DOMAINS} "
+            "(the firewall rule group's capacity); prefer a leading-dot domain over many hosts",
+        )
     return tuple(out)
 
 
@@ -536,37 +613,65 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
         problems.add(where, "name", "is missing", 'set name = "<aws region code>", e.g. "eu-west-1"')
         return None
     if name not in AWS_REGIONS:
-        problems.add(where, "name", f"'{name}' is not a known AWS region",
-                     "use a region code such as us-east-1, eu-west-1 or ap-southeast-2")  # fmt: skip
+        problems.add(
+            where,
+            "name",
+            f"'{name}' is not a known AWS region",
+            "use a region code such as us-east-1, eu-west-1 or ap-southeast-2",
+        )
     else:
         jurisdiction = AWS_REGIONS[name]
         if jurisdiction is None:
-            problems.add(where, "jurisdiction", f"region '{name}' has no approved jurisdiction",
-                         "host only in a region listed with a jurisdiction in config/jurisdictions.py, "
-                         "or get DPO sign-off and add the mapping there")  # fmt: skip
+            problems.add(
+                where,
+                "jurisdiction",
+                f"region '{name}' has no approved jurisdiction",
+                "host only in a region listed with a jurisdiction in config/jurisdictions.py, "
+                "or get DPO sign-off and add the mapping there",
+            )
     declared = raw.get("jurisdiction")
     if declared is None:
-        problems.add(where, "jurisdiction", "is missing",
-                     f'set jurisdiction = "{jurisdiction.value if jurisdiction else "US|EU|AU"}"')  # fmt: skip
+        problems.add(
+            where,
+            "jurisdiction",
+            "is missing",
+            f'set jurisdiction = "{jurisdiction.value if jurisdiction else "US|EU|AU"}"',
+        )
     elif jurisdiction is not None and declared != jurisdiction.value:
-        problems.add(where, "jurisdiction", f"{_show(declared)} does not match the region ({name} is {jurisdiction.value})",
-                     f'set jurisdiction = "{jurisdiction.value}"')  # fmt: skip
+        problems.add(
+            where,
+            "jurisdiction",
+            f"{_show(declared)} does not match the region ({name} is {jurisdiction.value})",
+            f'set jurisdiction = "{jurisdiction.value}"',
+        )
 
     # AZs
     azs = raw.get("availability_zones")
     az_tuple: tuple[str, ...] = ()
     if not isinstance(azs, list) or not all(isinstance(a, str) for a in azs):
-        problems.add(where, "availability_zones", "must be a list of three AZ names",
-                     f'set availability_zones = ["{name}a", "{name}b", "{name}c"]')  # fmt: skip
+        problems.add(
+            where,
+            "availability_zones",
+            "must be a list of three AZ names",
+            f'set availability_zones = ["{name}a", "{name}b", "{name}c"]',
+        )
     else:
         az_tuple = tuple(azs)
         if len(az_tuple) != 3 or len(set(az_tuple)) != 3:
-            problems.add(where, "availability_zones", f"needs exactly 3 distinct AZs, got {list(az_tuple)}",
-                         "list three different AZs so the region survives the loss of one")  # fmt: skip
+            problems.add(
+                where,
+                "availability_zones",
+                f"needs exactly 3 distinct AZs, got {list(az_tuple)}",
+                "list three different AZs so the region survives the loss of one",
+            )
         for az in az_tuple:
             if not re.fullmatch(re.escape(name) + r"[a-z]", az):
-                problems.add(where, "availability_zones", f"'{az}' is not an AZ of {name}",
-                             f"use AZ names of the form {name}a, {name}b, ...")  # fmt: skip
+                problems.add(
+                    where,
+                    "availability_zones",
+                    f"'{az}' is not an AZ of {name}",
+                    f"use AZ names of the form {name}a, {name}b, ...",
+                )
 
     # CIDR
     cidr = raw.get("vpc_cidr")
@@ -575,11 +680,19 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
         if net is None:
             raise ValueError("not a string")
         if not any(net.subnet_of(block) for block in RFC1918):
-            problems.add(where, "vpc_cidr", f"{cidr} is not inside a private (RFC 1918) range",
-                         "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")  # fmt: skip
+            problems.add(
+                where,
+                "vpc_cidr",
+                f"{cidr} is not inside a private (RFC 1918) range",
+                "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+            )
         if not 16 <= net.prefixlen <= 20:
-            problems.add(where, "vpc_cidr", f"/{net.prefixlen} is outside /16../20",
-                         "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit")  # fmt: skip
+            problems.add(
+                where,
+                "vpc_cidr",
+                f"/{net.prefixlen} is outside /16../20",
+                "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit",
+            )
     except ValueError as exc:
         problems.add(where, "vpc_cidr", f"{_show(cidr)} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"')
 
@@ -587,32 +700,60 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
     cert = raw.get("certificate_arn")
     m = _CERT_ARN_RE.match(cert) if isinstance(cert, str) else None
     if m is None:
-        problems.add(where, "certificate_arn", f"{_show(cert)} is not an ACM certificate ARN",
-                     f"use arn:aws:acm:{name}:<12-digit account>:certificate/<uuid>")  # fmt: skip
+        problems.add(
+            where,
+            "certificate_arn",
+            f"{_show(cert)} is not an ACM certificate ARN",
+            f"use arn:aws:acm:{name}:<12-digit account>:certificate/<uuid>",
+        )
     elif m.group("region") != name:
-        problems.add(where, "certificate_arn", f"the certificate is in {m.group('region')}, not {name}",
-                     f"an ALB can only use a certificate from its own region: issue or import one in {name}")  # fmt: skip
+        problems.add(
+            where,
+            "certificate_arn",
+            f"the certificate is in {m.group('region')}, not {name}",
+            f"an ALB can only use a certificate from its own region: issue or import one in {name}",
+        )
     elif account is not None and account != PLACEHOLDER_ACCOUNT and m.group("account") != account:
-        problems.add(where, "certificate_arn", f"the certificate belongs to account {m.group('account')}, not to the deploy account {account}",
-                     f"an ALB can only serve a certificate of its own account: request or import one in {account} ({name}) "
-                     "and set its ARN")  # fmt: skip
+        problems.add(
+            where,
+            "certificate_arn",
+            f"the certificate belongs to account {m.group('account')}, not to the deploy account {account}",
+            f"an ALB can only serve a certificate of its own account: request or import one in {account} ({name}) "
+            "and set its ARN",
+        )
 
     # simple scalars
     nat = _int_field(raw, "nat_gateways", 3, where, problems)
     if not 1 <= nat <= 3:
-        problems.add(where, "nat_gateways", f"{nat} is outside 1..3",
-                     "use 3 (one per AZ, survives an AZ loss) or fewer to save cost")  # fmt: skip
+        problems.add(
+            where,
+            "nat_gateways",
+            f"{nat} is outside 1..3",
+            "use 3 (one per AZ, survives an AZ loss) or fewer to save cost",
+        )
     tls = raw.get("tls_policy", DEFAULT_TLS_POLICY)
     if not isinstance(tls, str) or tls not in FORWARD_SECRET_TLS_POLICIES:
-        problems.add(where, "tls_policy", f"{_show(tls)} is not a TLS 1.2+ forward-secrecy-only ALB policy",
-                     f'use "{DEFAULT_TLS_POLICY}" or another of: {", ".join(sorted(FORWARD_SECRET_TLS_POLICIES))}')  # fmt: skip
+        problems.add(
+            where,
+            "tls_policy",
+            f"{_show(tls)} is not a TLS 1.2+ forward-secrecy-only ALB policy",
+            f'use "{DEFAULT_TLS_POLICY}" or another of: {", ".join(sorted(FORWARD_SECRET_TLS_POLICIES))}',
+        )
     hsts = _int_field(raw, "hsts_max_age_seconds", 2 * ONE_YEAR_SECONDS, where, problems)
     if hsts < ONE_YEAR_SECONDS:
-        problems.add(where, "hsts_max_age_seconds", f"{hsts} is under one year",
-                     f"set at least {ONE_YEAR_SECONDS} (HSTS preload requires it)")  # fmt: skip
+        problems.add(
+            where,
+            "hsts_max_age_seconds",
+            f"{hsts} is under one year",
+            f"set at least {ONE_YEAR_SECONDS} (HSTS preload requires it)",
+        )
     elif hsts > 10 * ONE_YEAR_SECONDS:
-        problems.add(where, "hsts_max_age_seconds", f"{hsts} is over ten years",
-                     f"set at most {10 * ONE_YEAR_SECONDS}; {2 * ONE_YEAR_SECONDS} (two years) is the usual value")  # fmt: skip
+        problems.add(
+            where,
+            "hsts_max_age_seconds",
+            f"{hsts} is over ten years",
+            f"set at most {10 * ONE_YEAR_SECONDS}; {2 * ONE_YEAR_SECONDS} (two years) is the usual value",
+        )
     db_class = raw.get("db_instance_class", "r7g.large")
     if not isinstance(db_class, str) or not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", db_class):
         problems.add(where, "db_instance_class", f"{_show(db_class)} is not an instance class", 'use e.g. "r7g.large"')
@@ -621,24 +762,40 @@ def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None
     for key, default in (("bulk_delete_alarm_threshold", 100), ("object_read_alarm_threshold", 1000)):
         thresholds[key] = _int_field(raw, key, default, where, problems)
         if not 0 < thresholds[key] <= 1_000_000_000:
-            problems.add(where, key, f"must be between 1 and 1000000000, got {thresholds[key]}",
-                         f"set {key} to a positive count")  # fmt: skip
+            problems.add(
+                where, key, f"must be between 1 and 1000000000, got {thresholds[key]}", f"set {key} to a positive count"
+            )
     prefix_list = raw.get("s3_prefix_list_id", S3_GATEWAY_PREFIX_LISTS.get(name))
-    lookup = (f"aws ec2 describe-managed-prefix-lists --region {name} "
-              f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3")  # fmt: skip
+    lookup = (
+        f"aws ec2 describe-managed-prefix-lists --region {name} "
+        f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3"
+    )
     if prefix_list is None:
-        problems.add(where, "s3_prefix_list_id", f"the S3 prefix list of {name} is not known to trustbase",
-                     f'set s3_prefix_list_id = "pl-..." to the PrefixListId that `{lookup}` prints')  # fmt: skip
+        problems.add(
+            where,
+            "s3_prefix_list_id",
+            f"the S3 prefix list of {name} is not known to trustbase",
+            f'set s3_prefix_list_id = "pl-..." to the PrefixListId that `{lookup}` prints',
+        )
     elif not isinstance(prefix_list, str) or not re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list):
-        problems.add(where, "s3_prefix_list_id", f"{_show(prefix_list)} is not a prefix list ID",
-                     f'use the PrefixListId (pl-...) that `{lookup}` prints')  # fmt: skip
-    flags = {key: _bool_field(raw, key, False, where, problems)
-             for key in ("app_internet_egress", "reserve_lambda_concurrency", "operator_access")}  # fmt: skip
+        problems.add(
+            where,
+            "s3_prefix_list_id",
+            f"{_show(prefix_list)} is not a prefix list ID",
+            f"use the PrefixListId (pl-...) that `{lookup}` prints",
+        )
+    flags = {
+        key: _bool_field(raw, key, False, where, problems)
+        for key in ("app_internet_egress", "reserve_lambda_concurrency", "operator_access")
+    }
     domains = _parse_domains(raw.get("subprocessor_domains", []), where, problems)
     if domains and flags["app_internet_egress"]:
-        problems.add(where, "app_internet_egress", "opens HTTPS to any address, which would bypass the subprocessor "
-                     "allow-list", "remove app_internet_egress: subprocessor_domains already lets the app reach "
-                     "exactly those domains")  # fmt: skip
+        problems.add(
+            where,
+            "app_internet_egress",
+            "opens HTTPS to any address, which would bypass the subprocessor allow-list",
+            "remove app_internet_egress: subprocessor_domains already lets the app reach exactly those domains",
+        )
     retention = _parse_retention(raw.get("retention"), where, problems)
     backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
     dr = _parse_dr(raw.get("dr"), where, problems)
@@ -685,52 +842,88 @@ def _parse_access(
 ) -> AccessConfig | None:
     where = "access"
     if raw is None:
-        problems.add("config", "access", "is missing: people must sign in through an identity provider",
-                     'add an [access] table with identity_source = "identity-center" (instance_arn, identity_store_id, '
-                     'requester_group, approver_group) or "saml" (saml_metadata_file); see config/regions.toml')  # fmt: skip
+        problems.add(
+            "config",
+            "access",
+            "is missing: people must sign in through an identity provider",
+            'add an [access] table with identity_source = "identity-center" (instance_arn, identity_store_id, '
+            'requester_group, approver_group) or "saml" (saml_metadata_file); see config/regions.toml',
+        )
         return None
     if not isinstance(raw, Mapping):
         problems.add("config", "access", "must be a table", "write [access] with the identity-provider keys")
         return None
     _check_unknown_keys(raw, AccessConfig, where, problems)
     if "saml_metadata" in raw:
-        problems.add(where, "saml_metadata", "is loaded from saml_metadata_file, not written inline",
-                     "remove it and set saml_metadata_file to the metadata XML's path")  # fmt: skip
+        problems.add(
+            where,
+            "saml_metadata",
+            "is loaded from saml_metadata_file, not written inline",
+            "remove it and set saml_metadata_file to the metadata XML's path",
+        )
     ok = True
     source_raw = raw.get("identity_source")
     try:
         source = IdentitySource(str(source_raw))
     except ValueError:
-        problems.add(where, "identity_source", f"{_show(source_raw)} is not an identity source",
-                     'use "identity-center" (IAM Identity Center) or "saml" (a SAML 2.0 provider)')  # fmt: skip
+        problems.add(
+            where,
+            "identity_source",
+            f"{_show(source_raw)} is not an identity source",
+            'use "identity-center" (IAM Identity Center) or "saml" (a SAML 2.0 provider)',
+        )
         return None
     home = raw.get("home_region")
     if not isinstance(home, str) or home not in AWS_REGIONS:
-        problems.add(where, "home_region", f"{_show(home)} is not a known AWS region",
-                     "set it to Identity Center's region (the console's Settings page shows it), "
-                     "or for saml the region the identity stack deploys to, e.g. \"us-east-1\"")  # fmt: skip
+        problems.add(
+            where,
+            "home_region",
+            f"{_show(home)} is not a known AWS region",
+            "set it to Identity Center's region (the console's Settings page shows it), "
+            'or for saml the region the identity stack deploys to, e.g. "us-east-1"',
+        )
         ok = False
     for other, keys in _ACCESS_ONLY.items():
         if other is source:
             continue
         for key in keys:
             if key in raw:
-                problems.add(where, key, f"applies to identity_source = \"{other.value}\", not \"{source.value}\"",
-                             f"remove it, or set identity_source = \"{other.value}\"")  # fmt: skip
+                problems.add(
+                    where,
+                    key,
+                    f'applies to identity_source = "{other.value}", not "{source.value}"',
+                    f'remove it, or set identity_source = "{other.value}"',
+                )
     values: dict[str, Any] = {"identity_source": source, "home_region": str(home)}
     if source is IdentitySource.IDENTITY_CENTER:
         checks = (
-            ("instance_arn", _INSTANCE_ARN_RE, "an Identity Center instance ARN",
-             "copy it from `aws sso-admin list-instances` (arn:aws:sso:::instance/ssoins-<16 characters>)"),
-            ("identity_store_id", _IDENTITY_STORE_RE, "an identity store ID",
-             "copy it from `aws sso-admin list-instances` (d-<10 hex digits>)"),
-            ("requester_group", _GROUP_RE, "a group name",
-             "name the identity-store group whose members may ask for elevations (letters, digits, space ._@+=,-; "
-             "at most 128 characters)"),
-            ("approver_group", _GROUP_RE, "a group name",
-             "name the identity-store group whose members approve elevations (letters, digits, space ._@+=,-; "
-             "at most 128 characters)"),
-        )  # fmt: skip
+            (
+                "instance_arn",
+                _INSTANCE_ARN_RE,
+                "an Identity Center instance ARN",
+                "copy it from `aws sso-admin list-instances` (arn:aws:sso:::instance/ssoins-<16 characters>)",
+            ),
+            (
+                "identity_store_id",
+                _IDENTITY_STORE_RE,
+                "an identity store ID",
+                "copy it from `aws sso-admin list-instances` (d-<10 hex digits>)",
+            ),
+            (
+                "requester_group",
+                _GROUP_RE,
+                "a group name",
+                "name the identity-store group whose members may ask for elevations (letters, digits, space ._@+=,-; "
+                "at most 128 characters)",
+            ),
+            (
+                "approver_group",
+                _GROUP_RE,
+                "a group name",
+                "name the identity-store group whose members approve elevations (letters, digits, space ._@+=,-; "
+                "at most 128 characters)",
+            ),
+        )
         for key, pattern, what, fix in checks:
             value = raw.get(key)
             if not isinstance(value, str) or not pattern.fullmatch(value):
@@ -739,14 +932,22 @@ def _parse_access(
             else:
                 values[key] = value
         if ok and values["requester_group"].casefold() == values["approver_group"].casefold():
-            problems.add(where, "approver_group", "is the requester group: requesters could approve one another's "
-                         "elevations without a separate approver", "name a different group of approvers")  # fmt: skip
+            problems.add(
+                where,
+                "approver_group",
+                "is the requester group: requesters could approve one another's elevations without a separate approver",
+                "name a different group of approvers",
+            )
             ok = False
     else:
         path_raw = raw.get("saml_metadata_file")
         if not isinstance(path_raw, str) or not path_raw:
-            problems.add(where, "saml_metadata_file", "is missing",
-                         "download your IdP's SAML 2.0 metadata XML next to regions.toml and name it here")  # fmt: skip
+            problems.add(
+                where,
+                "saml_metadata_file",
+                "is missing",
+                "download your IdP's SAML 2.0 metadata XML next to regions.toml and name it here",
+            )
             ok = False
         else:
             path = Path(path_raw)
@@ -756,17 +957,29 @@ def _parse_access(
                 values["saml_metadata"] = check_saml_metadata(path.read_bytes())
                 values["saml_metadata_file"] = path_raw
             except OSError as exc:
-                problems.add(where, "saml_metadata_file", f"{path} cannot be read ({exc.strerror})",
-                             "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)")  # fmt: skip
+                problems.add(
+                    where,
+                    "saml_metadata_file",
+                    f"{path} cannot be read ({exc.strerror})",
+                    "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)",
+                )
                 ok = False
             except SamlMetadataError as exc:
-                problems.add(where, "saml_metadata_file", f"{path} is not usable SAML metadata: {exc}",
-                             "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)")  # fmt: skip
+                problems.add(
+                    where,
+                    "saml_metadata_file",
+                    f"{path} is not usable SAML metadata: {exc}",
+                    "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)",
+                )
                 ok = False
     hours = _int_field(raw, "max_elevation_hours", 4, where, problems)
     if not 1 <= hours <= 12:
-        problems.add(where, "max_elevation_hours", f"{hours} is outside 1..12",
-                     "keep elevations short: at most 12 hours (the longest IAM and Identity Center session), 4 is usual")  # fmt: skip
+        problems.add(
+            where,
+            "max_elevation_hours",
+            f"{hours} is outside 1..12",
+            "keep elevations short: at most 12 hours (the longest IAM and Identity Center session), 4 is usual",
+        )
         ok = False
     values["max_elevation_hours"] = hours
     elevations_raw = raw.get("elevations", [e.value for e in AccessConfig.elevations])
@@ -779,8 +992,12 @@ def _parse_access(
         for item in elevations_raw:
             if item not in known:
                 close = [k for k in known if isinstance(item, str) and _similar(item, k)]
-                problems.add(where, "elevations", f"{_show(item)} is not a known elevation",
-                             f"did you mean '{close[0]}'?" if close else f"use some of {known}")  # fmt: skip
+                problems.add(
+                    where,
+                    "elevations",
+                    f"{_show(item)} is not a known elevation",
+                    f"did you mean '{close[0]}'?" if close else f"use some of {known}",
+                )
                 ok = False
             elif Elevation(item) in elevations:
                 problems.add(where, "elevations", f"{item!r} is listed twice", "list each elevation once")
@@ -793,8 +1010,12 @@ def _parse_access(
             for what in [*(h.value for h in HumanAccess), *(e.value for e in elevations)]:
                 name = permission_set_name(region, what)
                 if len(name) > 32:
-                    problems.add(where, "elevations", f"permission set {name!r} of region {region} is over 32 characters",
-                                 "shorten the region abbreviation in contract.region_short")  # fmt: skip
+                    problems.add(
+                        where,
+                        "elevations",
+                        f"permission set {name!r} of region {region} is over 32 characters",
+                        "shorten the region abbreviation in contract.region_short",
+                    )
                     ok = False
     return AccessConfig(**values) if ok else None
 
@@ -812,35 +1033,58 @@ def _parse_perimeter(raw: Any, problems: _Problems) -> Perimeter:
     _check_unknown_keys(raw, Perimeter, "perimeter", problems)
     org = raw.get("organization_id")
     if org is not None and (not isinstance(org, str) or not _ORG_RE.fullmatch(org)):
-        problems.add("perimeter", "organization_id", f"{_show(org)} is not an AWS Organizations ID",
-                     "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
-                     "digits), or remove the key to keep the perimeter at this account")  # fmt: skip
+        problems.add(
+            "perimeter",
+            "organization_id",
+            f"{_show(org)} is not an AWS Organizations ID",
+            "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
+            "digits), or remove the key to keep the perimeter at this account",
+        )
         org = None
     targets_raw = raw.get("organization_targets", [])
     targets: list[str] = []
     if not isinstance(targets_raw, list):
-        problems.add("perimeter", "organization_targets", f"must be a list, got {_show(targets_raw)}",
-                     'list roots, OUs or accounts, e.g. ["r-a1b2"]')  # fmt: skip
+        problems.add(
+            "perimeter",
+            "organization_targets",
+            f"must be a list, got {_show(targets_raw)}",
+            'list roots, OUs or accounts, e.g. ["r-a1b2"]',
+        )
     else:
         for t in targets_raw:
             if not isinstance(t, str) or not _TARGET_RE.fullmatch(t):
-                problems.add("perimeter", "organization_targets", f"{_show(t)} is not a root, OU or account ID",
-                             "use r-<4-32 lowercase letters or digits>, ou-<root part>-<8-32>, or a 12-digit account "
-                             "(`aws organizations list-roots`, `list-organizational-units-for-parent`)")  # fmt: skip
+                problems.add(
+                    "perimeter",
+                    "organization_targets",
+                    f"{_show(t)} is not a root, OU or account ID",
+                    "use r-<4-32 lowercase letters or digits>, ou-<root part>-<8-32>, or a 12-digit account "
+                    "(`aws organizations list-roots`, `list-organizational-units-for-parent`)",
+                )
             elif t in targets:
                 problems.add("perimeter", "organization_targets", f"{t!r} is listed twice", "list each target once")
             else:
                 targets.append(t)
         if targets and "organization_id" not in raw:
-            problems.add("perimeter", "organization_targets", "needs organization_id: the policies name the organization",
-                         "set organization_id, or remove organization_targets")  # fmt: skip
+            problems.add(
+                "perimeter",
+                "organization_targets",
+                "needs organization_id: the policies name the organization",
+                "set organization_id, or remove organization_targets",
+            )
     management = raw.get("management_account")
     if management is not None and (not isinstance(management, str) or not _ACCOUNT_RE.fullmatch(management)):
-        problems.add("perimeter", "management_account", f"{_show(management)} is not a 12-digit account ID",
-                     "set the organization's management account, or remove the key (default: the deploy account)")  # fmt: skip
+        problems.add(
+            "perimeter",
+            "management_account",
+            f"{_show(management)} is not a 12-digit account ID",
+            "set the organization's management account, or remove the key (default: the deploy account)",
+        )
         management = None
-    return Perimeter(organization_id=org, organization_targets=tuple(targets),
-                     management_account=management if isinstance(management, str) else None)  # fmt: skip
+    return Perimeter(
+        organization_id=org,
+        organization_targets=tuple(targets),
+        management_account=management if isinstance(management, str) else None,
+    )
 
 
 def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None) -> AppConfig:
@@ -849,16 +1093,28 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
     problems = _Problems()
     for key in raw:
         if key not in ("region", "access", "perimeter"):
-            problems.add("config", key, "unknown top-level key",
-                         "only [[region]] entries and the [access] and [perimeter] tables are allowed at the top level")  # fmt: skip
+            problems.add(
+                "config",
+                key,
+                "unknown top-level key",
+                "only [[region]] entries and the [access] and [perimeter] tables are allowed at the top level",
+            )
     if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
-        problems.add("config", "account", f"{_show(account)} is not a 12-digit AWS account ID",
-                     f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})")  # fmt: skip
+        problems.add(
+            "config",
+            "account",
+            f"{_show(account)} is not a 12-digit AWS account ID",
+            f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})",
+        )
 
     raw_regions = raw.get("region")
     if raw_regions is not None and not isinstance(raw_regions, list):
-        problems.add("config", "region", f"must be an array of tables, got {_show(raw_regions)}",
-                     "write each region as a [[region]] entry (two brackets), not [region] or region = ...")  # fmt: skip
+        problems.add(
+            "config",
+            "region",
+            f"must be an array of tables, got {_show(raw_regions)}",
+            "write each region as a [[region]] entry (two brackets), not [region] or region = ...",
+        )
         raise ConfigError(problems.items)
     if not raw_regions:
         problems.add("config", "region", "no regions configured", "add at least one [[region]] entry")
@@ -872,8 +1128,12 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
         name = entry.get("name") if isinstance(entry, Mapping) else None
         if isinstance(name, str):
             if name in seen:
-                problems.add(f"region {name}", "name", f"duplicate region (entries {seen[name]} and {i})",
-                             "keep one entry per region; merge the two")  # fmt: skip
+                problems.add(
+                    f"region {name}",
+                    "name",
+                    f"duplicate region (entries {seen[name]} and {i})",
+                    "keep one entry per region; merge the two",
+                )
             seen.setdefault(name, i)
         if parsed is not None:
             regions.append(parsed)
@@ -893,8 +1153,12 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
     for i, (name_a, a) in enumerate(nets):
         for name_b, b in nets[i + 1 :]:
             if a.overlaps(b):
-                problems.add(f"region {name_b}", "vpc_cidr", f"{b} overlaps {a} of region {name_a}",
-                             "give every region a disjoint block, e.g. 10.<n>.0.0/16")  # fmt: skip
+                problems.add(
+                    f"region {name_b}",
+                    "vpc_cidr",
+                    f"{b} overlaps {a} of region {name_a}",
+                    "give every region a disjoint block, e.g. 10.<n>.0.0/16",
+                )
 
     access = _parse_access(raw.get("access"), base_dir, tuple(r.name for r in regions), problems)
     perimeter = _parse_perimeter(raw.get("perimeter"), problems)

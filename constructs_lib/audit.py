@@ -27,15 +27,21 @@ from contract import CONFIG_PREFIX, GUARDDUTY_PREFIX, TRAIL_PREFIX, inspector_fi
 # whatever IAM says. On the Object Lock bucket, compliance mode additionally makes locked versions
 # undeletable, root included.
 DENIED_TO_EVERYONE = (
-    "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:BypassGovernanceRetention",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:DeleteBucket",
+    "s3:BypassGovernanceRetention",
     "s3:PutObjectRetention",
-)  # fmt: skip
+)
 # Retention settings and the bucket policy itself change only through a reviewed deploy: the CDK
 # bootstrap's CloudFormation execution role is the one principal these are not denied to.
 DENIED_BUT_TO_DEPLOYS = (
-    "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy",
-    "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
-)  # fmt: skip
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketVersioning",
+)
 
 
 def deploy_role_arn(stack: Stack) -> str:
@@ -125,8 +131,10 @@ class AuditBucket(Construct):
         )
         b = self.bucket
         trail_arn = f"arn:{partition}:cloudtrail:{region}:{account}:trail/{trail_name(region)}"
-        guardduty = {"StringEquals": {"aws:SourceAccount": account},
-                     "ArnLike": {"aws:SourceArn": f"arn:{partition}:guardduty:{region}:{account}:detector/*"}}  # fmt: skip
+        guardduty = {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:guardduty:{region}:{account}:detector/*"},
+        }
         statements = [
             # CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail": aws:SourceArn = the trail.
             iam.PolicyStatement(
@@ -219,9 +227,13 @@ class ConfigRecordsBucket(Construct):
         for sid, actions, resource, conditions in (
             ("AWSConfigBucketPermissionsCheck", ["s3:GetBucketAcl"], b.bucket_arn, source_account),
             ("AWSConfigBucketExistenceCheck", ["s3:ListBucket"], b.bucket_arn, source_account),
-            ("AWSConfigBucketDelivery", ["s3:PutObject"], b.arn_for_objects(f"{CONFIG_PREFIX}/AWSLogs/{account}/Config/*"),
-             {"StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}}),
-        ):  # fmt: skip
+            (
+                "AWSConfigBucketDelivery",
+                ["s3:PutObject"],
+                b.arn_for_objects(f"{CONFIG_PREFIX}/AWSLogs/{account}/Config/*"),
+                {"StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            ),
+        ):
             b.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid=sid,
@@ -249,55 +261,97 @@ class AlarmSpec:
     period_minutes: int = 5
 
 
-def security_alarm_specs(region: str, *, app_role_name: str, break_glass_role_name: str,
-                         bulk_delete_threshold: int, get_object_burst_threshold: int) -> tuple[AlarmSpec, ...]:  # fmt: skip
+def security_alarm_specs(
+    region: str,
+    *,
+    app_role_name: str,
+    break_glass_role_name: str,
+    bulk_delete_threshold: int,
+    get_object_burst_threshold: int,
+) -> tuple[AlarmSpec, ...]:
     """The metric filters and their thresholds. Patterns follow the CIS AWS Foundations
     benchmark (section 4) where one exists."""
     return (
-        AlarmSpec("BulkObjectDeletion", "Customer objects deleted at volume",
-                  '{ ($.eventSource = "s3.amazonaws.com") && (($.eventName = "DeleteObject") || ($.eventName = "DeleteObjects")) }',
-                  threshold=bulk_delete_threshold),
-        AlarmSpec("ObjectReadBurstUnexpectedPrincipal", "Burst of GetObject by a principal other than the app tier",
-                  '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "GetObject") && '
-                  f'($.userIdentity.sessionContext.sessionIssuer.userName != "{app_role_name}") }}',
-                  threshold=get_object_burst_threshold),
-        AlarmSpec("DatabaseSnapshotExportOrShare", "RDS snapshot exported, copied or shared",
-                  '{ ($.eventSource = "rds.amazonaws.com") && (($.eventName = "StartExportTask") || '
-                  '($.eventName = "ModifyDBClusterSnapshotAttribute") || ($.eventName = "ModifyDBSnapshotAttribute") || '
-                  '($.eventName = "CopyDBClusterSnapshot") || ($.eventName = "CopyDBSnapshot")) }'),
-        AlarmSpec("RootAccountUsage", "The root user was used",
-                  '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'),
-        AlarmSpec("IamPolicyChanges", "An IAM policy was created, changed, attached or detached",
-                  "{ ($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || "
-                  "($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || "
-                  "($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || "
-                  "($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || "
-                  "($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || "
-                  "($.eventName=DetachGroupPolicy) || ($.eventName=PutRolePermissionsBoundary) || "
-                  "($.eventName=DeleteRolePermissionsBoundary) }"),
-        AlarmSpec("KmsKeyDisabledOrScheduledForDeletion", "A KMS key was disabled or scheduled for deletion",
-                  '{ ($.eventSource = "kms.amazonaws.com") && (($.eventName = "DisableKey") || ($.eventName = "ScheduleKeyDeletion")) }'),
-        AlarmSpec("SecurityGroupChanges", "A security group was changed",
-                  "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || "
-                  "($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || "
-                  "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }"),
-        AlarmSpec("ConsoleLoginWithoutMfa", "A console sign-in succeeded without MFA",
-                  '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && '
-                  '($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }'),
-        AlarmSpec("CloudTrailChanged", "CloudTrail was stopped, deleted or reconfigured",
-                  "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
-                  "($.eventName = StartLogging) || ($.eventName = StopLogging) || ($.eventName = PutEventSelectors) }"),
-        AlarmSpec("S3BucketPolicyChanges", "A bucket policy, ACL, lifecycle or lock configuration was changed",
-                  '{ ($.eventSource = "s3.amazonaws.com") && (($.eventName = "PutBucketPolicy") || '
-                  '($.eventName = "DeleteBucketPolicy") || ($.eventName = "PutBucketAcl") || '
-                  '($.eventName = "PutBucketLifecycle") || ($.eventName = "DeleteBucketLifecycle") || '
-                  '($.eventName = "PutBucketObjectLockConfiguration") || ($.eventName = "PutBucketVersioning")) }'),
-        AlarmSpec("OperatorSessionStarted", "A Session Manager session started (the database operator path)",
-                  '{ ($.eventSource = "ssm.amazonaws.com") && ($.eventName = "StartSession") }'),
-        AlarmSpec("BreakGlassRoleUsed", "The break-glass admin role was assumed",
-                  f'{{ ($.eventSource = "sts.amazonaws.com") && ($.eventName = "AssumeRole") && '
-                  f'($.requestParameters.roleArn = "*:role/{break_glass_role_name}") }}'),
-    )  # fmt: skip
+        AlarmSpec(
+            "BulkObjectDeletion",
+            "Customer objects deleted at volume",
+            '{ ($.eventSource = "s3.amazonaws.com") && (($.eventName = "DeleteObject") || ($.eventName = "DeleteObjects")) }',
+            threshold=bulk_delete_threshold,
+        ),
+        AlarmSpec(
+            "ObjectReadBurstUnexpectedPrincipal",
+            "Burst of GetObject by a principal other than the app tier",
+            '{ ($.eventSource = "s3.amazonaws.com") && ($.eventName = "GetObject") && '
+            f'($.userIdentity.sessionContext.sessionIssuer.userName != "{app_role_name}") }}',
+            threshold=get_object_burst_threshold,
+        ),
+        AlarmSpec(
+            "DatabaseSnapshotExportOrShare",
+            "RDS snapshot exported, copied or shared",
+            '{ ($.eventSource = "rds.amazonaws.com") && (($.eventName = "StartExportTask") || '
+            '($.eventName = "ModifyDBClusterSnapshotAttribute") || ($.eventName = "ModifyDBSnapshotAttribute") || '
+            '($.eventName = "CopyDBClusterSnapshot") || ($.eventName = "CopyDBSnapshot")) }',
+        ),
+        AlarmSpec(
+            "RootAccountUsage",
+            "The root user was used",
+            '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
+        ),
+        AlarmSpec(
+            "IamPolicyChanges",
+            "An IAM policy was created, changed, attached or detached",
+            "{ ($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || "
+            "($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || "
+            "($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || "
+            "($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || "
+            "($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || "
+            "($.eventName=DetachGroupPolicy) || ($.eventName=PutRolePermissionsBoundary) || "
+            "($.eventName=DeleteRolePermissionsBoundary) }",
+        ),
+        AlarmSpec(
+            "KmsKeyDisabledOrScheduledForDeletion",
+            "A KMS key was disabled or scheduled for deletion",
+            '{ ($.eventSource = "kms.amazonaws.com") && (($.eventName = "DisableKey") || ($.eventName = "ScheduleKeyDeletion")) }',
+        ),
+        AlarmSpec(
+            "SecurityGroupChanges",
+            "A security group was changed",
+            "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || "
+            "($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || "
+            "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }",
+        ),
+        AlarmSpec(
+            "ConsoleLoginWithoutMfa",
+            "A console sign-in succeeded without MFA",
+            '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && '
+            '($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }',
+        ),
+        AlarmSpec(
+            "CloudTrailChanged",
+            "CloudTrail was stopped, deleted or reconfigured",
+            "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
+            "($.eventName = StartLogging) || ($.eventName = StopLogging) || ($.eventName = PutEventSelectors) }",
+        ),
+        AlarmSpec(
+            "S3BucketPolicyChanges",
+            "A bucket policy, ACL, lifecycle or lock configuration was changed",
+            '{ ($.eventSource = "s3.amazonaws.com") && (($.eventName = "PutBucketPolicy") || '
+            '($.eventName = "DeleteBucketPolicy") || ($.eventName = "PutBucketAcl") || '
+            '($.eventName = "PutBucketLifecycle") || ($.eventName = "DeleteBucketLifecycle") || '
+            '($.eventName = "PutBucketObjectLockConfiguration") || ($.eventName = "PutBucketVersioning")) }',
+        ),
+        AlarmSpec(
+            "OperatorSessionStarted",
+            "A Session Manager session started (the database operator path)",
+            '{ ($.eventSource = "ssm.amazonaws.com") && ($.eventName = "StartSession") }',
+        ),
+        AlarmSpec(
+            "BreakGlassRoleUsed",
+            "The break-glass admin role was assumed",
+            f'{{ ($.eventSource = "sts.amazonaws.com") && ($.eventName = "AssumeRole") && '
+            f'($.requestParameters.roleArn = "*:role/{break_glass_role_name}") }}',
+        ),
+    )
 
 
 class AuditTrail(Construct):

@@ -120,31 +120,112 @@ class BackupProtection(Construct):
             assumed_by=BACKUP_SERVICE,
             description="AWS Backup: back up and copy Aurora and the customer bucket",
             statements=[
-                iam.PolicyStatement(sid="BucketInventoryAndEvents", resources=[bucket_arn], actions=[by_action[a] for a in (
-                    "s3:GetBucketLocation", "s3:GetBucketNotification", "s3:GetBucketTagging", "s3:GetBucketVersioning",
-                    "s3:GetInventoryConfiguration", "s3:ListBucket", "s3:ListBucketVersions", "s3:PutBucketNotification",
-                    "s3:PutInventoryConfiguration")]),
-                iam.PolicyStatement(sid="ReadObjectsToBackUp", resources=[f"{bucket_arn}/*"], actions=[by_action[a] for a in (
-                    "s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging", "s3:GetObjectVersion",
-                    "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging")]),
-                iam.PolicyStatement(sid="ClusterSnapshots", resources=[cluster_arn, backup_snapshots], actions=[by_action[a] for a in (
-                    "rds:AddTagsToResource", "rds:CopyDBClusterSnapshot", "rds:CreateDBClusterSnapshot",
-                    "rds:DeleteDBClusterSnapshot", "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusters",
-                    "rds:ListTagsForResource", "rds:ModifyDBClusterSnapshotAttribute")]),
-                iam.PolicyStatement(sid="KeysOfProtectedData", resources=keys, actions=[by_action[a] for a in (
-                    "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext")]),
-                iam.PolicyStatement(sid="GrantsForAwsResources", resources=keys, actions=[by_action["kms:CreateGrant"]],
-                                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
-                iam.PolicyStatement(sid="Vaults", resources=vault_arns,
-                                    actions=[by_action["backup:CopyIntoBackupVault"], by_action["backup:DescribeBackupVault"]]),
-                iam.PolicyStatement(sid="ManagedEventRules", resources=[f"arn:{partition}:events:{region}:{account}:rule/AwsBackupManagedRule*"],
-                                    actions=[by_action[a] for a in (
-                    "events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule",
-                    "events:ListTargetsByRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets")]),
-                iam.PolicyStatement(sid="NoResourceScopeExists", resources=["*"], actions=[by_action[a] for a in (
-                    "s3:ListAllMyBuckets", "tag:GetResources", "cloudwatch:GetMetricData", "events:ListRules")]),
+                iam.PolicyStatement(
+                    sid="BucketInventoryAndEvents",
+                    resources=[bucket_arn],
+                    actions=[
+                        by_action[a]
+                        for a in (
+                            "s3:GetBucketLocation",
+                            "s3:GetBucketNotification",
+                            "s3:GetBucketTagging",
+                            "s3:GetBucketVersioning",
+                            "s3:GetInventoryConfiguration",
+                            "s3:ListBucket",
+                            "s3:ListBucketVersions",
+                            "s3:PutBucketNotification",
+                            "s3:PutInventoryConfiguration",
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadObjectsToBackUp",
+                    resources=[f"{bucket_arn}/*"],
+                    actions=[
+                        by_action[a]
+                        for a in (
+                            "s3:GetObject",
+                            "s3:GetObjectAcl",
+                            "s3:GetObjectTagging",
+                            "s3:GetObjectVersion",
+                            "s3:GetObjectVersionAcl",
+                            "s3:GetObjectVersionTagging",
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ClusterSnapshots",
+                    resources=[cluster_arn, backup_snapshots],
+                    actions=[
+                        by_action[a]
+                        for a in (
+                            "rds:AddTagsToResource",
+                            "rds:CopyDBClusterSnapshot",
+                            "rds:CreateDBClusterSnapshot",
+                            "rds:DeleteDBClusterSnapshot",
+                            "rds:DescribeDBClusterSnapshots",
+                            "rds:DescribeDBClusters",
+                            "rds:ListTagsForResource",
+                            "rds:ModifyDBClusterSnapshotAttribute",
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="KeysOfProtectedData",
+                    resources=keys,
+                    actions=[
+                        by_action[a]
+                        for a in (
+                            "kms:Decrypt",
+                            "kms:DescribeKey",
+                            "kms:GenerateDataKey",
+                            "kms:GenerateDataKeyWithoutPlaintext",
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="GrantsForAwsResources",
+                    resources=keys,
+                    actions=[by_action["kms:CreateGrant"]],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+                iam.PolicyStatement(
+                    sid="Vaults",
+                    resources=vault_arns,
+                    actions=[by_action["backup:CopyIntoBackupVault"], by_action["backup:DescribeBackupVault"]],
+                ),
+                iam.PolicyStatement(
+                    sid="ManagedEventRules",
+                    resources=[f"arn:{partition}:events:{region}:{account}:rule/AwsBackupManagedRule*"],
+                    actions=[
+                        by_action[a]
+                        for a in (
+                            "events:DeleteRule",
+                            "events:DescribeRule",
+                            "events:DisableRule",
+                            "events:EnableRule",
+                            "events:ListTargetsByRule",
+                            "events:PutRule",
+                            "events:PutTargets",
+                            "events:RemoveTargets",
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="NoResourceScopeExists",
+                    resources=["*"],
+                    actions=[
+                        by_action[a]
+                        for a in (
+                            "s3:ListAllMyBuckets",
+                            "tag:GetResources",
+                            "cloudwatch:GetMetricData",
+                            "events:ListRules",
+                        )
+                    ],
+                ),
             ],
-        )  # fmt: skip
+        )
         nag.acknowledge(
             role.managed_policy,
             (
@@ -178,18 +259,48 @@ class BackupProtection(Construct):
             assumed_by=BACKUP_SERVICE,
             description="AWS Backup restore testing: restore Aurora into a throw-away cluster and delete it",
             statements=[
-                iam.PolicyStatement(sid="RestoreAndDeleteTestClusters", resources=restored, actions=[restore_only[a] for a in (
-                    "rds:AddTagsToResource", "rds:CreateDBInstance", "rds:DeleteDBCluster", "rds:DeleteDBInstance",
-                    "rds:RestoreDBClusterFromSnapshot")]),
-                iam.PolicyStatement(sid="KeysOfRestoredData", resources=keys, actions=[restore_only[a] for a in (
-                    "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")]),
-                iam.PolicyStatement(sid="GrantsForAwsResources", resources=keys, actions=[restore_only["kms:CreateGrant"]],
-                                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
-                iam.PolicyStatement(sid="DescribeOnly", resources=["*"], actions=[restore_only[a] for a in (
-                    "rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:DescribeDBClusterSnapshots",
-                    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")]),
+                iam.PolicyStatement(
+                    sid="RestoreAndDeleteTestClusters",
+                    resources=restored,
+                    actions=[
+                        restore_only[a]
+                        for a in (
+                            "rds:AddTagsToResource",
+                            "rds:CreateDBInstance",
+                            "rds:DeleteDBCluster",
+                            "rds:DeleteDBInstance",
+                            "rds:RestoreDBClusterFromSnapshot",
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="KeysOfRestoredData",
+                    resources=keys,
+                    actions=[restore_only[a] for a in ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")],
+                ),
+                iam.PolicyStatement(
+                    sid="GrantsForAwsResources",
+                    resources=keys,
+                    actions=[restore_only["kms:CreateGrant"]],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeOnly",
+                    resources=["*"],
+                    actions=[
+                        restore_only[a]
+                        for a in (
+                            "rds:DescribeDBClusters",
+                            "rds:DescribeDBInstances",
+                            "rds:DescribeDBClusterSnapshots",
+                            "ec2:DescribeSecurityGroups",
+                            "ec2:DescribeSubnets",
+                            "ec2:DescribeVpcs",
+                        )
+                    ],
+                ),
             ],
-        )  # fmt: skip
+        )
         nag.acknowledge(
             restore_role.managed_policy,
             (f"{nag.IAM_WILDCARD}[Resource::*]", *(nag.iam5_resource_finding(self, r) for r in restored)),

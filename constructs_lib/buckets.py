@@ -175,9 +175,10 @@ class SecureDataBucket(Construct):
         )
         # The resource perimeter: nobody outside this account, whatever another statement allows.
         self.bucket.add_to_resource_policy(
-            outside_account_deny(self, service="s3",
-                                 resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")])
-        )  # fmt: skip
+            outside_account_deny(
+                self, service="s3", resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")]
+            )
+        )
         nag.acknowledge(
             self.bucket,
             nag.S3_REPLICATION,

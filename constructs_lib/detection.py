@@ -283,12 +283,22 @@ class PiiDiscovery(Construct):
             "S3JobDefinition": {"BucketDefinitions": [{"AccountId": stack.account, "Buckets": [bucket_name]}]},
         }
         self.schedule, role, self.dead_letters, self.alarm = sdk_schedule(
-            self, role_id="Scheduler", schedule_id="WeeklyClassification", alarm_id="ClassificationDeadLetters",
-            what="the weekly Macie classification schedule", target_arn="arn:aws:scheduler:::aws-sdk:macie2:createClassificationJob",
-            request=job, schedule_expression=schedule_expression, queue_key=queue_key, alerts_topic=alerts_topic,
-            statements=[iam.PolicyStatement(sid="StartClassificationJobs", actions=["macie2:CreateClassificationJob"],
-                                            resources=[jobs_arn])],
-        )  # fmt: skip
+            self,
+            role_id="Scheduler",
+            schedule_id="WeeklyClassification",
+            alarm_id="ClassificationDeadLetters",
+            what="the weekly Macie classification schedule",
+            target_arn="arn:aws:scheduler:::aws-sdk:macie2:createClassificationJob",
+            request=job,
+            schedule_expression=schedule_expression,
+            queue_key=queue_key,
+            alerts_topic=alerts_topic,
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartClassificationJobs", actions=["macie2:CreateClassificationJob"], resources=[jobs_arn]
+                )
+            ],
+        )
         nag.acknowledge(
             role.managed_policy,
             nag.iam5_resource_finding(self, jobs_arn),
@@ -329,13 +339,18 @@ class VulnerabilityScanning(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.schedule, role, _, self.alarm = sdk_schedule(
-            self, role_id="Scheduler", schedule_id="EnableInspector", alarm_id="EnableDeadLetters",
+            self,
+            role_id="Scheduler",
+            schedule_id="EnableInspector",
+            alarm_id="EnableDeadLetters",
             what="enabling Amazon Inspector for Lambda (standard and code scanning)",
             target_arn="arn:aws:scheduler:::aws-sdk:inspector2:enable",
             request={"AccountIds": [stack.account], "ResourceTypes": list(INSPECTOR_RESOURCE_TYPES)},
-            schedule_expression=schedule_expression, queue_key=queue_key, alerts_topic=alerts_topic,
+            schedule_expression=schedule_expression,
+            queue_key=queue_key,
+            alerts_topic=alerts_topic,
             statements=[iam.PolicyStatement(sid="EnableInspector", actions=["inspector2:Enable"], resources=["*"])],
-        )  # fmt: skip
+        )
         nag.acknowledge(
             role.managed_policy,
             nag.iam5_resource_finding(self, "*"),

@@ -148,11 +148,14 @@ class HttpsAlb(Construct):
         )
         nag.acknowledge(
             self.http_listener,
-            ("HIPAA.Security-ELBv2ACMCertificateRequired", "NIST.800.53.R5-ELBv2ACMCertificateRequired",
-             "PCI.DSS.321-ELBv2ACMCertificateRequired"),
+            (
+                "HIPAA.Security-ELBv2ACMCertificateRequired",
+                "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+                "PCI.DSS.321-ELBv2ACMCertificateRequired",
+            ),
             "Port 80 serves no content: its only action is a 301 redirect to HTTPS :443, which uses "
             "the ACM certificate; the posture tests pin that redirect.",
-        )  # fmt: skip
+        )
 
 
 class RegionalWebAcl(Construct):

@@ -153,8 +153,11 @@ class EgressFirewall(Construct):
         for subnet in firewall_subnets:
             nag.acknowledge(
                 subnet.node.find_child("DefaultRoute"),
-                ("HIPAA.Security-VPCNoUnrestrictedRouteToIGW", "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
-                 "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW"),
+                (
+                    "HIPAA.Security-VPCNoUnrestrictedRouteToIGW",
+                    "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+                    "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW",
+                ),
                 "The firewall subnet holds only the Network Firewall endpoint, whose allow-list decides what "
                 "leaves; nothing else can be placed there or get a public IP.",
-            )  # fmt: skip
+            )

@@ -101,11 +101,21 @@ def invoke_broker_statements(function_arn: str) -> list[dict[str, Any]]:
     permissions"; a same-account caller needs them in its identity policy only. The conditions
     keep both to the URL with IAM auth (lambda:FunctionUrlAuthType, lambda:InvokedViaFunctionUrl)."""
     return [
-        {"Sid": "CallTheElevationBrokerUrl", "Effect": "Allow", "Action": "lambda:InvokeFunctionUrl",
-         "Resource": function_arn, "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}},
-        {"Sid": "InvokeTheElevationBrokerThroughItsUrl", "Effect": "Allow", "Action": "lambda:InvokeFunction",
-         "Resource": function_arn, "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}},
-    ]  # fmt: skip
+        {
+            "Sid": "CallTheElevationBrokerUrl",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Resource": function_arn,
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+        },
+        {
+            "Sid": "InvokeTheElevationBrokerThroughItsUrl",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": function_arn,
+            "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+        },
+    ]
 
 
 class SamlPeopleRoles(Construct):
@@ -125,9 +135,13 @@ class SamlPeopleRoles(Construct):
             if who is HumanAccess.REQUESTER:
                 # A same-account trust that names the account needs the caller's own allow too: the
                 # elevation roles' trust stays closed unless the workflow opened it for this person.
-                statements.append(iam.PolicyStatement(sid="AssumeOpenedElevations",
-                                                      actions=["sts:AssumeRole", "sts:TagSession"],
-                                                      resources=elevation_roles))  # fmt: skip
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="AssumeOpenedElevations",
+                        actions=["sts:AssumeRole", "sts:TagSession"],
+                        resources=elevation_roles,
+                    )
+                )
             role = ScopedRole(
                 self,
                 who.value.title(),
@@ -292,13 +306,21 @@ class ElevationBroker(Construct):
                 # the instance, the permission set and the target account.
                 iam.PolicyStatement(
                     sid="TemporaryAccountAssignments",
-                    actions=["sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:ListAccountAssignments"],
+                    actions=[
+                        "sso:CreateAccountAssignment",
+                        "sso:DeleteAccountAssignment",
+                        "sso:ListAccountAssignments",
+                    ],
                     resources=[access.instance_arn, permission_sets, f"arn:{p}:sso:::account/{account}"],
                 ),
                 iam.PolicyStatement(
                     sid="FindPermissionSetsAndAssignmentStatus",
-                    actions=["sso:ListPermissionSets", "sso:DescribePermissionSet",
-                             "sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus"],
+                    actions=[
+                        "sso:ListPermissionSets",
+                        "sso:DescribePermissionSet",
+                        "sso:DescribeAccountAssignmentCreationStatus",
+                        "sso:DescribeAccountAssignmentDeletionStatus",
+                    ],
                     resources=[access.instance_arn, permission_sets],
                 ),
                 # Service Authorization Reference, AWS Identity Store: GetUserId acts on the store and
@@ -308,7 +330,7 @@ class ElevationBroker(Construct):
                     actions=["identitystore:GetUserId", "identitystore:GetGroupId", "identitystore:IsMemberInGroups"],
                     resources=[identity_store, users, groups, memberships],
                 ),
-            ]  # fmt: skip
+            ]
             # The caller's role must be the one Identity Center provisioned (its path), not a namesake.
             people_only.append(
                 iam.PolicyStatement(sid="VerifyCallerRoles", actions=["iam:GetRole"], resources=[sso_roles])
@@ -322,12 +344,15 @@ class ElevationBroker(Construct):
                 "APPROVER_GROUP": access.approver_group,
             }
         else:
-            people = [f"arn:{p}:iam::{account}:role/{human_role_name(region, w)}"
-                      for w in (HumanAccess.REQUESTER, HumanAccess.APPROVER)]  # fmt: skip
+            people = [
+                f"arn:{p}:iam::{account}:role/{human_role_name(region, w)}"
+                for w in (HumanAccess.REQUESTER, HumanAccess.APPROVER)
+            ]
             people_only.append(iam.PolicyStatement(sid="VerifyCallerRoles", actions=["iam:GetRole"], resources=people))
 
-        def function(cid: str, name: str, handler: str, description: str, statements: list[iam.PolicyStatement],
-                     invoked_by: str) -> SecureFunction:  # fmt: skip
+        def function(
+            cid: str, name: str, handler: str, description: str, statements: list[iam.PolicyStatement], invoked_by: str
+        ) -> SecureFunction:
             fn = SecureFunction(
                 self,
                 cid,
@@ -350,20 +375,32 @@ class ElevationBroker(Construct):
             )
             nag.acknowledge(
                 fn.policy,
-                tuple(nag.iam5_resource_finding(self, w) for w in wildcards if w != executions or name == ELEVATION_BROKER),
+                tuple(
+                    nag.iam5_resource_finding(self, w) for w in wildcards if w != executions or name == ELEVATION_BROKER
+                ),
                 "Elevation records are keyed by request ID under this region's prefix only; executions are named "
                 "by request ID, only of this region's elevation workflow; permission sets, users, groups and the "
                 "Identity Center roles get names and IDs from Identity Center, and the calls are limited to this "
                 "instance, store and account.",
-            )  # fmt: skip
+            )
             return fn
 
-        self.function = function("Broker", ELEVATION_BROKER, "elevation.handler.serve_url",
-                                 "Elevations for people: request, approve, revoke, list (function URL, AWS_IAM)",
-                                 common + people_only, "its function URL")  # fmt: skip
-        self.steps = function("Steps", ELEVATION_STEPS, "elevation.handler.run_step",
-                              "Elevation workflow steps: grant at approval, expire at the end",
-                              common, "the elevation workflow's tasks")  # fmt: skip
+        self.function = function(
+            "Broker",
+            ELEVATION_BROKER,
+            "elevation.handler.serve_url",
+            "Elevations for people: request, approve, revoke, list (function URL, AWS_IAM)",
+            common + people_only,
+            "its function URL",
+        )
+        self.steps = function(
+            "Steps",
+            ELEVATION_STEPS,
+            "elevation.handler.run_step",
+            "Elevation workflow steps: grant at approval, expire at the end",
+            common,
+            "the elevation workflow's tasks",
+        )
         self.url = self.function.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         CfnOutput(self, "ElevationBrokerUrl", value=self.url.url, description="python -m elevation --url <this>")
 
@@ -377,8 +414,14 @@ class ElevationBroker(Construct):
                 result_path=f"$.{what}",
                 payload_response_only=True,
                 retry_on_service_exceptions=False,
-            ).add_retry(errors=["States.ALL"], max_attempts=6, interval=Duration.seconds(10), backoff_rate=2,
-                        max_delay=Duration.minutes(5), jitter_strategy=sfn.JitterType.FULL)  # fmt: skip
+            ).add_retry(
+                errors=["States.ALL"],
+                max_attempts=6,
+                interval=Duration.seconds(10),
+                backoff_rate=2,
+                max_delay=Duration.minutes(5),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
 
         grant, expire = step("Grant", "grant"), step("Expire", "expire")
         expire_after_failure = step("ExpireAfterFailedGrant", "expire")
@@ -387,8 +430,9 @@ class ElevationBroker(Construct):
         definition = grant.next(sfn.Wait(self, "UntilExpiry", time=sfn.WaitTime.timestamp_path("$.expires_at"))).next(
             expire
         )
-        log_group = encrypted_log_group(self, "WorkflowLogs", key=logs_key, retention=log_retention,
-                                        name=f"/aws/vendedlogs/states/{machine_name}")  # fmt: skip
+        log_group = encrypted_log_group(
+            self, "WorkflowLogs", key=logs_key, retention=log_retention, name=f"/aws/vendedlogs/states/{machine_name}"
+        )
         role = ScopedRole(
             self,
             "WorkflowRole",

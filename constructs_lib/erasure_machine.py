@@ -42,23 +42,37 @@ def erasure_state_machine(
 
     def step(name: str, fn: LifecycleFunction, step_name: str, payload_path: str = "$") -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
-            scope, name, lambda_function=fns[fn].function, payload_response_only=True,
+            scope,
+            name,
+            lambda_function=fns[fn].function,
+            payload_response_only=True,
             payload=sfn.TaskInput.from_object({"step": step_name, "input": sfn.JsonPath.object_at(payload_path)}),
             retry_on_service_exceptions=False,
-        )  # fmt: skip
+        )
         # Transient failures (DB failover, throttling, a Lambda timeout) retry with backoff.
-        task.add_retry(errors=["States.ALL"], interval=Duration.seconds(5), backoff_rate=2.0, max_attempts=6,
-                       max_delay=Duration.minutes(2), jitter_strategy=sfn.JitterType.FULL)  # fmt: skip
+        task.add_retry(
+            errors=["States.ALL"],
+            interval=Duration.seconds(5),
+            backoff_rate=2.0,
+            max_attempts=6,
+            max_delay=Duration.minutes(2),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         return task
 
     failed = sfn.Fail(scope, "ErasureFailed", error="ErasureFailed", cause="retries exhausted; request is in the DLQ")
     to_dlq = tasks.SqsSendMessage(
-        scope, "SendToDeadLetterQueue", queue=dead_letters,
-        message_body=sfn.TaskInput.from_object({
-            "execution": sfn.JsonPath.execution_id, "request_id": sfn.JsonPath.string_at("$$.Execution.Name"),
-            "error": sfn.JsonPath.string_at("$.error.Error"),
-        }),
-    ).next(failed)  # fmt: skip
+        scope,
+        "SendToDeadLetterQueue",
+        queue=dead_letters,
+        message_body=sfn.TaskInput.from_object(
+            {
+                "execution": sfn.JsonPath.execution_id,
+                "request_id": sfn.JsonPath.string_at("$$.Execution.Name"),
+                "error": sfn.JsonPath.string_at("$.error.Error"),
+            }
+        ),
+    ).next(failed)
     rejected = sfn.Fail(scope, "Rejected", error="ErasureRejected", cause_path="$.reason")
     duplicate = step("EnsureLedgerPublished", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
     validate = step("Validate", LifecycleFunction.ERASURE_DATABASE, "validate")
@@ -69,36 +83,59 @@ def erasure_state_machine(
     sweep = step("SweepObjects", LifecycleFunction.ERASURE_OBJECTS, "sweep_objects")
     publish = step("PublishLedger", LifecycleFunction.ERASURE_PUBLISH, "publish_ledger")
 
-    def shard_map(name: str, fn: LifecycleFunction, step_name: str, items: str, results: str,
-                  concurrency: int) -> sfn.DistributedMap:  # fmt: skip
+    def shard_map(
+        name: str, fn: LifecycleFunction, step_name: str, items: str, results: str, concurrency: int
+    ) -> sfn.DistributedMap:
         """A Distributed Map over the planned shards: each child loops one shard's step until
         `done` and yields the count it deleted; at most `concurrency` children at once. One
         child failing for good fails the map (tolerated 0 %), which dead-letters the request;
         a redrive re-runs only the failed children."""
         fan_out = sfn.DistributedMap(
-            scope, name, items_path=items, max_concurrency=concurrency, tolerated_failure_percentage=0,
-            map_execution_type=sfn.StateMachineType.STANDARD, result_path=results, label=name,
+            scope,
+            name,
+            items_path=items,
+            max_concurrency=concurrency,
+            tolerated_failure_percentage=0,
+            map_execution_type=sfn.StateMachineType.STANDARD,
+            result_path=results,
+            label=name,
             item_selector={
                 # the subject, as validated (user_id and visitor_id may be null)
-                "request": {k: sfn.JsonPath.string_at(f"$.{k}")
-                            for k in ("request_id", "kind", "workspace_id", "user_id", "visitor_id")},
+                "request": {
+                    k: sfn.JsonPath.string_at(f"$.{k}")
+                    for k in ("request_id", "kind", "workspace_id", "user_id", "visitor_id")
+                },
                 "shard": sfn.JsonPath.object_at("$$.Map.Item.Value"),
             },
-        )  # fmt: skip
+        )
         child = step(f"{name}Child", fn, step_name)
         child.next(
             sfn.Choice(scope, f"{name}ChildDone?")
-            .when(sfn.Condition.boolean_equals("$.done", True),
-                  sfn.Succeed(scope, f"{name}ChildCounted", output_path="$.deleted"))
+            .when(
+                sfn.Condition.boolean_equals("$.done", True),
+                sfn.Succeed(scope, f"{name}ChildCounted", output_path="$.deleted"),
+            )
             .otherwise(child)
-        )  # fmt: skip
+        )
         fan_out.item_processor(child)
         return fan_out
 
-    object_map = shard_map("EraseObjectShards", LifecycleFunction.ERASURE_OBJECTS, "erase_object_shard",
-                           "$.object_shards", "$.object_results", fan.object_concurrency)  # fmt: skip
-    row_map = shard_map("EraseRowShards", LifecycleFunction.ERASURE_DATABASE, "erase_row_shard",
-                        "$.row_shards", "$.row_results", fan.row_concurrency)  # fmt: skip
+    object_map = shard_map(
+        "EraseObjectShards",
+        LifecycleFunction.ERASURE_OBJECTS,
+        "erase_object_shard",
+        "$.object_shards",
+        "$.object_results",
+        fan.object_concurrency,
+    )
+    row_map = shard_map(
+        "EraseRowShards",
+        LifecycleFunction.ERASURE_DATABASE,
+        "erase_row_shard",
+        "$.row_shards",
+        "$.row_results",
+        fan.row_concurrency,
+    )
     for state in (validate, plan_objects, objects, plan_rows, rows, sweep, publish, duplicate, object_map, row_map):
         state.add_catch(to_dlq, errors=["States.ALL"], result_path="$.error")
     plan_objects.next(
@@ -139,8 +176,13 @@ def erasure_state_machine(
         .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate)
         .otherwise(plan_objects)
     )
-    log_group = encrypted_log_group(scope, "StateMachineLogs", key=logs_key, retention=log_retention,
-                                    name=erasure_state_machine_log_group(stack.region))  # fmt: skip
+    log_group = encrypted_log_group(
+        scope,
+        "StateMachineLogs",
+        key=logs_key,
+        retention=log_retention,
+        name=erasure_state_machine_log_group(stack.region),
+    )
     executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{machine_name}"
     map_children = [f"{executions}/*", f"{executions}:*"]  # the docs' example names the second form
     role = ScopedRole(
@@ -230,15 +272,26 @@ def state_machine_log_and_trace_statements(stack: Stack, key: kms.IKey) -> list[
         ),
         iam.PolicyStatement(
             sid="LogDelivery",
-            actions=["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+            actions=[
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
             resources=["*"],
         ),
         iam.PolicyStatement(
             sid="Tracing",
-            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                     "xray:GetSamplingTargets"],
+            actions=[
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+            ],
             resources=["*"],
         ),
-    ]  # fmt: skip
+    ]

@@ -100,28 +100,32 @@ class SecureFunction(Construct):
         eni = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:network-interface/*"
         if (network is None) != bool(outside_vpc_reason):
             raise ValueError(f"{name}: a function runs in the VPC, or outside it with outside_vpc_reason (not both)")
-        in_vpc = [] if network is None else [
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=[
-                    eni,
-                    *(
-                        f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:subnet/{s.subnet_id}"
-                        for s in network.selected_subnets
-                    ),
-                    f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:security-group/{network.security_group.security_group_id}",
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
-            ),
-        ]  # fmt: skip
+        in_vpc = (
+            []
+            if network is None
+            else [
+                iam.PolicyStatement(
+                    sid="VpcNetworkInterfaces",
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=[
+                        eni,
+                        *(
+                            f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:subnet/{s.subnet_id}"
+                            for s in network.selected_subnets
+                        ),
+                        f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:security-group/{network.security_group.security_group_id}",
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
+                ),
+            ]
+        )
         base = [
             iam.PolicyStatement(
                 sid="OwnLogs",

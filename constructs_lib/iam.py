@@ -21,111 +21,266 @@ from contract import (
 
 # Read-only evidence gathering for auditors: every action listed, no write.
 AUDITOR_ACTIONS: tuple[str, ...] = (
-    "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus", "cloudtrail:LookupEvents",
-    "config:DescribeComplianceByConfigRule", "config:DescribeConfigRules", "config:DescribeConfigurationRecorderStatus",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetEventSelectors",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:LookupEvents",
+    "config:DescribeComplianceByConfigRule",
+    "config:DescribeConfigRules",
+    "config:DescribeConfigurationRecorderStatus",
     "config:GetComplianceDetailsByConfigRule",
-    "guardduty:GetFindings", "guardduty:ListDetectors", "guardduty:ListFindings",
-    "securityhub:GetEnabledStandards", "securityhub:GetFindings",
-    "macie2:GetFindings", "macie2:ListClassificationJobs", "macie2:ListFindings",
-    "access-analyzer:ListAnalyzers", "access-analyzer:ListFindings",
-    "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:GetUser",
-    "iam:ListAttachedRolePolicies", "iam:ListAttachedUserPolicies", "iam:ListRolePolicies", "iam:ListRoles",
-    "iam:ListUserPolicies", "iam:ListUsers", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
-    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
-    "logs:DescribeLogGroups", "logs:FilterLogEvents", "cloudwatch:DescribeAlarms",
-    "rds:DescribeDBClusters", "rds:DescribeDBInstances",
-    "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeLoadBalancerAttributes", "wafv2:GetWebACL",
-)  # fmt: skip
+    "guardduty:GetFindings",
+    "guardduty:ListDetectors",
+    "guardduty:ListFindings",
+    "securityhub:GetEnabledStandards",
+    "securityhub:GetFindings",
+    "macie2:GetFindings",
+    "macie2:ListClassificationJobs",
+    "macie2:ListFindings",
+    "access-analyzer:ListAnalyzers",
+    "access-analyzer:ListFindings",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:GetUser",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListAttachedUserPolicies",
+    "iam:ListRolePolicies",
+    "iam:ListRoles",
+    "iam:ListUserPolicies",
+    "iam:ListUsers",
+    "iam:ListAccessKeys",
+    "iam:GetAccessKeyLastUsed",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "logs:DescribeLogGroups",
+    "logs:FilterLogEvents",
+    "cloudwatch:DescribeAlarms",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "wafv2:GetWebACL",
+)
 # Incident response only: fail over, isolate, restore logging. Every action listed.
 BREAK_GLASS_ACTIONS: tuple[str, ...] = (
-    "rds:FailoverDBCluster", "rds:RebootDBInstance", "rds:DescribeDBClusters", "rds:DescribeDBInstances",
-    "ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-    "elasticloadbalancing:ModifyListener", "elasticloadbalancing:DescribeListeners",
-    "wafv2:GetWebACL", "wafv2:UpdateWebACL",
-    "kms:EnableKey", "kms:CancelKeyDeletion", "kms:DescribeKey",
-    "cloudtrail:StartLogging", "config:StartConfigurationRecorder", "guardduty:UpdateDetector",
-)  # fmt: skip
+    "rds:FailoverDBCluster",
+    "rds:RebootDBInstance",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "ec2:DescribeSecurityGroups",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:DescribeListeners",
+    "wafv2:GetWebACL",
+    "wafv2:UpdateWebACL",
+    "kms:EnableKey",
+    "kms:CancelKeyDeletion",
+    "kms:DescribeKey",
+    "cloudtrail:StartLogging",
+    "config:StartConfigurationRecorder",
+    "guardduty:UpdateDetector",
+)
 
 # AWS Backup's service role: the content of AWS's AWSBackupServiceRolePolicyForBackup (Aurora
 # part) and AWSBackupServiceRolePolicyForS3Backup, action by action.
 BACKUP_ACTIONS: tuple[str, ...] = (
-    "backup:CopyIntoBackupVault", "backup:DescribeBackupVault", "tag:GetResources",
-    "rds:AddTagsToResource", "rds:CopyDBClusterSnapshot", "rds:CreateDBClusterSnapshot", "rds:DeleteDBClusterSnapshot",
-    "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusters", "rds:ListTagsForResource",
+    "backup:CopyIntoBackupVault",
+    "backup:DescribeBackupVault",
+    "tag:GetResources",
+    "rds:AddTagsToResource",
+    "rds:CopyDBClusterSnapshot",
+    "rds:CreateDBClusterSnapshot",
+    "rds:DeleteDBClusterSnapshot",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:DescribeDBClusters",
+    "rds:ListTagsForResource",
     "rds:ModifyDBClusterSnapshotAttribute",
-    "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
-    "s3:GetBucketLocation", "s3:GetBucketNotification", "s3:GetBucketTagging", "s3:GetBucketVersioning",
-    "s3:GetInventoryConfiguration", "s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging", "s3:GetObjectVersion",
-    "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging", "s3:ListAllMyBuckets", "s3:ListBucket",
-    "s3:ListBucketVersions", "s3:PutBucketNotification", "s3:PutInventoryConfiguration",
-    "events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule", "events:ListRules",
-    "events:ListTargetsByRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "s3:GetBucketLocation",
+    "s3:GetBucketNotification",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetInventoryConfiguration",
+    "s3:GetObject",
+    "s3:GetObjectAcl",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersion",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:PutBucketNotification",
+    "s3:PutInventoryConfiguration",
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:DisableRule",
+    "events:EnableRule",
+    "events:ListRules",
+    "events:ListTargetsByRule",
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
     "cloudwatch:GetMetricData",
-)  # fmt: skip
+)
 # AWS Backup restore testing of Aurora: restore into a throw-away cluster, validate, delete.
 RESTORE_TEST_ACTIONS: tuple[str, ...] = (
-    "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance", "rds:DeleteDBCluster", "rds:DeleteDBInstance",
-    "rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:DescribeDBClusterSnapshots", "rds:AddTagsToResource",
-    "kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
-    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-)  # fmt: skip
+    "rds:RestoreDBClusterFromSnapshot",
+    "rds:CreateDBInstance",
+    "rds:DeleteDBCluster",
+    "rds:DeleteDBInstance",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:AddTagsToResource",
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)
 
 # AWS FIS: disrupt one AZ's subnets with temporary NACLs, fail Aurora over.
 FIS_ACTIONS: tuple[str, ...] = (
-    "ec2:CreateNetworkAcl", "ec2:CreateNetworkAclEntry", "ec2:CreateTags", "ec2:DeleteNetworkAcl",
+    "ec2:CreateNetworkAcl",
+    "ec2:CreateNetworkAclEntry",
+    "ec2:CreateTags",
+    "ec2:DeleteNetworkAcl",
     "ec2:ReplaceNetworkAclAssociation",
-    "ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+    "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
     "ec2:GetManagedPrefixListEntries",
-    "rds:FailoverDBCluster", "rds:DescribeDBClusters", "tag:GetResources",
-)  # fmt: skip
+    "rds:FailoverDBCluster",
+    "rds:DescribeDBClusters",
+    "tag:GetResources",
+)
 
 # The ceiling for every role trustbase creates: the union of what those roles need,
 # action by action. A role's own policy then scopes each action to exact resources.
-BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(sorted({*AUDITOR_ACTIONS, *BREAK_GLASS_ACTIONS, *BACKUP_ACTIONS,
-                                                         *RESTORE_TEST_ACTIONS, *FIS_ACTIONS, *(
-    # app tier: its bucket prefixes, the object key through S3, its DB user
-    "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
-    "kms:Decrypt", "kms:GenerateDataKey", "rds-db:connect",
-    # VPC flow logs and RDS enhanced monitoring deliver to CloudWatch Logs
-    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
-    "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:PutRetentionPolicy", "iam:PassRole",
-    # CDK's custom resource that strips the default security group's rules
-    "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-    # EventBridge Scheduler starts Macie classification jobs
-    "macie2:CreateClassificationJob", "inspector2:Enable",
-    # data lifecycle: functions in the VPC (ENIs), tracing, dead letters, subject erasure,
-    # the erasure state machine (invoke steps, vended logs) and its submitter
-    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
-    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-    "sqs:SendMessage", "s3:DeleteObjectVersion", "lambda:InvokeFunction",
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-    "states:StartExecution", "states:DescribeExecution", "states:StopExecution", "states:RedriveExecution",
-    # the app tier assumes the DSAR submitter: a same-account trust that names a role is still
-    # limited by that role's boundary (IAM user guide, "Permissions boundaries")
-    "sts:AssumeRole", "sts:TagSession",  # an elevation's session names its approved workspace
-    # the deploy-time migration function reads the RDS-managed master secret
-    "secretsmanager:GetSecretValue",
-    # the database operator path (config operator_access): the host's SSM agent, the operator's
-    # port-forwarding sessions
-    "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
-    "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession",
-    # people call the elevation broker's function URL; the broker records, notifies, runs its
-    # workflow, and grants through Identity Center (or, in the fallback, the elevation roles' trust)
-    "lambda:InvokeFunctionUrl", "sns:Publish", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
-    "sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:ListAccountAssignments",
-    "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:DescribeAccountAssignmentCreationStatus",
-    "sso:DescribeAccountAssignmentDeletionStatus",
-    "identitystore:GetUserId", "identitystore:GetGroupId", "identitystore:IsMemberInGroups",
-)}))  # fmt: skip
-_IAM_WRITES = ("iam:Create*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Delete*", "iam:Update*", "iam:Add*",
-               "iam:Remove*", "iam:Set*")  # fmt: skip
+BOUNDARY_ALLOWED_ACTIONS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            *AUDITOR_ACTIONS,
+            *BREAK_GLASS_ACTIONS,
+            *BACKUP_ACTIONS,
+            *RESTORE_TEST_ACTIONS,
+            *FIS_ACTIONS,
+            *(
+                # app tier: its bucket prefixes, the object key through S3, its DB user
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:ListBucket",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+                "rds-db:connect",
+                # VPC flow logs and RDS enhanced monitoring deliver to CloudWatch Logs
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:GetLogEvents",
+                "logs:PutRetentionPolicy",
+                "iam:PassRole",
+                # CDK's custom resource that strips the default security group's rules
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupEgress",
+                # EventBridge Scheduler starts Macie classification jobs
+                "macie2:CreateClassificationJob",
+                "inspector2:Enable",
+                # data lifecycle: functions in the VPC (ENIs), tracing, dead letters, subject erasure,
+                # the erasure state machine (invoke steps, vended logs) and its submitter
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "sqs:SendMessage",
+                "s3:DeleteObjectVersion",
+                "lambda:InvokeFunction",
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "states:StartExecution",
+                "states:DescribeExecution",
+                "states:StopExecution",
+                "states:RedriveExecution",
+                # the app tier assumes the DSAR submitter: a same-account trust that names a role is still
+                # limited by that role's boundary (IAM user guide, "Permissions boundaries")
+                "sts:AssumeRole",
+                "sts:TagSession",  # an elevation's session names its approved workspace
+                # the deploy-time migration function reads the RDS-managed master secret
+                "secretsmanager:GetSecretValue",
+                # the database operator path (config operator_access): the host's SSM agent, the operator's
+                # port-forwarding sessions
+                "ssm:UpdateInstanceInformation",
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+                "ssm:StartSession",
+                "ssm:TerminateSession",
+                "ssm:ResumeSession",
+                # people call the elevation broker's function URL; the broker records, notifies, runs its
+                # workflow, and grants through Identity Center (or, in the fallback, the elevation roles' trust)
+                "lambda:InvokeFunctionUrl",
+                "sns:Publish",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+                "sso:CreateAccountAssignment",
+                "sso:DeleteAccountAssignment",
+                "sso:ListAccountAssignments",
+                "sso:ListPermissionSets",
+                "sso:DescribePermissionSet",
+                "sso:DescribeAccountAssignmentCreationStatus",
+                "sso:DescribeAccountAssignmentDeletionStatus",
+                "identitystore:GetUserId",
+                "identitystore:GetGroupId",
+                "identitystore:IsMemberInGroups",
+            ),
+        }
+    )
+)
+_IAM_WRITES = (
+    "iam:Create*",
+    "iam:Put*",
+    "iam:Attach*",
+    "iam:Detach*",
+    "iam:Delete*",
+    "iam:Update*",
+    "iam:Add*",
+    "iam:Remove*",
+    "iam:Set*",
+)
 
 
 class PermissionsBoundaryPolicy(Construct):
@@ -139,9 +294,14 @@ class PermissionsBoundaryPolicy(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, extra_regions: tuple[str, ...] = (),
-        identity_center_region: str | None = None, elevation_roles: tuple[str, ...] = (),
-    ) -> None:  # fmt: skip
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        extra_regions: tuple[str, ...] = (),
+        identity_center_region: str | None = None,
+        elevation_roles: tuple[str, ...] = (),
+    ) -> None:
         """`extra_regions`: regions besides the stack's own that calls may target (only the
         validated in-jurisdiction DR region, for backup copies). `identity_center_region`: where
         the elevation broker calls Identity Center and the identity store (one home region per
@@ -180,15 +340,20 @@ class PermissionsBoundaryPolicy(Construct):
             )
         if elevation_roles:
             statements += [
-                iam.PolicyStatement(sid="DenyPrivilegeEscalation", effect=iam.Effect.DENY, actions=list(_IAM_WRITES),
-                                    not_resources=list(elevation_roles)),
                 iam.PolicyStatement(
-                    sid="DenyElevationRoleChangesButTrust", effect=iam.Effect.DENY,
+                    sid="DenyPrivilegeEscalation",
+                    effect=iam.Effect.DENY,
+                    actions=list(_IAM_WRITES),
+                    not_resources=list(elevation_roles),
+                ),
+                iam.PolicyStatement(
+                    sid="DenyElevationRoleChangesButTrust",
+                    effect=iam.Effect.DENY,
                     actions=[a for a in _IAM_WRITES if a not in ("iam:Put*", "iam:Update*")]
                     + ["iam:UpdateRole", "iam:UpdateRoleDescription", "iam:PutRolePermissionsBoundary"],
                     resources=list(elevation_roles),
                 ),
-            ]  # fmt: skip
+            ]
         else:
             statements.append(
                 iam.PolicyStatement(
@@ -375,9 +540,15 @@ class HumanAccessRoles(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, audit_bucket_arn: str, config_bucket_arn: str, audit_key_arn: str,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        audit_bucket_arn: str,
+        config_bucket_arn: str,
+        audit_key_arn: str,
         auditor_principal: iam.IPrincipal,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}

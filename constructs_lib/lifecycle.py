@@ -76,33 +76,62 @@ class LifecyclePipelines(Construct):
         s = settings
         code = lifecycle_code()
         self.dead_letter_queues = {
-            "functions": SecureQueue(self, "FunctionDlq", key=key, dead_letter_for="the lifecycle functions' async invocations").queue,
+            "functions": SecureQueue(
+                self, "FunctionDlq", key=key, dead_letter_for="the lifecycle functions' async invocations"
+            ).queue,
             "retention": SecureQueue(self, "RetentionDlq", key=key, dead_letter_for="the retention schedules").queue,
             "erasure": SecureQueue(self, "ErasureDlq", key=key, dead_letter_for="the erasure state machine").queue,
-        }  # fmt: skip
-        access = lifecycle_access(self, data_bucket_arn=s.data_bucket_arn, ledger_bucket_arn=s.ledger_bucket_arn,
-                                  audit_key_arn=s.audit_key_arn, cluster_resource_id=s.cluster_resource_id)  # fmt: skip
+        }
+        access = lifecycle_access(
+            self,
+            data_bucket_arn=s.data_bucket_arn,
+            ledger_bucket_arn=s.ledger_bucket_arn,
+            audit_key_arn=s.audit_key_arn,
+            cluster_resource_id=s.cluster_resource_id,
+        )
         connect, erase_objects, publish_ledger = access.connect[0], access.erase_objects, access.publish_ledger
         read_ledger, subject_objects, ledger_objects = access.read_ledger, access.subject_objects, access.ledger_objects
         env = {
-            "DB_HOST": s.cluster_endpoint, "DB_PORT": str(s.db_port), "DB_NAME": s.db_name, "DB_USER": LIFECYCLE_DB_USER,
-            "DATA_BUCKET": s.data_bucket_name, "LEDGER_BUCKET": s.ledger_bucket_name,
-            "VISITOR_MONTHS": str(s.visitor_months), "WORKSPACE_MONTHS": str(s.workspace_months),
+            "DB_HOST": s.cluster_endpoint,
+            "DB_PORT": str(s.db_port),
+            "DB_NAME": s.db_name,
+            "DB_USER": LIFECYCLE_DB_USER,
+            "DATA_BUCKET": s.data_bucket_name,
+            "LEDGER_BUCKET": s.ledger_bucket_name,
+            "VISITOR_MONTHS": str(s.visitor_months),
+            "WORKSPACE_MONTHS": str(s.workspace_months),
             "FANOUT_OBJECT_MIN_VERSIONS": str(s.erasure.object_fanout_min_versions),
             "FANOUT_OBJECT_SHARDS": str(s.erasure.object_shards),
             "FANOUT_ROW_MIN_MESSAGES": str(s.erasure.row_fanout_min_messages),
             "FANOUT_ROW_SHARDS": str(s.erasure.row_shards),
-        }  # fmt: skip
+        }
 
-        def function(cid: str, name: str, description: str, handler: str, statements: list[iam.PolicyStatement],
-                     wildcards: tuple[str, ...] = (), concurrency: int = 1,
-                     extra_env: dict[str, str] | None = None) -> SecureFunction:  # fmt: skip
+        def function(
+            cid: str,
+            name: str,
+            description: str,
+            handler: str,
+            statements: list[iam.PolicyStatement],
+            wildcards: tuple[str, ...] = (),
+            concurrency: int = 1,
+            extra_env: dict[str, str] | None = None,
+        ) -> SecureFunction:
             fn = SecureFunction(
-                self, cid, name=name, description=description, handler=handler, code=code, network=network, key=key,
-                logs_key=logs_key, log_retention=log_retention, dead_letter_queue=self.dead_letter_queues["functions"],
-                environment={**env, **(extra_env or {})}, statements=statements,
+                self,
+                cid,
+                name=name,
+                description=description,
+                handler=handler,
+                code=code,
+                network=network,
+                key=key,
+                logs_key=logs_key,
+                log_retention=log_retention,
+                dead_letter_queue=self.dead_letter_queues["functions"],
+                environment={**env, **(extra_env or {})},
+                statements=statements,
                 concurrency=concurrency if s.reserve_concurrency else None,
-            )  # fmt: skip
+            )
             if wildcards:
                 nag.acknowledge(
                     fn.policy,
@@ -116,41 +145,69 @@ class LifecyclePipelines(Construct):
         # the Step Functions interface endpoint. Starting an execution of a state machine encrypted
         # with a customer managed key encrypts the input with it, on the caller's behalf.
         stack = Stack.of(self)
-        machine_arn = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:"
-                       f"{erasure_state_machine_name(stack.region)}")  # fmt: skip
+        machine_arn = (
+            f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:"
+            f"{erasure_state_machine_name(stack.region)}"
+        )
         start_erasure = [
-            iam.PolicyStatement(sid="StartErasureOfLargeWorkspace", actions=["states:StartExecution"],
-                                resources=[machine_arn]),
-            iam.PolicyStatement(sid="LifecycleKeyThroughStepFunctions", actions=["kms:GenerateDataKey"],
-                                resources=[key.key_arn],
-                                conditions={"StringEquals": {"kms:ViaService": f"states.{stack.region}.amazonaws.com"}}),
-        ]  # fmt: skip
+            iam.PolicyStatement(
+                sid="StartErasureOfLargeWorkspace", actions=["states:StartExecution"], resources=[machine_arn]
+            ),
+            iam.PolicyStatement(
+                sid="LifecycleKeyThroughStepFunctions",
+                actions=["kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"states.{stack.region}.amazonaws.com"}},
+            ),
+        ]
         # One function per distinct set of permissions: steps that need exactly the same access
         # share one (validate and erase-rows: the database only; both retention jobs).
         self.functions = {
-            LifecycleFunction.RETENTION: function("Retention", LifecycleFunction.RETENTION,
-                                  "Retention: delete visitors and inactive workspaces past their period, rows and objects",
-                                  "lifecycle.handlers.retention",
-                                  [connect, *erase_objects, *publish_ledger, *start_erasure],
-                                  (*subject_objects, ledger_objects), concurrency=2,
-                                  extra_env={"ERASURE_STATE_MACHINE_ARN": machine_arn}),
-            LifecycleFunction.ERASURE_DATABASE: function("ErasureDatabase", LifecycleFunction.ERASURE_DATABASE,
-                                         "Erasure: validate a DSAR into the ledger (the tombstone); plan and delete the subject's rows",
-                                         "lifecycle.handlers.erasure_step", [connect],
-                                         concurrency=s.erasure.row_concurrency + 3),
-            LifecycleFunction.ERASURE_OBJECTS: function("ErasureObjects", LifecycleFunction.ERASURE_OBJECTS,
-                                        "Erasure: plan, delete and finally sweep every object version of the subject",
-                                        "lifecycle.handlers.erasure_step", erase_objects, tuple(subject_objects),
-                                        concurrency=s.erasure.object_concurrency + 3),
-            LifecycleFunction.ERASURE_PUBLISH: function("ErasurePublish", LifecycleFunction.ERASURE_PUBLISH,
-                                        "Erasure step 4: publish the ledger entry to the audit bucket",
-                                        "lifecycle.handlers.erasure_step", [connect, *publish_ledger],
-                                        (ledger_objects,), concurrency=5),
-            LifecycleFunction.ERASURE_REPLAY: function("ErasureReplay", LifecycleFunction.ERASURE_REPLAY,
-                                       "After a restore: re-apply every published erasure (run before use)",
-                                       "lifecycle.handlers.erasure_step", [connect, *erase_objects, *read_ledger],
-                                       (*subject_objects, ledger_objects)),
-        }  # fmt: skip
+            LifecycleFunction.RETENTION: function(
+                "Retention",
+                LifecycleFunction.RETENTION,
+                "Retention: delete visitors and inactive workspaces past their period, rows and objects",
+                "lifecycle.handlers.retention",
+                [connect, *erase_objects, *publish_ledger, *start_erasure],
+                (*subject_objects, ledger_objects),
+                concurrency=2,
+                extra_env={"ERASURE_STATE_MACHINE_ARN": machine_arn},
+            ),
+            LifecycleFunction.ERASURE_DATABASE: function(
+                "ErasureDatabase",
+                LifecycleFunction.ERASURE_DATABASE,
+                "Erasure: validate a DSAR into the ledger (the tombstone); plan and delete the subject's rows",
+                "lifecycle.handlers.erasure_step",
+                [connect],
+                concurrency=s.erasure.row_concurrency + 3,
+            ),
+            LifecycleFunction.ERASURE_OBJECTS: function(
+                "ErasureObjects",
+                LifecycleFunction.ERASURE_OBJECTS,
+                "Erasure: plan, delete and finally sweep every object version of the subject",
+                "lifecycle.handlers.erasure_step",
+                erase_objects,
+                tuple(subject_objects),
+                concurrency=s.erasure.object_concurrency + 3,
+            ),
+            LifecycleFunction.ERASURE_PUBLISH: function(
+                "ErasurePublish",
+                LifecycleFunction.ERASURE_PUBLISH,
+                "Erasure step 4: publish the ledger entry to the audit bucket",
+                "lifecycle.handlers.erasure_step",
+                [connect, *publish_ledger],
+                (ledger_objects,),
+                concurrency=5,
+            ),
+            LifecycleFunction.ERASURE_REPLAY: function(
+                "ErasureReplay",
+                LifecycleFunction.ERASURE_REPLAY,
+                "After a restore: re-apply every published erasure (run before use)",
+                "lifecycle.handlers.erasure_step",
+                [connect, *erase_objects, *read_ledger],
+                (*subject_objects, ledger_objects),
+            ),
+        }
         self.state_machine = erasure_state_machine(
             self,
             functions=self.functions,
@@ -215,8 +272,10 @@ class LifecyclePipelines(Construct):
         stack's new app role would then silently no longer match, and a deploy before the role
         exists fails with "Invalid principal"."""
         stack = Stack.of(self)
-        executions = (f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
-                      f"{erasure_state_machine_name(stack.region)}:*")  # fmt: skip
+        executions = (
+            f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
+            f"{erasure_state_machine_name(stack.region)}:*"
+        )
         role = ScopedRole(
             self,
             "Submitter",
@@ -255,23 +314,43 @@ class LifecyclePipelines(Construct):
     def _alarms(self, topic: sns.ITopic) -> None:
         action = cw_actions.SnsAction(topic)
         alarms = [
-            cw.Alarm(self, f"{name.capitalize()}DeadLetters", alarm_description=f"Lifecycle {name} dead letters: a request or run failed for good",
-                     metric=q.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
-                     threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                     treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+            cw.Alarm(
+                self,
+                f"{name.capitalize()}DeadLetters",
+                alarm_description=f"Lifecycle {name} dead letters: a request or run failed for good",
+                metric=q.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
             for name, q in self.dead_letter_queues.items()
-        ]  # fmt: skip
-        alarms.append(cw.Alarm(
-            self, "ErasureExecutionsFailed", alarm_description="An erasure execution failed (after its retries)",
-            metric=self.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"), threshold=1,
-            evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-        ))  # fmt: skip
-        alarms.append(cw.Alarm(
-            self, "RetentionErrors", alarm_description="A retention run failed",
-            metric=self.functions[LifecycleFunction.RETENTION].function.metric_errors(period=Duration.hours(1), statistic="Sum"),
-            threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-        ))  # fmt: skip
+        ]
+        alarms.append(
+            cw.Alarm(
+                self,
+                "ErasureExecutionsFailed",
+                alarm_description="An erasure execution failed (after its retries)",
+                metric=self.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        alarms.append(
+            cw.Alarm(
+                self,
+                "RetentionErrors",
+                alarm_description="A retention run failed",
+                metric=self.functions[LifecycleFunction.RETENTION].function.metric_errors(
+                    period=Duration.hours(1), statistic="Sum"
+                ),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        )
         for alarm in alarms:
             alarm.add_alarm_action(action)

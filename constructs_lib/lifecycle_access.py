@@ -16,20 +16,29 @@ from contract import CUSTOMER_PREFIXES, LIFECYCLE_DB_USER, db_user_arn, ledger_p
 
 
 def invoker_statements(
-    functions: list[lambda_.IFunction], dlq: sqs.IQueue, key: kms.IKey, *, via: tuple[str, ...], invoke_sid: str,
+    functions: list[lambda_.IFunction],
+    dlq: sqs.IQueue,
+    key: kms.IKey,
+    *,
+    via: tuple[str, ...],
+    invoke_sid: str,
     key_sid: str,
-) -> list[iam.PolicyStatement]:  # fmt: skip
+) -> list[iam.PolicyStatement]:
     """What an orchestrator (Step Functions, Scheduler) needs: invoke exactly these functions,
     dead-letter to one queue, and the lifecycle key only through the named services."""
     region = Stack.of(dlq).region
     return [
-        iam.PolicyStatement(sid=invoke_sid, actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]),
+        iam.PolicyStatement(
+            sid=invoke_sid, actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]
+        ),
         iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
         iam.PolicyStatement(
-            sid=key_sid, actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn],
+            sid=key_sid,
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in via]}},
         ),
-    ]  # fmt: skip
+    ]
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,9 @@ class LifecycleAccess:
     ledger_objects: str
 
 
-def lifecycle_access(scope: Construct, *, data_bucket_arn: str, ledger_bucket_arn: str, audit_key_arn: str,
-                     cluster_resource_id: str) -> LifecycleAccess:  # fmt: skip
+def lifecycle_access(
+    scope: Construct, *, data_bucket_arn: str, ledger_bucket_arn: str, audit_key_arn: str, cluster_resource_id: str
+) -> LifecycleAccess:
     stack = Stack.of(scope)
     lifecycle_user = db_user_arn(stack.partition, stack.region, stack.account, cluster_resource_id, LIFECYCLE_DB_USER)
     connect = iam.PolicyStatement(sid="ConnectAsLifecycleUser", actions=["rds-db:connect"], resources=[lifecycle_user])

@@ -39,8 +39,10 @@ def check_ca_bundle(path: Path = CA_BUNDLE) -> bytes:
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != CA_BUNDLE_SHA256:
-        raise AssetError(f"{path} has SHA-256 {digest}, not the pinned {CA_BUNDLE_SHA256}: "
-                         "restore it, or update CA_BUNDLE_SHA256 in constructs_lib/lifecycle_asset.py on purpose")  # fmt: skip
+        raise AssetError(
+            f"{path} has SHA-256 {digest}, not the pinned {CA_BUNDLE_SHA256}: "
+            "restore it, or update CA_BUNDLE_SHA256 in constructs_lib/lifecycle_asset.py on purpose"
+        )
     return data
 
 
@@ -58,10 +60,24 @@ def build_vendor(target: Path = VENDOR) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="lifecycle-vendor-", dir=target.parent))  # same filesystem: rename
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--require-hashes", "--only-binary=:all:", "--no-deps", "--target", str(staging), "-r", str(REQUIREMENTS)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "--no-deps",
+            "--target",
+            str(staging),
+            "-r",
+            str(REQUIREMENTS),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     for junk in staging.glob("bin"):
         shutil.rmtree(junk)
     (staging / ".requirements-sha256").write_text(_stamp())
@@ -76,14 +92,17 @@ def lifecycle_asset() -> tuple[Path, str]:
     (concurrent synths never collide); CDK takes the hash as given instead of fingerprinting again."""
     stamp = VENDOR / ".requirements-sha256"
     if not stamp.exists() or stamp.read_text() != _stamp():
-        raise AssetError(f"{VENDOR.relative_to(REPO)} is missing or older than lifecycle/requirements.txt: "
-                         "run `make setup` (it runs `python -m constructs_lib.lifecycle_asset`)")  # fmt: skip
+        raise AssetError(
+            f"{VENDOR.relative_to(REPO)} is missing or older than lifecycle/requirements.txt: "
+            "run `make setup` (it runs `python -m constructs_lib.lifecycle_asset`)"
+        )
     check_ca_bundle()
     (REPO / "build").mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="lifecycle-asset-", dir=REPO / "build"))  # same filesystem: rename
     for package in ("lifecycle", "contract", "elevation"):
-        shutil.copytree(REPO / package, staging / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt"))  # fmt: skip
+        shutil.copytree(
+            REPO / package, staging / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt")
+        )
     shutil.copytree(VENDOR, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
     digest = hashlib.sha256()
     for f in sorted(p for p in staging.rglob("*") if p.is_file()):

@@ -21,12 +21,22 @@ PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 CFN_VALIDATE = "CloudFormation Validate"
 
 # Rule IDs, one place. Grouped by the exception they describe, not by pack.
-S3_ACCESS_LOGS = ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled",
-                  "NIST.800.53.R5-S3BucketLoggingEnabled", "PCI.DSS.321-S3BucketLoggingEnabled")  # fmt: skip
-S3_KMS_DEFAULT = ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                  "PCI.DSS.321-S3DefaultEncryptionKMS")  # fmt: skip
-S3_REPLICATION = ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled",
-                  "PCI.DSS.321-S3BucketReplicationEnabled")  # fmt: skip
+S3_ACCESS_LOGS = (
+    "AwsSolutions-S1",
+    "HIPAA.Security-S3BucketLoggingEnabled",
+    "NIST.800.53.R5-S3BucketLoggingEnabled",
+    "PCI.DSS.321-S3BucketLoggingEnabled",
+)
+S3_KMS_DEFAULT = (
+    "HIPAA.Security-S3DefaultEncryptionKMS",
+    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+    "PCI.DSS.321-S3DefaultEncryptionKMS",
+)
+S3_REPLICATION = (
+    "HIPAA.Security-S3BucketReplicationEnabled",
+    "NIST.800.53.R5-S3BucketReplicationEnabled",
+    "PCI.DSS.321-S3BucketReplicationEnabled",
+)
 IAM_WILDCARD = "AwsSolutions-IAM5"
 LAMBDA_DLQ = ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ")
 LAMBDA_IN_VPC = ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC", "PCI.DSS.321-LambdaInsideVPC")

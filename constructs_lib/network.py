@@ -24,49 +24,93 @@ INTERFACE_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[s
     # envelope encryption by the app tier
     "Kms": (ec2.InterfaceVpcEndpointAwsService.KMS, ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")),
     # the deploy-time migration function reads the RDS-managed master secret
-    "SecretsManager": (ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-                       ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")),
+    "SecretsManager": (
+        ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+    ),
     # the app tier ships its logs
-    "Logs": (ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-             ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")),
+    "Logs": (
+        ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+    ),
     # the app tier assumes the DSAR submitter (with session tags and a source identity, as SDKs may) ...
     "Sts": (ec2.InterfaceVpcEndpointAwsService.STS, ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")),
     # ... and starts erasures with it (so does retention, for a large inactive workspace)
-    "StepFunctions": (ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
-                      ("states:StartExecution", "states:DescribeExecution")),
-}  # fmt: skip
+    "StepFunctions": (
+        ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+        ("states:StartExecution", "states:DescribeExecution"),
+    ),
+}
 # The app tier's container images, from this account's registry in this region only (residency:
 # images are pulled from in-region ECR; their layers come from S3 through the gateway endpoint).
 # ecr:GetAuthorizationToken names no resource, so these require only a caller of this account.
 REGISTRY_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[str, ...]]] = {
-    "EcrApi": (ec2.InterfaceVpcEndpointAwsService.ECR, (
-        "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-        "ecr:BatchCheckLayerAvailability",
-    )),
-    "EcrDocker": (ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER, (
-        "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
-    )),
-}  # fmt: skip
+    "EcrApi": (
+        ec2.InterfaceVpcEndpointAwsService.ECR,
+        (
+            "ecr:GetAuthorizationToken",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability",
+        ),
+    ),
+    "EcrDocker": (
+        ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+        (
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability",
+        ),
+    ),
+}
 # Session Manager for the operator path (only when `operator_access` is on): the agent's calls
 # (AmazonSSMManagedInstanceCore, action by action) and the operator's StartSession. SSM documents
 # and the message channels are AWS-owned, so these require only that the caller is of this account.
 OPERATOR_ENDPOINTS: dict[str, tuple[ec2.InterfaceVpcEndpointAwsService, tuple[str, ...]]] = {
-    "Ssm": (ec2.InterfaceVpcEndpointAwsService.SSM, (
-        "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument",
-        "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
-        "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems",
-        "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus",
-        "ssm:UpdateInstanceInformation", "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession",
-    )),
-    "SsmMessages": (ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES, (
-        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-    )),
-    "Ec2Messages": (ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES, (
-        "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
-        "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply",
-    )),
-}  # fmt: skip
+    "Ssm": (
+        ec2.InterfaceVpcEndpointAwsService.SSM,
+        (
+            "ssm:DescribeAssociation",
+            "ssm:GetDeployablePatchSnapshotForInstance",
+            "ssm:GetDocument",
+            "ssm:DescribeDocument",
+            "ssm:GetManifest",
+            "ssm:GetParameter",
+            "ssm:GetParameters",
+            "ssm:ListAssociations",
+            "ssm:ListInstanceAssociations",
+            "ssm:PutInventory",
+            "ssm:PutComplianceItems",
+            "ssm:PutConfigurePackageResult",
+            "ssm:UpdateAssociationStatus",
+            "ssm:UpdateInstanceAssociationStatus",
+            "ssm:UpdateInstanceInformation",
+            "ssm:StartSession",
+            "ssm:TerminateSession",
+            "ssm:ResumeSession",
+        ),
+    ),
+    "SsmMessages": (
+        ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+        (
+            "ssmmessages:CreateControlChannel",
+            "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel",
+            "ssmmessages:OpenDataChannel",
+        ),
+    ),
+    "Ec2Messages": (
+        ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+        (
+            "ec2messages:AcknowledgeMessage",
+            "ec2messages:DeleteMessage",
+            "ec2messages:FailMessage",
+            "ec2messages:GetEndpoint",
+            "ec2messages:GetMessages",
+            "ec2messages:SendReply",
+        ),
+    ),
+}
 
 
 def endpoint_statement(
@@ -230,11 +274,14 @@ class ThreeAzVpc(Construct):
         for subnet in self.vpc.select_subnets(subnet_group_name="public").subnets:
             nag.acknowledge(
                 subnet.node.find_child("DefaultRoute"),
-                ("HIPAA.Security-VPCNoUnrestrictedRouteToIGW", "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
-                 "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW"),
+                (
+                    "HIPAA.Security-VPCNoUnrestrictedRouteToIGW",
+                    "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+                    "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW",
+                ),
                 "Public subnets hold only the internet-facing ALB and the NAT gateways; nothing there "
                 "gets a public IP on launch, and app/data subnets have no route to the IGW.",
-            )  # fmt: skip
+            )
 
 
 class TierSecurityGroups(Construct):
@@ -285,8 +332,10 @@ class TierSecurityGroups(Construct):
         self.alb.add_egress_rule(self.app, ec2.Port.tcp(app_port), "to the app tier")
         self.app.add_ingress_rule(self.alb, ec2.Port.tcp(app_port), "from the ALB only")
         callers: list[tuple[ec2.SecurityGroup, bool, bool]] = [  # (group, reaches S3, reaches endpoints)
-            (self.app, True, True), (self.lifecycle, True, True), (self.database_admin, False, True),
-        ]  # fmt: skip
+            (self.app, True, True),
+            (self.lifecycle, True, True),
+            (self.database_admin, False, True),
+        ]
         if self.operator is not None:
             callers.append((self.operator, False, True))
         for sg, to_s3, to_endpoints in callers:
@@ -303,8 +352,9 @@ class TierSecurityGroups(Construct):
             self.app.add_egress_rule(ec2.Peer.any_ipv4(), https, "HTTPS to the internet (config: app_internet_egress)")
         elif subprocessor_egress:
             # The NAT path's firewall lets only the configured subprocessor domains through (TLS SNI).
-            self.app.add_egress_rule(ec2.Peer.any_ipv4(), https, "HTTPS to the subprocessors (the egress firewall "
-                                     "drops every other domain)")  # fmt: skip
+            self.app.add_egress_rule(
+                ec2.Peer.any_ipv4(), https, "HTTPS to the subprocessors (the egress firewall drops every other domain)"
+            )
         nag.acknowledge(
             self.alb,
             ("AwsSolutions-EC23",),

@@ -32,9 +32,14 @@ class PortForwardingHost(Construct):
     root volume, termination-protected; the SSM agent is its only way in. Attributes: `host`."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, security_group: ec2.ISecurityGroup,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
         subnet: ec2.ISubnet,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(scope, construct_id)
         agent = ScopedRole(
             self,

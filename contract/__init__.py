@@ -135,8 +135,17 @@ def human_role_name(region: str, who: str) -> str:
     return f"{PROJECT}-{region}-{who}"
 
 
-_DIRECTIONS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
-               "northwest": "nw", "southeast": "se", "southwest": "sw"}  # fmt: skip
+_DIRECTIONS = {
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
 
 
 def region_short(region: str) -> str:

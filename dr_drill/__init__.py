@@ -95,8 +95,13 @@ class DrillReport:
 
 
 def new_report(scenario: str, region: str, dry_run: bool, *, rto: float | None, rpo: float) -> DrillReport:
-    return DrillReport(scenario, region, datetime.now(UTC).isoformat(timespec="seconds"), dry_run,
-                       {"rto_seconds": rto, "rpo_seconds": rpo})  # type: ignore[dict-item]  # fmt: skip
+    return DrillReport(
+        scenario,
+        region,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        dry_run,
+        {"rto_seconds": rto, "rpo_seconds": rpo},  # type: ignore[dict-item]
+    )
 
 
 @dataclass
@@ -177,8 +182,11 @@ def s3_recover(
         "inject fault", PASS, f"at {fault_at.isoformat()}: overwrote the canary, then deleted it (delete marker)"
     )
 
-    surviving = {v["VersionId"] for v in clients.s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
-                 if v["Key"] == key}  # fmt: skip
+    surviving = {
+        v["VersionId"]
+        for v in clients.s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+        if v["Key"] == key
+    }
     good = [w for w in writes if w[2] in surviving]
     if not good:
         report.step("find the last good version", FAIL, "every version written before the fault is gone: data was lost")
@@ -189,13 +197,24 @@ def s3_recover(
     report.rto_seconds = round(time.monotonic() - fault_started, 3)
     newest = writes[-1]
     report.rpo_seconds = round((newest[1] - written_at).total_seconds(), 3)
-    report.step("canary survived", PASS if served == newest[0] else FAIL,
-                "the newest write before the fault is served again" if served == newest[0]
-                else "what is served is not the newest write before the fault")  # fmt: skip
-    report.step("RTO", PASS if report.rto_seconds <= targets.recover_rto_seconds else FAIL,
-                f"{report.rto_seconds} s vs target {targets.recover_rto_seconds} s", report.rto_seconds)  # fmt: skip
-    report.step("RPO", PASS if report.rpo_seconds <= 0 else FAIL,
-                f"the recovered write is {report.rpo_seconds} s older than the newest before the fault (target 0 s)")  # fmt: skip
+    report.step(
+        "canary survived",
+        PASS if served == newest[0] else FAIL,
+        "the newest write before the fault is served again"
+        if served == newest[0]
+        else "what is served is not the newest write before the fault",
+    )
+    report.step(
+        "RTO",
+        PASS if report.rto_seconds <= targets.recover_rto_seconds else FAIL,
+        f"{report.rto_seconds} s vs target {targets.recover_rto_seconds} s",
+        report.rto_seconds,
+    )
+    report.step(
+        "RPO",
+        PASS if report.rpo_seconds <= 0 else FAIL,
+        f"the recovered write is {report.rpo_seconds} s older than the newest before the fault (target 0 s)",
+    )
     return report
 
 
@@ -243,8 +262,12 @@ def _measure_failover(
     report.rto_seconds = round(time.monotonic() - started, 3)
     now_writer, azs = _writer(clients, cluster_id)
     report.step("writer serves again", PASS, f"{now_writer} in {azs[now_writer]}", report.rto_seconds)
-    report.step("RTO", PASS if report.rto_seconds <= targets.az_loss_rto_seconds else FAIL,
-                f"{report.rto_seconds} s vs target {targets.az_loss_rto_seconds} s", report.rto_seconds)  # fmt: skip
+    report.step(
+        "RTO",
+        PASS if report.rto_seconds <= targets.az_loss_rto_seconds else FAIL,
+        f"{report.rto_seconds} s vs target {targets.az_loss_rto_seconds} s",
+        report.rto_seconds,
+    )
     _check_canary(report, written, timeout=timeout, interval=interval, sleep=sleep)
 
 
@@ -262,12 +285,17 @@ def _write_canary(
 
 
 def _check_canary(
-    report: DrillReport, written: tuple[SqlCanary, str, datetime] | None, *, timeout: float, interval: float,
+    report: DrillReport,
+    written: tuple[SqlCanary, str, datetime] | None,
+    *,
+    timeout: float,
+    interval: float,
     sleep: Callable[[float], None],
-) -> None:  # fmt: skip
+) -> None:
     if written is None:
-        report.step("canary survived (RPO)", NOT_EMULATED,
-                    "needs the SQL canary; Aurora's shared storage makes RPO 0 on AWS")  # fmt: skip
+        report.step(
+            "canary survived (RPO)", NOT_EMULATED, "needs the SQL canary; Aurora's shared storage makes RPO 0 on AWS"
+        )
         return
     sql, canary_id, written_at = written
     found: list[datetime | None] = [None]
@@ -333,8 +361,18 @@ def db_failover(
     started = time.monotonic()
     clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
     report.step("inject fault", PASS, f"failover requested: {writer} -> {target}")
-    _measure_failover(report, clients, cluster_id, writer, targets, started=started, timeout=timeout,
-                      interval=interval, sleep=sleep, written=written)  # fmt: skip
+    _measure_failover(
+        report,
+        clients,
+        cluster_id,
+        writer,
+        targets,
+        started=started,
+        timeout=timeout,
+        interval=interval,
+        sleep=sleep,
+        written=written,
+    )
     return report
 
 
@@ -382,8 +420,18 @@ def az_loss(
     if experiment is None:
         clients.rds.failover_db_cluster(DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=target)
         report.step("fail Aurora over (FIS stand-in)", PASS, f"{writer} ({azs[writer]}) -> {target} ({azs[target]})")
-    _measure_failover(report, clients, cluster_id, writer, targets, started=started, timeout=timeout,
-                      interval=interval, sleep=sleep, written=written)  # fmt: skip
+    _measure_failover(
+        report,
+        clients,
+        cluster_id,
+        writer,
+        targets,
+        started=started,
+        timeout=timeout,
+        interval=interval,
+        sleep=sleep,
+        written=written,
+    )
     return report
 
 
@@ -428,28 +476,44 @@ def restore(
     # RDS API, RestoreDBClusterToPointInTime: EnableIAMDatabaseAuthentication "By default, mapping
     # isn't enabled" on the restored cluster; the canary logs in to the copy with an IAM token.
     clients.rds.restore_db_cluster_to_point_in_time(
-        DBClusterIdentifier=copy_id, SourceDBClusterIdentifier=cluster_id, UseLatestRestorableTime=True,
-        DBSubnetGroupName=subnet_group, VpcSecurityGroupIds=[security_group], DeletionProtection=False,
-        EnableIAMDatabaseAuthentication=True, Tags=[{"Key": "trustbase:drill", "Value": "restore"}],
-    )  # fmt: skip
+        DBClusterIdentifier=copy_id,
+        SourceDBClusterIdentifier=cluster_id,
+        UseLatestRestorableTime=True,
+        DBSubnetGroupName=subnet_group,
+        VpcSecurityGroupIds=[security_group],
+        DeletionProtection=False,
+        EnableIAMDatabaseAuthentication=True,
+        Tags=[{"Key": "trustbase:drill", "Value": "restore"}],
+    )
     report.step("restore to latest restorable time", PASS, f"{cluster_id} -> {copy_id}")
     try:
-        poll("the restored cluster", lambda: clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]["Status"] == "available",
-             timeout=timeout, interval=interval, sleep=sleep)  # fmt: skip
+        poll(
+            "the restored cluster",
+            lambda: (
+                clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]["Status"] == "available"
+            ),
+            timeout=timeout,
+            interval=interval,
+            sleep=sleep,
+        )
         report.rto_seconds = round(time.monotonic() - started, 3)
         report.step("restored cluster available", PASS, copy_id, report.rto_seconds)
         restored = clients.rds.describe_db_clusters(DBClusterIdentifier=copy_id)["DBClusters"][0]
         encrypted = restored.get("StorageEncrypted") is True
         report.step("restored cluster encrypted", PASS if encrypted else FAIL, str(restored.get("StorageEncrypted")))
         iam_auth = restored.get("IAMDatabaseAuthenticationEnabled") is True
-        report.step("restored cluster accepts IAM database authentication", PASS if iam_auth else FAIL,
-                    str(restored.get("IAMDatabaseAuthenticationEnabled")))  # fmt: skip
+        report.step(
+            "restored cluster accepts IAM database authentication",
+            PASS if iam_auth else FAIL,
+            str(restored.get("IAMDatabaseAuthenticationEnabled")),
+        )
         # The newest recovered data: the newest canary row in the copy when the SQL canary runs,
         # else the source's latest restorable time as the API reports it.
         wrong_server = ""
         if written is not None and canary is not None:
-            newest, wrong_server = _newest_canary_in_copy(clients, restored, canary, timeout=timeout,
-                                                          interval=interval, sleep=sleep)  # fmt: skip
+            newest, wrong_server = _newest_canary_in_copy(
+                clients, restored, canary, timeout=timeout, interval=interval, sleep=sleep
+            )
             what, missing = "newest canary in the copy", "the restored copy holds no canary row at all"
         else:
             newest, what, missing = latest, "newest recovered data", "the source reports no latest restorable time"
@@ -459,8 +523,11 @@ def restore(
             report.step("RPO", FAIL, missing)
         else:
             report.rpo_seconds = round(max(0.0, (requested - newest).total_seconds()), 3)
-            report.step("RPO", PASS if report.rpo_seconds <= targets.restore_rpo_seconds else FAIL,
-                        f"{what} is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s")  # fmt: skip
+            report.step(
+                "RPO",
+                PASS if report.rpo_seconds <= targets.restore_rpo_seconds else FAIL,
+                f"{what} is {report.rpo_seconds} s old vs target {targets.restore_rpo_seconds} s",
+            )
     except TimeoutError as exc:
         report.step("restored cluster available", FAIL, str(exc), round(time.monotonic() - started, 3))
     finally:
@@ -484,25 +551,47 @@ def _delete_copy(report: DrillReport, clients: Clients, copy_id: str) -> None:
             report.step("delete the restored copy", FAIL, f"{copy_id}: {str(exc)[:160]} (delete it by hand)")
         return
     status = remaining[0].get("Status") if remaining else "gone"
-    report.step("delete the restored copy", PASS if status in ("gone", "deleting") else FAIL,
-                f"{copy_id}: {status}" + ("" if status in ("gone", "deleting") else " (delete it by hand)"))  # fmt: skip
+    report.step(
+        "delete the restored copy",
+        PASS if status in ("gone", "deleting") else FAIL,
+        f"{copy_id}: {status}" + ("" if status in ("gone", "deleting") else " (delete it by hand)"),
+    )
 
 
 def _newest_canary_in_copy(
-    clients: Clients, restored: dict[str, Any], canary: CanaryFactory, *, timeout: float, interval: float,
+    clients: Clients,
+    restored: dict[str, Any],
+    canary: CanaryFactory,
+    *,
+    timeout: float,
+    interval: float,
     sleep: Callable[[float], None],
-) -> tuple[datetime | None, str]:  # fmt: skip
+) -> tuple[datetime | None, str]:
     """A restored cluster has no instance: add one to query it, wait, and read the newest canary
     from it. (newest, "") or (None, why) when the connection did not reach the copy's instance (a
     port forward to the source would otherwise make the copy look perfectly current)."""
     instance_id = f"{restored['DBClusterIdentifier']}-reader"
-    clients.rds.create_db_instance(DBInstanceIdentifier=instance_id, DBClusterIdentifier=restored["DBClusterIdentifier"],
-                                   Engine=restored["Engine"], DBInstanceClass="db.r7g.large")  # fmt: skip
-    poll("the restored copy's instance", lambda: clients.rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]["DBInstanceStatus"] == "available",
-         timeout=timeout, interval=interval, sleep=sleep)  # fmt: skip
+    clients.rds.create_db_instance(
+        DBInstanceIdentifier=instance_id,
+        DBClusterIdentifier=restored["DBClusterIdentifier"],
+        Engine=restored["Engine"],
+        DBInstanceClass="db.r7g.large",
+    )
+    poll(
+        "the restored copy's instance",
+        lambda: (
+            clients.rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]["DBInstanceStatus"]
+            == "available"
+        ),
+        timeout=timeout,
+        interval=interval,
+        sleep=sleep,
+    )
     sql = canary(restored["Endpoint"], int(restored["Port"]))
     reached = sql.instance()
     if reached != instance_id:
-        return None, (f"the canary connection reached instance {reached!r}, not the copy's {instance_id!r}: "
-                      "it would read the source (check the copy's port forward, --db-copy-tunnel)")  # fmt: skip
+        return None, (
+            f"the canary connection reached instance {reached!r}, not the copy's {instance_id!r}: "
+            "it would read the source (check the copy's port forward, --db-copy-tunnel)"
+        )
     return sql.newest(), ""

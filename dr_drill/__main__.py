@@ -42,14 +42,20 @@ def main(argv: list[str] | None = None) -> int:
         "--db-ca-bundle", help="RDS CA bundle (PEM) to verify Aurora's TLS certificate for the SQL canary"
     )
     parser.add_argument("--db-tunnel", metavar="HOST:PORT", help="reach Aurora through a port forward (e.g. SSM)")
-    parser.add_argument("--db-copy-tunnel", metavar="HOST:PORT",
-                        help="restore with --db-tunnel: the port forward to the copy (<copy-id>.cluster-...)")  # fmt: skip
+    parser.add_argument(
+        "--db-copy-tunnel",
+        metavar="HOST:PORT",
+        help="restore with --db-tunnel: the port forward to the copy (<copy-id>.cluster-...)",
+    )
     parser.add_argument(
         "--copy-id", help="restore: the copy's cluster identifier (so a port forward can be set up first)"
     )
     parser.add_argument("--db-name", default=DATABASE_NAME, help=f"database holding {CANARY_TABLE}")
-    parser.add_argument("--skip-sql-canary", action="store_true",
-                        help="real AWS without database access: accept a PARTIAL result instead of proving RPO")  # fmt: skip
+    parser.add_argument(
+        "--skip-sql-canary",
+        action="store_true",
+        help="real AWS without database access: accept a PARTIAL result instead of proving RPO",
+    )
     args = parser.parse_args(argv)
 
     if args.endpoint_url and not is_local(args.endpoint_url):
@@ -63,30 +69,53 @@ def main(argv: list[str] | None = None) -> int:
     if not args.endpoint_url and not args.dry_run:
         account = session.client("sts").get_caller_identity()["Account"]
         if args.confirm != f"{account}/{args.region}":
-            print(f"refusing to inject faults into real account {account} in {args.region}: "
-                  f"re-run with --confirm {account}/{args.region} (or --dry-run first)", file=sys.stderr)  # fmt: skip
+            print(
+                f"refusing to inject faults into real account {account} in {args.region}: "
+                f"re-run with --confirm {account}/{args.region} (or --dry-run first)",
+                file=sys.stderr,
+            )
             return 2
     canary = None
     aurora = args.scenario in ("db-failover", "az-loss", "restore")
     if aurora and not args.endpoint_url and not args.dry_run and not args.skip_sql_canary:
         if not args.db_ca_bundle:
-            parser.error(f"{args.scenario} on AWS proves RPO with a SQL canary: pass --db-ca-bundle "
-                         "(the RDS global bundle), or --skip-sql-canary to accept a PARTIAL result")  # fmt: skip
+            parser.error(
+                f"{args.scenario} on AWS proves RPO with a SQL canary: pass --db-ca-bundle "
+                "(the RDS global bundle), or --skip-sql-canary to accept a PARTIAL result"
+            )
         if args.scenario == "restore" and args.db_tunnel and not (args.db_copy_tunnel and args.copy_id):
-            parser.error("restore through a port forward reads the copy through its own: pass --copy-id NAME and "
-                         "--db-copy-tunnel HOST:PORT (forwarding to NAME.cluster-...), or the copy reads as the source")  # fmt: skip
-        canary = iam_canary_factory(session.client("rds"), ca_bundle=args.db_ca_bundle, database=args.db_name,
-                                    tunnel=args.db_tunnel, copy_tunnel=args.db_copy_tunnel, copy_id=args.copy_id)  # fmt: skip
+            parser.error(
+                "restore through a port forward reads the copy through its own: pass --copy-id NAME and "
+                "--db-copy-tunnel HOST:PORT (forwarding to NAME.cluster-...), or the copy reads as the source"
+            )
+        canary = iam_canary_factory(
+            session.client("rds"),
+            ca_bundle=args.db_ca_bundle,
+            database=args.db_name,
+            tunnel=args.db_tunnel,
+            copy_tunnel=args.db_copy_tunnel,
+            copy_id=args.copy_id,
+        )
     clients = Clients(
-        ssm=session.client("ssm", **kw), s3=session.client("s3", **kw), rds=session.client("rds", **kw),
-        backup=session.client("backup", **kw), fis=session.client("fis", **kw),
-    )  # fmt: skip
+        ssm=session.client("ssm", **kw),
+        s3=session.client("s3", **kw),
+        rds=session.client("rds", **kw),
+        backup=session.client("backup", **kw),
+        fis=session.client("fis", **kw),
+    )
     try:
         if args.scenario == "s3-recover":
             report = s3_recover(clients, args.region, targets, dry_run=args.dry_run)
         elif args.scenario == "restore":
-            report = restore(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout, canary=canary,
-                             copy_id=args.copy_id)  # fmt: skip
+            report = restore(
+                clients,
+                args.region,
+                targets,
+                dry_run=args.dry_run,
+                timeout=args.timeout,
+                canary=canary,
+                copy_id=args.copy_id,
+            )
         elif args.scenario == "az-loss":
             report = az_loss(clients, args.region, targets, dry_run=args.dry_run, timeout=args.timeout, canary=canary)
         else:

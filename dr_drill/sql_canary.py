@@ -80,9 +80,15 @@ CanaryFactory = Callable[[str, int], SqlCanary]
 
 
 def iam_canary_factory(
-    rds: Any, *, ca_bundle: str, database: str = DATABASE_NAME, user: str = DR_DB_USER, tunnel: str | None = None,
-    copy_tunnel: str | None = None, copy_id: str | None = None,
-) -> CanaryFactory:  # fmt: skip
+    rds: Any,
+    *,
+    ca_bundle: str,
+    database: str = DATABASE_NAME,
+    user: str = DR_DB_USER,
+    tunnel: str | None = None,
+    copy_tunnel: str | None = None,
+    copy_id: str | None = None,
+) -> CanaryFactory:
     """Canaries that log in with a fresh IAM auth token per connection, over verified TLS.
 
     `tunnel` ("127.0.0.1:15432") reaches the source cluster through a port forward (e.g. SSM), and
@@ -112,10 +118,18 @@ def iam_canary_factory(
                 t_host, t_port = through.rsplit(":", 1)
                 context.check_hostname = False  # the tunnel's address is not the certificate's name ...
                 context.verify_mode = ssl.CERT_REQUIRED  # ... but the chain is still verified
-                return pg8000.dbapi.connect(user=user, password=token, host=t_host, port=int(t_port),
-                                            database=database, ssl_context=context, timeout=10)  # fmt: skip
-            return pg8000.dbapi.connect(user=user, password=token, host=host, port=port, database=database,
-                                        ssl_context=context, timeout=10)  # fmt: skip
+                return pg8000.dbapi.connect(
+                    user=user,
+                    password=token,
+                    host=t_host,
+                    port=int(t_port),
+                    database=database,
+                    ssl_context=context,
+                    timeout=10,
+                )
+            return pg8000.dbapi.connect(
+                user=user, password=token, host=host, port=port, database=database, ssl_context=context, timeout=10
+            )
 
         return SqlCanary(connect, host)
 

@@ -53,8 +53,11 @@ def signed_transport(url: str, region: str) -> Transport:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m elevation", description="Ask for, approve, revoke and list elevations.")
-    p.add_argument("--url", default=os.environ.get("TRUSTBASE_ELEVATION_URL"),
-                   help="the region's broker function URL (stack output ElevationBrokerUrl); or TRUSTBASE_ELEVATION_URL")  # fmt: skip
+    p.add_argument(
+        "--url",
+        default=os.environ.get("TRUSTBASE_ELEVATION_URL"),
+        help="the region's broker function URL (stack output ElevationBrokerUrl); or TRUSTBASE_ELEVATION_URL",
+    )
     p.add_argument("--region", required=True, help="the region whose data the elevation is for, e.g. eu-west-1")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("request", help="ask for an elevation")
@@ -74,8 +77,13 @@ def parser() -> argparse.ArgumentParser:
 
 def body_of(args: argparse.Namespace) -> dict[str, Any]:
     if args.command == "request":
-        return {"action": "request", "elevation": args.elevation, "hours": args.hours, "reason": args.reason,
-                "scope": args.scope}  # fmt: skip
+        return {
+            "action": "request",
+            "elevation": args.elevation,
+            "hours": args.hours,
+            "reason": args.reason,
+            "scope": args.scope,
+        }
     if args.command in ("approve", "revoke"):
         body = {"action": args.command, "request_id": args.request_id}
         if args.command == "revoke":
@@ -93,8 +101,10 @@ def main(argv: list[str] | None = None, transport: Transport | None = None) -> i
         p.error("--reason: say why in at least 10 characters (the ticket or incident, and the need)")
     if transport is None:
         if not args.url or not args.url.startswith("https://"):
-            p.error("--url: give the broker's https:// function URL (stack output ElevationBrokerUrl) "
-                    "or set TRUSTBASE_ELEVATION_URL")  # fmt: skip
+            p.error(
+                "--url: give the broker's https:// function URL (stack output ElevationBrokerUrl) "
+                "or set TRUSTBASE_ELEVATION_URL"
+            )
         transport = signed_transport(args.url, args.region)
     status, result = transport(body_of(args))
     if status != 200:
@@ -102,8 +112,10 @@ def main(argv: list[str] | None = None, transport: Transport | None = None) -> i
         return 1
     if args.command == "list":
         for item in result:
-            print(f"{item['request_id']}  {item['status']:<8}  {item['elevation']:<20}  {item['requester']}  "
-                  f"approver={item['approver'] or '-'}  expires={item['expires_at'] or '-'}  {item['reason']}")  # fmt: skip
+            print(
+                f"{item['request_id']}  {item['status']:<8}  {item['elevation']:<20}  {item['requester']}  "
+                f"approver={item['approver'] or '-'}  expires={item['expires_at'] or '-'}  {item['reason']}"
+            )
         print(f"{len(result)} elevation(s)")
     else:
         print(json.dumps(result, indent=2, sort_keys=True))

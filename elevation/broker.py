@@ -196,8 +196,10 @@ class Broker:
             return None
         for access in (HumanAccess.REQUESTER, HumanAccess.APPROVER):
             if self.s.source is IdentitySource.IDENTITY_CENTER:
-                if re.fullmatch(rf"AWSReservedSSO_{re.escape(permission_set_name(self.s.region, access))}_[0-9a-f]+",
-                                caller.role_name):  # fmt: skip
+                if re.fullmatch(
+                    rf"AWSReservedSSO_{re.escape(permission_set_name(self.s.region, access))}_[0-9a-f]+",
+                    caller.role_name,
+                ):
                     return access
             elif caller.role_name == human_role_name(self.s.region, access):
                 return access
@@ -233,10 +235,12 @@ class Broker:
 
     def _user_id(self, user_name: str) -> str:
         try:
-            return str(self.c.identity_store.get_user_id(
-                IdentityStoreId=self.s.identity_store_id,
-                AlternateIdentifier={"UniqueAttribute": {"AttributePath": "UserName", "AttributeValue": user_name}},
-            )["UserId"])  # fmt: skip
+            return str(
+                self.c.identity_store.get_user_id(
+                    IdentityStoreId=self.s.identity_store_id,
+                    AlternateIdentifier={"UniqueAttribute": {"AttributePath": "UserName", "AttributeValue": user_name}},
+                )["UserId"]
+            )
         except self.c.identity_store.exceptions.ResourceNotFoundException as exc:
             raise Refused(f"{user_name} is not a user of identity store {self.s.identity_store_id}") from exc
 
@@ -255,8 +259,11 @@ class Broker:
         if not _REQUEST_ID.fullmatch(request_id or ""):
             raise BadRequest(f"request_id {request_id!r} is not a request ID (el-<UTC time>-<8 hex>)")
         prefix = f"{elevation_prefix(self.s.region)}{request_id}/"
-        keys = sorted(o["Key"] for page in self.c.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.s.audit_bucket, Prefix=prefix) for o in page.get("Contents", []))  # fmt: skip
+        keys = sorted(
+            o["Key"]
+            for page in self.c.s3.get_paginator("list_objects_v2").paginate(Bucket=self.s.audit_bucket, Prefix=prefix)
+            for o in page.get("Contents", [])
+        )
         if not keys:
             raise BadRequest(f"no elevation request {request_id} in {self.s.region}")
         steps = [json.loads(self.c.s3.get_object(Bucket=self.s.audit_bucket, Key=k)["Body"].read()) for k in keys]
@@ -267,8 +274,13 @@ class Broker:
         record = {"request_id": state.request_id, "region": self.s.region, "step": step, "at": _iso(self.now()), **data}
         key = elevation_record_key(self.s.region, state.request_id, len(state.steps), step)
         # Never overwrite: a record exists once (If-None-Match), and Object Lock keeps it.
-        self.c.s3.put_object(Bucket=self.s.audit_bucket, Key=key, Body=json.dumps(record, sort_keys=True).encode(),
-                             ContentType="application/json", IfNoneMatch="*")  # fmt: skip
+        self.c.s3.put_object(
+            Bucket=self.s.audit_bucket,
+            Key=key,
+            Body=json.dumps(record, sort_keys=True).encode(),
+            ContentType="application/json",
+            IfNoneMatch="*",
+        )
         state.steps.append(record)
         first = state.first
         self.c.sns.publish(
@@ -296,8 +308,17 @@ class Broker:
             raise BadRequest("scope: customer-data-read reads one workspace: give scope = workspace:<workspace UUID>")
         now = self.now()
         state = RequestState(f"el-{now:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}")
-        self._record(state, "requested", elevation=elevation, reason=reason.strip(), hours=hours, scope=scope,
-                     requester=caller.user, requester_arn=caller.arn, requester_user_id=caller.user_id)  # fmt: skip
+        self._record(
+            state,
+            "requested",
+            elevation=elevation,
+            reason=reason.strip(),
+            hours=hours,
+            scope=scope,
+            requester=caller.user,
+            requester_arn=caller.arn,
+            requester_user_id=caller.user_id,
+        )
         return state.summary()
 
     def approve(self, caller: Caller, request_id: str) -> dict[str, Any]:
@@ -315,8 +336,11 @@ class Broker:
         expires = now + timedelta(hours=int(state.first["hours"]))
         self._record(state, "approved", approver=caller.user, approver_arn=caller.arn, expires_at=_iso(expires))
         # The workflow grants now and removes the grant at expires_at (execution name = request ID).
-        self.c.sfn.start_execution(stateMachineArn=self.s.state_machine_arn, name=request_id,
-                                   input=json.dumps({"request_id": request_id, "expires_at": _iso(expires)}))  # fmt: skip
+        self.c.sfn.start_execution(
+            stateMachineArn=self.s.state_machine_arn,
+            name=request_id,
+            input=json.dumps({"request_id": request_id, "expires_at": _iso(expires)}),
+        )
         return state.summary()
 
     def revoke(self, caller: Caller, request_id: str, reason: str = "") -> dict[str, Any]:
@@ -339,9 +363,12 @@ class Broker:
         """Approvers see the region's requests; a requester sees only their own."""
         access = self._require(caller, HumanAccess.REQUESTER, HumanAccess.APPROVER)
         mine = access is HumanAccess.REQUESTER
-        return [s.summary() for s in all_requests(self.c.s3, self.s.audit_bucket, self.s.region)
-                if (status is None or s.status == status)
-                and (not mine or s.first["requester"].casefold() == caller.user.casefold())]  # fmt: skip
+        return [
+            s.summary()
+            for s in all_requests(self.c.s3, self.s.audit_bucket, self.s.region)
+            if (status is None or s.status == status)
+            and (not mine or s.first["requester"].casefold() == caller.user.casefold())
+        ]
 
     # ----------------------------------------------------------------- the workflow's steps
     def grant(self, request_id: str) -> dict[str, Any]:
@@ -352,8 +379,12 @@ class Broker:
         if self.now() >= _parse(approved["expires_at"]):
             return {"request_id": request_id, "granted": False, "status": "past expiry"}
         if state.status == "approved":
-            self._record(state, "granted", role=self.s.role_arn(self._role_name(first["elevation"])),
-                         trust_until=approved["expires_at"])  # fmt: skip
+            self._record(
+                state,
+                "granted",
+                role=self.s.role_arn(self._role_name(first["elevation"])),
+                trust_until=approved["expires_at"],
+            )
         # The desired state follows from every record, read again now: a revoke that landed while
         # this grant was on its way is seen here (or its own reconcile runs after this one).
         self._reconcile(first["elevation"], first["requester"], ended=False)
@@ -377,8 +408,9 @@ class Broker:
         """Who may assume the elevation role during a grant: the elevation's permission-set role
         (Identity Center), or the requester role (SAML)."""
         if self.s.source is IdentitySource.IDENTITY_CENTER:
-            return identity_center_role_pattern(self.s.partition, self.s.account,
-                                                permission_set_name(self.s.region, elevation))  # fmt: skip
+            return identity_center_role_pattern(
+                self.s.partition, self.s.account, permission_set_name(self.s.region, elevation)
+            )
         return self.s.role_arn(human_role_name(self.s.region, HumanAccess.REQUESTER))
 
     def _active(self, elevation: str) -> list[RequestState]:
@@ -386,9 +418,13 @@ class Broker:
         young enough to be in force are read (the request ID carries its time)."""
         now = self.now()
         horizon = now - timedelta(hours=self.s.max_hours + PENDING_HOURS + 1)
-        return [r for r in all_requests(self.c.s3, self.s.audit_bucket, self.s.region, since=horizon)
-                if r.first["elevation"] == elevation and r.status == "granted"
-                and now < _parse((r.step("approved") or {})["expires_at"])]  # fmt: skip
+        return [
+            r
+            for r in all_requests(self.c.s3, self.s.audit_bucket, self.s.region, since=horizon)
+            if r.first["elevation"] == elevation
+            and r.status == "granted"
+            and now < _parse((r.step("approved") or {})["expires_at"])
+        ]
 
     def _reconcile(self, elevation: str, user: str, *, ended: bool) -> None:
         """Make the elevation role's trust (both mechanisms) and the user's account assignment
@@ -407,17 +443,25 @@ class Broker:
 
     def _apply(self, elevation: str, user: str, active: list[RequestState], *, ended: bool) -> None:
         idc = self.s.source is IdentitySource.IDENTITY_CENTER
-        grants = [Grant(user_id=f"*:{r.first['requester']}" if idc else r.first["requester_user_id"],
-                        not_before=(r.step("approved") or {})["at"],
-                        expires_at=(r.step("approved") or {})["expires_at"],
-                        tags=_scope_tags(r.first)) for r in active]  # fmt: skip
+        grants = [
+            Grant(
+                user_id=f"*:{r.first['requester']}" if idc else r.first["requester_user_id"],
+                not_before=(r.step("approved") or {})["at"],
+                expires_at=(r.step("approved") or {})["expires_at"],
+                tags=_scope_tags(r.first),
+            )
+            for r in active
+        ]
         role = self._role_name(elevation)
         self.c.iam.update_assume_role_policy(
             RoleName=role, PolicyDocument=json.dumps(trust_for(self.s.account, self._principal(elevation), grants))
         )
         if ended:
-            self.c.iam.put_role_policy(RoleName=role, PolicyName=SESSION_REVOCATION_POLICY,
-                                       PolicyDocument=json.dumps(session_revocation(_iso(self.now()))))  # fmt: skip
+            self.c.iam.put_role_policy(
+                RoleName=role,
+                PolicyName=SESSION_REVOCATION_POLICY,
+                PolicyDocument=json.dumps(session_revocation(_iso(self.now()))),
+            )
         if idc:
             wanted = any(r.first["requester"].casefold() == user.casefold() for r in active)
             try:
@@ -428,12 +472,20 @@ class Broker:
                 return  # without the permission set there is no assignment to remove
             if wanted and not self._assigned(assignment):
                 status = self.c.sso_admin.create_account_assignment(**assignment)["AccountAssignmentCreationStatus"]
-                self._wait(status, "describe_account_assignment_creation_status", "AccountAssignmentCreationRequestId",
-                           "AccountAssignmentCreationStatus")  # fmt: skip
+                self._wait(
+                    status,
+                    "describe_account_assignment_creation_status",
+                    "AccountAssignmentCreationRequestId",
+                    "AccountAssignmentCreationStatus",
+                )
             elif not wanted and self._assigned(assignment):
                 status = self.c.sso_admin.delete_account_assignment(**assignment)["AccountAssignmentDeletionStatus"]
-                self._wait(status, "describe_account_assignment_deletion_status", "AccountAssignmentDeletionRequestId",
-                           "AccountAssignmentDeletionStatus")  # fmt: skip
+                self._wait(
+                    status,
+                    "describe_account_assignment_deletion_status",
+                    "AccountAssignmentDeletionRequestId",
+                    "AccountAssignmentDeletionStatus",
+                )
 
     def _permission_set_arn(self, elevation: str) -> str:
         name = permission_set_name(self.s.region, elevation)
@@ -449,16 +501,24 @@ class Broker:
         )
 
     def _assignment(self, elevation: str, user: str) -> dict[str, str]:
-        return {"InstanceArn": self.s.instance_arn, "TargetId": self.s.account, "TargetType": "AWS_ACCOUNT",
-                "PermissionSetArn": self._permission_set_arn(elevation), "PrincipalType": "USER",
-                "PrincipalId": self._user_id(user)}  # fmt: skip
+        return {
+            "InstanceArn": self.s.instance_arn,
+            "TargetId": self.s.account,
+            "TargetType": "AWS_ACCOUNT",
+            "PermissionSetArn": self._permission_set_arn(elevation),
+            "PrincipalType": "USER",
+            "PrincipalId": self._user_id(user),
+        }
 
     def _assigned(self, assignment: dict[str, str]) -> bool:
         pages = self.c.sso_admin.get_paginator("list_account_assignments").paginate(
             InstanceArn=self.s.instance_arn, AccountId=self.s.account, PermissionSetArn=assignment["PermissionSetArn"]
         )
-        return any(a["PrincipalId"] == assignment["PrincipalId"] and a["PrincipalType"] == "USER"
-                   for page in pages for a in page["AccountAssignments"])  # fmt: skip
+        return any(
+            a["PrincipalId"] == assignment["PrincipalId"] and a["PrincipalType"] == "USER"
+            for page in pages
+            for a in page["AccountAssignments"]
+        )
 
     def _wait(self, status: dict[str, Any], describe: str, id_key: str, result_key: str) -> None:
         """sso-admin assignment calls are asynchronous: poll until SUCCEEDED, fail on FAILED."""
@@ -468,8 +528,9 @@ class Broker:
             if status.get("Status") == "FAILED":
                 raise RuntimeError(f"Identity Center refused: {status.get('FailureReason')}")
             time.sleep(1)
-            status = getattr(self.c.sso_admin, describe)(InstanceArn=self.s.instance_arn,
-                                                         **{id_key: status["RequestId"]})[result_key]  # fmt: skip
+            status = getattr(self.c.sso_admin, describe)(
+                InstanceArn=self.s.instance_arn, **{id_key: status["RequestId"]}
+            )[result_key]
         raise RuntimeError(f"Identity Center did not finish {status.get('RequestId')} in 30 s")
 
 
@@ -490,8 +551,10 @@ def all_requests(s3: Any, bucket: str, region: str, *, since: datetime | None = 
             if since is not None and _requested_at(request_id) < since:
                 continue
             by_id.setdefault(request_id, []).append(obj["Key"])
-    return [RequestState(rid, [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)])
-            for rid, keys in sorted(by_id.items())]  # fmt: skip
+    return [
+        RequestState(rid, [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)])
+        for rid, keys in sorted(by_id.items())
+    ]
 
 
 def _requested_at(request_id: str) -> datetime:

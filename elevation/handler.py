@@ -25,11 +25,17 @@ def broker() -> Broker:
 
         settings = Settings.from_env()
         home = settings.home_region or settings.region
-        _broker = Broker(settings, Clients(
-            s3=boto3.client("s3", region_name=settings.region), sns=boto3.client("sns", region_name=settings.region),
-            sfn=boto3.client("stepfunctions", region_name=settings.region), iam=boto3.client("iam"),
-            sso_admin=boto3.client("sso-admin", region_name=home),
-            identity_store=boto3.client("identitystore", region_name=home)))  # fmt: skip
+        _broker = Broker(
+            settings,
+            Clients(
+                s3=boto3.client("s3", region_name=settings.region),
+                sns=boto3.client("sns", region_name=settings.region),
+                sfn=boto3.client("stepfunctions", region_name=settings.region),
+                iam=boto3.client("iam"),
+                sso_admin=boto3.client("sso-admin", region_name=home),
+                identity_store=boto3.client("identitystore", region_name=home),
+            ),
+        )
     return _broker
 
 
@@ -50,8 +56,13 @@ def serve(b: Broker, event: dict[str, Any]) -> dict[str, Any]:
             raise BadRequest("the body must be a JSON object")
         action = body.get("action")
         if action == "request":
-            result: Any = b.request(caller, elevation=str(body.get("elevation", "")), reason=body.get("reason", ""),
-                                    hours=body.get("hours"), scope=body.get("scope", ""))  # fmt: skip
+            result: Any = b.request(
+                caller,
+                elevation=str(body.get("elevation", "")),
+                reason=body.get("reason", ""),
+                hours=body.get("hours"),
+                scope=body.get("scope", ""),
+            )
         elif action == "approve":
             result = b.approve(caller, str(body.get("request_id", "")))
         elif action == "revoke":

@@ -25,19 +25,26 @@ def connect_iam(*, host: str, port: int, database: str, user: str, region: str, 
 
     rds = rds or boto3.client("rds", region_name=region)
     token = rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
-    return pg8000.dbapi.connect(user=user, password=token, host=host, port=port, database=database,
-                                ssl_context=tls_context(), timeout=30)  # fmt: skip
+    return pg8000.dbapi.connect(
+        user=user, password=token, host=host, port=port, database=database, ssl_context=tls_context(), timeout=30
+    )
 
 
 def connect_password(*, host: str, port: int, database: str, user: str, password: str) -> Any:
     """The master user only (deploy-time migrations): its password is the RDS-managed secret."""
     import pg8000.dbapi
 
-    return pg8000.dbapi.connect(user=user, password=password, host=host, port=port, database=database,
-                                ssl_context=tls_context(), timeout=30)  # fmt: skip
+    return pg8000.dbapi.connect(
+        user=user, password=password, host=host, port=port, database=database, ssl_context=tls_context(), timeout=30
+    )
 
 
 def from_environment() -> Any:
     env = os.environ
-    return connect_iam(host=env["DB_HOST"], port=int(env["DB_PORT"]), database=env["DB_NAME"], user=env["DB_USER"],
-                       region=env["AWS_REGION"])  # fmt: skip
+    return connect_iam(
+        host=env["DB_HOST"],
+        port=int(env["DB_PORT"]),
+        database=env["DB_NAME"],
+        user=env["DB_USER"],
+        region=env["AWS_REGION"],
+    )

@@ -78,15 +78,20 @@ def parse_request(raw: Any, region: str) -> Request:
         raise Rejected("the request must be a JSON object", None)
     request_id = raw.get("request_id")
     if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
-        raise Rejected("field 'request_id' must be 8-128 characters of letters, digits and ._:- (the idempotency key)", "request_id")  # fmt: skip
+        raise Rejected(
+            "field 'request_id' must be 8-128 characters of letters, digits and ._:- (the idempotency key)",
+            "request_id",
+        )
     kind = raw.get("kind", "user")
     if kind not in KINDS:
         raise Rejected(f"field 'kind' must be one of {', '.join(KINDS)}", "kind")
     requester = raw.get("requester")
     if not isinstance(requester, str) or not _REQUESTER.match(requester.strip()):
-        raise Rejected("field 'requester' must say who asked as <role>[:<opaque id>] (lower-case role, then letters, "
-                       "digits, - or _), e.g. support-agent:u-4821; never a name or an email: it is kept in the ledger",
-                       "requester")  # fmt: skip
+        raise Rejected(
+            "field 'requester' must say who asked as <role>[:<opaque id>] (lower-case role, then letters, "
+            "digits, - or _), e.g. support-agent:u-4821; never a name or an email: it is kept in the ledger",
+            "requester",
+        )
     target_region = raw.get("region")
     if target_region != region:
         shown = (
@@ -124,9 +129,15 @@ def parse_request(raw: Any, region: str) -> Request:
 
 def _accepted(entry: ledger.LedgerEntry, outcome: str = "accepted") -> dict[str, Any]:
     return {
-        "outcome": outcome, "request_id": entry.request_id, "kind": entry.kind, "workspace_id": entry.workspace_id,
-        "user_id": entry.user_id, "visitor_id": entry.visitor_id, "requester": entry.requester, "region": entry.region,
-    }  # fmt: skip
+        "outcome": outcome,
+        "request_id": entry.request_id,
+        "kind": entry.kind,
+        "workspace_id": entry.workspace_id,
+        "user_id": entry.user_id,
+        "visitor_id": entry.visitor_id,
+        "requester": entry.requester,
+        "region": entry.region,
+    }
 
 
 def _reject(request_id: Any, reason: str, field: str | None) -> dict[str, Any]:
@@ -153,8 +164,10 @@ def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> d
             if same and req.kind == "user":
                 named = req.user_id
                 if req.email is not None:
-                    cur.execute("SELECT id FROM end_users WHERE workspace_id = %s AND lower(email) = lower(%s)",
-                                (req.workspace_id, req.email))  # fmt: skip
+                    cur.execute(
+                        "SELECT id FROM end_users WHERE workspace_id = %s AND lower(email) = lower(%s)",
+                        (req.workspace_id, req.email),
+                    )
                     found_row = cur.fetchone()
                     named = None if found_row is None else str(found_row[0])
                 same = named is not None and named == existing.user_id
@@ -186,8 +199,10 @@ def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> d
         user_id = req.user_id
         if req.kind == "user":
             if req.email is not None:
-                cur.execute("SELECT id FROM end_users WHERE workspace_id = %s AND lower(email) = lower(%s)",
-                            (req.workspace_id, req.email))  # fmt: skip
+                cur.execute(
+                    "SELECT id FROM end_users WHERE workspace_id = %s AND lower(email) = lower(%s)",
+                    (req.workspace_id, req.email),
+                )
             else:
                 cur.execute("SELECT id FROM end_users WHERE workspace_id = %s AND id = %s", (req.workspace_id, user_id))
             found = cur.fetchone()
@@ -202,11 +217,25 @@ def validate(conn: Any, raw: Any, region: str, now: datetime | None = None) -> d
             )
             if cur.fetchone() is None:
                 conn.rollback()
-                return _reject(req.request_id, f"visitor {req.visitor_id} is not a visitor of workspace {req.workspace_id}",
-                               "visitor_id")  # fmt: skip
+                return _reject(
+                    req.request_id,
+                    f"visitor {req.visitor_id} is not a visitor of workspace {req.workspace_id}",
+                    "visitor_id",
+                )
         received = (now or datetime.now(UTC)).isoformat()
-        entry = ledger.begin(cur, ledger.LedgerEntry(req.request_id, req.kind, req.workspace_id, user_id,
-                                                     req.requester, region, received, visitor_id=req.visitor_id))  # fmt: skip
+        entry = ledger.begin(
+            cur,
+            ledger.LedgerEntry(
+                req.request_id,
+                req.kind,
+                req.workspace_id,
+                user_id,
+                req.requester,
+                region,
+                received,
+                visitor_id=req.visitor_id,
+            ),
+        )
         conn.commit()
     except Exception:
         conn.rollback()
@@ -389,13 +418,24 @@ def process(conn: Any, s3: Any, bucket: str, ledger_bucket: str, raw: Any, regio
     return publish_ledger(conn, s3, ledger_bucket, result["request_id"])
 
 
-def erase_workspace(conn: Any, s3: Any, bucket: str, ledger_bucket: str, request: dict[str, Any],
-                    budget: Budget) -> bool:  # fmt: skip
+def erase_workspace(
+    conn: Any, s3: Any, bucket: str, ledger_bucket: str, request: dict[str, Any], budget: Budget
+) -> bool:
     """Retention's workspace deletion through the same machinery, within a budget.
     Returns True when the workspace is gone and its ledger entry published."""
     cur = conn.cursor()
-    entry = ledger.begin(cur, ledger.LedgerEntry(request["request_id"], "workspace", request["workspace_id"], None,
-                                                 request["requester"], request["region"], datetime.now(UTC).isoformat()))  # fmt: skip
+    entry = ledger.begin(
+        cur,
+        ledger.LedgerEntry(
+            request["request_id"],
+            "workspace",
+            request["workspace_id"],
+            None,
+            request["requester"],
+            request["region"],
+            datetime.now(UTC).isoformat(),
+        ),
+    )
     conn.commit()
     accepted = _accepted(entry)
     step = erase_objects(s3, bucket, accepted, budget)

@@ -138,8 +138,9 @@ def check_object_shard(shard: Any, allowed: list[str]) -> list[str]:
     return prefixes
 
 
-def erase_object_shard(s3: Any, bucket: str, shard: dict[str, Any], allowed: list[str],
-                       budget: Budget | None = None) -> tuple[int, bool]:  # fmt: skip
+def erase_object_shard(
+    s3: Any, bucket: str, shard: dict[str, Any], allowed: list[str], budget: Budget | None = None
+) -> tuple[int, bool]:
     """Delete every version and delete marker under the shard's prefixes, 1,000 per request,
     within the budget; each listing starts from what is left, so a retry resumes and a repeat
     deletes nothing. Returns (deleted, finished)."""
@@ -178,8 +179,9 @@ def plan_rows(cur: Any, workspace_id: str, settings: FanoutSettings) -> list[dic
     return [{"table": "messages", "low": low, "high": high} for low, high in uuid_ranges(settings.row_shards)]
 
 
-def erase_row_shard(conn: Any, request_id: str, shard: Any, budget: Budget | None = None,
-                    chunk: int = 5000) -> tuple[int, bool]:  # fmt: skip
+def erase_row_shard(
+    conn: Any, request_id: str, shard: Any, budget: Budget | None = None, chunk: int = 5000
+) -> tuple[int, bool]:
     """Delete the messages of the request's workspace with low <= id < high, `chunk` rows per
     committed transaction, within the budget. Only for a workspace erasure still in progress:
     the ledger, not the caller, names the workspace. Returns (deleted, finished)."""

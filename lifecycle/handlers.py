@@ -36,13 +36,27 @@ def retention(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         now = datetime.now(UTC)
         if job == "visitors":
-            report = expire_visitors(conn, s3, os.environ["DATA_BUCKET"], months=int(os.environ["VISITOR_MONTHS"]),
-                                     now=now, budget=_budget(context))  # fmt: skip
+            report = expire_visitors(
+                conn,
+                s3,
+                os.environ["DATA_BUCKET"],
+                months=int(os.environ["VISITOR_MONTHS"]),
+                now=now,
+                budget=_budget(context),
+            )
         elif job == "workspaces":
-            report = expire_workspaces(conn, s3, os.environ["DATA_BUCKET"], os.environ["LEDGER_BUCKET"],
-                                       months=int(os.environ["WORKSPACE_MONTHS"]), now=now, region=_region(),
-                                       budget=_budget(context), start_erasure=_erasure_starter(),
-                                       fanout=_fanout())  # fmt: skip
+            report = expire_workspaces(
+                conn,
+                s3,
+                os.environ["DATA_BUCKET"],
+                os.environ["LEDGER_BUCKET"],
+                months=int(os.environ["WORKSPACE_MONTHS"]),
+                now=now,
+                region=_region(),
+                budget=_budget(context),
+                start_erasure=_erasure_starter(),
+                fanout=_fanout(),
+            )
         else:
             raise ValueError("event field 'job' must be 'visitors' or 'workspaces'")
         return report.as_dict()
@@ -80,8 +94,18 @@ def _erasure_starter() -> StartErasure | None:
     return start
 
 
-STEPS = ("validate", "plan_objects", "erase_object_shard", "erase_objects", "plan_rows", "erase_row_shard",
-         "erase_rows", "sweep_objects", "publish_ledger", "replay")  # fmt: skip
+STEPS = (
+    "validate",
+    "plan_objects",
+    "erase_object_shard",
+    "erase_objects",
+    "plan_rows",
+    "erase_row_shard",
+    "erase_rows",
+    "sweep_objects",
+    "publish_ledger",
+    "replay",
+)
 
 
 def erasure_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -126,8 +150,13 @@ def migrate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     secret = json.loads(
         boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["MASTER_SECRET_ARN"])["SecretString"]
     )
-    conn = db.connect_password(host=os.environ["DB_HOST"], port=int(os.environ["DB_PORT"]),
-                               database=os.environ["DB_NAME"], user=secret["username"], password=secret["password"])  # fmt: skip
+    conn = db.connect_password(
+        host=os.environ["DB_HOST"],
+        port=int(os.environ["DB_PORT"]),
+        database=os.environ["DB_NAME"],
+        user=secret["username"],
+        password=secret["password"],
+    )
     try:
         applied = migrations.migrate(conn)
     finally:

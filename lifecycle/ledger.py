@@ -51,10 +51,18 @@ def _iso(value: datetime | None) -> str | None:
 def _entry(row: Any) -> LedgerEntry:
     counts = row[9] if isinstance(row[9], dict) else json.loads(row[9] or "{}")
     return LedgerEntry(
-        str(row[0]), row[1], str(row[2]), None if row[3] is None else str(row[3]), row[4], row[5],
-        _iso(row[6]) or "", row[7], _iso(row[8]), {k: int(v) for k, v in counts.items()},
+        str(row[0]),
+        row[1],
+        str(row[2]),
+        None if row[3] is None else str(row[3]),
+        row[4],
+        row[5],
+        _iso(row[6]) or "",
+        row[7],
+        _iso(row[8]),
+        {k: int(v) for k, v in counts.items()},
         None if row[10] is None else str(row[10]),
-    )  # fmt: skip
+    )
 
 
 def get(cur: Any, request_id: str) -> LedgerEntry | None:
@@ -68,9 +76,17 @@ def begin(cur: Any, entry: LedgerEntry) -> LedgerEntry:
     cur.execute(
         "INSERT INTO erasure_ledger (request_id, kind, workspace_id, user_id, visitor_id, requester, region, "
         "received_at, status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'in_progress') ON CONFLICT (request_id) DO NOTHING",
-        (entry.request_id, entry.kind, entry.workspace_id, entry.user_id, entry.visitor_id, entry.requester,
-         entry.region, entry.received_at),
-    )  # fmt: skip
+        (
+            entry.request_id,
+            entry.kind,
+            entry.workspace_id,
+            entry.user_id,
+            entry.visitor_id,
+            entry.requester,
+            entry.region,
+            entry.received_at,
+        ),
+    )
     found = get(cur, entry.request_id)
     assert found is not None
     return found
@@ -91,10 +107,20 @@ def restore_entry(cur: Any, entry: LedgerEntry) -> bool:
         f"INSERT INTO erasure_ledger ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
         "ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, completed_at = EXCLUDED.completed_at, "
         "counts = EXCLUDED.counts WHERE erasure_ledger.status <> 'completed'",
-        (entry.request_id, entry.kind, entry.workspace_id, entry.user_id, entry.requester, entry.region,
-         entry.received_at, entry.status, entry.completed_at, json.dumps(entry.counts, sort_keys=True),
-         entry.visitor_id),
-    )  # fmt: skip
+        (
+            entry.request_id,
+            entry.kind,
+            entry.workspace_id,
+            entry.user_id,
+            entry.requester,
+            entry.region,
+            entry.received_at,
+            entry.status,
+            entry.completed_at,
+            json.dumps(entry.counts, sort_keys=True),
+            entry.visitor_id,
+        ),
+    )
     return bool(cur.rowcount)
 
 

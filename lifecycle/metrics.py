@@ -9,18 +9,25 @@ NAMESPACE = "trustbase/lifecycle"
 
 
 def emit(metrics: dict[str, float], dimensions: dict[str, str], unit: str = "Count") -> str:
-    line = json.dumps({
-        "_aws": {
-            "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [sorted(dimensions)],
-                "Metrics": [{"Name": name, "Unit": "Seconds" if name.endswith("Seconds") else unit} for name in metrics],
-            }],
+    line = json.dumps(
+        {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": NAMESPACE,
+                        "Dimensions": [sorted(dimensions)],
+                        "Metrics": [
+                            {"Name": name, "Unit": "Seconds" if name.endswith("Seconds") else unit} for name in metrics
+                        ],
+                    }
+                ],
+            },
+            **dimensions,
+            **metrics,
         },
-        **dimensions,
-        **metrics,
-    }, sort_keys=True)  # fmt: skip
+        sort_keys=True,
+    )
     print(line, flush=True)
     return line
 

@@ -133,8 +133,10 @@ def _apply_without_transaction(conn: Any, m: Migration) -> bool:
             broken = [i for i in m.concurrent_indexes() if _index_state(cur, i) != "valid"]
             if broken:
                 raise MigrationError(f"migration {m.version:04d}_{m.name}: indexes not valid after the build: {broken}")
-            cur.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                        (m.version, m.name, m.checksum))  # fmt: skip
+            cur.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (m.version, m.name, m.checksum),
+            )
             return True
         finally:
             cur.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
@@ -179,8 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         connect_host, port = args.tunnel.rsplit(":", 1)
         connect_port = int(port)
         context.check_hostname = False  # the chain is still verified
-    conn = pg8000.dbapi.connect(user=secret["username"], password=secret["password"], host=connect_host,
-                                port=connect_port, database=args.database, ssl_context=context, timeout=30)  # fmt: skip
+    conn = pg8000.dbapi.connect(
+        user=secret["username"],
+        password=secret["password"],
+        host=connect_host,
+        port=connect_port,
+        database=args.database,
+        ssl_context=context,
+        timeout=30,
+    )
     applied = migrate(conn)
     conn.close()
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")

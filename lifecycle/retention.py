@@ -128,10 +128,18 @@ def handoff_name(workspace_id: str) -> str:
 
 
 def expire_workspaces(
-    conn: Any, s3: Any, bucket: str, ledger_bucket: str, *, months: int, now: datetime, region: str,
-    budget: Budget | None = None, start_erasure: StartErasure | None = None,
+    conn: Any,
+    s3: Any,
+    bucket: str,
+    ledger_bucket: str,
+    *,
+    months: int,
+    now: datetime,
+    region: str,
+    budget: Budget | None = None,
+    start_erasure: StartErasure | None = None,
     fanout: FanoutSettings | None = None,
-) -> RunReport:  # fmt: skip
+) -> RunReport:
     """Each inactive workspace is deleted through the erasure machinery (a ledger entry
     `retention:workspace:<id>`), so a restore's ledger replay deletes it again. With
     `start_erasure`, a workspace at or above the fan-out thresholds is handed to the erasure state
@@ -142,9 +150,18 @@ def expire_workspaces(
         return report
     try:
         _expire_workspaces(
-            conn, s3, bucket, ledger_bucket, report, months=months, now=now, region=region, budget=budget,
-            start_erasure=start_erasure, fanout=fanout or FanoutSettings(),
-        )  # fmt: skip
+            conn,
+            s3,
+            bucket,
+            ledger_bucket,
+            report,
+            months=months,
+            now=now,
+            region=region,
+            budget=budget,
+            start_erasure=start_erasure,
+            fanout=fanout or FanoutSettings(),
+        )
     finally:
         _unlock(conn, "workspaces")
     _finish(report)
@@ -152,9 +169,19 @@ def expire_workspaces(
 
 
 def _expire_workspaces(
-    conn: Any, s3: Any, bucket: str, ledger_bucket: str, report: RunReport, *, months: int, now: datetime,
-    region: str, budget: Budget, start_erasure: StartErasure | None, fanout: FanoutSettings,
-) -> None:  # fmt: skip
+    conn: Any,
+    s3: Any,
+    bucket: str,
+    ledger_bucket: str,
+    report: RunReport,
+    *,
+    months: int,
+    now: datetime,
+    region: str,
+    budget: Budget,
+    start_erasure: StartErasure | None,
+    fanout: FanoutSettings,
+) -> None:
     cur = conn.cursor()
     handed_off: list[str] = []  # this run's; the machine deletes them (a later run hands them off again: a no-op)
     while True:
@@ -169,8 +196,12 @@ def _expire_workspaces(
             report.done = True
             break
         workspace_id = str(row[0])
-        request = {"request_id": f"retention:workspace:{workspace_id}", "workspace_id": workspace_id,
-                   "requester": RETENTION_REQUESTER, "region": region}  # fmt: skip
+        request = {
+            "request_id": f"retention:workspace:{workspace_id}",
+            "workspace_id": workspace_id,
+            "requester": RETENTION_REQUESTER,
+            "region": region,
+        }
         if start_erasure is not None and is_large(conn, s3, bucket, workspace_id, fanout):
             start_erasure(handoff_name(workspace_id), {**request, "kind": "workspace"})
             handed_off.append(workspace_id)
@@ -184,5 +215,7 @@ def _expire_workspaces(
 
 def _finish(report: RunReport) -> None:
     log("retention.run", **report.as_dict())
-    emit({"RetentionSubjectsDeleted": report.subjects, "RetentionBacklogRemaining": 0 if report.done else 1},
-         {"Job": report.job})  # fmt: skip
+    emit(
+        {"RetentionSubjectsDeleted": report.subjects, "RetentionBacklogRemaining": 0 if report.done else 1},
+        {"Job": report.job},
+    )

@@ -32,8 +32,13 @@ from verify.report import NOT_EMULATED, PASS, PATCHED
 def run_drills(endpoint: str, region: str, out_dir: Path, config: Path = DEFAULT_CONFIG_FILE) -> list[DrillReport]:
     targets = load_config_file(config).region(region).dr
     aws = LocalAws(endpoint, region)
-    clients = Clients(ssm=aws.client("ssm"), s3=aws.client("s3"), rds=aws.client("rds"),
-                      backup=aws.client("backup"), fis=aws.client("fis"))  # fmt: skip
+    clients = Clients(
+        ssm=aws.client("ssm"),
+        s3=aws.client("s3"),
+        rds=aws.client("rds"),
+        backup=aws.client("backup"),
+        fis=aws.client("fis"),
+    )
     reports = [
         s3_recover(clients, region, targets),
         db_failover(clients, region, targets, timeout=60, interval=1),
@@ -50,8 +55,13 @@ def verify_local(endpoint: str, deployment: RegionDeployment, out_dir: Path) -> 
     session = ReadOnlySession(
         deployment.region, endpoint_url=endpoint, session=LocalAws(endpoint, deployment.region).session
     )
-    return verify_region(session, deployment.region, out_dir=out_dir, stem=f"local-verify-{deployment.region}",
-                         emulation=emulation_for(deployment))  # fmt: skip
+    return verify_region(
+        session,
+        deployment.region,
+        out_dir=out_dir,
+        stem=f"local-verify-{deployment.region}",
+        emulation=emulation_for(deployment),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", nargs="*", help="only these regions (default: every region in the assembly)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     parser.add_argument("--no-drills", action="store_true")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_FILE,
-                        help="the regions.toml the assembly was synthesized from (its DR targets judge the drills)")  # fmt: skip
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG_FILE,
+        help="the regions.toml the assembly was synthesized from (its DR targets judge the drills)",
+    )
     args = parser.parse_args(argv)
     if not (args.cdk_out / "manifest.json").exists():
         print(f"no cloud assembly in {args.cdk_out}: run `make synth` first", file=sys.stderr)
@@ -109,14 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         drill_results = ", ".join(f"{r.scenario} {r.result}" for r in drills) or "-"
         failed |= not deployment.ok or (verified is not None and verified.result == CHECK_FAIL)
         failed |= any(r.result == FAIL for r in drills)
-        print(f"{deployment.region:16} {'ok' if deployment.ok else 'FAILED':8} {counts[PASS]:5} {counts[CHECK_FAIL]:5} "
-              f"{counts[PATCHED]:8} {counts[NOT_EMULATED]:13}  {drill_results}")  # fmt: skip
+        print(
+            f"{deployment.region:16} {'ok' if deployment.ok else 'FAILED':8} {counts[PASS]:5} {counts[CHECK_FAIL]:5} "
+            f"{counts[PATCHED]:8} {counts[NOT_EMULATED]:13}  {drill_results}"
+        )
     print(
         f"\nreports in {args.out_dir}/: local-deploy-<region>, local-verify-<region>, drill-<scenario>-<region> (.md|.json)"
     )
-    print("PASS = read from the emulator's service API and compliant; FAIL = not compliant or missing; PATCHED = "
-          "compliant only through a value our moto patch wrote (proves the patch, not AWS); NOT_EMULATED = moto "
-          "cannot create or show it. PARTIAL drill = every emulated step passed.")  # fmt: skip
+    print(
+        "PASS = read from the emulator's service API and compliant; FAIL = not compliant or missing; PATCHED = "
+        "compliant only through a value our moto patch wrote (proves the patch, not AWS); NOT_EMULATED = moto "
+        "cannot create or show it. PARTIAL drill = every emulated step passed."
+    )
     return 1 if failed else 0
 
 

@@ -36,8 +36,14 @@ def stacks_in_order(cdk_out: Path, regions: list[str] | None = None) -> list[Sta
         if regions and region not in regions:
             continue
         deps = tuple(d for d in art.get("dependencies", []) if artifacts[d]["type"] == "aws:cloudformation:stack")
-        assets = next((cdk_out / artifacts[d]["properties"]["file"] for d in art.get("dependencies", [])
-                       if artifacts[d]["type"] == "cdk:asset-manifest"), None)  # fmt: skip
+        assets = next(
+            (
+                cdk_out / artifacts[d]["properties"]["file"]
+                for d in art.get("dependencies", [])
+                if artifacts[d]["type"] == "cdk:asset-manifest"
+            ),
+            None,
+        )
         stacks[name] = StackArtifact(name, region, cdk_out / art["properties"]["templateFile"], assets, deps)
     if regions:
         unknown = sorted(set(regions) - {s.region for s in stacks.values()})
@@ -88,10 +94,15 @@ def localize(template: dict[str, Any], certificates: dict[str, str] | None = Non
         kept = [st for st in statements if st.get("Sid") != DATA_PLANE_VPC_SID]
         if len(kept) != len(statements):
             r["Properties"]["PolicyDocument"]["Statement"] = kept
-            changed[lid] = (f"statement {DATA_PLANE_VPC_SID} removed: the emulator has no VPC endpoints, so every request would "
-                            "be outside one; the offline access paths prove the statement")  # fmt: skip
-    dropped = {lid: {"type": r["Type"], "reason": DROPPED_REASON} for lid, r in resources.items()
-               if r["Type"].startswith("Custom::") or r["Type"] == "AWS::CloudFormation::CustomResource"}  # fmt: skip
+            changed[lid] = (
+                f"statement {DATA_PLANE_VPC_SID} removed: the emulator has no VPC endpoints, so every request would "
+                "be outside one; the offline access paths prove the statement"
+            )
+    dropped = {
+        lid: {"type": r["Type"], "reason": DROPPED_REASON}
+        for lid, r in resources.items()
+        if r["Type"].startswith("Custom::") or r["Type"] == "AWS::CloudFormation::CustomResource"
+    }
     for lid in dropped:
         del resources[lid]
     for r in resources.values():

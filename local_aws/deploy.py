@@ -61,9 +61,14 @@ class RegionDeployment:
         return json.dumps({**asdict(self), "ok": self.ok}, indent=2) + "\n"
 
     def to_markdown(self) -> str:
-        lines = [f"# Local deploy of {self.region}: **{'deployed' if self.ok else 'FAILED'}**", "",
-                 f"{len(self.stacks)} stacks in {self.seconds:.1f} s through the emulator's CloudFormation.", "",
-                 "| stack | status | seconds | detail |", "|---|---|---|---|"]  # fmt: skip
+        lines = [
+            f"# Local deploy of {self.region}: **{'deployed' if self.ok else 'FAILED'}**",
+            "",
+            f"{len(self.stacks)} stacks in {self.seconds:.1f} s through the emulator's CloudFormation.",
+            "",
+            "| stack | status | seconds | detail |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {s.name} | {s.status} | {s.seconds:.1f} | {s.detail} |" for s in self.stacks]
         lines += ["", "Changed for the emulator (verify lists each as NOT_EMULATED):", ""]
         for stack, dropped in self.dropped.items():
@@ -142,8 +147,11 @@ def _wait(cfn: Any, stack: str, timeout: float, sleep: Callable[[float], None]) 
 
 def _failure_reasons(cfn: Any, stack: str) -> str:
     events = cfn.describe_stack_events(StackName=stack).get("StackEvents", [])
-    reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events
-               if e.get("ResourceStatus", "").endswith("FAILED")]  # fmt: skip
+    reasons = [
+        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
+        for e in events
+        if e.get("ResourceStatus", "").endswith("FAILED")
+    ]
     return "; ".join(reasons[:5]) or "no failure event recorded"
 
 
@@ -172,8 +180,11 @@ def deploy_region(
         local = localize(original, stand_ins)
         result.dropped[art.name], result.changed[art.name] = local.dropped, local.changed
         try:
-            cfn.create_stack(StackName=art.name, TemplateBody=json.dumps(local.template),
-                             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])  # fmt: skip
+            cfn.create_stack(
+                StackName=art.name,
+                TemplateBody=json.dumps(local.template),
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            )
         except (ClientError, BotoCoreError, ResponseParserError) as exc:  # a crash in moto is an HTML 500
             result.stacks.append(
                 StackDeployment(art.name, "REFUSED", f"the emulator refused the stack: {str(exc)[:300]}")

@@ -35,7 +35,7 @@ NOT_EMULATED_TYPES: dict[str, str] = {
     "AWS::WAFv2::LoggingConfiguration": "moto has no CloudFormation model for WAF logging",
     "AWS::WAFv2::WebACL": "moto has no CloudFormation model for WAFv2",
     "AWS::WAFv2::WebACLAssociation": "moto has no CloudFormation model for WAFv2",
-}  # fmt: skip
+}
 
 # Checks of resources moto does create, on a property its API cannot show.
 NOT_EMULATED_CHECKS: dict[str, str] = {

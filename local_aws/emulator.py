@@ -36,8 +36,10 @@ def running_emulator(*, port: int | None = None, log: Path | None = None, timeou
         log_file = open(log or Path(tmp) / "emulator.log", "w")  # noqa: SIM115  (closed below)
         proc = subprocess.Popen(
             [sys.executable, "-m", "local_aws.server", "--port", str(port), "--cert", str(cert), "--key", str(key)],
-            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
         endpoint = f"https://127.0.0.1:{port}"
         saved = {k: os.environ.get(k) for k in ("AWS_CA_BUNDLE",)}
         try:

@@ -91,8 +91,11 @@ def templates_in(outdir: Path) -> list[Path]:
 
 
 CFN_LINT_TOOL = Tool("cfn-lint", ("--format", "json"), ROOT / "requirements.txt")
-CHECKOV_TOOL = Tool("checkov", ("--framework", "cloudformation", "--quiet", "--compact", "-o", "json"),
-                    ROOT / "requirements-checkov.txt")  # fmt: skip
+CHECKOV_TOOL = Tool(
+    "checkov",
+    ("--framework", "cloudformation", "--quiet", "--compact", "-o", "json"),
+    ROOT / "requirements-checkov.txt",
+)
 
 
 def _cfn_lint_uncached(templates: list[Path]) -> dict[str, list[str]]:
@@ -178,8 +181,13 @@ def run_own_checks(templates: list[Path], app_config: AppConfig | None = None) -
     for t in templates:
         template = json.loads(t.read_text())
         found: list[str] = []
-        for check in (pc.wildcard_action_violations, pc.boundary_violations, pc.bucket_violations,
-                      pc.listener_violations, pc.aurora_violations):  # fmt: skip
+        for check in (
+            pc.wildcard_action_violations,
+            pc.boundary_violations,
+            pc.bucket_violations,
+            pc.listener_violations,
+            pc.aurora_violations,
+        ):
             found += check(template)
         m = TEMPLATE_NAME.fullmatch(t.name)
         rc = regions.get(m["region"]) if m else None

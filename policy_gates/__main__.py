@@ -14,8 +14,12 @@ from policy_gates.cache import CacheStats
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policy_gates", description=__doc__)
     parser.add_argument("cdk_out", nargs="?", type=Path, default=Path("cdk.out"))
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_FILE,
-                        help="the regions.toml the assembly was synthesized from (-c config=... for cdk)")  # fmt: skip
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG_FILE,
+        help="the regions.toml the assembly was synthesized from (-c config=... for cdk)",
+    )
     args = parser.parse_args(argv)
     try:
         app_config = load_config_file(args.config)
@@ -25,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     stats: dict[str, CacheStats] = {}
     result = evaluate(args.cdk_out, app_config=app_config, stats=stats)
     print(result.report())
-    print("templates judged anew (cached results reused): "
-          + ", ".join(f"{tool} {s.misses} ({s.hits})" for tool, s in stats.items()))  # fmt: skip
+    print(
+        "templates judged anew (cached results reused): "
+        + ", ".join(f"{tool} {s.misses} ({s.hits})" for tool, s in stats.items())
+    )
     print("policy gates:", "PASS" if result.ok else "FAIL")
     return 0 if result.ok else 1
 

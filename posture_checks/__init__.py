@@ -125,10 +125,13 @@ def aurora_violations(template: Template) -> list[str]:
     for cid, res in resources(template, "AWS::RDS::DBCluster").items():
         p = res["Properties"]
         problems = judge.aurora_cluster(
-            encrypted=p.get("StorageEncrypted"), kms_key_id=p.get("KmsKeyId"),
-            deletion_protection=p.get("DeletionProtection"), iam_auth=p.get("EnableIAMDatabaseAuthentication"),
-            backup_days=p.get("BackupRetentionPeriod", 1), log_exports=p.get("EnableCloudwatchLogsExports"),
-        )  # fmt: skip
+            encrypted=p.get("StorageEncrypted"),
+            kms_key_id=p.get("KmsKeyId"),
+            deletion_protection=p.get("DeletionProtection"),
+            iam_auth=p.get("EnableIAMDatabaseAuthentication"),
+            backup_days=p.get("BackupRetentionPeriod", 1),
+            log_exports=p.get("EnableCloudwatchLogsExports"),
+        )
         if not (p.get("ManageMasterUserPassword") is True and p.get("MasterUserSecret", {}).get("KmsKeyId")):
             problems.append("master secret not RDS-managed under a CMK")
         if res.get("DeletionPolicy") not in ("Snapshot", "Retain"):
@@ -139,9 +142,10 @@ def aurora_violations(template: Template) -> list[str]:
         problems += [f"{x} in the cluster parameter group" for x in judge.force_ssl(params)]
         out += [f"{cid}: {x}" for x in problems]
         instances = [
-            i for i in resources(template, "AWS::RDS::DBInstance").values()
+            i
+            for i in resources(template, "AWS::RDS::DBInstance").values()
             if i["Properties"].get("DBClusterIdentifier") == {"Ref": cid}
-        ]  # fmt: skip
+        ]
         azs = {i["Properties"].get("AvailabilityZone") for i in instances}
         if len(instances) < 3 or len(azs) < 3 or None in azs:
             out.append(f"{cid}: instances not pinned to 3 distinct AZs ({sorted(map(str, azs))})")
@@ -229,10 +233,13 @@ def trail_violations(template: Template) -> list[str]:
     for tid, res in trails.items():
         p = res["Properties"]
         problems = judge.trail(
-            logging=p.get("IsLogging"), validation=p.get("EnableLogFileValidation"), kms_key=p.get("KMSKeyId"),
+            logging=p.get("IsLogging"),
+            validation=p.get("EnableLogFileValidation"),
+            kms_key=p.get("KMSKeyId"),
             cloudwatch_logs=p.get("CloudWatchLogsLogGroupArn") and p.get("CloudWatchLogsRoleArn"),
-            multi_region=p.get("IsMultiRegionTrail"), selectors=p.get("EventSelectors"),
-        )  # fmt: skip
+            multi_region=p.get("IsMultiRegionTrail"),
+            selectors=p.get("EventSelectors"),
+        )
         out += [f"{tid}: {x}" for x in problems]
     return out
 
@@ -333,14 +340,17 @@ def egress_firewall_violations(template: Template, domains: tuple[str, ...]) -> 
     except ValueError as exc:
         out.append(f"the firewall rules are not the domain allow-list: {exc}")
     defaults = policy.get("FirewallPolicy", {})
-    if defaults.get("StatelessDefaultActions") != ["aws:forward_to_sfe"] or \
-            defaults.get("StatelessFragmentDefaultActions") != ["aws:forward_to_sfe"]:  # fmt: skip
+    if defaults.get("StatelessDefaultActions") != ["aws:forward_to_sfe"] or defaults.get(
+        "StatelessFragmentDefaultActions"
+    ) != ["aws:forward_to_sfe"]:
         out.append("stateless traffic is not all forwarded to the stateful engine")
     if "aws:alert_established" not in defaults.get("StatefulDefaultActions", []):
         out.append("dropped connections are not logged (aws:alert_established)")
-    logged = {(json.dumps(c["Properties"]["FirewallArn"]), d["LogType"])
-              for c in resources(template, "AWS::NetworkFirewall::LoggingConfiguration").values()
-              for d in c["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]}  # fmt: skip
+    logged = {
+        (json.dumps(c["Properties"]["FirewallArn"]), d["LogType"])
+        for c in resources(template, "AWS::NetworkFirewall::LoggingConfiguration").values()
+        for d in c["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]
+    }
     for fid in firewalls:
         for log_type in ("ALERT", "FLOW"):
             if (json.dumps({"Fn::GetAtt": [fid, "FirewallArn"]}), log_type) not in logged:
@@ -351,8 +361,11 @@ def egress_firewall_violations(template: Template, domains: tuple[str, ...]) -> 
         fid: az_of.get(f["Properties"]["SubnetMappings"][0]["SubnetId"]["Ref"]) for fid, f in firewalls.items()
     }
     nats = resources(template, "AWS::EC2::NatGateway")
-    edge_routes = [r["Properties"] for r in resources(template, "AWS::EC2::Route").values()
-                   if r["Properties"].get("DestinationCidrBlock") != "0.0.0.0/0"]  # fmt: skip
+    edge_routes = [
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::Route").values()
+        if r["Properties"].get("DestinationCidrBlock") != "0.0.0.0/0"
+    ]
     for lid in subnets:
         if not lid.startswith("NetworkVpcapp"):
             continue
@@ -373,8 +386,10 @@ def egress_firewall_violations(template: Template, domains: tuple[str, ...]) -> 
         if "GatewayId" not in _default_route(template, _route_table_of(template, fw_subnet)):
             out.append(f"{fw_subnet}: the firewall subnet has no route to the internet gateway")
         cidr = subnets[nat_subnet]["Properties"].get("CidrBlock")
-        if not any(r.get("DestinationCidrBlock") == cidr and _endpoint_firewall(r.get("VpcEndpointId")) == fw
-                   for r in edge_routes):  # fmt: skip
+        if not any(
+            r.get("DestinationCidrBlock") == cidr and _endpoint_firewall(r.get("VpcEndpointId")) == fw
+            for r in edge_routes
+        ):
             out.append(f"{nat_subnet}: return traffic does not come back through {fw}")
     if len(resources(template, "AWS::EC2::GatewayRouteTableAssociation")) != 1:
         out.append("the internet gateway has no edge route table")

@@ -287,9 +287,12 @@ def denies_outside_account(statements: Any) -> Problems:
             continue
         actions = as_list(s.get("Action"))
         condition = s.get("Condition") or {}
-        if (len(actions) == 1 and str(actions[0]).endswith(":*")
-                and {"aws:PrincipalAccount", "aws:PrincipalOrgID"} & set(condition.get("StringNotEqualsIfExists") or {})
-                and str((condition.get("BoolIfExists") or {}).get("aws:PrincipalIsAWSService")).lower() == "false"):  # fmt: skip
+        if (
+            len(actions) == 1
+            and str(actions[0]).endswith(":*")
+            and {"aws:PrincipalAccount", "aws:PrincipalOrgID"} & set(condition.get("StringNotEqualsIfExists") or {})
+            and str((condition.get("BoolIfExists") or {}).get("aws:PrincipalIsAWSService")).lower() == "false"
+        ):
             return []
     return ["no Deny of principals outside the account (data perimeter)"]
 
@@ -308,8 +311,11 @@ def only_identity_provider(statements: Any) -> Problems:
         arn_like = str((condition.get("ArnLike") or {}).get("aws:PrincipalArn", ""))
         saml = s.get("Action") == "sts:AssumeRoleWithSAML" and "Federated" in (s.get("Principal") or {})
         closed = (condition.get("DateLessThan") or {}).get("aws:CurrentTime") == "1970-01-01T00:00:00Z"
-        if not ("/aws-reserved/sso.amazonaws.com/" in arn_like and "AWSReservedSSO_" in arn_like) and not saml \
-                and not closed:  # fmt: skip
+        if (
+            not ("/aws-reserved/sso.amazonaws.com/" in arn_like and "AWSReservedSSO_" in arn_like)
+            and not saml
+            and not closed
+        ):
             problems.append(f"trust admits {s.get('Principal')} without the identity provider")
     return problems or ([] if as_list(statements) else ["no trust statement"])
 
@@ -440,10 +446,12 @@ def trail(
     if multi_region is not False:
         out.append("multi-region (would cross jurisdictions)")
     if not any(
-        s.get("IncludeManagementEvents") and s.get("ReadWriteType") == "All"
+        s.get("IncludeManagementEvents")
+        and s.get("ReadWriteType") == "All"
         and any(d.get("Type") == "AWS::S3::Object" for d in s.get("DataResources", []))
-        for s in as_list(selectors) if isinstance(s, Mapping)
-    ):  # fmt: skip
+        for s in as_list(selectors)
+        if isinstance(s, Mapping)
+    ):
         out.append("no management + read/write S3 data event selector")
     return out
 

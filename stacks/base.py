@@ -17,9 +17,15 @@ class RegionalStack(Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, region_config: RegionConfig, access: AccessConfig | None = None,
-        organization_id: str | None = None, **kwargs: Any,
-    ) -> None:  # fmt: skip
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        region_config: RegionConfig,
+        access: AccessConfig | None = None,
+        organization_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.region_config = region_config
         self._access = access
         # Read by constructs_lib.perimeter: the resource and endpoint perimeters' "inside".

@@ -81,11 +81,14 @@ class DataStack(RegionalStack):
         p, region, account = self.partition, self.region, self.account
         exceptions = [
             f"arn:{p}:iam::{account}:role/{break_glass_role_name(region)}",
-            *(f"arn:{p}:iam::{account}:role/{elevation_role_name(region, e)}"
-              for e in offered_elevations(self.access, region_config) if e is Elevation.CUSTOMER_DATA_READ),
+            *(
+                f"arn:{p}:iam::{account}:role/{elevation_role_name(region, e)}"
+                for e in offered_elevations(self.access, region_config)
+                if e is Elevation.CUSTOMER_DATA_READ
+            ),
             self.backups.service_role_arn,
             service_linked_role_arn(p, account, "macie.amazonaws.com", "AWSServiceRoleForAmazonMacie"),
-        ]  # fmt: skip
+        ]
         self.customer_data.bucket.add_to_resource_policy(
             outside_vpc_deny(
                 bucket_arn=self.customer_data.bucket.bucket_arn,

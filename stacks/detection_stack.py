@@ -103,8 +103,10 @@ class DetectionStack(RegionalStack):
         self.elevation_roles: ElevationRoles | None = None
         self.broker: ElevationBroker | None = None
         if offered:
-            roles = {e: f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
-                     for e in offered}  # fmt: skip
+            roles = {
+                e: f"arn:{self.partition}:iam::{self.account}:role/{elevation_role_name(self.region, e)}"
+                for e in offered
+            }
             if access.identity_source is IdentitySource.SAML:
                 self.saml_people = SamlPeopleRoles(self, "People", access=access, elevation_roles=list(roles.values()))
             self.elevation_roles = ElevationRoles(

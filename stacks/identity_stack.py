@@ -71,12 +71,19 @@ class IdentityStack(Stack):
             grants: dict[str, tuple[str, list[dict[str, Any]]]] = {
                 HumanAccess.AUDITOR.value: (
                     f"trustbase auditor of {region}: assume the auditor role (read-only evidence)",
-                    [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                      "Resource": f"arn:aws:iam::{account}:role/{human_role_name(region, HumanAccess.AUDITOR)}"}],
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Resource": f"arn:aws:iam::{account}:role/{human_role_name(region, HumanAccess.AUDITOR)}",
+                        }
+                    ],
                 ),
                 **{
-                    who.value: (f"trustbase {who.value} of {region}: call the elevation broker, nothing else",
-                                invoke_broker_statements(broker))
+                    who.value: (
+                        f"trustbase {who.value} of {region}: call the elevation broker, nothing else",
+                        invoke_broker_statements(broker),
+                    )
                     for who in (HumanAccess.REQUESTER, HumanAccess.APPROVER)
                     if offered  # no broker where no elevation is offered
                 },
@@ -84,12 +91,17 @@ class IdentityStack(Stack):
                     e.value: (
                         f"trustbase elevation {e.value} of {region}: assigned only by the elevation workflow, "
                         "until expiry",
-                        [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
-                          "Resource": f"arn:aws:iam::{account}:role/{elevation_role_name(region, e)}"}],
+                        [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                                "Resource": f"arn:aws:iam::{account}:role/{elevation_role_name(region, e)}",
+                            }
+                        ],
                     )
                     for e in offered
                 },
-            }  # fmt: skip
+            }
             for what, (description, statements) in grants.items():
                 name = permission_set_name(region, what)
                 self.permission_sets[name] = sso.CfnPermissionSet(

@@ -59,7 +59,7 @@ class NetworkStack(RegionalStack):
             (Tier.APP, vpc.private_subnets),
             (Tier.DATA, vpc.isolated_subnets),
         ):
-            publish_list(self, _SUBNET_LINKS[tier], [s.subnet_id for s in subnets])  # fmt: skip
+            publish_list(self, _SUBNET_LINKS[tier], [s.subnet_id for s in subnets])
         publish(self, Link.ALB_SECURITY_GROUP_ID, self.security_groups.alb.security_group_id)
         publish(self, Link.APP_SECURITY_GROUP_ID, self.security_groups.app.security_group_id)
         publish(self, Link.DATABASE_SECURITY_GROUP_ID, self.security_groups.database.security_group_id)

@@ -34,15 +34,37 @@ from config import AppConfig
 
 # Services with a single global endpoint (us-east-1) or account-level APIs: never region-denied.
 GLOBAL_SERVICES: tuple[str, ...] = (
-    "account:*", "budgets:*", "ce:*", "cloudfront:*", "globalaccelerator:*", "health:*", "iam:*",
-    "organizations:*", "route53:*", "route53domains:*", "shield:*", "sts:*", "support:*", "trustedadvisor:*",
-    "waf:*", "wafv2:*", "sso:*", "identitystore:*", "access-analyzer:*", "pricing:*",
-)  # fmt: skip
+    "account:*",
+    "budgets:*",
+    "ce:*",
+    "cloudfront:*",
+    "globalaccelerator:*",
+    "health:*",
+    "iam:*",
+    "organizations:*",
+    "route53:*",
+    "route53domains:*",
+    "shield:*",
+    "sts:*",
+    "support:*",
+    "trustedadvisor:*",
+    "waf:*",
+    "wafv2:*",
+    "sso:*",
+    "identitystore:*",
+    "access-analyzer:*",
+    "pricing:*",
+)
 DATA_SERVICES: tuple[str, ...] = ("s3:*", "sqs:*", "kms:*", "secretsmanager:*")
 STS_ACTIONS: tuple[str, ...] = (
-    "sts:AssumeRole", "sts:DecodeAuthorizationMessage", "sts:GetAccessKeyInfo", "sts:GetFederationToken",
-    "sts:GetServiceBearerToken", "sts:GetSessionToken", "sts:SetContext",
-)  # fmt: skip
+    "sts:AssumeRole",
+    "sts:DecodeAuthorizationMessage",
+    "sts:GetAccessKeyInfo",
+    "sts:GetFederationToken",
+    "sts:GetServiceBearerToken",
+    "sts:GetSessionToken",
+    "sts:SetContext",
+)
 EXCLUDE_TAG = "aws:ResourceTag/dp:exclude:identity"
 
 

@@ -53,11 +53,19 @@ class PgServer:
         data = root / "data"
         server._run(bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         server._run(
-            bin_dir / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-t", "60", "-o",
+            bin_dir / "pg_ctl",
+            "-D",
+            data,
+            "-l",
+            root / "server.log",
+            "-w",
+            "-t",
+            "60",
+            "-o",
             f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
             + ("" if durable else " -c fsync=off -c full_page_writes=off"),
             "start",
-        )  # fmt: skip
+        )
         server._bin = bin_dir
         conn = server.connect()
         conn.autocommit = True

@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.region not in AWS_REGIONS:
         parser.error(f"--region {args.region}: not an AWS region known to trustbase (config/jurisdictions.py)")
     try:
-        session = ReadOnlySession(args.region, endpoint_url=args.endpoint_url,
-                                  session=boto3.Session(profile_name=args.profile, region_name=args.region))  # fmt: skip
+        session = ReadOnlySession(
+            args.region,
+            endpoint_url=args.endpoint_url,
+            session=boto3.Session(profile_name=args.profile, region_name=args.region),
+        )
         report = verify_region(session, args.region, out_dir=args.out_dir)
     except (BotoCoreError, ClientError) as exc:
         print(f"verify could not run in {args.region}: {exc}", file=sys.stderr)

@@ -145,9 +145,13 @@ class Resolver:
     def _ref(self, name: str) -> Any:
         s = self.stack
         pseudo = {
-            "AWS::Region": s.region, "AWS::AccountId": s.account, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": s.name, "AWS::NoValue": NO_VALUE,
-        }  # fmt: skip
+            "AWS::Region": s.region,
+            "AWS::AccountId": s.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": s.name,
+            "AWS::NoValue": NO_VALUE,
+        }
         if name in pseudo:
             return pseudo[name]
         if name in s.physical:

@@ -52,8 +52,14 @@ def _code(exc: ClientError) -> str:
 
 
 class Verifier:
-    def __init__(self, session: ReadOnlySession, region: str, *, emulation: Emulation | None = None,
-                 log: Callable[[str], None] = print) -> None:  # fmt: skip
+    def __init__(
+        self,
+        session: ReadOnlySession,
+        region: str,
+        *,
+        emulation: Emulation | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
         self.session = session
         self.region = region
         self.emulation = emulation
@@ -99,12 +105,26 @@ class Verifier:
         try:
             described = cfn.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError as exc:
-            add(name, "AWS::CloudFormation::Stack", "", "cloudformation.stack", "stack deployed", FAIL,
-                f"not found ({_code(exc)})")  # fmt: skip
+            add(
+                name,
+                "AWS::CloudFormation::Stack",
+                "",
+                "cloudformation.stack",
+                "stack deployed",
+                FAIL,
+                f"not found ({_code(exc)})",
+            )
             return
         status = described["StackStatus"]
-        add(name, "AWS::CloudFormation::Stack", described.get("StackId", ""), "cloudformation.stack",
-            "stack deployed and stable", PASS if status in COMPLETE else FAIL, status)  # fmt: skip
+        add(
+            name,
+            "AWS::CloudFormation::Stack",
+            described.get("StackId", ""),
+            "cloudformation.stack",
+            "stack deployed and stable",
+            PASS if status in COMPLETE else FAIL,
+            status,
+        )
         body = cfn.get_template(StackName=name)["TemplateBody"]
         template: dict[str, Any] = json.loads(body) if isinstance(body, str) else dict(body)
         physical: dict[str, str] = {}
@@ -114,8 +134,10 @@ class Verifier:
                 if r.get("PhysicalResourceId"):
                     physical[r["LogicalResourceId"]] = r["PhysicalResourceId"]
                 statuses[r["LogicalResourceId"]] = r.get("ResourceStatus", "")
-        deployed_with = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
-                         for p in described.get("Parameters", [])}  # fmt: skip
+        deployed_with = {
+            p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
+            for p in described.get("Parameters", [])
+        }
         stack = Stack(name, self.region, account, template, physical, statuses, deployed_with)
         resolver = Resolver(stack, self._ssm_value)
         dropped = self.emulation.dropped.get(name, {}) if self.emulation else {}
@@ -141,16 +163,29 @@ class Verifier:
         return None
 
     # ------------------------------------------------------------------ one resource
-    def _resource(self, lid: str, rtype: str, physical: str, props: dict[str, Any], resolver: Resolver,
-                  dropped: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str, str, str]]:  # fmt: skip
+    def _resource(
+        self,
+        lid: str,
+        rtype: str,
+        physical: str,
+        props: dict[str, Any],
+        resolver: Resolver,
+        dropped: Mapping[str, Mapping[str, str]],
+    ) -> list[tuple[str, str, str, str]]:
         em = self.emulation
         exists = (f"{rtype}.exists", f"{rtype} exists")
         if lid in dropped:
             return [(*exists, NOT_EMULATED, dropped[lid]["reason"])]
         if em and rtype in em.not_emulated_types:
             if physical:
-                return [(*exists, FAIL, "the emulator now creates this type: remove it from the not-emulated list "
-                         "and let its observer read it")]  # fmt: skip
+                return [
+                    (
+                        *exists,
+                        FAIL,
+                        "the emulator now creates this type: remove it from the not-emulated list "
+                        "and let its observer read it",
+                    )
+                ]
             return [(*exists, NOT_EMULATED, em.not_emulated_types[rtype])]
         if not physical:
             return [(*exists, FAIL, "CloudFormation lists no physical resource: not created")]
@@ -214,9 +249,16 @@ def _referenced(value: Any) -> set[str]:
     return found
 
 
-def verify_region(session: ReadOnlySession, region: str, *, out_dir: Path | None = None, stem: str | None = None,
-                  emulation: Emulation | None = None, parts: tuple[str, ...] = STACK_PARTS,
-                  log: Callable[[str], None] = print) -> Report:  # fmt: skip
+def verify_region(
+    session: ReadOnlySession,
+    region: str,
+    *,
+    out_dir: Path | None = None,
+    stem: str | None = None,
+    emulation: Emulation | None = None,
+    parts: tuple[str, ...] = STACK_PARTS,
+    log: Callable[[str], None] = print,
+) -> Report:
     """Observe and judge every resource of the region's stacks; write <out_dir>/<stem>.md|json
     after every stack (default stem: verify-<region>)."""
     return Verifier(session, region, emulation=emulation, log=log).run(parts=parts, out_dir=out_dir, stem=stem)

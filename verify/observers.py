@@ -50,10 +50,16 @@ def kms_key(s: ReadOnlySession, key: str, props: dict[str, Any], r: Resolver) ->
     meta = kms.describe_key(KeyId=key)["KeyMetadata"]
     rotation = kms.get_key_rotation_status(KeyId=key)
     return {
-        "exists": True, "arn": meta.get("Arn"), "enabled": meta.get("Enabled"), "state": meta.get("KeyState"),
-        "spec": meta.get("KeySpec"), "usage": meta.get("KeyUsage"), "manager": meta.get("KeyManager"),
-        "rotation": rotation.get("KeyRotationEnabled"), "rotation_days": rotation.get("RotationPeriodInDays"),
-    }  # fmt: skip
+        "exists": True,
+        "arn": meta.get("Arn"),
+        "enabled": meta.get("Enabled"),
+        "state": meta.get("KeyState"),
+        "spec": meta.get("KeySpec"),
+        "usage": meta.get("KeyUsage"),
+        "manager": meta.get("KeyManager"),
+        "rotation": rotation.get("KeyRotationEnabled"),
+        "rotation_days": rotation.get("RotationPeriodInDays"),
+    }
 
 
 def kms_alias(s: ReadOnlySession, alias: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -78,17 +84,23 @@ def s3_bucket(s: ReadOnlySession, bucket: str, props: dict[str, Any], r: Resolve
     logging = s3.get_bucket_logging(Bucket=bucket).get("LoggingEnabled") or {}
     return {
         "exists": True,
-        "encryption": {"algorithm": default.get("SSEAlgorithm"), "kms_key": default.get("KMSMasterKeyID"),
-                       "bucket_key": rules[0].get("BucketKeyEnabled") if rules else None},
+        "encryption": {
+            "algorithm": default.get("SSEAlgorithm"),
+            "kms_key": default.get("KMSMasterKeyID"),
+            "bucket_key": rules[0].get("BucketKeyEnabled") if rules else None,
+        },
         "versioning": s3.get_bucket_versioning(Bucket=bucket).get("Status"),
         "public_access_block": (pab or {}).get("PublicAccessBlockConfiguration"),
         "ownership": (ownership or {}).get("OwnershipControls", {}).get("Rules", []),
         "policy": _statements((policy or {}).get("Policy")),
         "lifecycle": (lifecycle or {}).get("Rules", []),
-        "object_lock": {"enabled": (lock or {}).get("ObjectLockConfiguration", {}).get("ObjectLockEnabled"),
-                        "mode": retention.get("Mode"), "days": retention.get("Days")},
+        "object_lock": {
+            "enabled": (lock or {}).get("ObjectLockConfiguration", {}).get("ObjectLockEnabled"),
+            "mode": retention.get("Mode"),
+            "days": retention.get("Days"),
+        },
         "access_logs": {"bucket": logging.get("TargetBucket"), "prefix": logging.get("TargetPrefix")},
-    }  # fmt: skip
+    }
 
 
 def s3_bucket_policy(s: ReadOnlySession, bucket: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -111,7 +123,11 @@ def metric_filter(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resol
     f = next((f for f in found if f.get("filterName") == name), None)
     if f is None:
         return MISSING
-    return {"exists": True, "pattern": f.get("filterPattern"), "metrics": [m.get("metricName") for m in f.get("metricTransformations", [])]}  # fmt: skip
+    return {
+        "exists": True,
+        "pattern": f.get("filterPattern"),
+        "metrics": [m.get("metricName") for m in f.get("metricTransformations", [])],
+    }
 
 
 # ------------------------------------------------------------------------------ identity
@@ -129,8 +145,11 @@ def _document(doc: Any) -> Any:
 def iam_role(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     iam = s.client("iam")
     role = iam.get_role(RoleName=name)["Role"]
-    attached = [p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
-                for p in page["AttachedPolicies"]]  # fmt: skip
+    attached = [
+        p["PolicyArn"]
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        for p in page["AttachedPolicies"]
+    ]
     inline = {}
     for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
         for policy in page["PolicyNames"]:
@@ -138,11 +157,14 @@ def iam_role(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) 
                 _document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
             )
     return {
-        "exists": True, "arn": role.get("Arn"),
+        "exists": True,
+        "arn": role.get("Arn"),
         "boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
         "trust": _statements(_document(role.get("AssumeRolePolicyDocument"))),
-        "max_session_seconds": role.get("MaxSessionDuration"), "attached": sorted(attached), "inline": inline,
-    }  # fmt: skip
+        "max_session_seconds": role.get("MaxSessionDuration"),
+        "attached": sorted(attached),
+        "inline": inline,
+    }
 
 
 def iam_managed_policy(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -151,8 +173,12 @@ def iam_managed_policy(s: ReadOnlySession, arn: str, props: dict[str, Any], r: R
     doc = _document(
         iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
     )
-    return {"exists": True, "name": policy.get("PolicyName"), "statements": _statements(doc),
-            "attachments": policy.get("AttachmentCount")}  # fmt: skip
+    return {
+        "exists": True,
+        "name": policy.get("PolicyName"),
+        "statements": _statements(doc),
+        "attachments": policy.get("AttachmentCount"),
+    }
 
 
 # ------------------------------------------------------------------------------ edge
@@ -166,10 +192,14 @@ def listener(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -
     lst = found[0]
     attrs = {a["Key"]: a["Value"] for a in elb.describe_listener_attributes(ListenerArn=arn).get("Attributes", [])}
     return {
-        "exists": True, "protocol": lst.get("Protocol"), "port": lst.get("Port"), "ssl_policy": lst.get("SslPolicy"),
+        "exists": True,
+        "protocol": lst.get("Protocol"),
+        "port": lst.get("Port"),
+        "ssl_policy": lst.get("SslPolicy"),
         "certificates": [c.get("CertificateArn") for c in lst.get("Certificates", [])],
-        "actions": lst.get("DefaultActions", []), "attributes": attrs,
-    }  # fmt: skip
+        "actions": lst.get("DefaultActions", []),
+        "attributes": attrs,
+    }
 
 
 def load_balancer(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -179,8 +209,12 @@ def load_balancer(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolv
         return MISSING
     lb = found[0]
     attrs = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
-    return {"exists": True, "scheme": lb.get("Scheme"), "azs": [z.get("ZoneName") for z in lb.get("AvailabilityZones", [])],
-            "attributes": attrs}  # fmt: skip
+    return {
+        "exists": True,
+        "scheme": lb.get("Scheme"),
+        "azs": [z.get("ZoneName") for z in lb.get("AvailabilityZones", [])],
+        "attributes": attrs,
+    }
 
 
 def target_group(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -196,25 +230,37 @@ def target_group(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolve
 def db_cluster(s: ReadOnlySession, cluster_id: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     rds = s.client("rds")
     c = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-    azs = [rds.describe_db_instances(DBInstanceIdentifier=m["DBInstanceIdentifier"])["DBInstances"][0].get("AvailabilityZone")
-           for m in c.get("DBClusterMembers", [])]  # fmt: skip
+    azs = [
+        rds.describe_db_instances(DBInstanceIdentifier=m["DBInstanceIdentifier"])["DBInstances"][0].get(
+            "AvailabilityZone"
+        )
+        for m in c.get("DBClusterMembers", [])
+    ]
     return {
         "exists": True,
         # .get() without a default: a missing StorageEncrypted is None, never "encrypted".
-        "encrypted": c.get("StorageEncrypted"), "kms_key": c.get("KmsKeyId"),
-        "deletion_protection": c.get("DeletionProtection"), "iam_auth": c.get("IAMDatabaseAuthenticationEnabled"),
-        "backup_days": c.get("BackupRetentionPeriod"), "log_exports": c.get("EnabledCloudwatchLogsExports", []),
-        "member_azs": azs, "parameter_group": c.get("DBClusterParameterGroup"),
-    }  # fmt: skip
+        "encrypted": c.get("StorageEncrypted"),
+        "kms_key": c.get("KmsKeyId"),
+        "deletion_protection": c.get("DeletionProtection"),
+        "iam_auth": c.get("IAMDatabaseAuthenticationEnabled"),
+        "backup_days": c.get("BackupRetentionPeriod"),
+        "log_exports": c.get("EnabledCloudwatchLogsExports", []),
+        "member_azs": azs,
+        "parameter_group": c.get("DBClusterParameterGroup"),
+    }
 
 
 def db_instance(s: ReadOnlySession, instance_id: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     i = s.client("rds").describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
     return {
-        "exists": True, "az": i.get("AvailabilityZone"), "public": i.get("PubliclyAccessible"),
-        "encrypted": i.get("StorageEncrypted"), "cluster": i.get("DBClusterIdentifier"),
-        "performance_insights": i.get("PerformanceInsightsEnabled"), "pi_kms_key": i.get("PerformanceInsightsKMSKeyId"),
-    }  # fmt: skip
+        "exists": True,
+        "az": i.get("AvailabilityZone"),
+        "public": i.get("PubliclyAccessible"),
+        "encrypted": i.get("StorageEncrypted"),
+        "cluster": i.get("DBClusterIdentifier"),
+        "performance_insights": i.get("PerformanceInsightsEnabled"),
+        "pi_kms_key": i.get("PerformanceInsightsKMSKeyId"),
+    }
 
 
 def db_subnet_group(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -252,8 +298,12 @@ def sns_topic_policy(s: ReadOnlySession, physical: str, props: dict[str, Any], r
 
 def sqs_queue(s: ReadOnlySession, url: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     attrs = s.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return {"exists": True, "kms_key": attrs.get("KmsMasterKeyId"), "policy": _statements(attrs.get("Policy")),
-            "retention_seconds": attrs.get("MessageRetentionPeriod")}  # fmt: skip
+    return {
+        "exists": True,
+        "kms_key": attrs.get("KmsMasterKeyId"),
+        "policy": _statements(attrs.get("Policy")),
+        "retention_seconds": attrs.get("MessageRetentionPeriod"),
+    }
 
 
 def sqs_queue_policy(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -274,11 +324,14 @@ def lambda_function(s: ReadOnlySession, name: str, props: dict[str, Any], r: Res
     cfg = s.client("lambda").get_function_configuration(FunctionName=name)
     vpc = cfg.get("VpcConfig") or {}
     return {
-        "exists": True, "runtime": cfg.get("Runtime"), "subnets": vpc.get("SubnetIds", []),
-        "security_groups": vpc.get("SecurityGroupIds", []), "kms_key": cfg.get("KMSKeyArn"),
+        "exists": True,
+        "runtime": cfg.get("Runtime"),
+        "subnets": vpc.get("SubnetIds", []),
+        "security_groups": vpc.get("SecurityGroupIds", []),
+        "kms_key": cfg.get("KMSKeyArn"),
         "tracing": (cfg.get("TracingConfig") or {}).get("Mode"),
         "dead_letter": (cfg.get("DeadLetterConfig") or {}).get("TargetArn"),
-    }  # fmt: skip
+    }
 
 
 def lambda_version(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -296,10 +349,13 @@ def state_machine(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolv
     sm = s.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
     enc, logging = sm.get("encryptionConfiguration") or {}, sm.get("loggingConfiguration") or {}
     return {
-        "exists": True, "encryption": enc.get("type"), "kms_key": enc.get("kmsKeyId"),
-        "log_level": logging.get("level"), "log_execution_data": logging.get("includeExecutionData"),
+        "exists": True,
+        "encryption": enc.get("type"),
+        "kms_key": enc.get("kmsKeyId"),
+        "log_level": logging.get("level"),
+        "log_execution_data": logging.get("includeExecutionData"),
         "tracing": (sm.get("tracingConfiguration") or {}).get("enabled"),
-    }  # fmt: skip
+    }
 
 
 def schedule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -307,9 +363,13 @@ def schedule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) 
     kw = {"GroupName": group} if isinstance(group, str) else {}
     sc = s.client("scheduler").get_schedule(Name=name, **kw)
     target = sc.get("Target") or {}
-    return {"exists": True, "state": sc.get("State"), "expression": sc.get("ScheduleExpression"),
-            "dead_letter": (target.get("DeadLetterConfig") or {}).get("Arn"),
-            "retries": (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts")}  # fmt: skip
+    return {
+        "exists": True,
+        "state": sc.get("State"),
+        "expression": sc.get("ScheduleExpression"),
+        "dead_letter": (target.get("DeadLetterConfig") or {}).get("Arn"),
+        "retries": (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts"),
+    }
 
 
 def event_rule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -317,8 +377,12 @@ def event_rule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver
     rule = events.describe_rule(Name=name)
     targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
     pattern = rule.get("EventPattern")
-    return {"exists": True, "state": rule.get("State"), "pattern": json.loads(pattern) if pattern else None,
-            "targets": sorted(t["Arn"] for t in targets)}  # fmt: skip
+    return {
+        "exists": True,
+        "state": rule.get("State"),
+        "pattern": json.loads(pattern) if pattern else None,
+        "targets": sorted(t["Arn"] for t in targets),
+    }
 
 
 # ------------------------------------------------------------------------------ network
@@ -337,8 +401,13 @@ def subnet(s: ReadOnlySession, subnet_id: str, props: dict[str, Any], r: Resolve
     x = _one(s.client("ec2").describe_subnets(SubnetIds=[subnet_id])["Subnets"])
     if x is None:
         return MISSING
-    return {"exists": True, "az": x.get("AvailabilityZone"), "cidr": x.get("CidrBlock"), "vpc": x.get("VpcId"),
-            "public_ip_on_launch": x.get("MapPublicIpOnLaunch")}  # fmt: skip
+    return {
+        "exists": True,
+        "az": x.get("AvailabilityZone"),
+        "cidr": x.get("CidrBlock"),
+        "vpc": x.get("VpcId"),
+        "public_ip_on_launch": x.get("MapPublicIpOnLaunch"),
+    }
 
 
 def _route_tables(s: ReadOnlySession, **filters: Any) -> list[dict[str, Any]]:
@@ -349,9 +418,12 @@ def route_table(s: ReadOnlySession, table_id: str, props: dict[str, Any], r: Res
     t = _one(_route_tables(s, RouteTableIds=[table_id]))
     if t is None:
         return MISSING
-    return {"exists": True, "vpc": t.get("VpcId"),
-            "routes": [{k: v for k, v in rt.items() if k.endswith(("Id", "CidrBlock"))} for rt in t.get("Routes", [])],
-            "subnets": [a.get("SubnetId") for a in t.get("Associations", []) if a.get("SubnetId")]}  # fmt: skip
+    return {
+        "exists": True,
+        "vpc": t.get("VpcId"),
+        "routes": [{k: v for k, v in rt.items() if k.endswith(("Id", "CidrBlock"))} for rt in t.get("Routes", [])],
+        "subnets": [a.get("SubnetId") for a in t.get("Associations", []) if a.get("SubnetId")],
+    }
 
 
 def route(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -376,14 +448,21 @@ def gateway_association(s: ReadOnlySession, physical: str, props: dict[str, Any]
 def network_firewall(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     fw = s.client("network-firewall").describe_firewall(FirewallArn=arn)
     status = fw.get("FirewallStatus") or {}
-    return {"exists": True, "policy": fw["Firewall"].get("FirewallPolicyArn"), "status": status.get("Status"),
-            "subnets": sorted(m["SubnetId"] for m in fw["Firewall"].get("SubnetMappings", []))}  # fmt: skip
+    return {
+        "exists": True,
+        "policy": fw["Firewall"].get("FirewallPolicyArn"),
+        "status": status.get("Status"),
+        "subnets": sorted(m["SubnetId"] for m in fw["Firewall"].get("SubnetMappings", [])),
+    }
 
 
 def firewall_policy(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     policy = s.client("network-firewall").describe_firewall_policy(FirewallPolicyArn=arn)["FirewallPolicy"]
-    return {"exists": True, "stateful_defaults": sorted(policy.get("StatefulDefaultActions", [])),
-            "order": (policy.get("StatefulEngineOptions") or {}).get("RuleOrder")}  # fmt: skip
+    return {
+        "exists": True,
+        "stateful_defaults": sorted(policy.get("StatefulDefaultActions", [])),
+        "order": (policy.get("StatefulEngineOptions") or {}).get("RuleOrder"),
+    }
 
 
 def firewall_rule_group(s: ReadOnlySession, arn: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -447,8 +526,13 @@ def security_group(s: ReadOnlySession, group_id: str, props: dict[str, Any], r: 
             out += [{**base, "PrefixListId": x.get("PrefixListId")} for x in p.get("PrefixListIds", [])]
         return out
 
-    return {"exists": True, "vpc": g.get("VpcId"), "name": g.get("GroupName"), "ingress": flat(g.get("IpPermissions", [])),
-            "egress": flat(g.get("IpPermissionsEgress", []))}  # fmt: skip
+    return {
+        "exists": True,
+        "vpc": g.get("VpcId"),
+        "name": g.get("GroupName"),
+        "ingress": flat(g.get("IpPermissions", [])),
+        "egress": flat(g.get("IpPermissionsEgress", [])),
+    }
 
 
 def _rule_in(rules: list[dict[str, Any]], props: dict[str, Any], r: Resolver, peers: tuple[str, ...]) -> bool:
@@ -475,11 +559,17 @@ def _rule_observation(s: ReadOnlySession, props: dict[str, Any], r: Resolver, di
     if not isinstance(group, str):
         return MISSING
     g = security_group(s, group, props, r)
-    peers = (("SourceSecurityGroupId", "CidrIp", "CidrIpv6", "SourcePrefixListId") if direction == "ingress"
-             else ("DestinationSecurityGroupId", "CidrIp", "CidrIpv6", "DestinationPrefixListId"))  # fmt: skip
+    peers = (
+        ("SourceSecurityGroupId", "CidrIp", "CidrIpv6", "SourcePrefixListId")
+        if direction == "ingress"
+        else ("DestinationSecurityGroupId", "CidrIp", "CidrIpv6", "DestinationPrefixListId")
+    )
     rule = {k: props.get(k) for k in ("IpProtocol", "FromPort", "ToPort", "CidrIp", "CidrIpv6")}
-    return {"exists": bool(g.get("exists")) and _rule_in(g.get(direction, []), props, r, peers), "group": group,
-            "rule": rule}  # fmt: skip
+    return {
+        "exists": bool(g.get("exists")) and _rule_in(g.get(direction, []), props, r, peers),
+        "group": group,
+        "rule": rule,
+    }
 
 
 def security_group_ingress(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -494,17 +584,26 @@ def vpc_endpoint(s: ReadOnlySession, endpoint_id: str, props: dict[str, Any], r:
     e = _one(s.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"])
     if e is None:
         return MISSING
-    return {"exists": True, "service": e.get("ServiceName"), "type": e.get("VpcEndpointType"),
-            "private_dns": e.get("PrivateDnsEnabled"), "policy": _statements(e.get("PolicyDocument")),
-            "subnets": e.get("SubnetIds", [])}  # fmt: skip
+    return {
+        "exists": True,
+        "service": e.get("ServiceName"),
+        "type": e.get("VpcEndpointType"),
+        "private_dns": e.get("PrivateDnsEnabled"),
+        "policy": _statements(e.get("PolicyDocument")),
+        "subnets": e.get("SubnetIds", []),
+    }
 
 
 def flow_log(s: ReadOnlySession, flow_log_id: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     f = _one(s.client("ec2").describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"])
     if f is None:
         return MISSING
-    return {"exists": True, "traffic_type": f.get("TrafficType"), "resource": f.get("ResourceId"),
-            "destination": f.get("LogGroupName") or f.get("LogDestination")}  # fmt: skip
+    return {
+        "exists": True,
+        "traffic_type": f.get("TrafficType"),
+        "resource": f.get("ResourceId"),
+        "destination": f.get("LogGroupName") or f.get("LogDestination"),
+    }
 
 
 # ------------------------------------------------------------------------------ backup, alarms
@@ -513,17 +612,31 @@ def flow_log(s: ReadOnlySession, flow_log_id: str, props: dict[str, Any], r: Res
 def backup_vault(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     v = s.client("backup").describe_backup_vault(BackupVaultName=name)
     key = s.client("kms").describe_key(KeyId=v["EncryptionKeyArn"])["KeyMetadata"] if v.get("EncryptionKeyArn") else {}
-    return {"exists": True, "kms_key": v.get("EncryptionKeyArn"), "key_manager": key.get("KeyManager"),
-            "locked": v.get("Locked"), "min_days": v.get("MinRetentionDays"), "max_days": v.get("MaxRetentionDays")}  # fmt: skip
+    return {
+        "exists": True,
+        "kms_key": v.get("EncryptionKeyArn"),
+        "key_manager": key.get("KeyManager"),
+        "locked": v.get("Locked"),
+        "min_days": v.get("MinRetentionDays"),
+        "max_days": v.get("MaxRetentionDays"),
+    }
 
 
 def backup_plan(s: ReadOnlySession, plan_id: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
     plan = s.client("backup").get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
-    return {"exists": True, "rules": [
-        {"name": x.get("RuleName"), "schedule": x.get("ScheduleExpression"), "vault": x.get("TargetBackupVaultName"),
-         "delete_after_days": (x.get("Lifecycle") or {}).get("DeleteAfterDays"),
-         "copies": [c.get("DestinationBackupVaultArn") for c in x.get("CopyActions", [])]}
-        for x in plan.get("Rules", [])]}  # fmt: skip
+    return {
+        "exists": True,
+        "rules": [
+            {
+                "name": x.get("RuleName"),
+                "schedule": x.get("ScheduleExpression"),
+                "vault": x.get("TargetBackupVaultName"),
+                "delete_after_days": (x.get("Lifecycle") or {}).get("DeleteAfterDays"),
+                "copies": [c.get("DestinationBackupVaultArn") for c in x.get("CopyActions", [])],
+            }
+            for x in plan.get("Rules", [])
+        ],
+    }
 
 
 def backup_selection(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -551,8 +664,12 @@ def alarm(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> 
     if not found:
         return MISSING
     a = found[0]
-    return {"exists": True, "actions": a.get("AlarmActions", []), "threshold": a.get("Threshold"),
-            "enabled": a.get("ActionsEnabled")}  # fmt: skip
+    return {
+        "exists": True,
+        "actions": a.get("AlarmActions", []),
+        "threshold": a.get("Threshold"),
+        "enabled": a.get("ActionsEnabled"),
+    }
 
 
 # ------------------------------------------------------------------------------ audit and detection
@@ -563,10 +680,16 @@ def trail(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> 
     t = ct.get_trail(Name=name)["Trail"]
     status = ct.get_trail_status(Name=name)
     selectors = ct.get_event_selectors(TrailName=name)
-    return {"exists": True, "logging": status.get("IsLogging"), "validation": t.get("LogFileValidationEnabled"),
-            "kms_key": t.get("KmsKeyId"), "cloudwatch_logs": t.get("CloudWatchLogsLogGroupArn"),
-            "multi_region": t.get("IsMultiRegionTrail"), "bucket": t.get("S3BucketName"),
-            "selectors": selectors.get("EventSelectors", [])}  # fmt: skip
+    return {
+        "exists": True,
+        "logging": status.get("IsLogging"),
+        "validation": t.get("LogFileValidationEnabled"),
+        "kms_key": t.get("KmsKeyId"),
+        "cloudwatch_logs": t.get("CloudWatchLogsLogGroupArn"),
+        "multi_region": t.get("IsMultiRegionTrail"),
+        "bucket": t.get("S3BucketName"),
+        "selectors": selectors.get("EventSelectors", []),
+    }
 
 
 def config_rule(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -588,8 +711,11 @@ def config_recorder(s: ReadOnlySession, name: str, props: dict[str, Any], r: Res
     ]
     if not rec:
         return MISSING
-    return {"exists": True, "recording": bool(status and status[0].get("recording")),
-            "all_supported": rec[0].get("recordingGroup", {}).get("allSupported")}  # fmt: skip
+    return {
+        "exists": True,
+        "recording": bool(status and status[0].get("recording")),
+        "all_supported": rec[0].get("recordingGroup", {}).get("allSupported"),
+    }
 
 
 def delivery_channel(s: ReadOnlySession, name: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -642,8 +768,12 @@ def web_acl(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolve
     name, acl_id, scope = _web_acl_ref(physical)
     acl = s.client("wafv2").get_web_acl(Name=name, Id=acl_id, Scope=scope)["WebACL"]
     groups = [(x.get("Statement") or {}).get("ManagedRuleGroupStatement", {}).get("Name") for x in acl.get("Rules", [])]
-    return {"exists": True, "arn": acl.get("ARN"), "managed_groups": [g for g in groups if g],
-            "default": list((acl.get("DefaultAction") or {}).keys())}  # fmt: skip
+    return {
+        "exists": True,
+        "arn": acl.get("ARN"),
+        "managed_groups": [g for g in groups if g],
+        "default": list((acl.get("DefaultAction") or {}).keys()),
+    }
 
 
 def web_acl_association(s: ReadOnlySession, physical: str, props: dict[str, Any], r: Resolver) -> dict[str, Any]:
@@ -698,39 +828,71 @@ def _lid_of(r: Resolver, physical: str) -> str | None:
 
 
 OBSERVERS: dict[str, Observer] = {
-    "AWS::KMS::Key": kms_key, "AWS::KMS::Alias": kms_alias,
-    "AWS::S3::Bucket": s3_bucket, "AWS::S3::BucketPolicy": s3_bucket_policy,
-    "AWS::Logs::LogGroup": log_group, "AWS::Logs::MetricFilter": metric_filter,
-    "AWS::IAM::Role": iam_role, "AWS::IAM::ManagedPolicy": iam_managed_policy,
-    "AWS::ElasticLoadBalancingV2::Listener": listener, "AWS::ElasticLoadBalancingV2::LoadBalancer": load_balancer,
+    "AWS::KMS::Key": kms_key,
+    "AWS::KMS::Alias": kms_alias,
+    "AWS::S3::Bucket": s3_bucket,
+    "AWS::S3::BucketPolicy": s3_bucket_policy,
+    "AWS::Logs::LogGroup": log_group,
+    "AWS::Logs::MetricFilter": metric_filter,
+    "AWS::IAM::Role": iam_role,
+    "AWS::IAM::ManagedPolicy": iam_managed_policy,
+    "AWS::ElasticLoadBalancingV2::Listener": listener,
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": load_balancer,
     "AWS::ElasticLoadBalancingV2::TargetGroup": target_group,
-    "AWS::RDS::DBCluster": db_cluster, "AWS::RDS::DBInstance": db_instance, "AWS::RDS::DBSubnetGroup": db_subnet_group,
+    "AWS::RDS::DBCluster": db_cluster,
+    "AWS::RDS::DBInstance": db_instance,
+    "AWS::RDS::DBSubnetGroup": db_subnet_group,
     "AWS::RDS::DBClusterParameterGroup": db_cluster_parameter_group,
-    "AWS::SNS::Topic": sns_topic, "AWS::SNS::TopicPolicy": sns_topic_policy,
-    "AWS::SQS::Queue": sqs_queue, "AWS::SQS::QueuePolicy": sqs_queue_policy,
+    "AWS::SNS::Topic": sns_topic,
+    "AWS::SNS::TopicPolicy": sns_topic_policy,
+    "AWS::SQS::Queue": sqs_queue,
+    "AWS::SQS::QueuePolicy": sqs_queue_policy,
     "AWS::SSM::Parameter": ssm_parameter,
-    "AWS::Lambda::Function": lambda_function, "AWS::Lambda::Version": lambda_version,
-    "AWS::Lambda::Url": function_url, "AWS::StepFunctions::StateMachine": state_machine, "AWS::Scheduler::Schedule": schedule,
+    "AWS::Lambda::Function": lambda_function,
+    "AWS::Lambda::Version": lambda_version,
+    "AWS::Lambda::Url": function_url,
+    "AWS::StepFunctions::StateMachine": state_machine,
+    "AWS::Scheduler::Schedule": schedule,
     "AWS::Events::Rule": event_rule,
-    "AWS::EC2::VPC": vpc, "AWS::EC2::Subnet": subnet, "AWS::EC2::RouteTable": route_table, "AWS::EC2::Route": route,
-    "AWS::EC2::SubnetRouteTableAssociation": subnet_association, "AWS::EC2::InternetGateway": internet_gateway,
-    "AWS::EC2::VPCGatewayAttachment": gateway_attachment, "AWS::EC2::NatGateway": nat_gateway,
-    "AWS::EC2::EIP": elastic_ip, "AWS::EC2::SecurityGroup": security_group,
-    "AWS::EC2::SecurityGroupIngress": security_group_ingress, "AWS::EC2::SecurityGroupEgress": security_group_egress,
-    "AWS::EC2::VPCEndpoint": vpc_endpoint, "AWS::EC2::FlowLog": flow_log,
+    "AWS::EC2::VPC": vpc,
+    "AWS::EC2::Subnet": subnet,
+    "AWS::EC2::RouteTable": route_table,
+    "AWS::EC2::Route": route,
+    "AWS::EC2::SubnetRouteTableAssociation": subnet_association,
+    "AWS::EC2::InternetGateway": internet_gateway,
+    "AWS::EC2::VPCGatewayAttachment": gateway_attachment,
+    "AWS::EC2::NatGateway": nat_gateway,
+    "AWS::EC2::EIP": elastic_ip,
+    "AWS::EC2::SecurityGroup": security_group,
+    "AWS::EC2::SecurityGroupIngress": security_group_ingress,
+    "AWS::EC2::SecurityGroupEgress": security_group_egress,
+    "AWS::EC2::VPCEndpoint": vpc_endpoint,
+    "AWS::EC2::FlowLog": flow_log,
     "AWS::EC2::GatewayRouteTableAssociation": gateway_association,
-    "AWS::NetworkFirewall::Firewall": network_firewall, "AWS::NetworkFirewall::FirewallPolicy": firewall_policy,
-    "AWS::NetworkFirewall::RuleGroup": firewall_rule_group, "AWS::NetworkFirewall::LoggingConfiguration": firewall_logging,
-    "AWS::Backup::BackupVault": backup_vault, "AWS::Backup::BackupPlan": backup_plan,
-    "AWS::Backup::BackupSelection": backup_selection, "AWS::Backup::RestoreTestingPlan": restore_testing_plan,
+    "AWS::NetworkFirewall::Firewall": network_firewall,
+    "AWS::NetworkFirewall::FirewallPolicy": firewall_policy,
+    "AWS::NetworkFirewall::RuleGroup": firewall_rule_group,
+    "AWS::NetworkFirewall::LoggingConfiguration": firewall_logging,
+    "AWS::Backup::BackupVault": backup_vault,
+    "AWS::Backup::BackupPlan": backup_plan,
+    "AWS::Backup::BackupSelection": backup_selection,
+    "AWS::Backup::RestoreTestingPlan": restore_testing_plan,
     "AWS::Backup::RestoreTestingSelection": restore_testing_selection,
-    "AWS::CloudWatch::Alarm": alarm, "AWS::CloudTrail::Trail": trail,
-    "AWS::Config::ConfigRule": config_rule, "AWS::Config::ConfigurationRecorder": config_recorder,
+    "AWS::CloudWatch::Alarm": alarm,
+    "AWS::CloudTrail::Trail": trail,
+    "AWS::Config::ConfigRule": config_rule,
+    "AWS::Config::ConfigurationRecorder": config_recorder,
     "AWS::Config::DeliveryChannel": delivery_channel,
-    "AWS::GuardDuty::Detector": guardduty_detector, "AWS::GuardDuty::PublishingDestination": guardduty_destination,
-    "AWS::SecurityHub::Hub": security_hub, "AWS::SecurityHub::Standard": security_hub_standard,
-    "AWS::Macie::Session": macie_session, "AWS::AccessAnalyzer::Analyzer": access_analyzer,
-    "AWS::WAFv2::WebACL": web_acl, "AWS::WAFv2::WebACLAssociation": web_acl_association,
-    "AWS::WAFv2::LoggingConfiguration": waf_logging, "AWS::FIS::ExperimentTemplate": fis_template,
-    "Custom::VpcRestrictDefaultSG": default_security_group_closed, "Custom::Trigger": one_shot_trigger,
-}  # fmt: skip
+    "AWS::GuardDuty::Detector": guardduty_detector,
+    "AWS::GuardDuty::PublishingDestination": guardduty_destination,
+    "AWS::SecurityHub::Hub": security_hub,
+    "AWS::SecurityHub::Standard": security_hub_standard,
+    "AWS::Macie::Session": macie_session,
+    "AWS::AccessAnalyzer::Analyzer": access_analyzer,
+    "AWS::WAFv2::WebACL": web_acl,
+    "AWS::WAFv2::WebACLAssociation": web_acl_association,
+    "AWS::WAFv2::LoggingConfiguration": waf_logging,
+    "AWS::FIS::ExperimentTemplate": fis_template,
+    "Custom::VpcRestrictDefaultSG": default_security_group_closed,
+    "Custom::Trigger": one_shot_trigger,
+}

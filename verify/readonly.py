@@ -19,41 +19,76 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "cloudformation": frozenset({"DescribeStacks", "GetTemplate", "ListStackResources"}),
     "ssm": frozenset({"GetParameter"}),
     "kms": frozenset({"DescribeKey", "GetKeyRotationStatus", "ListAliases"}),
-    "s3": frozenset({
-        "GetBucketEncryption", "GetBucketVersioning", "GetPublicAccessBlock", "GetBucketOwnershipControls",
-        "GetBucketPolicy", "GetBucketLifecycleConfiguration", "GetObjectLockConfiguration", "GetBucketLogging",
-    }),
-    "iam": frozenset({"GetRole", "GetPolicy", "GetPolicyVersion", "ListAttachedRolePolicies", "ListRolePolicies",
-                      "GetRolePolicy"}),
-    "elbv2": frozenset({
-        "DescribeListeners", "DescribeListenerAttributes", "DescribeLoadBalancers", "DescribeLoadBalancerAttributes",
-        "DescribeTargetGroups",
-    }),
-    "rds": frozenset({"DescribeDBClusters", "DescribeDBInstances", "DescribeDBSubnetGroups", "DescribeDBClusterParameters"}),
+    "s3": frozenset(
+        {
+            "GetBucketEncryption",
+            "GetBucketVersioning",
+            "GetPublicAccessBlock",
+            "GetBucketOwnershipControls",
+            "GetBucketPolicy",
+            "GetBucketLifecycleConfiguration",
+            "GetObjectLockConfiguration",
+            "GetBucketLogging",
+        }
+    ),
+    "iam": frozenset(
+        {"GetRole", "GetPolicy", "GetPolicyVersion", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy"}
+    ),
+    "elbv2": frozenset(
+        {
+            "DescribeListeners",
+            "DescribeListenerAttributes",
+            "DescribeLoadBalancers",
+            "DescribeLoadBalancerAttributes",
+            "DescribeTargetGroups",
+        }
+    ),
+    "rds": frozenset(
+        {"DescribeDBClusters", "DescribeDBInstances", "DescribeDBSubnetGroups", "DescribeDBClusterParameters"}
+    ),
     "logs": frozenset({"DescribeLogGroups", "DescribeMetricFilters"}),
     "sns": frozenset({"GetTopicAttributes"}),
     "sqs": frozenset({"GetQueueAttributes"}),
-    "ec2": frozenset({
-        "DescribeVpcs", "DescribeSubnets", "DescribeRouteTables", "DescribeInternetGateways", "DescribeNatGateways",
-        "DescribeAddresses", "DescribeSecurityGroups", "DescribeVpcEndpoints", "DescribeFlowLogs",
-    }),
+    "ec2": frozenset(
+        {
+            "DescribeVpcs",
+            "DescribeSubnets",
+            "DescribeRouteTables",
+            "DescribeInternetGateways",
+            "DescribeNatGateways",
+            "DescribeAddresses",
+            "DescribeSecurityGroups",
+            "DescribeVpcEndpoints",
+            "DescribeFlowLogs",
+        }
+    ),
     # GetFunctionConfiguration also returns environment variables (decrypted only for a caller with
     # kms:Decrypt on the function's key); the observer keeps none of them. GetFunction is not listed:
     # it hands out a download URL for the code.
     "lambda": frozenset({"GetFunctionConfiguration", "GetFunctionUrlConfig"}),
-    "network-firewall": frozenset({"DescribeFirewall", "DescribeFirewallPolicy", "DescribeRuleGroup",
-                                   "DescribeLoggingConfiguration"}),
+    "network-firewall": frozenset(
+        {"DescribeFirewall", "DescribeFirewallPolicy", "DescribeRuleGroup", "DescribeLoggingConfiguration"}
+    ),
     "stepfunctions": frozenset({"DescribeStateMachine"}),
-    "backup": frozenset({
-        "DescribeBackupVault", "GetBackupPlan", "GetBackupSelection", "GetRestoreTestingPlan",
-        "GetRestoreTestingSelection",
-    }),
+    "backup": frozenset(
+        {
+            "DescribeBackupVault",
+            "GetBackupPlan",
+            "GetBackupSelection",
+            "GetRestoreTestingPlan",
+            "GetRestoreTestingSelection",
+        }
+    ),
     "cloudwatch": frozenset({"DescribeAlarms"}),
     "cloudtrail": frozenset({"GetTrail", "GetTrailStatus", "GetEventSelectors"}),
-    "config": frozenset({
-        "DescribeConfigRules", "DescribeConfigurationRecorders", "DescribeConfigurationRecorderStatus",
-        "DescribeDeliveryChannels",
-    }),
+    "config": frozenset(
+        {
+            "DescribeConfigRules",
+            "DescribeConfigurationRecorders",
+            "DescribeConfigurationRecorderStatus",
+            "DescribeDeliveryChannels",
+        }
+    ),
     "guardduty": frozenset({"GetDetector", "DescribePublishingDestination"}),
     "securityhub": frozenset({"DescribeHub", "GetEnabledStandards"}),
     "macie2": frozenset({"GetMacieSession"}),
@@ -62,13 +97,24 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "fis": frozenset({"GetExperimentTemplate"}),
     "scheduler": frozenset({"GetSchedule"}),
     "events": frozenset({"DescribeRule", "ListTargetsByRule"}),
-}  # fmt: skip
+}
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
 # Parameters that would turn an allowed read into a read of secrets: refused whatever the operation.
 REFUSED_PARAMETERS = {"WithDecryption": True}
 # Reads that would expose customer data, secrets or plaintext: never on the list.
-DATA_READS = frozenset({"GetObject", "GetObjectVersion", "GetSecretValue", "Decrypt", "GetParametersByPath",
-                        "GetLogEvents", "FilterLogEvents", "GetQueryResults", "ReceiveMessage"})  # fmt: skip
+DATA_READS = frozenset(
+    {
+        "GetObject",
+        "GetObjectVersion",
+        "GetSecretValue",
+        "Decrypt",
+        "GetParametersByPath",
+        "GetLogEvents",
+        "FilterLogEvents",
+        "GetQueryResults",
+        "ReceiveMessage",
+    }
+)
 
 
 class ReadOnlyViolation(RuntimeError):

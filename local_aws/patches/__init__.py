@@ -35,9 +35,20 @@ from local_aws.patches.base import Patch, Undo, forget_models, refresh_model_reg
 MOTO_VERSION = "5.2.5"
 
 PATCHES: tuple[Patch, ...] = (
-    *kms.PATCHES, *iam.PATCHES, *ssm.PATCHES, *rds.PATCHES, *logs.PATCHES, *ec2.PATCHES, *backup.PATCHES, *s3.PATCHES,
-    *cloudwatch.PATCHES, *elbv2.PATCHES, *stepfunctions.PATCHES, *awslambda.PATCHES, *sqs.PATCHES,
-)  # fmt: skip
+    *kms.PATCHES,
+    *iam.PATCHES,
+    *ssm.PATCHES,
+    *rds.PATCHES,
+    *logs.PATCHES,
+    *ec2.PATCHES,
+    *backup.PATCHES,
+    *s3.PATCHES,
+    *cloudwatch.PATCHES,
+    *elbv2.PATCHES,
+    *stepfunctions.PATCHES,
+    *awslambda.PATCHES,
+    *sqs.PATCHES,
+)
 BY_NAME = {p.name: p for p in PATCHES}
 
 _applied: dict[str, Undo] = {}

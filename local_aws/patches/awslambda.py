@@ -49,8 +49,9 @@ def _install_url(undo: Undo) -> None:
         ) -> FunctionUrlConfig:
             p = cloudformation_json["Properties"]
             function = lambda_backends[account_id][region_name].get_function(str(p["TargetFunctionArn"]))
-            url = function.create_url_config({"AuthType": p["AuthType"], "Cors": p.get("Cors"),
-                                              "InvokeMode": p.get("InvokeMode")})  # fmt: skip
+            url = function.create_url_config(
+                {"AuthType": p["AuthType"], "Cors": p.get("Cors"), "InvokeMode": p.get("InvokeMode")}
+            )
             arn = function.function_arn
             url.is_created = lambda: True  # type: ignore[attr-defined]
             url.physical_resource_id = arn  # type: ignore[attr-defined]
@@ -61,8 +62,17 @@ def _install_url(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("lambda.cmk-and-tracing", "function environment CMK and tracing mode are dropped", _install,
-          frozenset({"lambda.cmk", "lambda.tracing"})),
-    Patch("lambda.function-url", "no CloudFormation model for AWS::Lambda::Url (GetAtt FunctionUrl crashes the stack)",
-          _install_url, frozenset({"lambda.url_auth"}), frozenset({"AWS::Lambda::Url"})),
-)  # fmt: skip
+    Patch(
+        "lambda.cmk-and-tracing",
+        "function environment CMK and tracing mode are dropped",
+        _install,
+        frozenset({"lambda.cmk", "lambda.tracing"}),
+    ),
+    Patch(
+        "lambda.function-url",
+        "no CloudFormation model for AWS::Lambda::Url (GetAtt FunctionUrl crashes the stack)",
+        _install_url,
+        frozenset({"lambda.url_auth"}),
+        frozenset({"AWS::Lambda::Url"}),
+    ),
+)

@@ -101,7 +101,11 @@ def _install(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("backup.vault-and-plan-models", "moto has no CloudFormation models for backup vaults and plans", _install,
-          frozenset({"backup.vault.cmk", "backup.vault.lock", "backup.plan"}),
-          frozenset({"AWS::Backup::BackupVault", "AWS::Backup::BackupPlan"})),
-)  # fmt: skip
+    Patch(
+        "backup.vault-and-plan-models",
+        "moto has no CloudFormation models for backup vaults and plans",
+        _install,
+        frozenset({"backup.vault.cmk", "backup.vault.lock", "backup.plan"}),
+        frozenset({"AWS::Backup::BackupVault", "AWS::Backup::BackupPlan"}),
+    ),
+)

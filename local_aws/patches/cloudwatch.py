@@ -51,6 +51,11 @@ def _install(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("cloudwatch.alarm-model", "moto has no CloudFormation model for AWS::CloudWatch::Alarm", _install,
-          frozenset({"cloudwatch.alarm"}), frozenset({"AWS::CloudWatch::Alarm"})),
-)  # fmt: skip
+    Patch(
+        "cloudwatch.alarm-model",
+        "moto has no CloudFormation model for AWS::CloudWatch::Alarm",
+        _install,
+        frozenset({"cloudwatch.alarm"}),
+        frozenset({"AWS::CloudWatch::Alarm"}),
+    ),
+)

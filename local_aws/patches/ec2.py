@@ -50,11 +50,15 @@ def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any], vpc_id:
     peer = rule.get("DestinationSecurityGroupId")
     prefix_list = rule.get("DestinationPrefixListId")
     backend.authorize_security_group_egress(
-        group_name_or_id=group_id, ip_protocol=str(rule["IpProtocol"]), from_port=rule.get("FromPort"),
-        to_port=rule.get("ToPort"), ip_ranges=[{"CidrIp": rule["CidrIp"]}] if rule.get("CidrIp") else [],
+        group_name_or_id=group_id,
+        ip_protocol=str(rule["IpProtocol"]),
+        from_port=rule.get("FromPort"),
+        to_port=rule.get("ToPort"),
+        ip_ranges=[{"CidrIp": rule["CidrIp"]}] if rule.get("CidrIp") else [],
         source_groups=[{"GroupId": peer}] if peer else [],
-        prefix_list_ids=[{"PrefixListId": prefix_list}] if prefix_list else [], vpc_id=vpc_id,
-    )  # fmt: skip
+        prefix_list_ids=[{"PrefixListId": prefix_list}] if prefix_list else [],
+        vpc_id=vpc_id,
+    )
 
 
 def _install_group_egress(undo: Undo) -> None:
@@ -123,8 +127,11 @@ def _install_route_association(undo: Undo) -> None:
         return association
 
     undo.set(SubnetRouteTableAssociation, "create_from_cloudformation_json", classmethod(create))
-    undo.set(SubnetRouteTableAssociation, "physical_resource_id",
-             property(lambda self: getattr(self, "association_id", self.route_table_id)))  # fmt: skip
+    undo.set(
+        SubnetRouteTableAssociation,
+        "physical_resource_id",
+        property(lambda self: getattr(self, "association_id", self.route_table_id)),
+    )
 
 
 def _install_endpoint_policy(undo: Undo) -> None:
@@ -139,12 +146,24 @@ def _install_endpoint_policy(undo: Undo) -> None:
 
 PATCHES = (
     Patch("ec2.ingress-physical-id", "security group ingress rules have no physical ID", _install_ingress_id),
-    Patch("ec2.security-group-egress", "declared egress rules are ignored and the default allow-all rule stays",
-          _install_group_egress, frozenset({"ec2.security_group", "ec2.egress_rule"}),
-          frozenset({"AWS::EC2::SecurityGroupEgress"})),
-    Patch("ec2.route-table-association", "subnet route table associations are invisible to describe_route_tables",
-          _install_route_association, frozenset({"ec2.route_association"}),
-          frozenset({"AWS::EC2::SubnetRouteTableAssociation"})),
-    Patch("ec2.vpc-endpoint-policy", "VPC endpoint policies are stored as a Python repr, not JSON",
-          _install_endpoint_policy, frozenset({"ec2.vpc_endpoint"})),
-)  # fmt: skip
+    Patch(
+        "ec2.security-group-egress",
+        "declared egress rules are ignored and the default allow-all rule stays",
+        _install_group_egress,
+        frozenset({"ec2.security_group", "ec2.egress_rule"}),
+        frozenset({"AWS::EC2::SecurityGroupEgress"}),
+    ),
+    Patch(
+        "ec2.route-table-association",
+        "subnet route table associations are invisible to describe_route_tables",
+        _install_route_association,
+        frozenset({"ec2.route_association"}),
+        frozenset({"AWS::EC2::SubnetRouteTableAssociation"}),
+    ),
+    Patch(
+        "ec2.vpc-endpoint-policy",
+        "VPC endpoint policies are stored as a Python repr, not JSON",
+        _install_endpoint_policy,
+        frozenset({"ec2.vpc_endpoint"}),
+    ),
+)

@@ -53,10 +53,22 @@ def _install_target_group(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("elbv2.listener-attributes", "listener attributes (HSTS) are dropped", _install_listener,
-          frozenset({"elbv2.hsts"})),
-    Patch("elbv2.load-balancer-attributes", "load balancer attributes (access logs, header dropping) are dropped",
-          _install_load_balancer, frozenset({"elbv2.load_balancer.attributes"})),
-    Patch("elbv2.target-group-attributes", "target groups have no GetAtt", _install_target_group,
-          types=frozenset({"AWS::ElasticLoadBalancingV2::TargetGroup"})),
-)  # fmt: skip
+    Patch(
+        "elbv2.listener-attributes",
+        "listener attributes (HSTS) are dropped",
+        _install_listener,
+        frozenset({"elbv2.hsts"}),
+    ),
+    Patch(
+        "elbv2.load-balancer-attributes",
+        "load balancer attributes (access logs, header dropping) are dropped",
+        _install_load_balancer,
+        frozenset({"elbv2.load_balancer.attributes"}),
+    ),
+    Patch(
+        "elbv2.target-group-attributes",
+        "target groups have no GetAtt",
+        _install_target_group,
+        types=frozenset({"AWS::ElasticLoadBalancingV2::TargetGroup"}),
+    ),
+)

@@ -23,14 +23,25 @@ def _install(undo: Undo) -> None:
             backend.attach_role_policy(str(arn), role.name)
 
     def before(props: dict[str, Any]) -> dict[str, Any]:
-        policies = [{**pol, "PolicyDocument": json.dumps(pol["PolicyDocument"]) if isinstance(pol.get("PolicyDocument"), dict)
-                     else pol.get("PolicyDocument")} for pol in props.get("Policies") or []]  # fmt: skip
+        policies = [
+            {
+                **pol,
+                "PolicyDocument": json.dumps(pol["PolicyDocument"])
+                if isinstance(pol.get("PolicyDocument"), dict)
+                else pol.get("PolicyDocument"),
+            }
+            for pol in props.get("Policies") or []
+        ]
         return {**props, "Policies": policies} if policies else props
 
     wrap_create(undo, Role, before=before, after=after)
 
 
 PATCHES = (
-    Patch("iam.role-policies", "roles lose their managed policies; inline documents are stored unreadable", _install,
-          frozenset({"iam.attachments"})),
-)  # fmt: skip
+    Patch(
+        "iam.role-policies",
+        "roles lose their managed policies; inline documents are stored unreadable",
+        _install,
+        frozenset({"iam.attachments"}),
+    ),
+)

@@ -38,6 +38,10 @@ def _install_arn(undo: Undo) -> None:
 
 PATCHES = (
     Patch("logs.log-group-cmk", "log groups lose their KmsKeyId", _install, frozenset({"logs.cmk"})),
-    Patch("logs.log-group-arn", "a log group's GetAtt Arn lacks the documented trailing :*", _install_arn,
-          types=frozenset({"AWS::Logs::LogGroup"})),
-)  # fmt: skip
+    Patch(
+        "logs.log-group-arn",
+        "a log group's GetAtt Arn lacks the documented trailing :*",
+        _install_arn,
+        types=frozenset({"AWS::Logs::LogGroup"}),
+    ),
+)

@@ -12,9 +12,13 @@ from typing import Any
 from local_aws.patches.base import Patch, Undo, cfn_tags, get_att_error, name_of, rds_identifier
 
 CLUSTER_ATTRS = (
-    "Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "DBClusterArn", "DBClusterResourceId",
+    "Endpoint.Address",
+    "Endpoint.Port",
+    "ReadEndpoint.Address",
+    "DBClusterArn",
+    "DBClusterResourceId",
     "MasterUserSecret.SecretArn",
-)  # fmt: skip
+)
 
 
 def _install_cluster(undo: Undo) -> None:
@@ -134,11 +138,24 @@ def _install_subnet_group_id(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("rds.cluster-model", "moto has no CloudFormation model for AWS::RDS::DBCluster", _install_cluster,
-          frozenset({"rds.cluster.encryption", "rds.cluster.protection", "rds.cluster.backup"}),
-          frozenset({"AWS::RDS::DBCluster"})),
-    Patch("rds.instance-in-cluster", "Aurora instances do not join their cluster", _install_instance,
-          frozenset({"rds.cluster.azs", "rds.instance"}), frozenset({"AWS::RDS::DBInstance"})),
-    Patch("rds.subnet-group-physical-id", "DB subnet groups have no physical ID", _install_subnet_group_id,
-          types=frozenset({"AWS::RDS::DBSubnetGroup"})),
-)  # fmt: skip
+    Patch(
+        "rds.cluster-model",
+        "moto has no CloudFormation model for AWS::RDS::DBCluster",
+        _install_cluster,
+        frozenset({"rds.cluster.encryption", "rds.cluster.protection", "rds.cluster.backup"}),
+        frozenset({"AWS::RDS::DBCluster"}),
+    ),
+    Patch(
+        "rds.instance-in-cluster",
+        "Aurora instances do not join their cluster",
+        _install_instance,
+        frozenset({"rds.cluster.azs", "rds.instance"}),
+        frozenset({"AWS::RDS::DBInstance"}),
+    ),
+    Patch(
+        "rds.subnet-group-physical-id",
+        "DB subnet groups have no physical ID",
+        _install_subnet_group_id,
+        types=frozenset({"AWS::RDS::DBSubnetGroup"}),
+    ),
+)

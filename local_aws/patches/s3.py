@@ -70,8 +70,10 @@ def _install_bucket(undo: Undo) -> None:
         if logging.get("DestinationBucketName"):
             # Set directly: moto's put_bucket_logging wants the target's policy, which CloudFormation
             # creates later. What is recorded is only what the template declared.
-            bucket.logging = {"TargetBucket": str(logging["DestinationBucketName"]),
-                              "TargetPrefix": logging.get("LogFilePrefix", "")}  # fmt: skip
+            bucket.logging = {
+                "TargetBucket": str(logging["DestinationBucketName"]),
+                "TargetPrefix": logging.get("LogFilePrefix", ""),
+            }
 
     wrap_create(undo, FakeBucket, after=after)
 
@@ -131,11 +133,15 @@ def _install_policy_conditions(undo: Undo) -> None:
     def get_permission(self: Any, action: str, resource: str) -> Any:
         if self.policy is None:
             return PermissionResult.NEUTRAL
-        context = {"aws:SecureTransport": "true" if TLS_ONLY else "false", "s3:TlsVersion": "1.2" if TLS_ONLY else "0",
-                   # Every request to the emulator is signed with its one account's credentials, and
-                   # no AWS service calls it as itself: the data perimeter's Deny (outside this
-                   # account) never applies here. The perimeter is proved by the offline evaluator.
-                   "aws:PrincipalAccount": self.account_id, "aws:PrincipalIsAWSService": "false"}  # fmt: skip
+        context = {
+            "aws:SecureTransport": "true" if TLS_ONLY else "false",
+            "s3:TlsVersion": "1.2" if TLS_ONLY else "0",
+            # Every request to the emulator is signed with its one account's credentials, and
+            # no AWS service calls it as itself: the data perimeter's Deny (outside this
+            # account) never applies here. The perimeter is proved by the offline evaluator.
+            "aws:PrincipalAccount": self.account_id,
+            "aws:PrincipalIsAWSService": "false",
+        }
         # A statement whose condition does not hold does not apply (moto would turn even a Deny
         # with an unmet condition into DENIED): keep only the statements that apply.
         doc = json.loads(self.policy.decode())
@@ -153,12 +159,32 @@ def _install_policy_conditions(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("s3.bucket-properties", "bucket key, versioning, public access block, ownership, Object Lock, lifecycle "
-          "and logging are dropped", _install_bucket,
-          frozenset({"s3.bucket_key", "s3.versioning", "s3.public_access_block", "s3.ownership", "s3.object_lock",
-                     "s3.lifecycle", "s3.access_logs"})),
-    Patch("s3.bucket-policy-model", "moto has no CloudFormation model for AWS::S3::BucketPolicy",
-          _install_policy_model, frozenset({"s3.tls_only", "s3.bucket_policy"}), frozenset({"AWS::S3::BucketPolicy"})),
-    Patch("s3.policy-conditions", "bucket policy Denies apply even when their condition does not hold",
-          _install_policy_conditions),
-)  # fmt: skip
+    Patch(
+        "s3.bucket-properties",
+        "bucket key, versioning, public access block, ownership, Object Lock, lifecycle and logging are dropped",
+        _install_bucket,
+        frozenset(
+            {
+                "s3.bucket_key",
+                "s3.versioning",
+                "s3.public_access_block",
+                "s3.ownership",
+                "s3.object_lock",
+                "s3.lifecycle",
+                "s3.access_logs",
+            }
+        ),
+    ),
+    Patch(
+        "s3.bucket-policy-model",
+        "moto has no CloudFormation model for AWS::S3::BucketPolicy",
+        _install_policy_model,
+        frozenset({"s3.tls_only", "s3.bucket_policy"}),
+        frozenset({"AWS::S3::BucketPolicy"}),
+    ),
+    Patch(
+        "s3.policy-conditions",
+        "bucket policy Denies apply even when their condition does not hold",
+        _install_policy_conditions,
+    ),
+)

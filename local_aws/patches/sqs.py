@@ -42,6 +42,11 @@ def _install(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("sqs.queue-policy-model", "moto has no CloudFormation model for AWS::SQS::QueuePolicy", _install,
-          frozenset({"sqs.tls_only", "sqs.queue_policy"}), frozenset({"AWS::SQS::QueuePolicy"})),
-)  # fmt: skip
+    Patch(
+        "sqs.queue-policy-model",
+        "moto has no CloudFormation model for AWS::SQS::QueuePolicy",
+        _install,
+        frozenset({"sqs.tls_only", "sqs.queue_policy"}),
+        frozenset({"AWS::SQS::QueuePolicy"}),
+    ),
+)

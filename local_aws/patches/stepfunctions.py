@@ -32,6 +32,10 @@ def _install(undo: Undo) -> None:
 
 
 PATCHES = (
-    Patch("stepfunctions.state-machine-settings", "state machine logging, tracing and encryption are dropped",
-          _install, frozenset({"sfn.cmk", "sfn.logging", "sfn.tracing"})),
-)  # fmt: skip
+    Patch(
+        "stepfunctions.state-machine-settings",
+        "state machine logging, tracing and encryption are dropped",
+        _install,
+        frozenset({"sfn.cmk", "sfn.logging", "sfn.tracing"}),
+    ),
+)

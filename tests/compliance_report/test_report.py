@@ -22,12 +22,32 @@ from compliance_report import (
 from tests.conftest import Assembly
 
 REQUIRED = {
-    "SOC2-CC6.1", "SOC2-CC6.6", "SOC2-CC6.7", "SOC2-CC7.1", "SOC2-CC7.2", "SOC2-A1.2", "ISO27001-A.8.8",
-    "HIPAA-164.312(a)(2)(iv)", "HIPAA-164.312(b)", "HIPAA-164.312(e)(1)",
-    "ISO27001-A.5.15", "ISO27001-A.8.13", "ISO27001-A.8.15", "ISO27001-A.8.24", "ISO27018",
-    "GDPR-Art.5(1)(e)", "GDPR-Art.17", "GDPR-Art.32", "GDPR-Art.44",
-    "SOC2-CC6.2", "SOC2-CC6.3", "ISO27001-A.5.18", "ISO27001-A.8.2", "HIPAA-164.312(a)(1)", "GDPR-Art.28",
-}  # fmt: skip
+    "SOC2-CC6.1",
+    "SOC2-CC6.6",
+    "SOC2-CC6.7",
+    "SOC2-CC7.1",
+    "SOC2-CC7.2",
+    "SOC2-A1.2",
+    "ISO27001-A.8.8",
+    "HIPAA-164.312(a)(2)(iv)",
+    "HIPAA-164.312(b)",
+    "HIPAA-164.312(e)(1)",
+    "ISO27001-A.5.15",
+    "ISO27001-A.8.13",
+    "ISO27001-A.8.15",
+    "ISO27001-A.8.24",
+    "ISO27018",
+    "GDPR-Art.5(1)(e)",
+    "GDPR-Art.17",
+    "GDPR-Art.32",
+    "GDPR-Art.44",
+    "SOC2-CC6.2",
+    "SOC2-CC6.3",
+    "ISO27001-A.5.18",
+    "ISO27001-A.8.2",
+    "HIPAA-164.312(a)(1)",
+    "GDPR-Art.28",
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +64,36 @@ def test_every_mapped_resource_type_is_still_created(assembly: Assembly) -> None
 
 
 def test_a_control_mapped_to_a_vanished_resource_type_fails(assembly: Assembly) -> None:
-    ghost = [{"id": "X", "framework": "test", "title": "ghost", "evidence": [
-        {"type": "AWS::EC2::Instance", "path": ["ImageId"], "expect": "present", "proof": "none"}]}]  # fmt: skip
+    ghost = [
+        {
+            "id": "X",
+            "framework": "test",
+            "title": "ghost",
+            "evidence": [{"type": "AWS::EC2::Instance", "path": ["ImageId"], "expect": "present", "proof": "none"}],
+        }
+    ]
     result = build(assembly.outdir, ghost)
     assert result.controls[0].status == FAIL
     assert all(e.detail == "no such resource in this region" for e in result.controls[0].evidence)
 
 
 def test_a_weakened_setting_fails_its_control(assembly: Assembly) -> None:
-    strict = [{"id": "Y", "framework": "test", "title": "lock", "evidence": [
-        {"type": "AWS::S3::Bucket", "match": "AuditRecords", "path": ["ObjectLockConfiguration", "Rule", "DefaultRetention", "Days"],
-         "expect": {"min": 100_000}, "proof": "none"}]}]  # fmt: skip
+    strict = [
+        {
+            "id": "Y",
+            "framework": "test",
+            "title": "lock",
+            "evidence": [
+                {
+                    "type": "AWS::S3::Bucket",
+                    "match": "AuditRecords",
+                    "path": ["ObjectLockConfiguration", "Rule", "DefaultRetention", "Days"],
+                    "expect": {"min": 100_000},
+                    "proof": "none",
+                }
+            ],
+        }
+    ]
     assert build(assembly.outdir, strict).controls[0].status == FAIL
 
 
@@ -91,14 +130,22 @@ def test_a_region_without_macie_reports_iso27018_as_failed(tmp_path: Path) -> No
     from config import DEFAULT_CONFIG_FILE, load_config
 
     cfg = load_config(
-        {"region": [{
-            "name": "ap-southeast-4", "jurisdiction": "AU", "vpc_cidr": "10.50.0.0/16",
-            "availability_zones": ["ap-southeast-4a", "ap-southeast-4b", "ap-southeast-4c"],
-            "certificate_arn": "arn:aws:acm:ap-southeast-4:123456789012:certificate/44444444-4444-4444-8444-444444444444",
-            "db_instance_class": "r6g.large", "s3_prefix_list_id": "pl-0123456789abcdef0",
-        }], "access": tomllib.loads(DEFAULT_CONFIG_FILE.read_text())["access"]},
+        {
+            "region": [
+                {
+                    "name": "ap-southeast-4",
+                    "jurisdiction": "AU",
+                    "vpc_cidr": "10.50.0.0/16",
+                    "availability_zones": ["ap-southeast-4a", "ap-southeast-4b", "ap-southeast-4c"],
+                    "certificate_arn": "arn:aws:acm:ap-southeast-4:123456789012:certificate/44444444-4444-4444-8444-444444444444",
+                    "db_instance_class": "r6g.large",
+                    "s3_prefix_list_id": "pl-0123456789abcdef0",
+                }
+            ],
+            "access": tomllib.loads(DEFAULT_CONFIG_FILE.read_text())["access"],
+        },
         account="123456789012",
-    )  # fmt: skip
+    )
     app, _ = build_app(cfg, outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True})
     app.synth()
     statuses = {c.id: c.status for c in build(tmp_path).controls}
@@ -117,11 +164,19 @@ def _verify_report(
     from verify.report import Report as VerifyReport
     from verify.report import Row
 
-    report = VerifyReport(region="eu-west-1", account="111122223333", target=target,
-                          started_at="2026-11-29T05:00:00+00:00", finished_at="2026-11-29T05:03:00+00:00",
-                          complete=complete, progress="8/8 stacks" if complete else "3/8 stacks")  # fmt: skip
-    report.rows = [Row("trustbase-eu-west-1-keys", res, "AWS::KMS::Key", "k", check, check, status, detail)
-                   for res, check, status, detail in rows]  # fmt: skip
+    report = VerifyReport(
+        region="eu-west-1",
+        account="111122223333",
+        target=target,
+        started_at="2026-11-29T05:00:00+00:00",
+        finished_at="2026-11-29T05:03:00+00:00",
+        complete=complete,
+        progress="8/8 stacks" if complete else "3/8 stacks",
+    )
+    report.rows = [
+        Row("trustbase-eu-west-1-keys", res, "AWS::KMS::Key", "k", check, check, status, detail)
+        for res, check, status, detail in rows
+    ]
     path.write_text(report.to_json())
     return path
 
@@ -138,8 +193,13 @@ def test_every_observed_check_is_one_verify_emits() -> None:
 def test_an_observed_pass_names_the_account_and_the_time(assembly: Assembly, tmp_path: Path) -> None:
     path = _verify_report(tmp_path / "verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "PASS", "rotation True")])
     result = build(assembly.outdir, verify_reports=[path])
-    evidence = next(e for c in result.controls if c.id == "SOC2-CC6.1" for e in c.evidence
-                    if e.region == "eu-west-1" and "EnableKeyRotation" in e.what)  # fmt: skip
+    evidence = next(
+        e
+        for c in result.controls
+        if c.id == "SOC2-CC6.1"
+        for e in c.evidence
+        if e.region == "eu-west-1" and "EnableKeyRotation" in e.what
+    )
     assert evidence.observed_status == PASS
     assert evidence.observed == "PASS in account 111122223333 (live account) at 2026-11-29T05:03:00+00:00 (1 resources)"
     other = next(e for c in result.controls if c.id == "SOC2-CC6.1" for e in c.evidence if e.region == "us-east-1")
@@ -156,8 +216,10 @@ def test_an_observed_fail_fails_the_control_with_the_resource(assembly: Assembly
     assert control.status == FAIL
     evidence = next(e for e in control.evidence if e.region == "eu-west-1" and "EnableKeyRotation" in e.what)
     assert evidence.status == PASS  # the template is fine: the account drifted
-    assert evidence.observed == ("FAIL in account 111122223333 (live account) at 2026-11-29T05:03:00+00:00: "
-                                 "trustbase-eu-west-1-keys/ObjectsKey: key rotation is off")  # fmt: skip
+    assert evidence.observed == (
+        "FAIL in account 111122223333 (live account) at 2026-11-29T05:03:00+00:00: "
+        "trustbase-eu-west-1-keys/ObjectsKey: key rotation is off"
+    )
 
 
 def test_an_incomplete_verify_report_proves_only_its_failures(assembly: Assembly, tmp_path: Path) -> None:
@@ -166,8 +228,13 @@ def test_an_incomplete_verify_report_proves_only_its_failures(assembly: Assembly
     )
     result = build(assembly.outdir, verify_reports=[path])
     assert result.observations == [f"{path}: incomplete (3/8 stacks): only its FAIL rows are used"]
-    evidence = next(e for c in result.controls if c.id == "SOC2-CC6.1" for e in c.evidence
-                    if e.region == "eu-west-1" and "EnableKeyRotation" in e.what)  # fmt: skip
+    evidence = next(
+        e
+        for c in result.controls
+        if c.id == "SOC2-CC6.1"
+        for e in c.evidence
+        if e.region == "eu-west-1" and "EnableKeyRotation" in e.what
+    )
     assert evidence.observed_status is None and "stopped at 3/8 stacks" in evidence.observed
     failing = _verify_report(
         tmp_path / "f.json", [("ObjectsKey", "kms.rotation", "FAIL", "key rotation is off")], complete=False
@@ -179,17 +246,24 @@ def test_an_incomplete_verify_report_proves_only_its_failures(assembly: Assembly
 
 
 def test_an_emulator_report_is_not_evidence_of_an_account(assembly: Assembly, tmp_path: Path) -> None:
-    path = _verify_report(tmp_path / "local-verify-eu-west-1.json", [("ObjectsKey", "kms.rotation", "PATCHED", "x")],
-                          target="local emulator (moto 5.2.5, patched)")  # fmt: skip
+    path = _verify_report(
+        tmp_path / "local-verify-eu-west-1.json",
+        [("ObjectsKey", "kms.rotation", "PATCHED", "x")],
+        target="local emulator (moto 5.2.5, patched)",
+    )
     result = build(assembly.outdir, verify_reports=[path])
     assert result.observations == [f"ignored {path}: not a live account (local emulator (moto 5.2.5, patched))"]
 
 
 @pytest.mark.parametrize(
     ("policy", "ok"),
-    [("ELBSecurityPolicy-TLS13-1-3-2021-06", True), ("ELBSecurityPolicy-FS-1-2-Res-2020-10", True),
-     ("ELBSecurityPolicy-TLS13-1-2-2021-06", False), ("ELBSecurityPolicy-2016-08", False)],
-)  # fmt: skip
+    [
+        ("ELBSecurityPolicy-TLS13-1-3-2021-06", True),
+        ("ELBSecurityPolicy-FS-1-2-Res-2020-10", True),
+        ("ELBSecurityPolicy-TLS13-1-2-2021-06", False),
+        ("ELBSecurityPolicy-2016-08", False),
+    ],
+)
 def test_the_tls_control_uses_the_one_list_of_allowed_policies(policy: str, ok: bool) -> None:
     from compliance_report import _satisfies
 
@@ -215,9 +289,16 @@ def test_app_egress_to_the_internet_fails_the_subprocessor_control(assembly: Ass
     shutil.copytree(assembly.outdir, out, ignore=shutil.ignore_patterns("asset.*"))
     path = out / "trustbase-eu-west-1-network.template.json"
     template = json.loads(path.read_text())
-    template["Resources"]["PlantedEgress"] = {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
-        "GroupId": {"Fn::GetAtt": ["TiersApp987FE612", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443,
-        "ToPort": 443, "CidrIp": "0.0.0.0/0"}}  # fmt: skip
+    template["Resources"]["PlantedEgress"] = {
+        "Type": "AWS::EC2::SecurityGroupEgress",
+        "Properties": {
+            "GroupId": {"Fn::GetAtt": ["TiersApp987FE612", "GroupId"]},
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "CidrIp": "0.0.0.0/0",
+        },
+    }
     path.write_text(json.dumps(template))
     control = next(c for c in build(out).controls if c.id == "GDPR-Art.28")
     assert control.status == FAIL

@@ -26,8 +26,12 @@ def raw(**access: Any) -> dict[str, Any]:
 
 def saml(**extra: Any) -> dict[str, Any]:
     data = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
-    data["access"] = {"identity_source": "saml", "home_region": "us-east-1", "saml_metadata_file": METADATA.name,
-                      **extra}  # fmt: skip
+    data["access"] = {
+        "identity_source": "saml",
+        "home_region": "us-east-1",
+        "saml_metadata_file": METADATA.name,
+        **extra,
+    }
     return data
 
 
@@ -41,7 +45,10 @@ def test_the_shipped_config_uses_identity_center() -> None:
     access = load_config(raw(), account="123456789012").access
     assert access.identity_source is IdentitySource.IDENTITY_CENTER
     assert (access.requester_group, access.approver_group, access.max_elevation_hours) == (
-        "trustbase-operators", "trustbase-approvers", 4)  # fmt: skip
+        "trustbase-operators",
+        "trustbase-approvers",
+        4,
+    )
     assert access.elevations == (Elevation.CUSTOMER_DATA_READ, Elevation.DATABASE_OPERATOR)
 
 

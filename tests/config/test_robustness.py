@@ -25,10 +25,31 @@ from config import (
 
 # A value of every TOML type (and a few awkward ones of each), as TOML source.
 TOML_VALUES = [
-    '"text"', '""', '"\\u0000"', '"10.20.0.0/16 "', "0", "-1", "9223372036854775807", "-9223372036854775808",
-    "1.5", "nan", "-inf", "true", "false", "1979-05-27T07:32:00Z", "1979-05-27T07:32:00", "1979-05-27", "07:32:00",
-    "[]", '[1, "a"]', "[[1], [2]]", "{}", "{ a = 1 }", "[{ a = 1 }]", '["eu-west-1a", "eu-west-1b", "eu-west-1c"]',
-]  # fmt: skip
+    '"text"',
+    '""',
+    '"\\u0000"',
+    '"10.20.0.0/16 "',
+    "0",
+    "-1",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "1.5",
+    "nan",
+    "-inf",
+    "true",
+    "false",
+    "1979-05-27T07:32:00Z",
+    "1979-05-27T07:32:00",
+    "1979-05-27",
+    "07:32:00",
+    "[]",
+    '[1, "a"]',
+    "[[1], [2]]",
+    "{}",
+    "{ a = 1 }",
+    "[{ a = 1 }]",
+    '["eu-west-1a", "eu-west-1b", "eu-west-1c"]',
+]
 FIELDS = (
     [f.name for f in fields(RegionConfig)]
     + [f"retention.{f.name}" for f in fields(Retention)]
@@ -95,8 +116,11 @@ def test_any_toml_value_in_any_field_is_a_named_error_or_valid(field: str, tmp_p
             if field == "name":  # an unusable region name leaves only the index to name the region
                 about = [p for p in lines if "field 'name'" in p and ("region[1]" in p or "region " in p)]
             else:  # about this field, or (a table) about a key inside it
-                about = [p for p in lines if (p.startswith(where) and f"field '{name}'" in p)
-                         or p.startswith(f"{where}.{name}:")]  # fmt: skip
+                about = [
+                    p
+                    for p in lines
+                    if (p.startswith(where) and f"field '{name}'" in p) or p.startswith(f"{where}.{name}:")
+                ]
             if not about or not all("Fix:" in p for p in lines):
                 wrong.append(f"{snippet}: {lines}")
         # any other exception type fails the test with its traceback: that is a crash
@@ -161,12 +185,18 @@ def test_every_rfc_1918_block_is_accepted(cidr: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "ok"),
     [
-        ("visitor_data_months", 9, True), ("visitor_data_months", 6, True), ("visitor_data_months", 10, False),
-        ("visitor_data_months", 120, False), ("inactive_workspace_months", 13, True),
-        ("inactive_workspace_months", 1, True), ("inactive_workspace_months", 14, False),
-        ("noncurrent_version_days", 30, True), ("noncurrent_version_days", 7, True), ("noncurrent_version_days", 31, False),
+        ("visitor_data_months", 9, True),
+        ("visitor_data_months", 6, True),
+        ("visitor_data_months", 10, False),
+        ("visitor_data_months", 120, False),
+        ("inactive_workspace_months", 13, True),
+        ("inactive_workspace_months", 1, True),
+        ("inactive_workspace_months", 14, False),
+        ("noncurrent_version_days", 30, True),
+        ("noncurrent_version_days", 7, True),
+        ("noncurrent_version_days", 31, False),
     ],
-)  # fmt: skip
+)
 def test_retention_never_exceeds_the_promise(key: str, value: int, ok: bool) -> None:
     """The README promises visitors 9 months and inactive workspaces 13: shorter is fine, longer is refused."""
     raw = _raw()

@@ -69,73 +69,197 @@ def test_months_never_expire_early() -> None:
 CASES: list[tuple[str, Any, str, str]] = [
     # (id, mutation, expected region marker, expected field)
     ("unknown region", lambda raw: region(raw, "eu-west-1").update(name="eu-wset-1"), "eu-wset-1", "'name'"),
-    ("region without jurisdiction", lambda raw: region(raw, "eu-west-1").update(
-        name="sa-east-1", availability_zones=["sa-east-1a", "sa-east-1b", "sa-east-1c"],
-        certificate_arn="arn:aws:acm:sa-east-1:123456789012:certificate/22222222-2222-4222-8222-222222222222"),
-        "region sa-east-1", "'jurisdiction'"),
-    ("jurisdiction mismatch", lambda raw: region(raw, "eu-west-1").update(jurisdiction="US"), "region eu-west-1",
-     "'jurisdiction'"),
-    ("duplicate region", lambda raw: raw["region"].append(copy.deepcopy(region(raw, "us-east-1")) | {
-        "vpc_cidr": "10.99.0.0/16"}), "region us-east-1", "duplicate region"),
-    ("two AZs", lambda raw: region(raw, "us-east-1").update(availability_zones=["us-east-1a", "us-east-1b"]),
-     "region us-east-1", "exactly 3"),
-    ("four AZs", lambda raw: region(raw, "us-east-1").update(
-        availability_zones=["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]), "region us-east-1", "exactly 3"),
-    ("repeated AZ", lambda raw: region(raw, "us-east-1").update(
-        availability_zones=["us-east-1a", "us-east-1a", "us-east-1c"]), "region us-east-1", "exactly 3"),
-    ("AZ outside region", lambda raw: region(raw, "eu-west-1").update(
-        availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-2c"]), "region eu-west-1", "not an AZ of eu-west-1"),
-    ("invalid CIDR", lambda raw: region(raw, "eu-west-1").update(vpc_cidr="10.20.0.0/33"), "region eu-west-1",
-     "'vpc_cidr'"),
-    ("CIDR with host bits", lambda raw: region(raw, "eu-west-1").update(vpc_cidr="10.20.5.0/16"), "region eu-west-1",
-     "'vpc_cidr'"),
-    ("public CIDR", lambda raw: region(raw, "eu-west-1").update(vpc_cidr="8.8.0.0/16"), "region eu-west-1",
-     "private"),
-    ("overlapping CIDR", lambda raw: region(raw, "eu-west-1").update(vpc_cidr="10.10.128.0/17"), "region eu-west-1",
-     "overlaps"),
-    ("malformed certificate ARN", lambda raw: region(raw, "ap-southeast-2").update(certificate_arn="arn:aws:acm:bad"),
-     "region ap-southeast-2", "'certificate_arn'"),
-    ("certificate from another region", lambda raw: region(raw, "ap-southeast-2").update(
-        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/33333333-3333-4333-8333-333333333333"),
-        "region ap-southeast-2", "not ap-southeast-2"),
-    ("zero retention", lambda raw: region(raw, "us-east-1")["retention"].update(visitor_data_months=0),
-     "region us-east-1.retention", "'visitor_data_months'"),
-    ("negative retention", lambda raw: region(raw, "us-east-1")["retention"].update(access_log_days=-5),
-     "region us-east-1.retention", "'access_log_days'"),
-    ("PITR under 7 days", lambda raw: region(raw, "us-east-1")["retention"].update(backup_retention_days=3),
-     "region us-east-1.retention", "'backup_retention_days'"),
-    ("log retention not a CloudWatch value", lambda raw: region(raw, "us-east-1")["retention"].update(
-        flow_log_days=100), "region us-east-1.retention", "'flow_log_days'"),
-    ("zero audit lock", lambda raw: region(raw, "us-east-1")["retention"].update(audit_lock_days=0),
-     "region us-east-1.retention", "'audit_lock_days'"),
-    ("trail log retention not a CloudWatch value", lambda raw: region(raw, "us-east-1")["retention"].update(
-        trail_log_days=366), "region us-east-1.retention", "'trail_log_days'"),
-    ("zero bulk-delete alarm threshold", lambda raw: region(raw, "eu-west-1").update(bulk_delete_alarm_threshold=0),
-     "region eu-west-1", "'bulk_delete_alarm_threshold'"),
-    ("non-forward-secret TLS policy", lambda raw: region(raw, "eu-west-1").update(
-        tls_policy="ELBSecurityPolicy-TLS13-1-2-2021-06"), "region eu-west-1", "'tls_policy'"),
-    ("legacy TLS policy", lambda raw: region(raw, "eu-west-1").update(tls_policy="ELBSecurityPolicy-2016-08"),
-     "region eu-west-1", "'tls_policy'"),
-    ("short HSTS", lambda raw: region(raw, "eu-west-1").update(hsts_max_age_seconds=86400), "region eu-west-1",
-     "'hsts_max_age_seconds'"),
-    ("NAT count out of range", lambda raw: region(raw, "eu-west-1").update(nat_gateways=0), "region eu-west-1",
-     "'nat_gateways'"),
-    ("unknown region key (typo)", lambda raw: region(raw, "eu-west-1").update(vpc_cdir="10.20.0.0/16"),
-     "region eu-west-1", "did you mean 'vpc_cidr'"),
-    ("unknown retention key (typo)", lambda raw: region(raw, "eu-west-1")["retention"].update(
-        visitor_data_month=9), "region eu-west-1.retention", "did you mean 'visitor_data_months'"),
+    (
+        "region without jurisdiction",
+        lambda raw: region(raw, "eu-west-1").update(
+            name="sa-east-1",
+            availability_zones=["sa-east-1a", "sa-east-1b", "sa-east-1c"],
+            certificate_arn="arn:aws:acm:sa-east-1:123456789012:certificate/22222222-2222-4222-8222-222222222222",
+        ),
+        "region sa-east-1",
+        "'jurisdiction'",
+    ),
+    (
+        "jurisdiction mismatch",
+        lambda raw: region(raw, "eu-west-1").update(jurisdiction="US"),
+        "region eu-west-1",
+        "'jurisdiction'",
+    ),
+    (
+        "duplicate region",
+        lambda raw: raw["region"].append(copy.deepcopy(region(raw, "us-east-1")) | {"vpc_cidr": "10.99.0.0/16"}),
+        "region us-east-1",
+        "duplicate region",
+    ),
+    (
+        "two AZs",
+        lambda raw: region(raw, "us-east-1").update(availability_zones=["us-east-1a", "us-east-1b"]),
+        "region us-east-1",
+        "exactly 3",
+    ),
+    (
+        "four AZs",
+        lambda raw: region(raw, "us-east-1").update(
+            availability_zones=["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
+        ),
+        "region us-east-1",
+        "exactly 3",
+    ),
+    (
+        "repeated AZ",
+        lambda raw: region(raw, "us-east-1").update(availability_zones=["us-east-1a", "us-east-1a", "us-east-1c"]),
+        "region us-east-1",
+        "exactly 3",
+    ),
+    (
+        "AZ outside region",
+        lambda raw: region(raw, "eu-west-1").update(availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-2c"]),
+        "region eu-west-1",
+        "not an AZ of eu-west-1",
+    ),
+    (
+        "invalid CIDR",
+        lambda raw: region(raw, "eu-west-1").update(vpc_cidr="10.20.0.0/33"),
+        "region eu-west-1",
+        "'vpc_cidr'",
+    ),
+    (
+        "CIDR with host bits",
+        lambda raw: region(raw, "eu-west-1").update(vpc_cidr="10.20.5.0/16"),
+        "region eu-west-1",
+        "'vpc_cidr'",
+    ),
+    ("public CIDR", lambda raw: region(raw, "eu-west-1").update(vpc_cidr="8.8.0.0/16"), "region eu-west-1", "private"),
+    (
+        "overlapping CIDR",
+        lambda raw: region(raw, "eu-west-1").update(vpc_cidr="10.10.128.0/17"),
+        "region eu-west-1",
+        "overlaps",
+    ),
+    (
+        "malformed certificate ARN",
+        lambda raw: region(raw, "ap-southeast-2").update(certificate_arn="arn:aws:acm:bad"),
+        "region ap-southeast-2",
+        "'certificate_arn'",
+    ),
+    (
+        "certificate from another region",
+        lambda raw: region(raw, "ap-southeast-2").update(
+            certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/33333333-3333-4333-8333-333333333333"
+        ),
+        "region ap-southeast-2",
+        "not ap-southeast-2",
+    ),
+    (
+        "zero retention",
+        lambda raw: region(raw, "us-east-1")["retention"].update(visitor_data_months=0),
+        "region us-east-1.retention",
+        "'visitor_data_months'",
+    ),
+    (
+        "negative retention",
+        lambda raw: region(raw, "us-east-1")["retention"].update(access_log_days=-5),
+        "region us-east-1.retention",
+        "'access_log_days'",
+    ),
+    (
+        "PITR under 7 days",
+        lambda raw: region(raw, "us-east-1")["retention"].update(backup_retention_days=3),
+        "region us-east-1.retention",
+        "'backup_retention_days'",
+    ),
+    (
+        "log retention not a CloudWatch value",
+        lambda raw: region(raw, "us-east-1")["retention"].update(flow_log_days=100),
+        "region us-east-1.retention",
+        "'flow_log_days'",
+    ),
+    (
+        "zero audit lock",
+        lambda raw: region(raw, "us-east-1")["retention"].update(audit_lock_days=0),
+        "region us-east-1.retention",
+        "'audit_lock_days'",
+    ),
+    (
+        "trail log retention not a CloudWatch value",
+        lambda raw: region(raw, "us-east-1")["retention"].update(trail_log_days=366),
+        "region us-east-1.retention",
+        "'trail_log_days'",
+    ),
+    (
+        "zero bulk-delete alarm threshold",
+        lambda raw: region(raw, "eu-west-1").update(bulk_delete_alarm_threshold=0),
+        "region eu-west-1",
+        "'bulk_delete_alarm_threshold'",
+    ),
+    (
+        "non-forward-secret TLS policy",
+        lambda raw: region(raw, "eu-west-1").update(tls_policy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
+        "region eu-west-1",
+        "'tls_policy'",
+    ),
+    (
+        "legacy TLS policy",
+        lambda raw: region(raw, "eu-west-1").update(tls_policy="ELBSecurityPolicy-2016-08"),
+        "region eu-west-1",
+        "'tls_policy'",
+    ),
+    (
+        "short HSTS",
+        lambda raw: region(raw, "eu-west-1").update(hsts_max_age_seconds=86400),
+        "region eu-west-1",
+        "'hsts_max_age_seconds'",
+    ),
+    (
+        "NAT count out of range",
+        lambda raw: region(raw, "eu-west-1").update(nat_gateways=0),
+        "region eu-west-1",
+        "'nat_gateways'",
+    ),
+    (
+        "unknown region key (typo)",
+        lambda raw: region(raw, "eu-west-1").update(vpc_cdir="10.20.0.0/16"),
+        "region eu-west-1",
+        "did you mean 'vpc_cidr'",
+    ),
+    (
+        "unknown retention key (typo)",
+        lambda raw: region(raw, "eu-west-1")["retention"].update(visitor_data_month=9),
+        "region eu-west-1.retention",
+        "did you mean 'visitor_data_months'",
+    ),
     ("unknown top-level key", lambda raw: raw.update(regoin=[]), "config", "'regoin'"),
-    ("erasure fan-out concurrency too high for the database", lambda raw: region(raw, "eu-west-1").update(
-        erasure={"row_concurrency": 64}), "region eu-west-1.erasure", "'row_concurrency'"),
-    ("erasure threshold too low", lambda raw: region(raw, "eu-west-1").update(
-        erasure={"object_fanout_min_versions": 10}), "region eu-west-1.erasure", "'object_fanout_min_versions'"),
-    ("erasure grace over an hour", lambda raw: region(raw, "eu-west-1").update(
-        erasure={"upload_grace_seconds": 86400}), "region eu-west-1.erasure", "'upload_grace_seconds'"),
-    ("erasure not a table", lambda raw: region(raw, "eu-west-1").update(erasure=5), "region eu-west-1.erasure",
-     "'erasure'"),
-    ("unknown erasure key (typo)", lambda raw: region(raw, "eu-west-1").update(erasure={"object_concurency": 5}),
-     "region eu-west-1.erasure", "did you mean 'object_concurrency'"),
-]  # fmt: skip
+    (
+        "erasure fan-out concurrency too high for the database",
+        lambda raw: region(raw, "eu-west-1").update(erasure={"row_concurrency": 64}),
+        "region eu-west-1.erasure",
+        "'row_concurrency'",
+    ),
+    (
+        "erasure threshold too low",
+        lambda raw: region(raw, "eu-west-1").update(erasure={"object_fanout_min_versions": 10}),
+        "region eu-west-1.erasure",
+        "'object_fanout_min_versions'",
+    ),
+    (
+        "erasure grace over an hour",
+        lambda raw: region(raw, "eu-west-1").update(erasure={"upload_grace_seconds": 86400}),
+        "region eu-west-1.erasure",
+        "'upload_grace_seconds'",
+    ),
+    (
+        "erasure not a table",
+        lambda raw: region(raw, "eu-west-1").update(erasure=5),
+        "region eu-west-1.erasure",
+        "'erasure'",
+    ),
+    (
+        "unknown erasure key (typo)",
+        lambda raw: region(raw, "eu-west-1").update(erasure={"object_concurency": 5}),
+        "region eu-west-1.erasure",
+        "did you mean 'object_concurrency'",
+    ),
+]
 
 
 @pytest.mark.parametrize(("mutate", "where", "what"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -15,8 +15,21 @@ from lifecycle.migrate import MIGRATIONS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 # Every layer that creates, finds or uses a cross-layer name (tests and the contract itself excluded).
-SCANNED = ("app.py", "config", "constructs_lib", "stacks", "dr_drill", "lifecycle", "local_aws", "access_paths",
-           "policy_gates", "posture_checks", "compliance_report", "access_review", "verify")  # fmt: skip
+SCANNED = (
+    "app.py",
+    "config",
+    "constructs_lib",
+    "stacks",
+    "dr_drill",
+    "lifecycle",
+    "local_aws",
+    "access_paths",
+    "policy_gates",
+    "posture_checks",
+    "compliance_report",
+    "access_review",
+    "verify",
+)
 
 _DB_ROLE = re.compile(r"\btrustbase_(?:app|lifecycle|dr|admin)\b")
 _LAYOUT = re.compile(r"(?:^|/)(?:workspaces|visitors|erasure-ledger)/")

@@ -37,11 +37,21 @@ def clients() -> Iterator[Clients]:
         )
         c.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         c.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        cluster = c.rds.create_db_cluster(DBClusterIdentifier=f"trustbase-{REGION}", Engine="aurora-postgresql",
-                                          MasterUsername="trustbase_admin", MasterUserPassword="not-used-by-tests-1", StorageEncrypted=True)  # fmt: skip
+        cluster = c.rds.create_db_cluster(
+            DBClusterIdentifier=f"trustbase-{REGION}",
+            Engine="aurora-postgresql",
+            MasterUsername="trustbase_admin",
+            MasterUserPassword="not-used-by-tests-1",
+            StorageEncrypted=True,
+        )
         for az in ("a", "b", "c"):
-            c.rds.create_db_instance(DBInstanceIdentifier=f"trustbase-{REGION}{az}", DBClusterIdentifier=f"trustbase-{REGION}",
-                                     Engine="aurora-postgresql", DBInstanceClass="db.r7g.large", AvailabilityZone=f"{REGION}{az}")  # fmt: skip
+            c.rds.create_db_instance(
+                DBInstanceIdentifier=f"trustbase-{REGION}{az}",
+                DBClusterIdentifier=f"trustbase-{REGION}",
+                Engine="aurora-postgresql",
+                DBInstanceClass="db.r7g.large",
+                AvailabilityZone=f"{REGION}{az}",
+            )
         c.ssm.put_parameter(Name="/trustbase/data/customer-bucket-name", Value=BUCKET, Type="String")
         c.ssm.put_parameter(
             Name="/trustbase/data/cluster-arn", Value=cluster["DBCluster"]["DBClusterArn"], Type="String"
@@ -260,8 +270,9 @@ def test_each_endpoint_goes_through_its_own_port_forward() -> None:
     only_source(source, 5532)  # routed to the source's forward
     with pytest.raises(ValueError, match="--db-copy-tunnel"):
         only_source(copy, 5532)  # never through the source's forward
-    both = iam_canary_factory(None, ca_bundle="rds.pem", tunnel="127.0.0.1:15432", copy_tunnel="127.0.0.1:15433",
-                              copy_id="drill-copy")  # fmt: skip
+    both = iam_canary_factory(
+        None, ca_bundle="rds.pem", tunnel="127.0.0.1:15432", copy_tunnel="127.0.0.1:15433", copy_id="drill-copy"
+    )
     assert both(copy, 5532).host == copy
 
 
@@ -270,8 +281,19 @@ def test_cli_refuses_a_restore_through_one_tunnel(
 ) -> None:
     monkeypatch.setattr("dr_drill.__main__.boto3.Session", lambda **kw: _FakeSession())
     with pytest.raises(SystemExit):
-        main(["restore", "--region", REGION, "--confirm", f"123456789012/{REGION}", "--db-ca-bundle", "rds.pem",
-              "--db-tunnel", "127.0.0.1:15432"])  # fmt: skip
+        main(
+            [
+                "restore",
+                "--region",
+                REGION,
+                "--confirm",
+                f"123456789012/{REGION}",
+                "--db-ca-bundle",
+                "rds.pem",
+                "--db-tunnel",
+                "127.0.0.1:15432",
+            ]
+        )
     assert "--db-copy-tunnel" in capsys.readouterr().err
 
 

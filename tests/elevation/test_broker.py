@@ -89,12 +89,18 @@ def world() -> Iterator[dict[str, Any]]:
         permission_set = sso.create_permission_set(Name="tb-euw1-customer-data-read", InstanceArn=instance)
         users = {}
         for name in ("alice@example.com", "bob@example.com", "mallory@example.com"):
-            users[name] = ids.create_user(IdentityStoreId=store, UserName=name, DisplayName=name,
-                                          Name={"GivenName": name, "FamilyName": "x"})["UserId"]  # fmt: skip
-        groups = {g: ids.create_group(IdentityStoreId=store, DisplayName=g)["GroupId"]
-                  for g in ("trustbase-operators", "trustbase-approvers")}  # fmt: skip
-        for user, group in (("alice@example.com", "trustbase-operators"), ("alice@example.com", "trustbase-approvers"),
-                            ("bob@example.com", "trustbase-approvers")):  # fmt: skip
+            users[name] = ids.create_user(
+                IdentityStoreId=store, UserName=name, DisplayName=name, Name={"GivenName": name, "FamilyName": "x"}
+            )["UserId"]
+        groups = {
+            g: ids.create_group(IdentityStoreId=store, DisplayName=g)["GroupId"]
+            for g in ("trustbase-operators", "trustbase-approvers")
+        }
+        for user, group in (
+            ("alice@example.com", "trustbase-operators"),
+            ("alice@example.com", "trustbase-approvers"),
+            ("bob@example.com", "trustbase-approvers"),
+        ):
             ids.create_group_membership(IdentityStoreId=store, GroupId=groups[group], MemberId={"UserId": users[user]})
         from moto.iam.models import iam_backends
 
@@ -104,24 +110,45 @@ def world() -> Iterator[dict[str, Any]]:
             iam_backends[ACCOUNT]["global"].get_role(name).id = role_id  # the ID its sessions carry
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(closed_trust(ACCOUNT, IDC_READER)))
         clock = Clock()
-        common = dict(region=REGION, account=ACCOUNT, max_hours=4, elevations=(Elevation.CUSTOMER_DATA_READ,),
-                      audit_bucket=BUCKET, alerts_topic_arn=topic, state_machine_arn=machine)  # fmt: skip
-        idc = Settings(source=IdentitySource.IDENTITY_CENTER, home_region="us-east-1", instance_arn=instance,
-                       identity_store_id=store, requester_group="trustbase-operators",
-                       approver_group="trustbase-approvers", **common)  # fmt: skip
+        common = dict(
+            region=REGION,
+            account=ACCOUNT,
+            max_hours=4,
+            elevations=(Elevation.CUSTOMER_DATA_READ,),
+            audit_bucket=BUCKET,
+            alerts_topic_arn=topic,
+            state_machine_arn=machine,
+        )
+        idc = Settings(
+            source=IdentitySource.IDENTITY_CENTER,
+            home_region="us-east-1",
+            instance_arn=instance,
+            identity_store_id=store,
+            requester_group="trustbase-operators",
+            approver_group="trustbase-approvers",
+            **common,
+        )
         clients = Clients(s3=s3, sns=sns, sfn=sfn, iam=iam, sso_admin=sso, identity_store=ids)
         yield {
-            "clock": clock, "s3": s3, "sqs": sqs, "queue": queue, "sfn": sfn, "iam": iam, "sso": sso,
-            "instance": instance, "permission_set": permission_set["PermissionSet"]["PermissionSetArn"],
+            "clock": clock,
+            "s3": s3,
+            "sqs": sqs,
+            "queue": queue,
+            "sfn": sfn,
+            "iam": iam,
+            "sso": sso,
+            "instance": instance,
+            "permission_set": permission_set["PermissionSet"]["PermissionSetArn"],
             "alice_id": users["alice@example.com"],
             "idc": Broker(idc, clients, now=clock),
             "saml": Broker(Settings(source=IdentitySource.SAML, **common), clients, now=clock),
-        }  # fmt: skip
+        }
 
 
 def assignments(world: dict[str, Any]) -> list[str]:
-    listed = world["sso"].list_account_assignments(InstanceArn=world["instance"], AccountId=ACCOUNT,
-                                                   PermissionSetArn=world["permission_set"])["AccountAssignments"]  # fmt: skip
+    listed = world["sso"].list_account_assignments(
+        InstanceArn=world["instance"], AccountId=ACCOUNT, PermissionSetArn=world["permission_set"]
+    )["AccountAssignments"]
     return [a["PrincipalId"] for a in listed]
 
 
@@ -137,8 +164,11 @@ def notifications(world: dict[str, Any]) -> list[str]:
 
 
 def ask(b: Broker, hours: int = 2) -> str:
-    return str(b.request(ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing",
-                         hours=hours, scope=SCOPE)["request_id"])  # fmt: skip
+    return str(
+        b.request(
+            ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing", hours=hours, scope=SCOPE
+        )["request_id"]
+    )
 
 
 def test_identity_center_grant_lasts_until_expiry_and_the_workflow_removes_it(world: dict[str, Any]) -> None:
@@ -155,13 +185,22 @@ def test_identity_center_grant_lasts_until_expiry_and_the_workflow_removes_it(wo
     assert b.expire(request_id)["expired"] is True
     assert assignments(world) == []
     summary = b.list_requests(ALICE)[0]
-    assert (summary["status"], summary["approver"], summary["expires_at"]) == ("expired", "bob@example.com",
-                                                                               "2026-11-02T11:00:00Z")  # fmt: skip
-    assert notifications(world) == [f"trustbase elevation {s}: customer-data-read (eu-west-1)"
-                                    for s in ("requested", "approved", "granted", "expired")]  # fmt: skip
+    assert (summary["status"], summary["approver"], summary["expires_at"]) == (
+        "expired",
+        "bob@example.com",
+        "2026-11-02T11:00:00Z",
+    )
+    assert notifications(world) == [
+        f"trustbase elevation {s}: customer-data-read (eu-west-1)"
+        for s in ("requested", "approved", "granted", "expired")
+    ]
     records = world["s3"].list_objects_v2(Bucket=BUCKET, Prefix=f"elevations/eu-west-1/{request_id}/")["Contents"]
-    assert [r["Key"].rsplit("/", 1)[1] for r in records] == ["00-requested.json", "01-approved.json",
-                                                             "02-granted.json", "03-expired.json"]  # fmt: skip
+    assert [r["Key"].rsplit("/", 1)[1] for r in records] == [
+        "00-requested.json",
+        "01-approved.json",
+        "02-granted.json",
+        "03-expired.json",
+    ]
 
 
 def test_self_approval_is_refused_and_the_request_stays_pending(world: dict[str, Any]) -> None:
@@ -248,10 +287,14 @@ def test_a_stale_request_cannot_be_approved(world: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- the elevation role's trust
-SAML_ALICE = Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/trustbase-eu-west-1-requester/alice@example.com",
-                    user_id="AROAREQUESTER:alice@example.com")  # fmt: skip
-SAML_BOB = Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/trustbase-eu-west-1-approver/bob@example.com",
-                  user_id="AROAAPPROVER:bob@example.com")  # fmt: skip
+SAML_ALICE = Caller(
+    arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/trustbase-eu-west-1-requester/alice@example.com",
+    user_id="AROAREQUESTER:alice@example.com",
+)
+SAML_BOB = Caller(
+    arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/trustbase-eu-west-1-approver/bob@example.com",
+    user_id="AROAAPPROVER:bob@example.com",
+)
 ROLE = "trustbase-eu-west-1-elevation-customer-data-read"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
 IDC_READER = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_tb-euw1-customer-data-read_*"
@@ -259,28 +302,38 @@ READER_SESSION = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu
 SAML_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/trustbase-eu-west-1-requester"
 
 
-def may_assume(world: dict[str, Any], at: datetime, *, principal: str, user_id: str,
-               workspace: str | None = WORKSPACE) -> bool:  # fmt: skip
+def may_assume(
+    world: dict[str, Any], at: datetime, *, principal: str, user_id: str, workspace: str | None = WORKSPACE
+) -> bool:
     """The offline evaluator on the trust policy moto holds (moto enforces no trust policy):
     AssumeRole with the workspace session tag (sts:TagSession too). The caller's own allow is
     assumed here: the access paths evaluate the real policies on the templates."""
     trust = world["iam"].get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
     who = Principal.role(principal)
-    context = {"aws:CurrentTime": (at.strftime("%Y-%m-%dT%H:%M:%SZ"),), "aws:userid": (user_id,),
-               "aws:PrincipalArn": (who.arn,), "aws:PrincipalAccount": (ACCOUNT,)}  # fmt: skip
+    context = {
+        "aws:CurrentTime": (at.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+        "aws:userid": (user_id,),
+        "aws:PrincipalArn": (who.arn,),
+        "aws:PrincipalAccount": (ACCOUNT,),
+    }
     if workspace:
         context |= {"aws:RequestTag/trustbase:workspace": (workspace,), "aws:TagKeys": ("trustbase:workspace",)}
-    identity = parse_policy({"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
-                                            "Resource": ROLE_ARN}]}, kind=PolicyKind.IDENTITY, where="the caller's own allow")  # fmt: skip
-    policies = Policies(identity=(identity,), resource=parse_policy(trust, kind=PolicyKind.TRUST, where=ROLE),
-                        resource_required=True)  # fmt: skip
+    identity = parse_policy(
+        {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": ROLE_ARN}]},
+        kind=PolicyKind.IDENTITY,
+        where="the caller's own allow",
+    )
+    policies = Policies(
+        identity=(identity,), resource=parse_policy(trust, kind=PolicyKind.TRUST, where=ROLE), resource_required=True
+    )
     actions = ["sts:AssumeRole", *(["sts:TagSession"] if workspace else [])]
     return all(evaluate(Request(who, a, ROLE_ARN, ACCOUNT, context), policies).allowed for a in actions)
 
 
-def alice_reads(world: dict[str, Any], at: datetime, user: str = "alice@example.com",
-                workspace: str | None = WORKSPACE) -> bool:  # fmt: skip
+def alice_reads(
+    world: dict[str, Any], at: datetime, user: str = "alice@example.com", workspace: str | None = WORKSPACE
+) -> bool:
     return may_assume(world, at, principal=READER_SESSION, user_id=f"AROAIDCREADER0000001:{user}", workspace=workspace)
 
 
@@ -307,8 +360,11 @@ def test_identity_center_trust_opens_for_the_holder_in_the_window_only(world: di
 
 def test_fallback_trust_admits_the_requester_until_expiry_then_is_restored(world: dict[str, Any]) -> None:
     b, clock = world["saml"], world["clock"]
-    request_id = str(b.request(SAML_ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing",
-                               hours=2, scope=SCOPE)["request_id"])  # fmt: skip
+    request_id = str(
+        b.request(
+            SAML_ALICE, elevation="customer-data-read", reason="INC-4711: attachments missing", hours=2, scope=SCOPE
+        )["request_id"]
+    )
 
     def alice(at: datetime, user_id: str = SAML_ALICE.user_id) -> bool:
         return may_assume(world, at, principal=SAML_REQUESTER, user_id=user_id)
@@ -373,8 +429,10 @@ def test_a_namesake_role_is_not_the_identity_center_role(world: dict[str, Any]) 
     name = "AWSReservedSSO_tb-euw1-approver_ffffffffffffffff"
     world["iam"].create_role(RoleName=name, Path="/", AssumeRolePolicyDocument="{}")
     iam_backends[ACCOUNT]["global"].get_role(name).id = "AROAFORGED0000000001"
-    forged = Caller(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/bob@example.com",
-                    user_id="AROAFORGED0000000001:bob@example.com")  # fmt: skip
+    forged = Caller(
+        arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/bob@example.com",
+        user_id="AROAFORGED0000000001:bob@example.com",
+    )
     request_id = ask(world["idc"])
     with pytest.raises(Refused, match="is not the identity-center role it is named after"):
         world["idc"].approve(forged, request_id)
@@ -393,9 +451,14 @@ def test_a_requester_lists_only_their_own_requests(world: dict[str, Any]) -> Non
 # --------------------------------------------------------------------------- function URL + CLI
 def url_transport(b: Broker, caller: Caller) -> Any:
     def send(body: dict[str, Any]) -> tuple[int, Any]:
-        event = {"requestContext": {"http": {"method": "POST"},
-                                    "authorizer": {"iam": {"userArn": caller.arn, "userId": caller.user_id}}},
-                 "body": json.dumps(body), "isBase64Encoded": False}  # fmt: skip
+        event = {
+            "requestContext": {
+                "http": {"method": "POST"},
+                "authorizer": {"iam": {"userArn": caller.arn, "userId": caller.user_id}},
+            },
+            "body": json.dumps(body),
+            "isBase64Encoded": False,
+        }
         response = handler.serve(b, event)
         return response["statusCode"], json.loads(response["body"])
 
@@ -407,8 +470,23 @@ def test_cli_request_approve_list_revoke_through_the_function_url(
 ) -> None:
     b = world["idc"]
     base = ["--region", REGION]
-    assert cli([*base, "request", "customer-data-read", "--hours", "2", "--reason", "INC-4711: attachments missing",
-                "--scope", SCOPE], url_transport(b, ALICE)) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                *base,
+                "request",
+                "customer-data-read",
+                "--hours",
+                "2",
+                "--reason",
+                "INC-4711: attachments missing",
+                "--scope",
+                SCOPE,
+            ],
+            url_transport(b, ALICE),
+        )
+        == 0
+    )
     request_id = json.loads(capsys.readouterr().out)["request_id"]
     assert cli([*base, "approve", request_id], url_transport(b, ALICE_APPROVER)) == 1
     assert "someone else must approve" in capsys.readouterr().err

@@ -19,8 +19,11 @@ def _plant(world: dict[str, Any], request_id: str, steps: list[dict[str, Any]]) 
     """Records as a faulty broker might have written them (the review must not trust the broker)."""
     for i, step in enumerate(steps):
         body = {"request_id": request_id, "region": REGION, **step}
-        world["s3"].put_object(Bucket=BUCKET, Key=f"elevations/{REGION}/{request_id}/{i:02d}-{step['step']}.json",
-                               Body=json.dumps(body).encode())  # fmt: skip
+        world["s3"].put_object(
+            Bucket=BUCKET,
+            Key=f"elevations/{REGION}/{request_id}/{i:02d}-{step['step']}.json",
+            Body=json.dumps(body).encode(),
+        )
 
 
 def test_the_review_reports_the_quarters_elevations_and_flags_broken_ones(world: dict[str, Any]) -> None:
@@ -30,24 +33,54 @@ def test_the_review_reports_the_quarters_elevations_and_flags_broken_ones(world:
     b.grant(on_time)
     clock.t = T0 + timedelta(hours=2)
     b.expire(on_time)
-    first = {"step": "requested", "elevation": "customer-data-read", "requester": "eve@example.com",
-             "reason": "INC-9: looking around", "hours": 1, "at": "2026-11-10T08:00:00Z"}  # fmt: skip
+    first = {
+        "step": "requested",
+        "elevation": "customer-data-read",
+        "requester": "eve@example.com",
+        "reason": "INC-9: looking around",
+        "hours": 1,
+        "at": "2026-11-10T08:00:00Z",
+    }
     _plant(world, "el-20261110T080000Z-0000000a", [first, {"step": "granted", "at": "2026-11-10T08:01:00Z"}])
-    _plant(world, "el-20261110T080000Z-0000000b", [
-        first, {"step": "approved", "approver": "bob@example.com", "expires_at": "2026-11-10T09:00:00Z",
-                "at": "2026-11-10T08:01:00Z"},
-        {"step": "granted", "at": "2026-11-10T08:02:00Z"}])  # fmt: skip
+    _plant(
+        world,
+        "el-20261110T080000Z-0000000b",
+        [
+            first,
+            {
+                "step": "approved",
+                "approver": "bob@example.com",
+                "expires_at": "2026-11-10T09:00:00Z",
+                "at": "2026-11-10T08:01:00Z",
+            },
+            {"step": "granted", "at": "2026-11-10T08:02:00Z"},
+        ],
+    )
     _plant(world, "el-20260601T080000Z-0000000c", [{**first, "at": "2026-06-01T08:00:00Z"}])  # before the quarter
-    _plant(world, "el-20261110T080000Z-0000000d", [
-        first, {"step": "approved", "approver": "bob@example.com", "expires_at": "2026-11-10T09:00:00Z",
-                "at": "2026-11-10T08:01:00Z"},
-        {"step": "revoked", "by": "eve@example.com", "at": "2026-11-10T08:02:00Z"},
-        {"step": "granted", "at": "2026-11-10T08:03:00Z"}])  # fmt: skip
+    _plant(
+        world,
+        "el-20261110T080000Z-0000000d",
+        [
+            first,
+            {
+                "step": "approved",
+                "approver": "bob@example.com",
+                "expires_at": "2026-11-10T09:00:00Z",
+                "at": "2026-11-10T08:01:00Z",
+            },
+            {"step": "revoked", "by": "eve@example.com", "at": "2026-11-10T08:02:00Z"},
+            {"step": "granted", "at": "2026-11-10T08:03:00Z"},
+        ],
+    )
     clock.t = T0 + timedelta(days=14)
     result = review(world["iam"], region=REGION, now=clock.t, s3=world["s3"], audit_bucket=BUCKET)
     by_id = {e.request_id: e for e in result.elevations}
-    assert set(by_id) == {on_time, "el-20261110T080000Z-0000000a", "el-20261110T080000Z-0000000b",
-                          "el-20261110T080000Z-0000000d"}  # fmt: skip
+    assert set(by_id) == {
+        on_time,
+        "el-20261110T080000Z-0000000a",
+        "el-20261110T080000Z-0000000b",
+        "el-20261110T080000Z-0000000d",
+    }
     good = by_id[on_time]
     assert (good.requester, good.approver, good.reason, good.scope, good.hours, good.held_minutes, good.status) == (
         "alice@example.com",

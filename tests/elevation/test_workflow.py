@@ -25,8 +25,13 @@ def definition(assembly: Assembly) -> dict[str, Any]:
     template = assembly.template(f"trustbase-{REGION}-detection")
     machine = only({k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::StepFunctions::StateMachine"})
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    broker = only({k: v for k, v in template["Resources"].items()
-                   if v["Type"] == "AWS::Lambda::Function" and v["Properties"]["Handler"] == "elevation.handler.run_step"})  # fmt: skip
+    broker = only(
+        {
+            k: v
+            for k, v in template["Resources"].items()
+            if v["Type"] == "AWS::Lambda::Function" and v["Properties"]["Handler"] == "elevation.handler.run_step"
+        }
+    )
     assert broker  # every task calls the steps function (never the people's function)
     text = "".join(p if isinstance(p, str) else "<broker>" for p in parts)
     return dict(json.loads(text))
@@ -50,8 +55,10 @@ def run(
             state = s["Next"]
             continue
         assert s["Type"] == "Task" and s["Resource"] == "<broker>", s
-        payload = {k.removesuffix(".$"): (data[v.removeprefix("$.")] if k.endswith(".$") else v)
-                   for k, v in s["Parameters"].items()}  # fmt: skip
+        payload = {
+            k.removesuffix(".$"): (data[v.removeprefix("$.")] if k.endswith(".$") else v)
+            for k, v in s["Parameters"].items()
+        }
         retry = s["Retry"][0]
         for attempt in range(retry["MaxAttempts"] + 1):
             try:
@@ -113,8 +120,9 @@ def test_a_grant_that_fails_once_is_retried_and_converges(
 
     monkeypatch.setattr(world["idc"], "_wait", creation_times_out)
     during: list[list[str]] = []
-    path, status = run(definition(assembly), started_input(world, request_id), world,
-                       on_wait=lambda: during.append(assignments(world)))  # fmt: skip
+    path, status = run(
+        definition(assembly), started_input(world, request_id), world, on_wait=lambda: during.append(assignments(world))
+    )
     assert (path, status) == (["Grant", "UntilExpiry", "Expire"], "SUCCEEDED")
     assert failures == [[world["alice_id"]]] and during == [[world["alice_id"]]]
     assert assignments(world) == []

@@ -51,8 +51,10 @@ class World:
 
     def add_workspace(self, *, last_activity: datetime = NOW, region: str = REGION) -> str:
         ws = str(uuid.uuid4())
-        self.sql("INSERT INTO workspaces (id, name, region, last_activity_at) VALUES (%s, %s, %s, %s)",
-                 (ws, f"ws {ws[:8]}", region, last_activity))  # fmt: skip
+        self.sql(
+            "INSERT INTO workspaces (id, name, region, last_activity_at) VALUES (%s, %s, %s, %s)",
+            (ws, f"ws {ws[:8]}", region, last_activity),
+        )
         self.workspaces.append(ws)
         self.users[ws], self.visitors[ws] = [], []
         self.put(f"workspaces/{ws}/settings.json", versions=2, delete_marker=False)
@@ -60,8 +62,10 @@ class World:
 
     def add_user(self, ws: str, email: str | None = None, conversations: int = 2, messages: int = 3) -> str:
         user = str(uuid.uuid4())
-        self.sql("INSERT INTO end_users (id, workspace_id, email) VALUES (%s, %s, %s)",
-                 (user, ws, email or f"{user[:8]}@example.com"))  # fmt: skip
+        self.sql(
+            "INSERT INTO end_users (id, workspace_id, email) VALUES (%s, %s, %s)",
+            (user, ws, email or f"{user[:8]}@example.com"),
+        )
         self._conversations(ws, "end_user_id", user, conversations, messages)
         self.users[ws].append(user)
         self.put(f"workspaces/{ws}/users/{user}/avatar.png")
@@ -70,8 +74,10 @@ class World:
 
     def add_visitor(self, ws: str, last_seen: datetime, conversations: int = 1, messages: int = 2) -> str:
         visitor = str(uuid.uuid4())
-        self.sql("INSERT INTO visitors (id, workspace_id, first_seen_at, last_seen_at) VALUES (%s, %s, %s, %s)",
-                 (visitor, ws, last_seen, last_seen))  # fmt: skip
+        self.sql(
+            "INSERT INTO visitors (id, workspace_id, first_seen_at, last_seen_at) VALUES (%s, %s, %s, %s)",
+            (visitor, ws, last_seen, last_seen),
+        )
         self._conversations(ws, "visitor_id", visitor, conversations, messages)
         self.visitors[ws].append(visitor)
         self.put(f"visitors/{ws}/{visitor}/session.json")
@@ -82,13 +88,17 @@ class World:
             conv = str(uuid.uuid4())
             self.sql(f"INSERT INTO conversations (id, workspace_id, {column}) VALUES (%s, %s, %s)", (conv, ws, subject))
             for m in range(messages):
-                self.sql("INSERT INTO messages (id, conversation_id, workspace_id, body) VALUES (%s, %s, %s, %s)",
-                         (str(uuid.uuid4()), conv, ws, f"message {m}"))  # fmt: skip
+                self.sql(
+                    "INSERT INTO messages (id, conversation_id, workspace_id, body) VALUES (%s, %s, %s, %s)",
+                    (str(uuid.uuid4()), conv, ws, f"message {m}"),
+                )
 
     def snapshot(self) -> dict[str, Any]:
         """Everything, to compare before/after: rows per table and object versions per key."""
-        rows = {t: sorted(str(r) for r in self.sql(f"SELECT * FROM {t}"))
-                for t in ("workspaces", "end_users", "visitors", "conversations", "messages")}  # fmt: skip
+        rows = {
+            t: sorted(str(r) for r in self.sql(f"SELECT * FROM {t}"))
+            for t in ("workspaces", "end_users", "visitors", "conversations", "messages")
+        }
         page = self.s3.list_object_versions(Bucket=BUCKET)
         objects = sorted((v["Key"], v["VersionId"]) for v in page.get("Versions", []) + page.get("DeleteMarkers", []))
         return {"rows": rows, "objects": objects}

@@ -20,8 +20,14 @@ TOMBSTONE = "23514"  # check_violation, constraint erasure_tombstone
 
 
 def request(ws: str, kind: str = "workspace", **subject: str) -> dict[str, Any]:
-    return {"request_id": f"race-{uuid.uuid4()}", "kind": kind, "workspace_id": ws, "requester": "support:u-7",
-            "region": REGION, **subject}  # fmt: skip
+    return {
+        "request_id": f"race-{uuid.uuid4()}",
+        "kind": kind,
+        "workspace_id": ws,
+        "requester": "support:u-7",
+        "region": REGION,
+        **subject,
+    }
 
 
 class AppWriter(threading.Thread):
@@ -39,10 +45,14 @@ class AppWriter(threading.Thread):
         while not self.stop.is_set():
             conv, msg = str(uuid.uuid4()), str(uuid.uuid4())
             try:
-                cur.execute("INSERT INTO conversations (id, workspace_id, end_user_id) VALUES (%s, %s, %s)",
-                            (conv, self.ws, self.user))  # fmt: skip
-                cur.execute("INSERT INTO messages (id, conversation_id, workspace_id, body) VALUES (%s, %s, %s, 'hi')",
-                            (msg, conv, self.ws))  # fmt: skip
+                cur.execute(
+                    "INSERT INTO conversations (id, workspace_id, end_user_id) VALUES (%s, %s, %s)",
+                    (conv, self.ws, self.user),
+                )
+                cur.execute(
+                    "INSERT INTO messages (id, conversation_id, workspace_id, body) VALUES (%s, %s, %s, 'hi')",
+                    (msg, conv, self.ws),
+                )
                 self.conn.commit()
             except pg8000.dbapi.DatabaseError as exc:
                 self.conn.rollback()
@@ -157,7 +167,10 @@ def test_an_erased_subject_cannot_be_written_back(world: World, app_connect: Any
             cur.execute(statement, params)
             app.commit()
             # ... but nothing can be written into it
-            statement, params = "INSERT INTO end_users (id, workspace_id, email) VALUES (%s, %s, 'x@example.com')", (str(uuid.uuid4()), other)  # fmt: skip
+            statement, params = (
+                "INSERT INTO end_users (id, workspace_id, email) VALUES (%s, %s, 'x@example.com')",
+                (str(uuid.uuid4()), other),
+            )
         with pytest.raises(pg8000.dbapi.DatabaseError) as refused:
             cur.execute(statement, params)
         app.rollback()
@@ -189,8 +202,9 @@ def test_data_cannot_be_moved_out_of_a_subject_under_erasure(world: World, app_c
     assert erasure.validate(world.app, request(ws, "visitor", visitor_id=visitor), REGION)["outcome"] == "accepted"
     app = app_connect()
     with pytest.raises(pg8000.dbapi.DatabaseError) as refused:
-        app.cursor().execute("UPDATE conversations SET visitor_id = NULL, end_user_id = %s WHERE visitor_id = %s",
-                             (keeper, visitor))  # fmt: skip
+        app.cursor().execute(
+            "UPDATE conversations SET visitor_id = NULL, end_user_id = %s WHERE visitor_id = %s", (keeper, visitor)
+        )
     app.rollback()
     app.close()
     assert refused.value.args[0]["n"] == "erasure_tombstone"

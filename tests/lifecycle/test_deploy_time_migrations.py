@@ -54,8 +54,15 @@ def test_applies_every_migration_with_the_master_secret(pg_server: Any, deploy_e
     name, calls = deploy_env
     result = handlers.migrate({"RequestType": "Create"}, None)
     assert result == {"applied": [f"{m.version:04d}_{m.name}" for m in migrations()]}
-    assert calls == [{"host": "trustbase-eu-west-1.cluster-x.eu-west-1.rds.amazonaws.com", "port": 5532,
-                      "database": name, "user": pg_server.admin, "password": "pw"}]  # fmt: skip
+    assert calls == [
+        {
+            "host": "trustbase-eu-west-1.cluster-x.eu-west-1.rds.amazonaws.com",
+            "port": 5532,
+            "database": name,
+            "user": pg_server.admin,
+            "password": "pw",
+        }
+    ]
     conn = pg_server.connect(name)
     cur = conn.cursor()
     cur.execute(

@@ -16,8 +16,13 @@ from tests.lifecycle.conftest import BUCKET, LEDGER_BUCKET, REGION, World
 
 
 def request(ws: str, user: str | None = None, **extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"request_id": f"dsar-{uuid.uuid4()}", "kind": "user", "workspace_id": ws,
-                            "requester": "support-agent:u-4821", "region": REGION}  # fmt: skip
+    base: dict[str, Any] = {
+        "request_id": f"dsar-{uuid.uuid4()}",
+        "kind": "user",
+        "workspace_id": ws,
+        "requester": "support-agent:u-4821",
+        "region": REGION,
+    }
     if user:
         base["user_id"] = user
     return {**base, **extra}
@@ -73,8 +78,19 @@ def test_ledger_entry_has_no_personal_data(populated: World) -> None:
         assert "jane" not in text.lower() and "@" not in text
     entry = json.loads(published)
     assert entry["user_id"] == w.users[ws][1] and entry["status"] == "completed"
-    assert set(entry) == {"request_id", "kind", "workspace_id", "user_id", "visitor_id", "requester", "region",
-                          "received_at", "completed_at", "status", "counts"}  # fmt: skip
+    assert set(entry) == {
+        "request_id",
+        "kind",
+        "workspace_id",
+        "user_id",
+        "visitor_id",
+        "requester",
+        "region",
+        "received_at",
+        "completed_at",
+        "status",
+        "counts",
+    }
 
 
 def test_repeated_request_is_a_noop_that_reports_the_first_result(populated: World) -> None:
@@ -229,8 +245,10 @@ def test_replay_after_a_restore_erases_resurrected_subjects(populated: World, pg
     dump = {
         t: w.sql(f"SELECT * FROM {t}") for t in ("workspaces", "end_users", "visitors", "conversations", "messages")
     }
-    objects = [(v["Key"], w.s3.get_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])["Body"].read())
-               for v in w.s3.list_object_versions(Bucket=BUCKET).get("Versions", [])]  # fmt: skip
+    objects = [
+        (v["Key"], w.s3.get_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])["Body"].read())
+        for v in w.s3.list_object_versions(Bucket=BUCKET).get("Versions", [])
+    ]
     process(w.app, w.s3, BUCKET, LEDGER_BUCKET, request(ws0, erased_user), REGION)
     process(w.app, w.s3, BUCKET, LEDGER_BUCKET, request(ws1, kind="workspace"), REGION)
 
@@ -255,8 +273,17 @@ def test_replay_after_a_restore_erases_resurrected_subjects(populated: World, pg
 
 
 def test_parse_request_never_keeps_more_than_it_needs() -> None:
-    req = erasure.parse_request({"request_id": "dsar-00000001", "kind": "user", "workspace_id": str(uuid.uuid4()),
-                                 "email": " a@b.c ", "requester": " ops ", "region": REGION}, REGION)  # fmt: skip
+    req = erasure.parse_request(
+        {
+            "request_id": "dsar-00000001",
+            "kind": "user",
+            "workspace_id": str(uuid.uuid4()),
+            "email": " a@b.c ",
+            "requester": " ops ",
+            "region": REGION,
+        },
+        REGION,
+    )
     assert req.email == "a@b.c" and req.requester == "ops" and req.user_id is None
 
 
@@ -294,8 +321,15 @@ def test_a_resumed_request_may_name_the_same_user_by_email(populated: World) -> 
 
 
 def visitor_request(ws: str, visitor: str, **extra: Any) -> dict[str, Any]:
-    return {"request_id": f"dsar-{uuid.uuid4()}", "kind": "visitor", "workspace_id": ws, "visitor_id": visitor,
-            "requester": "support-agent:u-4821", "region": REGION, **extra}  # fmt: skip
+    return {
+        "request_id": f"dsar-{uuid.uuid4()}",
+        "kind": "visitor",
+        "workspace_id": ws,
+        "visitor_id": visitor,
+        "requester": "support-agent:u-4821",
+        "region": REGION,
+        **extra,
+    }
 
 
 def test_visitor_erasure_is_complete_and_touches_no_one_else(populated: World) -> None:
@@ -331,8 +365,14 @@ def test_visitor_requests_are_checked_like_users(populated: World) -> None:
     first = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, req, REGION)
     again = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, req, REGION)
     assert again["outcome"] == "duplicate" and again["first_result"]["counts"] == first["counts"]
-    reused = process(w.app, w.s3, BUCKET, LEDGER_BUCKET, {**req, "visitor_id": w.visitors[other_ws][0],
-                                                            "workspace_id": other_ws}, REGION)  # fmt: skip
+    reused = process(
+        w.app,
+        w.s3,
+        BUCKET,
+        LEDGER_BUCKET,
+        {**req, "visitor_id": w.visitors[other_ws][0], "workspace_id": other_ws},
+        REGION,
+    )
     assert reused["outcome"] == "rejected" and reused["field"] == "request_id"
 
 
@@ -345,9 +385,21 @@ def test_replay_erases_a_resurrected_visitor(populated: World) -> None:
     # a restore brings the visitor back, and the restored ledger table predates the erasure (so
     # it holds no tombstone: the whole database is the pre-erasure copy)
     w.sql("DELETE FROM erasure_ledger")
-    w.sql("INSERT INTO visitors SELECT * FROM json_populate_record(null::visitors, %s::json)",
-          (json.dumps(dict(zip(("id", "workspace_id", "first_seen_at", "last_seen_at", "user_agent", "ip_prefix"),
-                               snapshot[0], strict=True)), default=str),))  # fmt: skip
+    w.sql(
+        "INSERT INTO visitors SELECT * FROM json_populate_record(null::visitors, %s::json)",
+        (
+            json.dumps(
+                dict(
+                    zip(
+                        ("id", "workspace_id", "first_seen_at", "last_seen_at", "user_agent", "ip_prefix"),
+                        snapshot[0],
+                        strict=True,
+                    )
+                ),
+                default=str,
+            ),
+        ),
+    )
     w.put(f"visitors/{ws}/{visitor}/session.json")
     report = replay(w.app, w.s3, BUCKET, LEDGER_BUCKET, REGION)
     assert report.subjects_resurrected == 1 and report.ledger_rows_restored == 1

@@ -38,8 +38,14 @@ def big(world: World) -> tuple[World, str, str]:
 
 
 def request(ws: str, kind: str = "workspace", **subject: str) -> dict[str, Any]:
-    return {"request_id": f"fan-{uuid.uuid4()}", "kind": kind, "workspace_id": ws, "requester": "support:u-7",
-            "region": REGION, **subject}  # fmt: skip
+    return {
+        "request_id": f"fan-{uuid.uuid4()}",
+        "kind": kind,
+        "workspace_id": ws,
+        "requester": "support:u-7",
+        "region": REGION,
+        **subject,
+    }
 
 
 def test_a_small_subject_keeps_the_direct_path(world: World) -> None:
@@ -117,7 +123,7 @@ def test_a_shard_that_crashes_mid_way_resumes_from_what_is_left(world: World) ->
         ({"prefixes": []}, "non-empty list 'prefixes'"),
         ("workspaces/", "non-empty list 'prefixes'"),
     ],
-)  # fmt: skip
+)
 def test_a_shard_cannot_reach_outside_its_subject(big: tuple[World, str, str], shard: Any, message: str) -> None:
     w, ws, other = big
     mine = f"workspaces/{ws}/"
@@ -180,6 +186,8 @@ def test_a_parent_with_very_many_children_is_cut_by_name_and_the_plan_stays_smal
     assert 16 <= len(cuts) <= 256 and len({len(p) for p in cuts}) == 1 and not any(p.endswith("/") for p in cuts)
     assert all(sum(k.startswith(p) for p in prefixes) == 1 for k in keys)
     assert len(json.dumps(plan)) < 256 * 1024
-    deleted = sum(erasure.erase_object_shard(world.s3, BUCKET, {"request": accepted, "shard": s})["deleted"]
-                  for s in plan["object_shards"])  # fmt: skip
+    deleted = sum(
+        erasure.erase_object_shard(world.s3, BUCKET, {"request": accepted, "shard": s})["deleted"]
+        for s in plan["object_shards"]
+    )
     assert deleted == 300 and all_versions(world, f"workspaces/{ws}/users/") == 0

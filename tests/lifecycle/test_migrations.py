@@ -76,14 +76,20 @@ def test_the_app_user_reads_and_writes_customer_data_and_reads_the_ledger(pg_ser
     cur = conn.cursor()
     cur.execute("INSERT INTO workspaces (id, name, region) VALUES (gen_random_uuid(), 'w', 'eu-west-1') RETURNING id")
     workspace = cur.fetchone()[0]
-    cur.execute("INSERT INTO end_users (id, workspace_id, email) VALUES (gen_random_uuid(), %s, 'a@b.c') RETURNING id",
-                (workspace,))  # fmt: skip
+    cur.execute(
+        "INSERT INTO end_users (id, workspace_id, email) VALUES (gen_random_uuid(), %s, 'a@b.c') RETURNING id",
+        (workspace,),
+    )
     user = cur.fetchone()[0]
-    cur.execute("INSERT INTO conversations (id, workspace_id, end_user_id) VALUES (gen_random_uuid(), %s, %s) "
-                "RETURNING id", (workspace, user))  # fmt: skip
+    cur.execute(
+        "INSERT INTO conversations (id, workspace_id, end_user_id) VALUES (gen_random_uuid(), %s, %s) RETURNING id",
+        (workspace, user),
+    )
     conversation = cur.fetchone()[0]
-    cur.execute("INSERT INTO messages (id, conversation_id, workspace_id, body) VALUES (gen_random_uuid(), %s, %s, 'hi')",
-                (conversation, workspace))  # fmt: skip
+    cur.execute(
+        "INSERT INTO messages (id, conversation_id, workspace_id, body) VALUES (gen_random_uuid(), %s, %s, 'hi')",
+        (conversation, workspace),
+    )
     cur.execute("UPDATE end_users SET display_name = 'A' WHERE id = %s", (user,))
     cur.execute("SELECT count(*) FROM erasure_ledger")
     assert cur.fetchone()[0] == 0
@@ -116,6 +122,9 @@ def test_no_transaction_migrations_run_one_statement_at_a_time() -> None:
         s.upper().startswith(("CREATE INDEX CONCURRENTLY", "DROP INDEX CONCURRENTLY")) for s in subject.statements()
     )
     assert subject.concurrent_indexes() == [
-        "messages_workspace_id_idx", "conversations_workspace_id_idx", "end_users_workspace_id_idx",
-        "visitors_workspace_id_idx", "workspaces_region_activity_idx",
-    ]  # fmt: skip
+        "messages_workspace_id_idx",
+        "conversations_workspace_id_idx",
+        "end_users_workspace_id_idx",
+        "visitors_workspace_id_idx",
+        "workspaces_region_activity_idx",
+    ]

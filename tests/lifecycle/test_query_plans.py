@@ -67,16 +67,27 @@ def seed_background(owner: Any, workspaces: int = 2000) -> None:
     cur.execute(
         "INSERT INTO workspaces (id, name, region, last_activity_at) SELECT id, 'bg', %s, now() FROM bg", (REGION,)
     )
-    cur.execute("INSERT INTO end_users (id, workspace_id, email) SELECT gen_random_uuid(), bg.id, 'u' || g || '@bg.invalid' "
-                "FROM bg, generate_series(1, 5) g")  # fmt: skip
-    cur.execute("INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), u.workspace_id, u.id "
-                "FROM end_users u JOIN bg ON bg.id = u.workspace_id, generate_series(1, 2)")  # fmt: skip
-    cur.execute("INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, c.workspace_id, "
-                "'background' FROM conversations c JOIN bg ON bg.id = c.workspace_id, generate_series(1, 5)")  # fmt: skip
-    cur.execute("INSERT INTO visitors (id, workspace_id, last_seen_at) SELECT gen_random_uuid(), bg.id, now() "
-                "FROM bg, generate_series(1, 5)")  # fmt: skip
-    cur.execute("INSERT INTO erasure_ledger (request_id, kind, workspace_id, requester, region, received_at, status) "
-                "SELECT 'bg-' || id, 'workspace', id, 'retention', %s, now(), 'completed' FROM bg", (REGION,))  # fmt: skip
+    cur.execute(
+        "INSERT INTO end_users (id, workspace_id, email) SELECT gen_random_uuid(), bg.id, 'u' || g || '@bg.invalid' "
+        "FROM bg, generate_series(1, 5) g"
+    )
+    cur.execute(
+        "INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), u.workspace_id, u.id "
+        "FROM end_users u JOIN bg ON bg.id = u.workspace_id, generate_series(1, 2)"
+    )
+    cur.execute(
+        "INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, c.workspace_id, "
+        "'background' FROM conversations c JOIN bg ON bg.id = c.workspace_id, generate_series(1, 5)"
+    )
+    cur.execute(
+        "INSERT INTO visitors (id, workspace_id, last_seen_at) SELECT gen_random_uuid(), bg.id, now() "
+        "FROM bg, generate_series(1, 5)"
+    )
+    cur.execute(
+        "INSERT INTO erasure_ledger (request_id, kind, workspace_id, requester, region, received_at, status) "
+        "SELECT 'bg-' || id, 'workspace', id, 'retention', %s, now(), 'completed' FROM bg",
+        (REGION,),
+    )
     cur.execute("DROP TABLE bg")
     owner.commit()
     owner.autocommit = True
@@ -113,8 +124,12 @@ def run_every_lifecycle_statement(w: World) -> list[tuple[str, tuple[Any, ...]]]
     old_visitor = w.add_visitor(ws, NOW - relativedelta(months=10))
     inactive = w.add_workspace(last_activity=NOW - relativedelta(months=14))
     w.add_user(inactive)
-    for raw in (request(ws, by_id), request(ws, email="subject@example.com"), visitor_request(ws, visitor),
-                request(other, kind="workspace")):  # fmt: skip
+    for raw in (
+        request(ws, by_id),
+        request(ws, email="subject@example.com"),
+        visitor_request(ws, visitor),
+        request(other, kind="workspace"),
+    ):
         assert process(recording, w.s3, BUCKET, LEDGER_BUCKET, raw, REGION)["outcome"] == "completed"
     # a workspace large enough (for these thresholds) to fan out its rows: plan and row shards
     fan = w.add_workspace()
@@ -156,10 +171,16 @@ def big_workspace(w: World, messages: int = 40_000) -> str:
     """A workspace that is a large part of the messages table (the case where plans go wrong)."""
     ws = w.add_workspace()
     w.sql("INSERT INTO end_users (id, workspace_id, email) VALUES (gen_random_uuid(), %s, 'big@example.com')", (ws,))
-    w.sql("INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), %s, id FROM end_users "
-          "WHERE workspace_id = %s", (ws, ws))  # fmt: skip
-    w.sql("INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, %s, 'm' "
-          "FROM conversations c, generate_series(1, %s) WHERE c.workspace_id = %s", (ws, messages, ws))  # fmt: skip
+    w.sql(
+        "INSERT INTO conversations (id, workspace_id, end_user_id) SELECT gen_random_uuid(), %s, id FROM end_users "
+        "WHERE workspace_id = %s",
+        (ws, ws),
+    )
+    w.sql(
+        "INSERT INTO messages (id, conversation_id, workspace_id, body) SELECT gen_random_uuid(), c.id, %s, 'm' "
+        "FROM conversations c, generate_series(1, %s) WHERE c.workspace_id = %s",
+        (ws, messages, ws),
+    )
     return ws
 
 

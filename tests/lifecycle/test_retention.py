@@ -93,8 +93,9 @@ def test_huge_workspace_is_deleted_over_several_bounded_runs(world: World) -> No
     runs = 0
     while True:
         runs += 1
-        report = expire_workspaces(world.app, world.s3, BUCKET, LEDGER_BUCKET, months=13, now=NOW, region=REGION,
-                                   budget=Budget(max_batches=2))  # fmt: skip
+        report = expire_workspaces(
+            world.app, world.s3, BUCKET, LEDGER_BUCKET, months=13, now=NOW, region=REGION, budget=Budget(max_batches=2)
+        )
         if report.done:
             break
         assert runs < 50, "never finished"

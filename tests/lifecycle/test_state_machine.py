@@ -31,8 +31,11 @@ def definition(assembly: Assembly) -> tuple[dict[str, Any], dict[str, str]]:
     text = "".join(
         p if isinstance(p, str) else f"<{p['Fn::GetAtt'][0]}>" if "Fn::GetAtt" in p else "<token>" for p in parts
     )
-    handlers_by_id = {lid: r["Properties"]["Handler"] for lid, r in template["Resources"].items()
-                      if r["Type"] == "AWS::Lambda::Function"}  # fmt: skip
+    handlers_by_id = {
+        lid: r["Properties"]["Handler"]
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
     return json.loads(text), handlers_by_id
 
 
@@ -80,13 +83,16 @@ def _present(data: Any, path: str) -> bool:
 
 def _select(template: Any, data: Any, item: Any) -> Any:
     if isinstance(template, dict):
-        return {(k.removesuffix(".$")): (_path(data, v, item) if k.endswith(".$") else _select(v, data, item))
-                for k, v in template.items()}  # fmt: skip
+        return {
+            (k.removesuffix(".$")): (_path(data, v, item) if k.endswith(".$") else _select(v, data, item))
+            for k, v in template.items()
+        }
     return template
 
 
-def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, name: str,
-        context: Any = None) -> Execution:  # fmt: skip
+def run(
+    defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, name: str, context: Any = None
+) -> Execution:
     ex = Execution()
     state, data = defn["StartAt"], request
     for _ in range(MAX_TRANSITIONS):
@@ -112,8 +118,13 @@ def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, n
             assert s.get("ToleratedFailurePercentage", 0) == 0 and "ToleratedFailureCount" not in s
             results, failed = [], None
             for i, item in enumerate(_path(data, s["ItemsPath"])):
-                child = run(s["ItemProcessor"], handlers_by_id, _select(s["ItemSelector"], data, item),
-                            name=f"{name}/{s['Label']}:{i}", context=context)  # fmt: skip
+                child = run(
+                    s["ItemProcessor"],
+                    handlers_by_id,
+                    _select(s["ItemSelector"], data, item),
+                    name=f"{name}/{s['Label']}:{i}",
+                    context=context,
+                )
                 ex.children.append(child)
                 if child.status != "SUCCEEDED":
                     failed = child
@@ -128,8 +139,16 @@ def run(defn: dict[str, Any], handlers_by_id: dict[str, str], request: Any, *, n
             continue
         assert s["Type"] == "Task", s
         if "sqs:sendMessage" in s["Resource"]:
-            body = {k.removesuffix(".$"): (name if v == "$$.Execution.Name" else f"exec:{name}" if v.startswith("$$")
-                    else data["error"]["Error"]) for k, v in s["Parameters"]["MessageBody"].items()}  # fmt: skip
+            body = {
+                k.removesuffix(".$"): (
+                    name
+                    if v == "$$.Execution.Name"
+                    else f"exec:{name}"
+                    if v.startswith("$$")
+                    else data["error"]["Error"]
+                )
+                for k, v in s["Parameters"]["MessageBody"].items()
+            }
             ex.dead_letters.append(body)
             state = s["Next"]
             continue
@@ -174,8 +193,9 @@ def _matches(choice: dict[str, Any], data: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-def machine(assembly: Assembly, world: World, pg_server: Any, pg_database: str,
-            monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, str]]:  # fmt: skip
+def machine(
+    assembly: Assembly, world: World, pg_server: Any, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], dict[str, str]]:
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("DATA_BUCKET", BUCKET)
     monkeypatch.setenv("LEDGER_BUCKET", LEDGER_BUCKET)
@@ -185,8 +205,15 @@ def machine(assembly: Assembly, world: World, pg_server: Any, pg_database: str,
 
 def dsar(world: World, **extra: Any) -> dict[str, Any]:
     ws = world.workspaces[0]
-    return {"request_id": f"dsar-{uuid.uuid4()}", "kind": "user", "workspace_id": ws, "user_id": world.users[ws][0],
-            "requester": "support:u-7", "region": REGION, **extra}  # fmt: skip
+    return {
+        "request_id": f"dsar-{uuid.uuid4()}",
+        "kind": "user",
+        "workspace_id": ws,
+        "user_id": world.users[ws][0],
+        "requester": "support:u-7",
+        "region": REGION,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -226,8 +253,13 @@ def test_a_repeated_request_only_makes_sure_the_ledger_is_published(machine: Mac
 
 def test_a_workspace_deletion_loops_in_bounded_invocations(machine: Machine, people: World) -> None:
     ws = people.workspaces[1]
-    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
-               "region": REGION}  # fmt: skip
+    request = {
+        "request_id": f"ws-{uuid.uuid4()}",
+        "kind": "workspace",
+        "workspace_id": ws,
+        "requester": "owner",
+        "region": REGION,
+    }
     # Each invocation sees 61 s left: one bounded batch (60 s reserve), then the machine loops.
     ex = run(*machine, request, name="ws", context=FakeContext([61, 59]))
     assert ex.status == "SUCCEEDED", ex
@@ -250,8 +282,9 @@ def test_a_persistent_failure_retries_then_dead_letters_and_a_redrive_completes(
         ex = run(*machine, request, name=request["request_id"])
     assert ex.status == "FAILED" and ex.error == "ErasureFailed"
     assert ex.attempts["EraseObjects"] == 7  # the first try and six retries with backoff
-    assert ex.dead_letters == [{"execution": f"exec:{request['request_id']}", "request_id": request["request_id"],
-                                "error": "ConnectionError"}]  # fmt: skip
+    assert ex.dead_letters == [
+        {"execution": f"exec:{request['request_id']}", "request_id": request["request_id"], "error": "ConnectionError"}
+    ]
     assert people.count("end_users", "id = %s", (request["user_id"],)) == 1  # nothing half-erased in the DB
     redrive = run(*machine, request, name=request["request_id"] + "-redrive")
     assert redrive.status == "SUCCEEDED" and people.count("end_users", "id = %s", (request["user_id"],)) == 0
@@ -285,8 +318,12 @@ def test_the_scheduled_retention_handler_runs_both_jobs(
 def fanned(machine: Machine, world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[Machine, World, str]:
     """Thresholds low enough that a workspace of 12 users fans out: 74 object versions (settings.json
     2, each user 6), 12 users x 2 conversations x 5 messages = 120 messages."""
-    for var, value in {"FANOUT_OBJECT_MIN_VERSIONS": "50", "FANOUT_OBJECT_SHARDS": "8",
-                       "FANOUT_ROW_MIN_MESSAGES": "100", "FANOUT_ROW_SHARDS": "4"}.items():  # fmt: skip
+    for var, value in {
+        "FANOUT_OBJECT_MIN_VERSIONS": "50",
+        "FANOUT_OBJECT_SHARDS": "8",
+        "FANOUT_ROW_MIN_MESSAGES": "100",
+        "FANOUT_ROW_SHARDS": "4",
+    }.items():
         monkeypatch.setenv(var, value)
     ws = world.add_workspace()
     for _ in range(12):
@@ -297,8 +334,13 @@ def fanned(machine: Machine, world: World, monkeypatch: pytest.MonkeyPatch) -> t
 
 def test_a_large_workspace_fans_out_over_both_maps_and_is_erased_exactly(fanned: tuple[Machine, World, str]) -> None:
     machine, w, ws = fanned
-    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
-               "region": REGION}  # fmt: skip
+    request = {
+        "request_id": f"ws-{uuid.uuid4()}",
+        "kind": "workspace",
+        "workspace_id": ws,
+        "requester": "owner",
+        "region": REGION,
+    }
     ex = run(*machine, request, name="big")
     assert ex.status == "SUCCEEDED", ex
     assert "EraseObjectShards" in ex.path and "EraseRowShards" in ex.path and ex.waits == [900]
@@ -327,8 +369,13 @@ def test_a_crashed_map_child_is_retried_alone_and_the_erasure_completes(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(fanout, "erase_object_shard", crash_once)
-    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
-               "region": REGION}  # fmt: skip
+    request = {
+        "request_id": f"ws-{uuid.uuid4()}",
+        "kind": "workspace",
+        "workspace_id": ws,
+        "requester": "owner",
+        "region": REGION,
+    }
     ex = run(*machine, request, name="crash")
     assert ex.status == "SUCCEEDED", ex
     attempts = [c.attempts["EraseObjectShardsChild"] for c in ex.children if c.path[0] == "EraseObjectShardsChild"]
@@ -347,8 +394,13 @@ def test_a_map_child_that_keeps_failing_dead_letters_the_request(
         raise ConnectionError("S3 endpoint unreachable")
 
     monkeypatch.setattr(fanout, "erase_object_shard", s3_down)
-    request = {"request_id": f"ws-{uuid.uuid4()}", "kind": "workspace", "workspace_id": ws, "requester": "owner",
-               "region": REGION}  # fmt: skip
+    request = {
+        "request_id": f"ws-{uuid.uuid4()}",
+        "kind": "workspace",
+        "workspace_id": ws,
+        "requester": "owner",
+        "region": REGION,
+    }
     ex = run(*machine, request, name="down")
     assert ex.status == "FAILED" and ex.error == "ErasureFailed"
     assert ex.dead_letters[0]["error"] == "States.ExceedToleratedFailureThreshold"
@@ -373,9 +425,11 @@ def test_retention_hands_a_large_inactive_workspace_to_the_machine_and_the_maps_
     small = w.add_workspace(last_activity=now - relativedelta(months=14))
     w.add_user(small)
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.create_state_machine(name=f"trustbase-{REGION}-erasure", definition=json.dumps(
-        {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        roleArn="arn:aws:iam::123456789012:role/machine")["stateMachineArn"]  # fmt: skip
+    arn = sfn.create_state_machine(
+        name=f"trustbase-{REGION}-erasure",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/machine",
+    )["stateMachineArn"]
     monkeypatch.setenv("ERASURE_STATE_MACHINE_ARN", arn)
     monkeypatch.setenv("WORKSPACE_MONTHS", "13")
 
@@ -396,8 +450,13 @@ def test_retention_hands_a_large_inactive_workspace_to_the_machine_and_the_maps_
     assert handlers.retention({"job": "workspaces"}, FakeContext([900]))["handed_off"] == 1
 
     started = json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
-    assert started == {"request_id": f"retention:workspace:{large}", "kind": "workspace", "workspace_id": large,
-                       "requester": "trustbase-retention-policy", "region": REGION}  # fmt: skip
+    assert started == {
+        "request_id": f"retention:workspace:{large}",
+        "kind": "workspace",
+        "workspace_id": large,
+        "requester": "trustbase-retention-policy",
+        "region": REGION,
+    }
     ex = run(*machine, started, name=executions[0]["name"])
     assert ex.status == "SUCCEEDED", ex
     assert "EraseObjectShards" in ex.path and "EraseRowShards" in ex.path

@@ -44,12 +44,15 @@ class Deployed:
 
     def clients(self) -> Clients:
         a = self.aws()
-        return Clients(ssm=a.client("ssm"), s3=a.client("s3"), rds=a.client("rds"), backup=a.client("backup"), fis=a.client("fis"))  # fmt: skip
+        return Clients(
+            ssm=a.client("ssm"), s3=a.client("s3"), rds=a.client("rds"), backup=a.client("backup"), fis=a.client("fis")
+        )
 
     def verify(self, *parts: str) -> Report:
         session = ReadOnlySession(REGION, endpoint_url=self.endpoint, session=self.aws().session)
-        return verify_region(session, REGION, emulation=emulation.emulation_for(self.deployment), parts=parts,
-                             log=lambda _: None)  # fmt: skip
+        return verify_region(
+            session, REGION, emulation=emulation.emulation_for(self.deployment), parts=parts, log=lambda _: None
+        )
 
     def physical(self, part: str, lid_prefix: str, rtype: str) -> tuple[str, str]:
         stack = f"trustbase-{REGION}-{part}"
@@ -70,8 +73,15 @@ def deployed(assembly: Assembly, tmp_path_factory: pytest.TempPathFactory) -> It
 def test_every_stack_deploys(deployed: Deployed) -> None:
     assert deployed.deployment.ok, deployed.deployment.to_markdown()
     assert [s.name.rsplit("-", 1)[-1] for s in deployed.deployment.stacks] == [
-        "keys", "network", "data", "migrations", "audit", "edge", "detection", "lifecycle",
-    ]  # fmt: skip
+        "keys",
+        "network",
+        "data",
+        "migrations",
+        "audit",
+        "edge",
+        "detection",
+        "lifecycle",
+    ]
 
 
 def test_verify_finds_nothing_wrong_and_says_what_it_could_not_see(deployed: Deployed) -> None:
@@ -100,23 +110,43 @@ def test_every_logical_resource_is_accounted_for(deployed: Deployed) -> None:
     [
         # moto's own values, read from its service APIs: PASS
         # 26 roles: 22 before elevation, plus the customer-data-read elevation, the broker, its steps and workflow
-        ("kms.key", PASS, 6), ("kms.rotation", PASS, 6), ("iam.boundary", PASS, 26), ("iam.trust", PASS, 26),
+        ("kms.key", PASS, 6),
+        ("kms.rotation", PASS, 6),
+        ("iam.boundary", PASS, 26),
+        ("iam.trust", PASS, 26),
         ("s3.encryption", PASS, 4),
-        ("elbv2.tls_policy", PASS, 1), ("elbv2.redirect", PASS, 1), ("ec2.flow_log", PASS, 1), ("lambda.vpc", PASS, 6),
-        ("sqs.cmk", PASS, 5), ("logs.retention", PASS, 14),
+        ("elbv2.tls_policy", PASS, 1),
+        ("elbv2.redirect", PASS, 1),
+        ("ec2.flow_log", PASS, 1),
+        ("lambda.vpc", PASS, 6),
+        ("sqs.cmk", PASS, 5),
+        ("logs.retention", PASS, 14),
         # values that exist in the emulator only because a patch of ours wrote them: PATCHED, never PASS
-        ("s3.versioning", PATCHED, 4), ("s3.public_access_block", PATCHED, 4), ("s3.tls_only", PATCHED, 4),
-        ("s3.lifecycle", PATCHED, 4), ("s3.object_lock", PATCHED, 1), ("elbv2.hsts", PATCHED, 1),
-        ("rds.cluster.encryption", PATCHED, 1), ("rds.cluster.azs", PATCHED, 1), ("backup.vault.lock", PATCHED, 1),
-        ("lambda.cmk", PATCHED, 8), ("lambda.tracing", PATCHED, 8), ("sqs.tls_only", PATCHED, 5), ("sfn.cmk", PATCHED, 2),
-        ("ec2.security_group", PATCHED, 6), ("logs.cmk", PATCHED, 14), ("iam.attachments", PATCHED, 26),
+        ("s3.versioning", PATCHED, 4),
+        ("s3.public_access_block", PATCHED, 4),
+        ("s3.tls_only", PATCHED, 4),
+        ("s3.lifecycle", PATCHED, 4),
+        ("s3.object_lock", PATCHED, 1),
+        ("elbv2.hsts", PATCHED, 1),
+        ("rds.cluster.encryption", PATCHED, 1),
+        ("rds.cluster.azs", PATCHED, 1),
+        ("backup.vault.lock", PATCHED, 1),
+        ("lambda.cmk", PATCHED, 8),
+        ("lambda.tracing", PATCHED, 8),
+        ("sqs.tls_only", PATCHED, 5),
+        ("sfn.cmk", PATCHED, 2),
+        ("ec2.security_group", PATCHED, 6),
+        ("logs.cmk", PATCHED, 14),
+        ("iam.attachments", PATCHED, 26),
         ("lambda.url_auth", PATCHED, 1),
         ("s3.bucket_policy", PATCHED, 4),
         # what moto cannot show at all
-        ("lambda.dlq", NOT_EMULATED, 5), ("rds.instance.performance_insights", NOT_EMULATED, 3),
-        ("AWS::CloudTrail::Trail.exists", NOT_EMULATED, 1), ("AWS::WAFv2::WebACL.exists", NOT_EMULATED, 1),
+        ("lambda.dlq", NOT_EMULATED, 5),
+        ("rds.instance.performance_insights", NOT_EMULATED, 3),
+        ("AWS::CloudTrail::Trail.exists", NOT_EMULATED, 1),
+        ("AWS::WAFv2::WebACL.exists", NOT_EMULATED, 1),
     ],
-)  # fmt: skip
+)
 def test_each_property_reads_back_with_its_honest_status(
     deployed: Deployed, check: str, status: str, count: int
 ) -> None:
@@ -144,8 +174,12 @@ def _bucket_encryption(d: Deployed) -> tuple[str, str, str, Callable[[], None]]:
     lid, bucket = d.physical("data", "CustomerDataBucket", "AWS::S3::Bucket")
     s3 = d.aws().client("s3")
     before = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
     return (
         "data",
         lid,
@@ -201,15 +235,31 @@ def _bucket_policy_widened(d: Deployed) -> tuple[str, str, str, Callable[[], Non
     s3 = d.aws().client("s3")
     before = s3.get_bucket_policy(Bucket=bucket)["Policy"]
     doc = json.loads(before)
-    doc["Statement"].append({"Sid": "Planted", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-                             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"})  # fmt: skip
+    doc["Statement"].append(
+        {
+            "Sid": "Planted",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        }
+    )
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(doc))
     return "data", lid, "s3.bucket_policy", lambda: s3.put_bucket_policy(Bucket=bucket, Policy=before)
 
 
-@pytest.mark.parametrize("plant", [_bucket_encryption, _role_boundary, _hsts, _key_rotation, _admin_attached, _bucket_policy_widened],
-                         ids=["bucket-encryption", "role-boundary", "hsts-removed", "key-rotation-off", "admin-policy-attached",
-                              "bucket-policy-widened"])  # fmt: skip
+@pytest.mark.parametrize(
+    "plant",
+    [_bucket_encryption, _role_boundary, _hsts, _key_rotation, _admin_attached, _bucket_policy_widened],
+    ids=[
+        "bucket-encryption",
+        "role-boundary",
+        "hsts-removed",
+        "key-rotation-off",
+        "admin-policy-attached",
+        "bucket-policy-widened",
+    ],
+)
 def test_drift_planted_after_deploy_is_a_fail_naming_the_resource(deployed: Deployed, plant: Any) -> None:
     part, lid, check, undo = plant(deployed)
     try:
@@ -227,8 +277,12 @@ def test_drift_planted_after_deploy_is_a_fail_naming_the_resource(deployed: Depl
 def test_a_resource_the_emulator_skips_fails_unless_listed(deployed: Deployed, monkeypatch: pytest.MonkeyPatch) -> None:
     aws = deployed.aws()
     # moto has no CloudFormation model for this type: the stack still says CREATE_COMPLETE.
-    template = {"Resources": {"Skipped": {"Type": "AWS::Pinpoint::App", "Properties": {"Name": "x"}},
-                              "Gateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {}}}}  # fmt: skip
+    template = {
+        "Resources": {
+            "Skipped": {"Type": "AWS::Pinpoint::App", "Properties": {"Name": "x"}},
+            "Gateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {}},
+        }
+    }
     aws.client("cloudformation").create_stack(
         StackName=f"trustbase-{REGION}-gaptest", TemplateBody=json.dumps(template)
     )
@@ -262,8 +316,11 @@ def test_verify_command_against_the_deployment_reads_only_and_writes_its_report(
     assert data["progress"] == "8/8 stacks" and data["finished_at"] >= data["started_at"]
     assert data["counts"]["PATCHED"] == 0 and data["counts"]["NOT_EMULATED"] == 0
     gaps = set(emulation.NOT_EMULATED_TYPES)
-    planted = [r for r in data["rows"] if r["status"] == "FAIL" and r["type"] not in gaps
-               and r["check"] not in emulation.NOT_EMULATED_CHECKS]  # fmt: skip
+    planted = [
+        r
+        for r in data["rows"]
+        if r["status"] == "FAIL" and r["type"] not in gaps and r["check"] not in emulation.NOT_EMULATED_CHECKS
+    ]
     assert [(r["stack"], r["resource"], r["check"]) for r in planted] == [(f"trustbase-{REGION}-{part}", lid, check)]
     md = (tmp_path / f"verify-{REGION}.md").read_text()
     assert f"Observed in account 123456789012 (live account), {data['started_at']}" in md
@@ -282,8 +339,10 @@ def test_make_local_entry_point_deploys_verifies_drills_and_prints_the_four_coun
     assert row[1] == "ok" and row[3] == "0" and int(row[2]) > 100 and int(row[4]) > 50 and int(row[5]) > 20
     verified = json.loads((tmp_path / f"local-verify-{REGION}.json").read_text())
     assert verified["result"] == PASS and verified["target"].startswith("local emulator")
-    results = {s: json.loads((tmp_path / f"drill-{s}-{REGION}.json").read_text())["result"]
-               for s in ("s3-recover", "db-failover", "az-loss", "restore")}  # fmt: skip
+    results = {
+        s: json.loads((tmp_path / f"drill-{s}-{REGION}.json").read_text())["result"]
+        for s in ("s3-recover", "db-failover", "az-loss", "restore")
+    }
     assert results == {"s3-recover": PASS, "db-failover": PARTIAL, "az-loss": PARTIAL, "restore": PARTIAL}
 
 
@@ -350,8 +409,14 @@ def _canary_factory(pg_server: Any, database: str) -> Any:
 
 
 def test_db_failover_with_the_sql_canary_proves_rpo_zero(deployed: Deployed, pg_server: Any, pg_database: str) -> None:
-    report = db_failover(deployed.clients(), REGION, DrTargets(), timeout=30, interval=0.2,
-                         canary=_canary_factory(pg_server, pg_database))  # fmt: skip
+    report = db_failover(
+        deployed.clients(),
+        REGION,
+        DrTargets(),
+        timeout=30,
+        interval=0.2,
+        canary=_canary_factory(pg_server, pg_database),
+    )
     steps = {s.name: s.status for s in report.steps}
     assert steps["write canary"] == PASS and steps["canary survived (RPO)"] == PASS
     assert report.result == PASS and report.rpo_seconds == 0
@@ -435,13 +500,20 @@ def test_restore_fails_when_the_canary_reaches_the_source_instead_of_the_copy(
     """One port forward for every endpoint (the old --db-tunnel): the "copy" read is the source,
     which always looks current. The drill must notice that it is not talking to the copy."""
     _aurora_instance_identifier(pg_server, pg_database, f"trustbase-{REGION}a")
-    report = restore(deployed.clients(), REGION, DrTargets(), timeout=30, interval=0.2,
-                     canary=_canary_factory(pg_server, pg_database))  # fmt: skip
+    report = restore(
+        deployed.clients(),
+        REGION,
+        DrTargets(),
+        timeout=30,
+        interval=0.2,
+        canary=_canary_factory(pg_server, pg_database),
+    )
     rpo = next(s for s in report.steps if s.name == "RPO")
     assert rpo.status == FAIL and "not the copy's" in rpo.detail and report.result == FAIL
 
 
 def test_restore_fails_when_the_copy_is_older_than_the_rpo_target(deployed: Deployed, routed: Any) -> None:
-    report = restore(deployed.clients(), REGION, DrTargets(restore_rpo_seconds=0), timeout=30, interval=0.2,
-                     canary=routed)  # fmt: skip
+    report = restore(
+        deployed.clients(), REGION, DrTargets(restore_rpo_seconds=0), timeout=30, interval=0.2, canary=routed
+    )
     assert report.result == FAIL and {s.name: s.status for s in report.steps}["RPO"] == FAIL

@@ -12,11 +12,17 @@ from tests.conftest import Assembly
 TEMPLATE = {
     "Resources": {
         "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
-        "Restrict": {"Type": "Custom::VpcRestrictDefaultSG", "Properties": {"ServiceToken": {"Fn::GetAtt": ["Fn", "Arn"]}}},
+        "Restrict": {
+            "Type": "Custom::VpcRestrictDefaultSG",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Fn", "Arn"]}},
+        },
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {}, "DependsOn": ["Restrict", "Fn"]},
-        "Https": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"Certificates": [{"CertificateArn": "arn:real"}]}},
+        "Https": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {"Certificates": [{"CertificateArn": "arn:real"}]},
+        },
     }
-}  # fmt: skip
+}
 
 
 def test_localize_drops_lambda_backed_custom_resources_and_swaps_certificates() -> None:
@@ -31,7 +37,12 @@ def test_localize_drops_lambda_backed_custom_resources_and_swaps_certificates() 
 
 
 def test_localize_refuses_to_drop_a_resource_others_reference() -> None:
-    referenced = {"Resources": {**TEMPLATE["Resources"], "Out": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": {"Ref": "Restrict"}}}}}  # fmt: skip
+    referenced = {
+        "Resources": {
+            **TEMPLATE["Resources"],
+            "Out": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": {"Ref": "Restrict"}}},
+        }
+    }
     with pytest.raises(ValueError, match="cannot drop Restrict"):
         localize(referenced)
 
@@ -61,10 +72,21 @@ def test_localize_removes_only_the_customer_buckets_vpc_statement() -> None:
         "Action": "s3:*",
         "Resource": "*",
     }
-    vpc = {"Sid": "DenyDataPlaneOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
-           "NotResource": "arn:aws:s3:::b/workspaces/_dr-drill/*"}  # fmt: skip
-    template: dict[str, Any] = {"Resources": {"Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
-        "Bucket": "b", "PolicyDocument": {"Version": "2012-10-17", "Statement": [keep, vpc]}}}}}  # fmt: skip
+    vpc = {
+        "Sid": "DenyDataPlaneOutsideTheVpc",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:GetObject",
+        "NotResource": "arn:aws:s3:::b/workspaces/_dr-drill/*",
+    }
+    template: dict[str, Any] = {
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {"Bucket": "b", "PolicyDocument": {"Version": "2012-10-17", "Statement": [keep, vpc]}},
+            }
+        }
+    }
     local = localize(template)
     assert local.template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"] == [keep]
     assert "no VPC endpoints" in local.changed["Policy"]

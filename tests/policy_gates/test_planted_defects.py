@@ -171,10 +171,15 @@ def test_customer_data_open_to_another_account(copy: Copy) -> None:
     def open_bucket(template: Template) -> None:
         policy = next(r for k, r in template["Resources"].items() if k.startswith("CustomerDataBucketPolicy"))
         bucket = policy["Properties"]["Bucket"]
-        policy["Properties"]["PolicyDocument"]["Statement"].append({
-            "Sid": "Planted", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
-            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket["Ref"], "Arn"]}, "/*"]]},
-        })  # fmt: skip
+        policy["Properties"]["PolicyDocument"]["Statement"].append(
+            {
+                "Sid": "Planted",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket["Ref"], "Arn"]}, "/*"]]},
+            }
+        )
 
     copy.edit("data", open_bucket)
     result = copy.gate()
@@ -203,10 +208,15 @@ def test_customer_data_open_to_another_account(copy: Copy) -> None:
 def test_a_key_granted_to_another_account_stays_closed_by_the_perimeter(copy: Copy) -> None:
     def open_key(template: Template) -> None:
         key = next(r for k, r in template["Resources"].items() if k.startswith("ObjectsKey"))
-        key["Properties"]["KeyPolicy"]["Statement"].append({
-            "Sid": "Planted", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-            "Action": "kms:Decrypt", "Resource": "*",
-        })  # fmt: skip
+        key["Properties"]["KeyPolicy"]["Statement"].append(
+            {
+                "Sid": "Planted",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        )
 
     copy.edit("keys", open_key)
     result = copy.gate()
@@ -240,8 +250,10 @@ def test_an_endpoint_policy_planted_open_still_leaves_another_account_out(copy: 
     def open_endpoints(template: Template) -> None:
         for r in template["Resources"].values():
             if r["Type"] == "AWS::EC2::VPCEndpoint" and "PolicyDocument" in r["Properties"]:
-                r["Properties"]["PolicyDocument"] = {"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}  # fmt: skip
+                r["Properties"]["PolicyDocument"] = {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+                }
 
     copy.edit("network", open_endpoints)
     result = copy.gate()
@@ -265,22 +277,29 @@ def test_a_standing_human_role_is_caught(copy: Copy) -> None:
     an IAM user, the root user and an operator without an elevation could then assume it."""
 
     def standing_auditor(template: Template) -> None:
-        role = next(r for k, r in template["Resources"].items()
-                    if r["Type"] == "AWS::IAM::Role" and k.startswith("AccessAuditorRole"))  # fmt: skip
+        role = next(
+            r
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::IAM::Role" and k.startswith("AccessAuditorRole")
+        )
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 
     copy.edit("detection", standing_auditor)
     result = copy.gate()
-    assert_finds(result, "no-standing-access:", "an IAM user with every permission and MFA assumes the auditor role",
-                 "ALLOWED")  # fmt: skip
+    assert_finds(
+        result, "no-standing-access:", "an IAM user with every permission and MFA assumes the auditor role", "ALLOWED"
+    )
     assert_finds(result, "no-standing-access:", "the account's root user assumes the auditor role", "ALLOWED")
 
 
 def test_an_elevation_open_to_every_permission_set_is_caught(copy: Copy) -> None:
     def any_permission_set(template: Template) -> None:
-        role = next(r for k, r in template["Resources"].items()
-                    if r["Type"] == "AWS::IAM::Role" and k.startswith("ElevationCustomerDataReadRole"))  # fmt: skip
+        role = next(
+            r
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::IAM::Role" and k.startswith("ElevationCustomerDataReadRole")
+        )
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         # a standing trust: any permission set's role, at any time (no closed window)
         statement["Condition"] = {
@@ -290,8 +309,12 @@ def test_an_elevation_open_to_every_permission_set_is_caught(copy: Copy) -> None
         }
 
     copy.edit("detection", any_permission_set)
-    assert_finds(copy.gate(), "no-standing-access:", "an operator without an approved elevation (requester access) "
-                 "assumes the customer-data-read elevation", "ALLOWED")  # fmt: skip
+    assert_finds(
+        copy.gate(),
+        "no-standing-access:",
+        "an operator without an approved elevation (requester access) assumes the customer-data-read elevation",
+        "ALLOWED",
+    )
 
 
 def test_an_erasure_function_deleting_outside_the_subject_prefixes(copy: Copy) -> None:
@@ -315,39 +338,88 @@ def _first(template: Template, rtype: str, prefix: str = "") -> dict[str, Any]:
 
 def _listener(protocol: str) -> Callable[[Template], dict[str, Any]]:
     def find(template: Template) -> dict[str, Any]:
-        return next(r["Properties"] for r in template["Resources"].values()
-                    if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Protocol"] == protocol)  # fmt: skip
+        return next(
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Protocol"] == protocol
+        )
 
     return find
 
 
 POSTURE = [
-    ("encryption at rest", "data", lambda t: _first(t, "AWS::S3::Bucket", "CustomerData")["Properties"].pop("BucketEncryption"),
-     ("data.template.json", "CustomerDataBucket", "no default encryption")),
-    ("TLS policy", "edge", lambda t: _listener("HTTPS")(t).update(SslPolicy="ELBSecurityPolicy-2016-08"),
-     ("edge.template.json", "ELBSecurityPolicy-2016-08")),
+    (
+        "encryption at rest",
+        "data",
+        lambda t: _first(t, "AWS::S3::Bucket", "CustomerData")["Properties"].pop("BucketEncryption"),
+        ("data.template.json", "CustomerDataBucket", "no default encryption"),
+    ),
+    (
+        "TLS policy",
+        "edge",
+        lambda t: _listener("HTTPS")(t).update(SslPolicy="ELBSecurityPolicy-2016-08"),
+        ("edge.template.json", "ELBSecurityPolicy-2016-08"),
+    ),
     ("HSTS", "edge", lambda t: _listener("HTTPS")(t).pop("ListenerAttributes"), ("edge.template.json", "no HSTS")),
-    ("redirect", "edge", lambda t: _listener("HTTP")(t).update(DefaultActions=[{"Type": "fixed-response",
-     "FixedResponseConfig": {"StatusCode": "200"}}]), ("edge.template.json", "other than a 301 redirect")),
-    ("boundary", "edge", lambda t: _first(t, "AWS::IAM::Role", "AppTier")["Properties"].pop("PermissionsBoundary"),
-     ("edge.template.json", "AppTier", "without PermissionsBoundary")),
-    ("wildcard", "edge", lambda t: statement(t, "ConnectAsAppUser").update(Action="rds-db:*"),
-     ("edge.template.json", "wildcard action 'rds-db:*'")),
-    ("egress", "network", lambda t: _first(t, "AWS::EC2::SecurityGroup", "TiersApp")["Properties"].setdefault(
-     "SecurityGroupEgress", []).append({"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"}),
-     ("network.template.json", "TiersApp", "egress to 0.0.0.0/0")),
-    ("Object Lock", "audit", lambda t: _first(t, "AWS::S3::Bucket", "AuditRecords")["Properties"]["ObjectLockConfiguration"]
-     ["Rule"]["DefaultRetention"].update(Mode="GOVERNANCE"), ("audit.template.json", "AuditRecordsBucket", "not COMPLIANCE")),
-    ("trail validation", "audit", lambda t: _first(t, "AWS::CloudTrail::Trail")["Properties"].update(
-     EnableLogFileValidation=False), ("audit.template.json", "Trail", "log file validation off")),
-    ("residency", "data", lambda t: _first(t, "AWS::S3::Bucket", "CustomerData")["Properties"]["Tags"].append(
-     {"Key": "replica", "Value": "us-east-1"}), ("data.template.json", "reference to us-east-1 (outside EU)")),
-]  # fmt: skip
+    (
+        "redirect",
+        "edge",
+        lambda t: _listener("HTTP")(t).update(
+            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}]
+        ),
+        ("edge.template.json", "other than a 301 redirect"),
+    ),
+    (
+        "boundary",
+        "edge",
+        lambda t: _first(t, "AWS::IAM::Role", "AppTier")["Properties"].pop("PermissionsBoundary"),
+        ("edge.template.json", "AppTier", "without PermissionsBoundary"),
+    ),
+    (
+        "wildcard",
+        "edge",
+        lambda t: statement(t, "ConnectAsAppUser").update(Action="rds-db:*"),
+        ("edge.template.json", "wildcard action 'rds-db:*'"),
+    ),
+    (
+        "egress",
+        "network",
+        lambda t: (
+            _first(t, "AWS::EC2::SecurityGroup", "TiersApp")["Properties"]
+            .setdefault("SecurityGroupEgress", [])
+            .append({"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"})
+        ),
+        ("network.template.json", "TiersApp", "egress to 0.0.0.0/0"),
+    ),
+    (
+        "Object Lock",
+        "audit",
+        lambda t: _first(t, "AWS::S3::Bucket", "AuditRecords")["Properties"]["ObjectLockConfiguration"]["Rule"][
+            "DefaultRetention"
+        ].update(Mode="GOVERNANCE"),
+        ("audit.template.json", "AuditRecordsBucket", "not COMPLIANCE"),
+    ),
+    (
+        "trail validation",
+        "audit",
+        lambda t: _first(t, "AWS::CloudTrail::Trail")["Properties"].update(EnableLogFileValidation=False),
+        ("audit.template.json", "Trail", "log file validation off"),
+    ),
+    (
+        "residency",
+        "data",
+        lambda t: _first(t, "AWS::S3::Bucket", "CustomerData")["Properties"]["Tags"].append(
+            {"Key": "replica", "Value": "us-east-1"}
+        ),
+        ("data.template.json", "reference to us-east-1 (outside EU)"),
+    ),
+]
 
 
 @pytest.mark.parametrize(("promise", "part", "plant", "needles"), POSTURE, ids=[p[0] for p in POSTURE])
-def test_a_posture_violation_fails_the_gate(copy: Copy, promise: str, part: str, plant: Callable[[Template], Any],
-                                            needles: tuple[str, ...]) -> None:  # fmt: skip
+def test_a_posture_violation_fails_the_gate(
+    copy: Copy, promise: str, part: str, plant: Callable[[Template], Any], needles: tuple[str, ...]
+) -> None:
     copy.edit(part, plant)
     assert_finds(copy.gate(), *needles)
 

@@ -27,9 +27,13 @@ def roles(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def opened_by_account(trust: dict[str, Any]) -> list[dict[str, Any]]:
     """Trust statements that admit principals of the account (root principal) with no condition
     naming who (aws:PrincipalArn): any IAM user or role of the account with sts:AssumeRole."""
-    return [s for s in trust["Statement"] if s.get("Principal", {}).get("AWS") in (ROOT, {"Fn::Join": ["", [
-        "arn:", {"Ref": "AWS::Partition"}, f":iam::{ACCOUNT}:root"]]}) and not any(
-        "aws:PrincipalArn" in block for block in s.get("Condition", {}).values())]  # fmt: skip
+    return [
+        s
+        for s in trust["Statement"]
+        if s.get("Principal", {}).get("AWS")
+        in (ROOT, {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{ACCOUNT}:root"]]})
+        and not any("aws:PrincipalArn" in block for block in s.get("Condition", {}).values())
+    ]
 
 
 def test_only_break_glass_is_open_to_account_principals(assembly: Assembly) -> None:
@@ -39,17 +43,27 @@ def test_only_break_glass_is_open_to_account_principals(assembly: Assembly) -> N
         for props in roles(assembly.template(stack)).values():
             if opened_by_account(props["AssumeRolePolicyDocument"]):
                 open_roles.append(str(props.get("RoleName")))
-    assert sorted(open_roles) == ["trustbase-break-glass-ap-southeast-2", "trustbase-break-glass-eu-west-1",
-                                  "trustbase-break-glass-us-east-1"]  # fmt: skip
+    assert sorted(open_roles) == [
+        "trustbase-break-glass-ap-southeast-2",
+        "trustbase-break-glass-eu-west-1",
+        "trustbase-break-glass-us-east-1",
+    ]
 
 
 def test_the_auditor_and_the_elevation_are_opened_only_by_their_permission_sets(assembly: Assembly) -> None:
     by_name = {p.get("RoleName"): p for p in roles(assembly.template("trustbase-eu-west-1-detection")).values()}
-    for role, permission_set in (("trustbase-auditor-eu-west-1", "tb-euw1-auditor"),
-                                 ("trustbase-eu-west-1-elevation-customer-data-read", "tb-euw1-customer-data-read")):  # fmt: skip
+    for role, permission_set in (
+        ("trustbase-auditor-eu-west-1", "tb-euw1-auditor"),
+        ("trustbase-eu-west-1-elevation-customer-data-read", "tb-euw1-customer-data-read"),
+    ):
         (statement,) = by_name[role]["AssumeRolePolicyDocument"]["Statement"]
-        expected: dict[str, Any] = {"ArnLike": {"aws:PrincipalArn": (
-            f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*")}}  # fmt: skip
+        expected: dict[str, Any] = {
+            "ArnLike": {
+                "aws:PrincipalArn": (
+                    f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*"
+                )
+            }
+        }
         if "elevation" in role:  # deployed closed: only the workflow opens it, for a window
             expected["DateLessThan"] = {"aws:CurrentTime": "1970-01-01T00:00:00Z"}
         assert statement["Condition"] == expected
@@ -58,18 +72,29 @@ def test_the_auditor_and_the_elevation_are_opened_only_by_their_permission_sets(
 
 def test_identity_center_permission_sets_do_one_thing_each(assembly: Assembly) -> None:
     template = assembly.template("trustbase-identity")
-    sets = {v["Properties"]["Name"]: v["Properties"] for v in template["Resources"].values()
-            if v["Type"] == "AWS::SSO::PermissionSet"}  # fmt: skip
-    assert sorted(sets) == sorted(f"tb-{r}-{w}" for r in ("use1", "euw1", "apse2")
-                                  for w in ("auditor", "requester", "approver", "customer-data-read"))  # fmt: skip
+    sets = {
+        v["Properties"]["Name"]: v["Properties"]
+        for v in template["Resources"].values()
+        if v["Type"] == "AWS::SSO::PermissionSet"
+    }
+    assert sorted(sets) == sorted(
+        f"tb-{r}-{w}"
+        for r in ("use1", "euw1", "apse2")
+        for w in ("auditor", "requester", "approver", "customer-data-read")
+    )
     for name, props in sets.items():
         assert props["SessionDuration"] == "PT1H"
         region = {"use1": "us-east-1", "euw1": "eu-west-1", "apse2": "ap-southeast-2"}[name.split("-")[1]]
         assert props["PermissionsBoundary"] == {
             "CustomerManagedPolicyReference": {"Name": f"trustbase-permissions-boundary-{region}"}
         }
-        actions = sorted({a for s in props["InlinePolicy"]["Statement"]
-                          for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])})  # fmt: skip
+        actions = sorted(
+            {
+                a
+                for s in props["InlinePolicy"]["Statement"]
+                for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+            }
+        )
         resources = {s["Resource"] for s in props["InlinePolicy"]["Statement"]}
         assert len(resources) == 1
         if name.endswith(("requester", "approver")):
@@ -154,7 +179,11 @@ def test_every_access_path_holds_under_the_saml_fallback(saml: tuple[AppConfig, 
     assert check(resolved) == []
     model = RegionModel.build(resolved, "eu-west-1")
     rows = [r for r in (*intended(model), *forbidden(model)) if r.who == "role:{detection:People/Requester/Role.Arn}"]
-    assert {(r.elevation_window, r.expect.value) for r in rows} >= {("during", "allow"), ("after", "deny"),
-                                                                   ("another", "deny"), (None, "deny")}  # fmt: skip
+    assert {(r.elevation_window, r.expect.value) for r in rows} >= {
+        ("during", "allow"),
+        ("after", "deny"),
+        ("another", "deny"),
+        (None, "deny"),
+    }
     during = next(r for r in rows if r.elevation_window == "during")
     assert evaluate_path(model, during).decision.allowed

@@ -105,11 +105,19 @@ def test_every_security_alarm_notifies_the_encrypted_topic(assembly: Assembly, r
     metric_names = {f["Properties"]["MetricTransformations"][0]["MetricName"] for f in filters}
     # the promise: who deleted or exported data, who changed access, and the CIS 4.x alarms
     assert metric_names == {
-        "BulkObjectDeletion", "ObjectReadBurstUnexpectedPrincipal", "DatabaseSnapshotExportOrShare",
-        "RootAccountUsage", "IamPolicyChanges", "KmsKeyDisabledOrScheduledForDeletion", "SecurityGroupChanges",
-        "ConsoleLoginWithoutMfa", "CloudTrailChanged", "S3BucketPolicyChanges", "OperatorSessionStarted",
+        "BulkObjectDeletion",
+        "ObjectReadBurstUnexpectedPrincipal",
+        "DatabaseSnapshotExportOrShare",
+        "RootAccountUsage",
+        "IamPolicyChanges",
+        "KmsKeyDisabledOrScheduledForDeletion",
+        "SecurityGroupChanges",
+        "ConsoleLoginWithoutMfa",
+        "CloudTrailChanged",
+        "S3BucketPolicyChanges",
+        "OperatorSessionStarted",
         "BreakGlassRoleUsed",
-    }  # fmt: skip
+    }
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
     by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms}
@@ -120,8 +128,17 @@ def test_every_security_alarm_notifies_the_encrypted_topic(assembly: Assembly, r
     }
     assert f"trustbase-app-{region.name}" in patterns["ObjectReadBurstUnexpectedPrincipal"]
     assert break_glass_role_name(region.name) in patterns["BreakGlassRoleUsed"]
-    for must in ("DeleteObjects", "StartExportTask", "ModifyDBClusterSnapshotAttribute", "Root", "ScheduleKeyDeletion",
-                 "AuthorizeSecurityGroupIngress", "MFAUsed", "StopLogging", "PutRolePolicy"):  # fmt: skip
+    for must in (
+        "DeleteObjects",
+        "StartExportTask",
+        "ModifyDBClusterSnapshotAttribute",
+        "Root",
+        "ScheduleKeyDeletion",
+        "AuthorizeSecurityGroupIngress",
+        "MFAUsed",
+        "StopLogging",
+        "PutRolePolicy",
+    ):
         assert any(must in p for p in patterns.values()), must
 
 
@@ -144,12 +161,20 @@ def test_config_records_and_checks_each_promise(assembly: Assembly, region: Regi
     }
     # one managed rule per promise (AWS Config managed-rule identifiers)
     assert set(rules) == {
-        "RDS_STORAGE_ENCRYPTED", "S3_DEFAULT_ENCRYPTION_KMS", "CLOUDWATCH_LOG_GROUP_ENCRYPTED",
-        "S3_BUCKET_SSL_REQUESTS_ONLY", "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK", "ELBV2_PREDEFINED_SECURITY_POLICY_SSL_CHECK",
-        "VPC_FLOW_LOGS_ENABLED", "CLOUD_TRAIL_ENABLED", "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED",
-        "INCOMING_SSH_DISABLED", "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS", "ROOT_ACCOUNT_MFA_ENABLED",
+        "RDS_STORAGE_ENCRYPTED",
+        "S3_DEFAULT_ENCRYPTION_KMS",
+        "CLOUDWATCH_LOG_GROUP_ENCRYPTED",
+        "S3_BUCKET_SSL_REQUESTS_ONLY",
+        "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK",
+        "ELBV2_PREDEFINED_SECURITY_POLICY_SSL_CHECK",
+        "VPC_FLOW_LOGS_ENABLED",
+        "CLOUD_TRAIL_ENABLED",
+        "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED",
+        "INCOMING_SSH_DISABLED",
+        "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+        "ROOT_ACCOUNT_MFA_ENABLED",
         "CMK_BACKING_KEY_ROTATION_ENABLED",
-    }  # fmt: skip
+    }
     assert rules["ELBV2_PREDEFINED_SECURITY_POLICY_SSL_CHECK"]["InputParameters"] == {"sslPolicies": region.tls_policy}
 
 
@@ -186,8 +211,14 @@ def test_security_hub_standards_macie_and_access_analyzer(assembly: Assembly, re
     # The universal target's Input uses the AWS SDK's PascalCase member names, even for a camelCase
     # wire format like macie2's (the naming AWS documents for SDK integrations in Step Functions).
     job_input = "".join(str(part) for part in schedule["Target"]["Input"]["Fn::Join"][1])
-    for member in ('"ClientToken"', '"Name"', '"JobType":"ONE_TIME"', '"ManagedDataIdentifierSelector"',
-                   '"S3JobDefinition":{"BucketDefinitions":[{"AccountId":', '"Buckets":['):  # fmt: skip
+    for member in (
+        '"ClientToken"',
+        '"Name"',
+        '"JobType":"ONE_TIME"',
+        '"ManagedDataIdentifierSelector"',
+        '"S3JobDefinition":{"BucketDefinitions":[{"AccountId":',
+        '"Buckets":[',
+    ):
         assert member in job_input, member
     assert "clientToken" not in job_input and "s3JobDefinition" not in job_input
     # ... and a run that fails for good goes to an encrypted dead-letter queue with an alarm.
@@ -206,8 +237,9 @@ def test_inspector_is_enabled_for_lambda_and_critical_findings_alarm(assembly: A
     is dead-lettered and alarmed); critical active findings reach the alerts topic through an
     EventBridge rule, which the topic's policy and the audit key's policy admit by name."""
     template = assembly.template(stack_name(region.name, "detection"))
-    schedule = only({k: v for k, v in pc.resources(template, "AWS::Scheduler::Schedule").items()
-                     if k.startswith("Inspector")})["Properties"]  # fmt: skip
+    schedule = only(
+        {k: v for k, v in pc.resources(template, "AWS::Scheduler::Schedule").items() if k.startswith("Inspector")}
+    )["Properties"]
     assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:inspector2:enable"
     assert schedule["ScheduleExpression"] == "rate(12 hours)"
     assert schedule["Target"]["Input"] == '{"AccountIds":["123456789012"],"ResourceTypes":["LAMBDA","LAMBDA_CODE"]}'
@@ -215,12 +247,18 @@ def test_inspector_is_enabled_for_lambda_and_critical_findings_alarm(assembly: A
     role_id = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
     policy = template["Resources"][template["Resources"][role_id]["Properties"]["ManagedPolicyArns"][0]["Ref"]]
     actions = {st["Sid"]: st["Action"] for st in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert actions == {"EnableInspector": "inspector2:Enable", "DeadLetters": "sqs:SendMessage",
-                       "DeadLetterKeyThroughSqs": ["kms:Decrypt", "kms:GenerateDataKey"]}  # fmt: skip
+    assert actions == {
+        "EnableInspector": "inspector2:Enable",
+        "DeadLetters": "sqs:SendMessage",
+        "DeadLetterKeyThroughSqs": ["kms:Decrypt", "kms:GenerateDataKey"],
+    }
     rule = only(pc.resources(template, "AWS::Events::Rule"))["Properties"]
     assert rule["Name"] == f"trustbase-{region.name}-inspector-critical" and rule["State"] == "ENABLED"
-    assert rule["EventPattern"] == {"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"],
-                                    "detail": {"severity": ["CRITICAL"], "status": ["ACTIVE"]}}  # fmt: skip
+    assert rule["EventPattern"] == {
+        "source": ["aws.inspector2"],
+        "detail-type": ["Inspector2 Finding"],
+        "detail": {"severity": ["CRITICAL"], "status": ["ACTIVE"]},
+    }
     assert len(rule["Targets"]) == 1 and "alertstopicarn" in str(rule["Targets"][0]["Arn"]).lower()
     # the topic admits exactly this rule; the audit key lets EventBridge encrypt for this account's topics
     audit = assembly.template(stack_name(region.name, "audit"))

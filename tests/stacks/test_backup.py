@@ -64,8 +64,14 @@ def test_rds_in_backup_plan_is_acknowledged_only_because_the_cluster_is_selected
     cluster_id = next(iter(pc.resources(template, "AWS::RDS::DBCluster")))
     selection = only(pc.resources(template, "AWS::Backup::BackupSelection"))["Properties"]["BackupSelection"]
     assert any(cluster_id in str(r) for r in selection["Resources"])
-    reasons = [why for entries in assembly.metadata(stack_name(region_cfg.name, "data")).values() for e in entries
-               if e["type"] == "aws:cdk:acknowledged-rules" for rule, why in e["data"].items() if "RDSInBackupPlan" in rule]  # fmt: skip
+    reasons = [
+        why
+        for entries in assembly.metadata(stack_name(region_cfg.name, "data")).values()
+        for e in entries
+        if e["type"] == "aws:cdk:acknowledged-rules"
+        for rule, why in e["data"].items()
+        if "RDSInBackupPlan" in rule
+    ]
     assert len(reasons) == 6 and all("cluster is in the region's backup plan selection" in r for r in reasons)
 
 
@@ -89,11 +95,16 @@ def test_copy_to_an_unapproved_region_of_the_same_jurisdiction_is_refused() -> N
         load_config(raw, account="123456789012")
 
 
-@pytest.mark.parametrize(("bad", "field"), [({"vault_lock_changeable_days": 2}, "vault_lock_changeable_days"),
-                                            ({"vault_lock_mode": "relaxed"}, "vault_lock_mode"),
-                                            ({"frequency_hours": 5}, "frequency_hours"),
-                                            ({"retention_days": 3}, "retention_days"),
-                                            ({"retention_dayz": 30}, "retention_dayz")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"vault_lock_changeable_days": 2}, "vault_lock_changeable_days"),
+        ({"vault_lock_mode": "relaxed"}, "vault_lock_mode"),
+        ({"frequency_hours": 5}, "frequency_hours"),
+        ({"retention_days": 3}, "retention_days"),
+        ({"retention_dayz": 30}, "retention_dayz"),
+    ],
+)
 def test_bad_backup_settings_name_the_field(bad: dict[str, Any], field: str) -> None:
     raw = base()
     region(raw, "us-east-1")["backup"] = bad

@@ -46,11 +46,17 @@ def test_every_app_subnet_leaves_through_its_own_azs_firewall(network: dict[str,
     assert pc.egress_firewall_violations(network, DOMAINS) == []
     firewalls = pc.resources(network, "AWS::NetworkFirewall::Firewall")
     assert sorted(f["Properties"]["FirewallName"] for f in firewalls.values()) == [
-        "trustbase-eu-west-1-egress-a", "trustbase-eu-west-1-egress-b", "trustbase-eu-west-1-egress-c"]  # fmt: skip
+        "trustbase-eu-west-1-egress-a",
+        "trustbase-eu-west-1-egress-b",
+        "trustbase-eu-west-1-egress-c",
+    ]
     group = only(pc.resources(network, "AWS::NetworkFirewall::RuleGroup"))["Properties"]
     source = group["RuleGroup"]["RulesSource"]["RulesSourceList"]
     assert (source["GeneratedRulesType"], source["TargetTypes"], source["Targets"]) == (
-        "ALLOWLIST", ["TLS_SNI"], ["api.stripe.com", ".sendgrid.net"])  # fmt: skip
+        "ALLOWLIST",
+        ["TLS_SNI"],
+        ["api.stripe.com", ".sendgrid.net"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,7 +95,8 @@ def _route_to_igw(t: dict[str, Any]) -> None:
 
 def _denylist(t: dict[str, Any]) -> None:
     _first(t, "AWS::NetworkFirewall::RuleGroup", "")["RuleGroup"]["RulesSource"]["RulesSourceList"][
-        "GeneratedRulesType"] = "DENYLIST"  # fmt: skip
+        "GeneratedRulesType"
+    ] = "DENYLIST"
 
 
 def _pass_by_default(t: dict[str, Any]) -> None:
@@ -119,8 +126,9 @@ def _no_alert_log(t: dict[str, Any]) -> None:
     ],
     ids=["nat-straight-to-the-internet", "denylist", "pass-by-default", "return-through-another-az", "no-alert-log"],
 )
-def test_a_planted_bypass_is_caught(network: dict[str, Any], plant: Callable[[dict[str, Any]], None],
-                                    finding: str) -> None:  # fmt: skip
+def test_a_planted_bypass_is_caught(
+    network: dict[str, Any], plant: Callable[[dict[str, Any]], None], finding: str
+) -> None:
     planted = copy.deepcopy(network)
     plant(planted)
     found = pc.egress_firewall_violations(planted, DOMAINS)

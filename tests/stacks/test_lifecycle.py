@@ -196,8 +196,11 @@ def test_only_the_submitter_and_retention_may_start_an_erasure(assembly: Assembl
         (pid, st) for pid, st in starters if st.get("Sid") not in ("StartMapChildren", "StartErasureOfLargeWorkspace")
     ]
     assert len(starters) == 1
-    submitter = next(r for r in pc.resources(template, "AWS::IAM::Role").values()
-                     if r["Properties"].get("RoleName") == f"trustbase-{region.name}-dsar-submitter")  # fmt: skip
+    submitter = next(
+        r
+        for r in pc.resources(template, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == f"trustbase-{region.name}-dsar-submitter"
+    )
     trust = submitter["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     # The account delegates to IAM, pinned to the app role by ARN (not by the role's unique ID, so a
     # rebuilt edge stack's new app role still matches); the app role's policy must then allow it.
@@ -220,9 +223,11 @@ def test_failures_alarm_the_security_topic(assembly: Assembly, region: RegionCon
 def test_the_lambda_asset_imports_without_the_venv(tmp_path: Any) -> None:
     """The asset carries everything the runtime needs besides boto3 (which Lambda provides)."""
     asset, _ = lifecycle_asset()
-    script = ("import sys; sys.path.insert(0, sys.argv[1]); import pg8000.dbapi, scramp, dateutil; "
-              "import lifecycle.erasure, lifecycle.retention, lifecycle.replay, lifecycle.migrate, lifecycle.db; "
-              "print(len(lifecycle.migrate.migrations()), lifecycle.db.CA_BUNDLE.read_text().count('BEGIN CERTIFICATE'))")  # fmt: skip
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import pg8000.dbapi, scramp, dateutil; "
+        "import lifecycle.erasure, lifecycle.retention, lifecycle.replay, lifecycle.migrate, lifecycle.db; "
+        "print(len(lifecycle.migrate.migrations()), lifecycle.db.CA_BUNDLE.read_text().count('BEGIN CERTIFICATE'))"
+    )
     result = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(asset)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     migrations, certificates = map(int, result.stdout.split())
@@ -284,13 +289,19 @@ def test_large_subjects_fan_out_with_the_configured_concurrency(
     assert states["EraseObjectShards"]["MaxConcurrency"] == 20 and states["EraseRowShards"]["MaxConcurrency"] == 4
     assert "WaitForUploadsInFlight" not in states  # no grace: the sweep follows the rows directly
     assert pc.resources(template, "AWS::IAM::Policy") == {}
-    machine_role = next(r for r in pc.resources(template, "AWS::IAM::Role").values()
-                        if "states.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"]))  # fmt: skip
+    machine_role = next(
+        r
+        for r in pc.resources(template, "AWS::IAM::Role").values()
+        if "states.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    )
     policy = template["Resources"][machine_role["Properties"]["ManagedPolicyArns"][0]["Ref"]]
     by_sid = {st["Sid"]: st for st in policy["Properties"]["PolicyDocument"]["Statement"]}
     name = f"trustbase-{rc.name}-erasure"
     assert by_sid["StartMapChildren"]["Resource"] == f"arn:aws:states:{rc.name}:123456789012:stateMachine:{name}"
     assert sorted(by_sid["ManageMapChildren"]["Action"]) == [
-        "states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"]  # fmt: skip
+        "states:DescribeExecution",
+        "states:RedriveExecution",
+        "states:StopExecution",
+    ]
     executions = f"arn:aws:states:{rc.name}:123456789012:execution:{name}"
     assert sorted(by_sid["ManageMapChildren"]["Resource"]) == [f"{executions}/*", f"{executions}:*"]

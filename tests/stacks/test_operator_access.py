@@ -85,15 +85,22 @@ def test_the_host_admits_nobody_and_reaches_only_aurora_and_the_endpoints(operat
     operator_sg = only(
         {k: k for k in pc.resources(network, "AWS::EC2::SecurityGroup") if k.startswith("TiersOperator")}
     )
-    ingress = [r for r in pc.resources(network, "AWS::EC2::SecurityGroupIngress").values()
-               if r["Properties"]["GroupId"] == {"Fn::GetAtt": [operator_sg, "GroupId"]}]  # fmt: skip
+    ingress = [
+        r
+        for r in pc.resources(network, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [operator_sg, "GroupId"]}
+    ]
     assert ingress == []
-    egress = {(r["Properties"].get("DestinationSecurityGroupId", {}).get("Fn::GetAtt", [""])[0], r["Properties"]["FromPort"])
-              for r in pc.resources(network, "AWS::EC2::SecurityGroupEgress").values()
-              if r["Properties"]["GroupId"] == {"Fn::GetAtt": [operator_sg, "GroupId"]}}  # fmt: skip
+    egress = {
+        (r["Properties"].get("DestinationSecurityGroupId", {}).get("Fn::GetAtt", [""])[0], r["Properties"]["FromPort"])
+        for r in pc.resources(network, "AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [operator_sg, "GroupId"]}
+    }
     assert egress == {("TiersDatabase3C71D9A3", 5532), ("NetworkEndpointSecurityGroup6DEF6240", 443)}
-    endpoints = {str(e["Properties"]["ServiceName"]).rsplit(".", 1)[-1]: e["Properties"]
-                 for e in pc.resources(network, "AWS::EC2::VPCEndpoint").values()}  # fmt: skip
+    endpoints = {
+        str(e["Properties"]["ServiceName"]).rsplit(".", 1)[-1]: e["Properties"]
+        for e in pc.resources(network, "AWS::EC2::VPCEndpoint").values()
+    }
     for service in ("ssm", "ssmmessages", "ec2messages"):
         (statement,) = endpoints[service]["PolicyDocument"]["Statement"]
         assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
@@ -101,16 +108,22 @@ def test_the_host_admits_nobody_and_reaches_only_aurora_and_the_endpoints(operat
 
 def test_the_operator_role_port_forwards_only(operator_out: Path) -> None:
     detection = template(operator_out, "detection")
-    role = next(r["Properties"] for r in pc.resources(detection, "AWS::IAM::Role").values()
-                if r["Properties"].get("RoleName") == f"trustbase-database-operator-{REGION}")  # fmt: skip
+    role = next(
+        r["Properties"]
+        for r in pc.resources(detection, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == f"trustbase-database-operator-{REGION}"
+    )
     assert role["MaxSessionDuration"] == 3600
     # No standing access: only the database-operator elevation's permission set opens it.
     condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
     assert condition == {  # closed until the elevation workflow opens it for a window
-        "ArnLike": {"aws:PrincipalArn": (
-            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_tb-euw1-database-operator_*")},
+        "ArnLike": {
+            "aws:PrincipalArn": (
+                "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_tb-euw1-database-operator_*"
+            )
+        },
         "DateLessThan": {"aws:CurrentTime": "1970-01-01T00:00:00Z"},
-    }  # fmt: skip
+    }
     policy = only(
         {k: v for k, v in pc.resources(detection, "AWS::IAM::ManagedPolicy").items() if k.startswith("OperatorAccess")}
     )

@@ -27,16 +27,21 @@ def _raw(**perimeter: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def policies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    config = load_config(_raw(organization_id=ORG, organization_targets=["ou-a1b2-c3d4e5f6"],
-                              management_account="111122223333"), account=ACCOUNT)  # fmt: skip
+    config = load_config(
+        _raw(organization_id=ORG, organization_targets=["ou-a1b2-c3d4e5f6"], management_account="111122223333"),
+        account=ACCOUNT,
+    )
     outdir = tmp_path_factory.mktemp("orglayer")
     app, _ = build_app(config, outdir=str(outdir))
     app.synth()
     manifest = json.loads((outdir / "manifest.json").read_text())
     assert manifest["artifacts"]["trustbase-organization"]["environment"] == "aws://111122223333/us-east-1"
     template = json.loads((outdir / "trustbase-organization.template.json").read_text())
-    found = {r["Properties"]["Type"]: r["Properties"] for r in template["Resources"].values()
-             if r["Type"] == "AWS::Organizations::Policy"}  # fmt: skip
+    found = {
+        r["Properties"]["Type"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Organizations::Policy"
+    }
     assert set(found) == {"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"}
     for props in found.values():
         assert props["TargetIds"] == ["ou-a1b2-c3d4e5f6"]
@@ -50,14 +55,20 @@ def test_no_organization_layer_by_default(tmp_path: Path) -> None:
 
 
 def _allow_all() -> Any:
-    return parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-                        kind=PolicyKind.IDENTITY, where="administrator")  # fmt: skip
+    return parse_policy(
+        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        kind=PolicyKind.IDENTITY,
+        where="administrator",
+    )
 
 
 def _under_scp(scp: dict[str, Any], action: str, region: str) -> bool:
     """SCPs are a ceiling like a boundary: FullAWSAccess plus the SCP's Deny."""
-    ceiling = parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}, *scp["Statement"]]},
-                           kind=PolicyKind.BOUNDARY, where="SCPs")  # fmt: skip
+    ceiling = parse_policy(
+        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}, *scp["Statement"]]},
+        kind=PolicyKind.BOUNDARY,
+        where="SCPs",
+    )
     who = Principal.role(f"arn:aws:iam::{ACCOUNT}:role/any-role")
     request = Request(who, action, "*", ACCOUNT, {"aws:RequestedRegion": (region,)})
     return evaluate(request, Policies(identity=(_allow_all(),), boundary=ceiling)).allowed
@@ -80,8 +91,13 @@ def test_the_scp_denies_every_region_but_the_hosting_ones(
     assert _under_scp(policies["SERVICE_CONTROL_POLICY"], action, region) is allowed
 
 
-PLANTED_OPEN = {"Sid": "Planted", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": f"{BUCKET}/*"}  # fmt: skip
+PLANTED_OPEN = {
+    "Sid": "Planted",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": ["s3:GetObject", "s3:PutObject"],
+    "Resource": f"{BUCKET}/*",
+}
 
 
 def _bucket(rcp: dict[str, Any] | None, who: Principal, action: str, context: dict[str, str]) -> bool:
@@ -140,7 +156,8 @@ def test_bad_organization_layer_settings_name_the_field(perimeter: dict[str, Any
 
 
 def test_the_identity_perimeter_names_the_organization(policies: dict[str, Any]) -> None:
-    statement = only({s["Sid"]: s for s in policies["RESOURCE_CONTROL_POLICY"]["Statement"]
-                      if s["Sid"] == "EnforceOrgIdentities"})  # fmt: skip
+    statement = only(
+        {s["Sid"]: s for s in policies["RESOURCE_CONTROL_POLICY"]["Statement"] if s["Sid"] == "EnforceOrgIdentities"}
+    )
     assert statement["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalOrgID"] == ORG
     assert statement["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalAccount"] == ["156460612806"]

@@ -52,20 +52,33 @@ def _statements(outdir: Path, part: str, rtype: str, path: tuple[str, ...]) -> l
 def test_keys_buckets_and_queues_deny_principals_outside_the_organization(org_out: Path) -> None:
     perimeter = [
         *(s for s in _statements(org_out, "keys", "AWS::KMS::Key", ("KeyPolicy",))),
-        *(s for part in ("data", "audit") for s in _statements(org_out, part, "AWS::S3::BucketPolicy", ("PolicyDocument",))),
-        *(s for part in ("lifecycle", "detection") for s in _statements(org_out, part, "AWS::SQS::QueuePolicy", ("PolicyDocument",))),
-    ]  # fmt: skip
+        *(
+            s
+            for part in ("data", "audit")
+            for s in _statements(org_out, part, "AWS::S3::BucketPolicy", ("PolicyDocument",))
+        ),
+        *(
+            s
+            for part in ("lifecycle", "detection")
+            for s in _statements(org_out, part, "AWS::SQS::QueuePolicy", ("PolicyDocument",))
+        ),
+    ]
     denies = [s for s in perimeter if s.get("Sid") == "DenyOutsideThisOrganization"]
     assert len(denies) == 6 + 3 + 5  # 6 keys, customer + audit + Config buckets, 5 queues (as without an org)
     for s in denies:
-        assert s["Condition"] == {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": ORG},
-                                  "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}  # fmt: skip
+        assert s["Condition"] == {
+            "StringNotEqualsIfExists": {"aws:PrincipalOrgID": ORG},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+        }
     assert not [s for s in perimeter if s.get("Sid") == "DenyOutsideThisAccount"]
 
 
 def test_endpoint_policies_admit_the_organization(org_out: Path) -> None:
-    endpoints = [r["Properties"] for r in _template(org_out, "network")["Resources"].values()
-                 if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Interface"]  # fmt: skip
+    endpoints = [
+        r["Properties"]
+        for r in _template(org_out, "network")["Resources"].values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Interface"
+    ]
     assert endpoints
     for props in endpoints:
         (statement,) = props["PolicyDocument"]["Statement"]
@@ -74,8 +87,10 @@ def test_endpoint_policies_admit_the_organization(org_out: Path) -> None:
         assert conditions["aws:PrincipalOrgID"] == ORG
         assert "aws:PrincipalAccount" not in conditions
         assert conditions.get("aws:ResourceOrgID") in (ORG, None)
-    assert any(p["PolicyDocument"]["Statement"][0]["Condition"]["StringEquals"].get("aws:ResourceOrgID") == ORG
-               for p in endpoints)  # fmt: skip
+    assert any(
+        p["PolicyDocument"]["Statement"][0]["Condition"]["StringEquals"].get("aws:ResourceOrgID") == ORG
+        for p in endpoints
+    )
 
 
 def test_every_access_path_holds_with_the_organization_perimeter(org_out: Path) -> None:

@@ -39,25 +39,54 @@ IDENTITY_CENTER_REGION = "us-east-1"  # the shipped config's [access] home_regio
 
 def test_no_reference_crosses_the_jurisdiction(assembly: Assembly, region: RegionConfig) -> None:
     for part in PARTS:
-        found = pc.residency_violations(tpl(assembly, region, part), region.jurisdiction,
-                                        identity_center_region=IDENTITY_CENTER_REGION)  # fmt: skip
+        found = pc.residency_violations(
+            tpl(assembly, region, part), region.jurisdiction, identity_center_region=IDENTITY_CENTER_REGION
+        )
         assert found == [], part
 
 
 def test_the_identity_center_exception_is_exactly_two_places() -> None:
     """The EU broker names Identity Center's region in one variable, its boundary in one statement;
     without the exception both count, and the same region anywhere else still counts."""
-    detection: dict[str, Any] = {"Resources": {"Broker": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {
-        "Variables": {"IDENTITY_CENTER_REGION": "us-east-1", "TRUSTBASE_REGION": "eu-west-1"}}}}}}  # fmt: skip
-    boundary: dict[str, Any] = {"Resources": {"Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
-        "Statement": [{"Sid": "DenyIdentityCenterOutsideItsRegion", "Effect": "Deny", "Action": ["sso:*"],
-                       "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]}}}}}  # fmt: skip
+    detection: dict[str, Any] = {
+        "Resources": {
+            "Broker": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Environment": {
+                        "Variables": {"IDENTITY_CENTER_REGION": "us-east-1", "TRUSTBASE_REGION": "eu-west-1"}
+                    }
+                },
+            }
+        }
+    }
+    boundary: dict[str, Any] = {
+        "Resources": {
+            "Boundary": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Sid": "DenyIdentityCenterOutsideItsRegion",
+                                "Effect": "Deny",
+                                "Action": ["sso:*"],
+                                "Resource": "*",
+                                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}},
+                            }
+                        ]
+                    }
+                },
+            }
+        }
+    }
     for template in (detection, boundary):
         assert pc.residency_violations(template, Jurisdiction.EU, identity_center_region="us-east-1") == []
         assert pc.residency_violations(template, Jurisdiction.EU) == ["reference to us-east-1 (outside EU)"]
     detection["Resources"]["Broker"]["Properties"]["Environment"]["Variables"]["BACKUP_REGION"] = "us-east-1"
     assert pc.residency_violations(detection, Jurisdiction.EU, identity_center_region="us-east-1") == [
-        "reference to us-east-1 (outside EU)"]  # fmt: skip
+        "reference to us-east-1 (outside EU)"
+    ]
     boundary["Resources"]["Boundary"]["Properties"]["PolicyDocument"]["Statement"][0]["Sid"] = "Other"
     assert pc.residency_violations(boundary, Jurisdiction.EU, identity_center_region="us-east-1") != []
 
@@ -90,8 +119,10 @@ def test_one_nat_gateway_per_az(assembly: Assembly, region: RegionConfig) -> Non
     assert len(nat_azs) == region.nat_gateways == 3
     # each private (app) subnet routes egress through the NAT of its own AZ: follow subnet -> route
     # table -> default route -> NAT gateway -> the NAT's subnet, and compare the two AZs
-    tables = {a["Properties"]["RouteTableId"]["Ref"]: a["Properties"]["SubnetId"]["Ref"]
-              for a in pc.resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()}  # fmt: skip
+    tables = {
+        a["Properties"]["RouteTableId"]["Ref"]: a["Properties"]["SubnetId"]["Ref"]
+        for a in pc.resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()
+    }
     nat_subnet = {
         lid: n["Properties"]["SubnetId"]["Ref"] for lid, n in pc.resources(template, "AWS::EC2::NatGateway").items()
     }
@@ -178,9 +209,13 @@ def test_buckets_are_private_versioned_encrypted_and_tls_only(assembly: Assembly
 def test_customer_bucket_uses_the_objects_key(assembly: Assembly, region: RegionConfig) -> None:
     template = tpl(assembly, region, "data")
     kms_buckets = [
-        b for b in pc.resources(template, "AWS::S3::Bucket").values()
-        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    ]  # fmt: skip
+        b
+        for b in pc.resources(template, "AWS::S3::Bucket").values()
+        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "aws:kms"
+    ]
     assert len(kms_buckets) == 1
     sse = kms_buckets[0]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert "objectskeyarn" in str(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]).lower()
@@ -189,9 +224,13 @@ def test_customer_bucket_uses_the_objects_key(assembly: Assembly, region: Region
 def test_only_the_access_log_bucket_uses_sse_s3(assembly: Assembly, region: RegionConfig) -> None:
     buckets = pc.resources(tpl(assembly, region, "data"), "AWS::S3::Bucket")
     sse_s3 = [
-        lid for lid, b in buckets.items()
-        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    ]  # fmt: skip
+        lid
+        for lid, b in buckets.items()
+        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "AES256"
+    ]
     assert len(sse_s3) == 1 and sse_s3[0].startswith("AccessLogs")
 
 
@@ -276,8 +315,11 @@ def _rules(template: dict[str, Any], group_id: str, kind: str) -> list[dict[str,
     """Every ingress or egress rule of one security group, inline or standalone."""
     groups = pc.resources(template, "AWS::EC2::SecurityGroup")
     inline = groups[group_id]["Properties"].get(f"SecurityGroup{kind}", [])
-    standalone = [r["Properties"] for r in pc.resources(template, f"AWS::EC2::SecurityGroup{kind}").values()
-                  if r["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}]  # fmt: skip
+    standalone = [
+        r["Properties"]
+        for r in pc.resources(template, f"AWS::EC2::SecurityGroup{kind}").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
+    ]
     return [r for r in inline + standalone if r.get("CidrIp") != "255.255.255.255/32"]  # CDK's "no egress" marker
 
 
@@ -308,16 +350,21 @@ def test_no_tier_reaches_the_internet(assembly: Assembly, region: RegionConfig) 
     assert pc.egress_violations(template) == []
     groups = pc.resources(template, "AWS::EC2::SecurityGroup")
     db, endpoints = _group(groups, "TiersDatabase"), _group(groups, "NetworkEndpointSecurityGroup")
-    egress = {name: _targets(_rules(template, _group(groups, name), "Egress"), "DestinationSecurityGroupId")
-              for name in ("TiersApp", "TiersLifecycle", "TiersDatabaseAdmin")}  # fmt: skip
+    egress = {
+        name: _targets(_rules(template, _group(groups, name), "Egress"), "DestinationSecurityGroupId")
+        for name in ("TiersApp", "TiersLifecycle", "TiersDatabaseAdmin")
+    }
     s3 = region.s3_prefix_list_id
     assert egress["TiersApp"] == {(db, 5532), (endpoints, 443), (s3, 443)}
     assert egress["TiersLifecycle"] == {(db, 5532), (endpoints, 443), (s3, 443)}
     assert egress["TiersDatabaseAdmin"] == {(db, 5532), (endpoints, 443)}
     # the interface endpoints admit exactly the tiers that call AWS APIs, not the whole VPC
     callers = _targets(_rules(template, endpoints, "Ingress"), "SourceSecurityGroupId")
-    assert callers == {(_group(groups, "TiersApp"), 443), (_group(groups, "TiersLifecycle"), 443),
-                       (_group(groups, "TiersDatabaseAdmin"), 443)}  # fmt: skip
+    assert callers == {
+        (_group(groups, "TiersApp"), 443),
+        (_group(groups, "TiersLifecycle"), 443),
+        (_group(groups, "TiersDatabaseAdmin"), 443),
+    }
 
 
 def test_interface_endpoints_admit_only_this_account(assembly: Assembly, region: RegionConfig) -> None:
@@ -325,13 +372,22 @@ def test_interface_endpoints_admit_only_this_account(assembly: Assembly, region:
     account's resources; the registry endpoints only this account's principals (GetAuthorizationToken
     names no resource). No wildcard action anywhere."""
     template = tpl(assembly, region, "network")
-    interface = {str(e["Properties"]["ServiceName"]).split(f".{region.name}.")[-1]: e["Properties"]
-                 for e in pc.resources(template, "AWS::EC2::VPCEndpoint").values()
-                 if e["Properties"].get("VpcEndpointType") == "Interface"}  # fmt: skip
+    interface = {
+        str(e["Properties"]["ServiceName"]).split(f".{region.name}.")[-1]: e["Properties"]
+        for e in pc.resources(template, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"].get("VpcEndpointType") == "Interface"
+    }
     both = {"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "123456789012"}}
     principal_only = {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
-    expected = {"kms": both, "secretsmanager": both, "logs": both, "sts": both, "states": both,
-                "ecr.api": principal_only, "ecr.dkr": principal_only}  # fmt: skip
+    expected = {
+        "kms": both,
+        "secretsmanager": both,
+        "logs": both,
+        "sts": both,
+        "states": both,
+        "ecr.api": principal_only,
+        "ecr.dkr": principal_only,
+    }
     assert set(interface) == set(expected)
     for service, endpoint in interface.items():
         (statement,) = endpoint["PolicyDocument"]["Statement"]
@@ -408,9 +464,10 @@ def test_app_role_is_scoped_to_its_prefixes_key_and_db_user(assembly: Assembly, 
 def test_visitor_data_expires_after_nine_months(assembly: Assembly, region: RegionConfig) -> None:
     template = tpl(assembly, region, "data")
     rules = [
-        r for b in pc.resources(template, "AWS::S3::Bucket").values()
+        r
+        for b in pc.resources(template, "AWS::S3::Bucket").values()
         for r in b["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
-    ]  # fmt: skip
+    ]
     visitor = next(r for r in rules if r["Id"] == "expire-visitor-data")
     assert visitor["Prefix"] == "visitors/" and visitor["Status"] == "Enabled"
     assert visitor["ExpirationInDays"] == months_to_days(region.retention.visitor_data_months)
@@ -478,8 +535,11 @@ def test_every_granted_action_fits_under_the_boundary(assembly: Assembly, region
     template = tpl(assembly, region, part)
     outside: set[str] = set()
     documents = [p["Properties"]["PolicyDocument"] for p in pc.resources(template, "AWS::IAM::ManagedPolicy").values()]
-    documents += [p["PolicyDocument"] for r in pc.resources(template, "AWS::IAM::Role").values()
-                  for p in r["Properties"].get("Policies", [])]  # fmt: skip
+    documents += [
+        p["PolicyDocument"]
+        for r in pc.resources(template, "AWS::IAM::Role").values()
+        for p in r["Properties"].get("Policies", [])
+    ]
     for document in documents:
         if "Ceiling" in {s.get("Sid") for s in document["Statement"]}:
             continue  # the boundary itself
@@ -539,18 +599,28 @@ def test_customer_objects_only_through_the_vpc_endpoint(assembly: Assembly, regi
     policy = only(
         {k: v for k, v in pc.resources(data, "AWS::S3::BucketPolicy").items() if k.startswith("CustomerData")}
     )
-    (statement,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
-                    if s.get("Sid") == "DenyDataPlaneOutsideTheVpc"]  # fmt: skip
+    (statement,) = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "DenyDataPlaneOutsideTheVpc"
+    ]
     assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
-    assert sorted(statement["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
-                                           "s3:GetObjectVersion", "s3:PutObject"]  # fmt: skip
+    assert sorted(statement["Action"]) == [
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+    ]
     condition = statement["Condition"]
     endpoint = condition["StringNotEqualsIfExists"]["aws:SourceVpce"]["Ref"]  # the network stack's SSM link
     assert data["Parameters"][endpoint]["Default"] == "/trustbase/network/s3-gateway-endpoint-id"
     assert condition["BoolIfExists"] == {"aws:PrincipalIsAWSService": "false"}
     named = json.dumps(condition["ArnNotLike"]["aws:PrincipalArn"])
-    for role in (f"role/trustbase-break-glass-{region.name}", f"role/trustbase-{region.name}-elevation-customer-data-read",
-                 "role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie", "BackupServiceRole"):  # fmt: skip
+    for role in (
+        f"role/trustbase-break-glass-{region.name}",
+        f"role/trustbase-{region.name}-elevation-customer-data-read",
+        "role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie",
+        "BackupServiceRole",
+    ):
         assert role in named, role
     assert len(condition["ArnNotLike"]["aws:PrincipalArn"]) == 4
     assert "workspaces/_dr-drill/*" in json.dumps(statement["NotResource"])

@@ -36,14 +36,29 @@ def client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)
 
 
-def observe(session: ReadOnlySession, rtype: str, physical: str, props: dict[str, Any] | None = None,
-            resources: dict[str, tuple[str, str]] | None = None) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:  # fmt: skip
+def observe(
+    session: ReadOnlySession,
+    rtype: str,
+    physical: str,
+    props: dict[str, Any] | None = None,
+    resources: dict[str, tuple[str, str]] | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
     """(observation, [(check, problems)]): the observer's data and the judge's findings on it."""
     props = props or {}
-    template = {"Resources": {"R": {"Type": rtype, "Properties": props},
-                              **{lid: {"Type": t} for lid, (t, _) in (resources or {}).items()}}}  # fmt: skip
-    stack = Stack("trustbase-eu-west-1-x", REGION, ACCOUNT, template,
-                  {"R": physical, **{lid: p for lid, (_, p) in (resources or {}).items()}}, {"R": "CREATE_COMPLETE"})  # fmt: skip
+    template = {
+        "Resources": {
+            "R": {"Type": rtype, "Properties": props},
+            **{lid: {"Type": t} for lid, (t, _) in (resources or {}).items()},
+        }
+    }
+    stack = Stack(
+        "trustbase-eu-west-1-x",
+        REGION,
+        ACCOUNT,
+        template,
+        {"R": physical, **{lid: p for lid, (_, p) in (resources or {}).items()}},
+        {"R": "CREATE_COMPLETE"},
+    )
     resolver = Resolver(stack, lambda name: None)
     observed = observers.OBSERVERS[rtype](session, physical, props, resolver)
     findings = JUDGES[rtype](observed, Context("R", rtype, props, resolver)) if observed.get("exists") else []
@@ -57,11 +72,25 @@ def passes(findings: list[tuple[str, list[str]]]) -> bool:
 def test_trail(aws: ReadOnlySession) -> None:
     s3, ct = client("s3"), client("cloudtrail")
     s3.create_bucket(Bucket="audit", CreateBucketConfiguration={"LocationConstraint": REGION})
-    ct.create_trail(Name="trustbase-eu-west-1", S3BucketName="audit", EnableLogFileValidation=True, KmsKeyId=KEY,
-                    CloudWatchLogsLogGroupArn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:t:*",
-                    CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/r", IsMultiRegionTrail=False)  # fmt: skip
-    ct.put_event_selectors(TrailName="trustbase-eu-west-1", EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True,
-                           "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])  # fmt: skip
+    ct.create_trail(
+        Name="trustbase-eu-west-1",
+        S3BucketName="audit",
+        EnableLogFileValidation=True,
+        KmsKeyId=KEY,
+        CloudWatchLogsLogGroupArn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:t:*",
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+        IsMultiRegionTrail=False,
+    )
+    ct.put_event_selectors(
+        TrailName="trustbase-eu-west-1",
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+            }
+        ],
+    )
     ct.start_logging(Name="trustbase-eu-west-1")
     observed, findings = observe(aws, "AWS::CloudTrail::Trail", "trustbase-eu-west-1")
     assert observed["logging"] is True and observed["validation"] is True and passes(findings), (observed, findings)
@@ -73,10 +102,20 @@ def test_trail(aws: ReadOnlySession) -> None:
 def test_config_rule_recorder_and_channel(aws: ReadOnlySession) -> None:
     cfg = client("config")
     client("s3").create_bucket(Bucket="cfg", CreateBucketConfiguration={"LocationConstraint": REGION})
-    cfg.put_configuration_recorder(ConfigurationRecorder={"name": "rec", "roleARN": f"arn:aws:iam::{ACCOUNT}:role/c",
-                                                          "recordingGroup": {"allSupported": True}})  # fmt: skip
+    cfg.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": "rec",
+            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/c",
+            "recordingGroup": {"allSupported": True},
+        }
+    )
     cfg.put_delivery_channel(DeliveryChannel={"name": "ch", "s3BucketName": "cfg"})
-    cfg.put_config_rule(ConfigRule={"ConfigRuleName": "trustbase-s3-ssl", "Source": {"Owner": "AWS", "SourceIdentifier": "S3_BUCKET_SSL_REQUESTS_ONLY"}})  # fmt: skip
+    cfg.put_config_rule(
+        ConfigRule={
+            "ConfigRuleName": "trustbase-s3-ssl",
+            "Source": {"Owner": "AWS", "SourceIdentifier": "S3_BUCKET_SSL_REQUESTS_ONLY"},
+        }
+    )
     observed, findings = observe(
         aws,
         "AWS::Config::ConfigRule",
@@ -103,12 +142,24 @@ def test_guardduty_detector(aws: ReadOnlySession) -> None:
 def test_guardduty_publishing_destination_request_shape(aws: ReadOnlySession) -> None:
     gd = aws.client("guardduty")
     with Stubber(gd) as stub:
-        stub.add_response("describe_publishing_destination",
-                          {"DestinationId": "d1", "DestinationType": "S3", "Status": "PUBLISHING", "PublishingFailureStartTimestamp": 0,
-                           "DestinationProperties": {"DestinationArn": "arn:aws:s3:::audit", "KmsKeyArn": KEY}},
-                          {"DetectorId": "det", "DestinationId": "d1"})  # fmt: skip
-        observed, findings = observe(aws, "AWS::GuardDuty::PublishingDestination", "d1", {"DetectorId": {"Ref": "D"}},
-                                     {"D": ("AWS::GuardDuty::Detector", "det")})  # fmt: skip
+        stub.add_response(
+            "describe_publishing_destination",
+            {
+                "DestinationId": "d1",
+                "DestinationType": "S3",
+                "Status": "PUBLISHING",
+                "PublishingFailureStartTimestamp": 0,
+                "DestinationProperties": {"DestinationArn": "arn:aws:s3:::audit", "KmsKeyArn": KEY},
+            },
+            {"DetectorId": "det", "DestinationId": "d1"},
+        )
+        observed, findings = observe(
+            aws,
+            "AWS::GuardDuty::PublishingDestination",
+            "d1",
+            {"DetectorId": {"Ref": "D"}},
+            {"D": ("AWS::GuardDuty::Detector", "det")},
+        )
     assert observed["status"] == "PUBLISHING" and passes(findings)
 
 
@@ -120,9 +171,20 @@ def test_security_hub_and_standard(aws: ReadOnlySession) -> None:
     sub = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:subscription/aws-foundational-security-best-practices/v/1.0.0"
     with Stubber(aws.client("securityhub")) as stub:  # moto has no BatchEnableStandards
         for status in ("READY", "FAILED"):
-            stub.add_response("get_enabled_standards", {"StandardsSubscriptions": [{
-                "StandardsSubscriptionArn": sub, "StandardsArn": "arn:aws:securityhub:::standards/x", "StandardsInput": {},
-                "StandardsStatus": status}]}, {"StandardsSubscriptionArns": [sub]})  # fmt: skip
+            stub.add_response(
+                "get_enabled_standards",
+                {
+                    "StandardsSubscriptions": [
+                        {
+                            "StandardsSubscriptionArn": sub,
+                            "StandardsArn": "arn:aws:securityhub:::standards/x",
+                            "StandardsInput": {},
+                            "StandardsStatus": status,
+                        }
+                    ]
+                },
+                {"StandardsSubscriptionArns": [sub]},
+            )
         observed, findings = observe(aws, "AWS::SecurityHub::Standard", sub)
         assert observed["status"] == "READY" and passes(findings)
         assert not passes(observe(aws, "AWS::SecurityHub::Standard", sub)[1])
@@ -141,32 +203,52 @@ def test_access_analyzer_request_shape(aws: ReadOnlySession) -> None:
     aa = aws.client("accessanalyzer")
     arn = f"arn:aws:access-analyzer:{REGION}:{ACCOUNT}:analyzer/trustbase-eu-west-1"
     with Stubber(aa) as stub:
-        stub.add_response("get_analyzer", {"analyzer": {"arn": arn, "name": "trustbase-eu-west-1", "type": "ACCOUNT",
-                          "createdAt": "2026-01-01T00:00:00Z", "status": "ACTIVE"}}, {"analyzerName": "trustbase-eu-west-1"})  # fmt: skip
+        stub.add_response(
+            "get_analyzer",
+            {
+                "analyzer": {
+                    "arn": arn,
+                    "name": "trustbase-eu-west-1",
+                    "type": "ACCOUNT",
+                    "createdAt": "2026-01-01T00:00:00Z",
+                    "status": "ACTIVE",
+                }
+            },
+            {"analyzerName": "trustbase-eu-west-1"},
+        )
         observed, findings = observe(aws, "AWS::AccessAnalyzer::Analyzer", arn)
     assert observed == {"exists": True, "status": "ACTIVE", "type": "ACCOUNT"} and passes(findings)
 
 
 def test_fis_template(aws: ReadOnlySession) -> None:
     t = client("fis").create_experiment_template(
-        clientToken="x", description="d", roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis",
+        clientToken="x",
+        description="d",
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis",
         stopConditions=[{"source": "aws:cloudwatch:alarm", "value": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:a"}],
         actions={"Wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
-    )["experimentTemplate"]  # fmt: skip
+    )["experimentTemplate"]
     observed, findings = observe(aws, "AWS::FIS::ExperimentTemplate", t["id"])
     assert observed["stop_conditions"] == ["aws:cloudwatch:alarm"] and passes(findings)
     unstoppable = client("fis").create_experiment_template(
-        clientToken="y", description="d", roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis", stopConditions=[{"source": "none"}],
+        clientToken="y",
+        description="d",
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis",
+        stopConditions=[{"source": "none"}],
         actions={"Wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
-    )["experimentTemplate"]  # fmt: skip
+    )["experimentTemplate"]
     assert not passes(observe(aws, "AWS::FIS::ExperimentTemplate", unstoppable["id"])[1])
 
 
 def test_metric_filter(aws: ReadOnlySession) -> None:
     logs = client("logs")
     logs.create_log_group(logGroupName="trail")
-    logs.put_metric_filter(logGroupName="trail", filterName="deletes", filterPattern='{ $.eventName = "DeleteObject" }',
-                           metricTransformations=[{"metricName": "Deletes", "metricNamespace": "trustbase", "metricValue": "1"}])  # fmt: skip
+    logs.put_metric_filter(
+        logGroupName="trail",
+        filterName="deletes",
+        filterPattern='{ $.eventName = "DeleteObject" }',
+        metricTransformations=[{"metricName": "Deletes", "metricNamespace": "trustbase", "metricValue": "1"}],
+    )
     props = {"LogGroupName": "trail", "MetricTransformations": [{"MetricName": "Deletes"}]}
     observed, findings = observe(aws, "AWS::Logs::MetricFilter", "deletes", props)
     assert observed["metrics"] == ["Deletes"] and passes(findings)
@@ -178,22 +260,34 @@ def test_cluster_parameter_group(aws: ReadOnlySession) -> None:
     rds.create_db_cluster_parameter_group(
         DBClusterParameterGroupName="tls", DBParameterGroupFamily="aurora-postgresql16", Description="d"
     )
-    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="tls", Parameters=[
-        {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"},
-        {"ParameterName": "ssl_min_protocol_version", "ParameterValue": "TLSv1.2", "ApplyMethod": "pending-reboot"}])  # fmt: skip
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tls",
+        Parameters=[
+            {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"},
+            {"ParameterName": "ssl_min_protocol_version", "ParameterValue": "TLSv1.2", "ApplyMethod": "pending-reboot"},
+        ],
+    )
     observed, findings = observe(aws, "AWS::RDS::DBClusterParameterGroup", "tls")
     assert observed["parameters"].get("rds.force_ssl") == "1" and passes(findings), (observed, findings)
-    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="tls", Parameters=[
-        {"ParameterName": "rds.force_ssl", "ParameterValue": "0", "ApplyMethod": "pending-reboot"}])  # fmt: skip
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tls",
+        Parameters=[{"ParameterName": "rds.force_ssl", "ParameterValue": "0", "ApplyMethod": "pending-reboot"}],
+    )
     assert ("rds.force_ssl", ["rds.force_ssl is not 1"]) in observe(aws, "AWS::RDS::DBClusterParameterGroup", "tls")[1]
 
 
 def test_schedule(aws: ReadOnlySession) -> None:
     client("scheduler").create_schedule(
-        Name="trustbase-eu-west-1-retention-visitors", ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": "arn:aws:lambda:eu-west-1:1:function:f", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/s",
-                "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"}, "RetryPolicy": {"MaximumRetryAttempts": 3}},
-    )  # fmt: skip
+        Name="trustbase-eu-west-1-retention-visitors",
+        ScheduleExpression="rate(1 hour)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:lambda:eu-west-1:1:function:f",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/s",
+            "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"},
+            "RetryPolicy": {"MaximumRetryAttempts": 3},
+        },
+    )
     observed, findings = observe(
         aws,
         "AWS::Scheduler::Schedule",
@@ -201,16 +295,31 @@ def test_schedule(aws: ReadOnlySession) -> None:
         {"ScheduleExpression": "rate(1 hour)"},
     )
     assert observed["dead_letter"] and passes(findings), (observed, findings)
-    client("scheduler").create_schedule(Name="off", ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"}, State="DISABLED",
-                                        Target={"Arn": "arn:aws:lambda:eu-west-1:1:function:f", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/s"})  # fmt: skip
+    client("scheduler").create_schedule(
+        Name="off",
+        ScheduleExpression="rate(1 hour)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        State="DISABLED",
+        Target={"Arn": "arn:aws:lambda:eu-west-1:1:function:f", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/s"},
+    )
     assert not passes(observe(aws, "AWS::Scheduler::Schedule", "off", {"ScheduleExpression": "rate(1 hour)"})[1])
 
 
 def test_topic_policy(aws: ReadOnlySession) -> None:
     sns = client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
-    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "CloudWatchPublishes", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                                      "Action": "sns:Publish", "Resource": topic}]}  # fmt: skip
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudWatchPublishes",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic,
+            }
+        ],
+    }
     sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(policy))
     props = {"Topics": [{"Ref": "T"}], "PolicyDocument": policy}
     observed, findings = observe(aws, "AWS::SNS::TopicPolicy", "p", props, {"T": ("AWS::SNS::Topic", topic)})
@@ -223,11 +332,27 @@ def test_topic_policy(aws: ReadOnlySession) -> None:
 
 def test_web_acl_association_and_logging(aws: ReadOnlySession) -> None:
     waf = client("wafv2")
-    acl = waf.create_web_acl(Name="trustbase-eu-west-1", Scope="REGIONAL", DefaultAction={"Allow": {}},
-                             VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "m"},
-                             Rules=[{"Name": "common", "Priority": 0, "OverrideAction": {"None": {}},
-                                     "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}},
-                                     "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "c"}}])["Summary"]  # fmt: skip
+    acl = waf.create_web_acl(
+        Name="trustbase-eu-west-1",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "m"},
+        Rules=[
+            {
+                "Name": "common",
+                "Priority": 0,
+                "OverrideAction": {"None": {}},
+                "Statement": {
+                    "ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}
+                },
+                "VisibilityConfig": {
+                    "SampledRequestsEnabled": True,
+                    "CloudWatchMetricsEnabled": True,
+                    "MetricName": "c",
+                },
+            }
+        ],
+    )["Summary"]
     physical = f"{acl['Name']}|{acl['Id']}|REGIONAL"
     declared = {"Rules": [{"Statement": {"ManagedRuleGroupStatement": {"Name": "AWSManagedRulesCommonRuleSet"}}}]}
     observed, findings = observe(aws, "AWS::WAFv2::WebACL", physical, declared)
@@ -243,25 +368,61 @@ def test_web_acl_association_and_logging(aws: ReadOnlySession) -> None:
     assert not passes(observe(aws, "AWS::WAFv2::WebACLAssociation", "a", props)[1] or [("x", ["no association"])])
     waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb)
     assert passes(observe(aws, "AWS::WAFv2::WebACLAssociation", "a", props)[1])
-    waf.put_logging_configuration(LoggingConfiguration={"ResourceArn": acl["ARN"], "LogDestinationConfigs": [
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-trustbase-eu-west-1"]})  # fmt: skip
+    waf.put_logging_configuration(
+        LoggingConfiguration={
+            "ResourceArn": acl["ARN"],
+            "LogDestinationConfigs": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-trustbase-eu-west-1"],
+        }
+    )
     assert passes(observe(aws, "AWS::WAFv2::LoggingConfiguration", "l", {"ResourceArn": acl["ARN"]})[1])
 
 
 def test_backup_selection_and_restore_testing_request_shapes(aws: ReadOnlySession) -> None:
     backup = aws.client("backup")
     with Stubber(backup) as stub:
-        stub.add_response("get_backup_selection", {"BackupSelection": {"SelectionName": "s", "IamRoleArn": "arn:aws:iam::1:role/b",
-                          "Resources": ["arn:aws:rds:eu-west-1:1:cluster:c"]}, "SelectionId": "sel", "BackupPlanId": "plan"},
-                          {"BackupPlanId": "plan", "SelectionId": "sel"})  # fmt: skip
-        stub.add_response("get_restore_testing_plan", {"RestoreTestingPlan": {
-            "CreationTime": "2026-01-01T00:00:00Z", "RecoveryPointSelection": {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": ["*"], "RecoveryPointTypes": ["SNAPSHOT"]},
-            "RestoreTestingPlanArn": "arn", "RestoreTestingPlanName": "weekly", "ScheduleExpression": "cron(0 5 ? * SUN *)"}},
-            {"RestoreTestingPlanName": "weekly"})  # fmt: skip
-        stub.add_response("get_restore_testing_selection", {"RestoreTestingSelection": {
-            "CreationTime": "2026-01-01T00:00:00Z", "IamRoleArn": "arn:aws:iam::1:role/r", "ProtectedResourceType": "Aurora",
-            "RestoreTestingPlanName": "weekly", "RestoreTestingSelectionName": "aurora"}},
-            {"RestoreTestingPlanName": "weekly", "RestoreTestingSelectionName": "aurora"})  # fmt: skip
+        stub.add_response(
+            "get_backup_selection",
+            {
+                "BackupSelection": {
+                    "SelectionName": "s",
+                    "IamRoleArn": "arn:aws:iam::1:role/b",
+                    "Resources": ["arn:aws:rds:eu-west-1:1:cluster:c"],
+                },
+                "SelectionId": "sel",
+                "BackupPlanId": "plan",
+            },
+            {"BackupPlanId": "plan", "SelectionId": "sel"},
+        )
+        stub.add_response(
+            "get_restore_testing_plan",
+            {
+                "RestoreTestingPlan": {
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "RecoveryPointSelection": {
+                        "Algorithm": "LATEST_WITHIN_WINDOW",
+                        "IncludeVaults": ["*"],
+                        "RecoveryPointTypes": ["SNAPSHOT"],
+                    },
+                    "RestoreTestingPlanArn": "arn",
+                    "RestoreTestingPlanName": "weekly",
+                    "ScheduleExpression": "cron(0 5 ? * SUN *)",
+                }
+            },
+            {"RestoreTestingPlanName": "weekly"},
+        )
+        stub.add_response(
+            "get_restore_testing_selection",
+            {
+                "RestoreTestingSelection": {
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "IamRoleArn": "arn:aws:iam::1:role/r",
+                    "ProtectedResourceType": "Aurora",
+                    "RestoreTestingPlanName": "weekly",
+                    "RestoreTestingSelectionName": "aurora",
+                }
+            },
+            {"RestoreTestingPlanName": "weekly", "RestoreTestingSelectionName": "aurora"},
+        )
         assert passes(observe(aws, "AWS::Backup::BackupSelection", "plan_sel")[1])
         assert passes(observe(aws, "AWS::Backup::RestoreTestingPlan", "weekly")[1])
         props = {"RestoreTestingPlanName": "weekly", "RestoreTestingSelectionName": "aurora"}
@@ -299,8 +460,9 @@ def test_lambda_version(aws: ReadOnlySession) -> None:
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("index.py", "def handler(e, c): pass\n")
     role = client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    fn = client("lambda").create_function(FunctionName="f", Runtime="python3.12", Role=role, Handler="index.handler",
-                                          Code={"ZipFile": buf.getvalue()})  # fmt: skip
+    fn = client("lambda").create_function(
+        FunctionName="f", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": buf.getvalue()}
+    )
     version = client("lambda").publish_version(FunctionName=fn["FunctionName"])["FunctionArn"]
     observed, findings = observe(aws, "AWS::Lambda::Version", version)
     assert observed["version"] == "1" and passes(findings)
@@ -310,12 +472,19 @@ def test_waf_resources_resolve_from_the_real_edge_template(aws: ReadOnlySession,
     """The web ACL's physical ID is name|id|scope: its ARN must be rebuilt for the association and
     the logging configuration, whose template properties only say GetAtt WebAcl.Arn."""
     template = assembly.template("trustbase-eu-west-1-edge")
-    lid = {r["Type"]: k for k, r in template["Resources"].items()
-           if r["Type"].startswith(("AWS::WAFv2::", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::Logs::LogGroup"))
-           and not (r["Type"] == "AWS::Logs::LogGroup" and not k.startswith("WafLogs"))}  # fmt: skip
+    lid = {
+        r["Type"]: k
+        for k, r in template["Resources"].items()
+        if r["Type"].startswith(("AWS::WAFv2::", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::Logs::LogGroup"))
+        and not (r["Type"] == "AWS::Logs::LogGroup" and not k.startswith("WafLogs"))
+    }
     waf, ec2 = client("wafv2"), client("ec2")
-    acl = waf.create_web_acl(Name="trustbase-eu-west-1", Scope="REGIONAL", DefaultAction={"Allow": {}},
-                             VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "m"})["Summary"]  # fmt: skip
+    acl = waf.create_web_acl(
+        Name="trustbase-eu-west-1",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "m"},
+    )["Summary"]
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
@@ -325,9 +494,13 @@ def test_waf_resources_resolve_from_the_real_edge_template(aws: ReadOnlySession,
     log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-trustbase-eu-west-1:*"
     waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb)
     waf.put_logging_configuration(LoggingConfiguration={"ResourceArn": acl["ARN"], "LogDestinationConfigs": [log_arn]})
-    physical = {lid["AWS::WAFv2::WebACL"]: f"{acl['Name']}|{acl['Id']}|REGIONAL", lid["AWS::ElasticLoadBalancingV2::LoadBalancer"]: lb,
-                lid["AWS::WAFv2::LoggingConfiguration"]: acl["ARN"], lid["AWS::WAFv2::WebACLAssociation"]: "assoc",
-                lid["AWS::Logs::LogGroup"]: "aws-waf-logs-trustbase-eu-west-1"}  # fmt: skip
+    physical = {
+        lid["AWS::WAFv2::WebACL"]: f"{acl['Name']}|{acl['Id']}|REGIONAL",
+        lid["AWS::ElasticLoadBalancingV2::LoadBalancer"]: lb,
+        lid["AWS::WAFv2::LoggingConfiguration"]: acl["ARN"],
+        lid["AWS::WAFv2::WebACLAssociation"]: "assoc",
+        lid["AWS::Logs::LogGroup"]: "aws-waf-logs-trustbase-eu-west-1",
+    }
     stack = Stack("trustbase-eu-west-1-edge", REGION, ACCOUNT, template, physical)
     resolver = Resolver(stack, lambda name: None)
     for rtype in ("AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration"):
@@ -339,8 +512,12 @@ def test_waf_resources_resolve_from_the_real_edge_template(aws: ReadOnlySession,
         resolver.resolve(template["Resources"][lid["AWS::WAFv2::WebACLAssociation"]]["Properties"]["WebACLArn"])
         == acl["ARN"]
     )
-    other = waf.create_web_acl(Name="other", Scope="REGIONAL", DefaultAction={"Allow": {}},
-                               VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "o"})["Summary"]  # fmt: skip
+    other = waf.create_web_acl(
+        Name="other",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "o"},
+    )["Summary"]
     waf.disassociate_web_acl(ResourceArn=lb)
     waf.associate_web_acl(WebACLArn=other["ARN"], ResourceArn=lb)  # another ACL now guards the ALB: drift
     rtype = "AWS::WAFv2::WebACLAssociation"

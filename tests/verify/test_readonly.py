@@ -45,10 +45,19 @@ def test_every_other_operation_is_refused_before_any_request(session: ReadOnlySe
 
 @pytest.mark.parametrize(
     ("service", "call"),
-    [("s3", "put_bucket_encryption"), ("s3", "get_object"), ("s3", "delete_bucket_policy"), ("iam", "delete_role_permissions_boundary"),
-     ("kms", "disable_key_rotation"), ("kms", "decrypt"), ("elbv2", "modify_listener_attributes"), ("ssm", "put_parameter"),
-     ("rds", "modify_db_cluster"), ("cloudformation", "delete_stack")],
-)  # fmt: skip
+    [
+        ("s3", "put_bucket_encryption"),
+        ("s3", "get_object"),
+        ("s3", "delete_bucket_policy"),
+        ("iam", "delete_role_permissions_boundary"),
+        ("kms", "disable_key_rotation"),
+        ("kms", "decrypt"),
+        ("elbv2", "modify_listener_attributes"),
+        ("ssm", "put_parameter"),
+        ("rds", "modify_db_cluster"),
+        ("cloudformation", "delete_stack"),
+    ],
+)
 def test_the_drift_an_attacker_would_plant_cannot_be_planted_through_verify(
     session: ReadOnlySession, service: str, call: str
 ) -> None:
