@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,7 +37,7 @@ from lifecycle.erasure import process  # noqa: E402
 from lifecycle.migrate import migrate  # noqa: E402
 from lifecycle.retention import expire_visitors, expire_workspaces  # noqa: E402
 
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"  # a literal type, as the S3 stubs want for LocationConstraint
 BUCKET, LEDGER = "bench-data", "bench-ledger"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 TARGETS = {

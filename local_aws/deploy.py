@@ -34,7 +34,7 @@ class LocalAws:
         self.session = boto3.Session(region_name=region, aws_access_key_id="local", aws_secret_access_key="local")
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)
+        return self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]  # a service named at run time: the stubs type only literal names
 
 
 @dataclass

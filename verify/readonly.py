@@ -136,7 +136,7 @@ class ReadOnlySession:
             raise ReadOnlyViolation(f"{service}: no read operations are allowed for this service")
         if service not in self._clients:
             kw = {"endpoint_url": self.endpoint_url} if self.endpoint_url else {}
-            c = self._session.client(service, region_name=self.region, **kw)
+            c = self._session.client(service, region_name=self.region, **kw)  # type: ignore[call-overload]  # a service named at run time: the stubs type only literal names
             allowed = READ_OPERATIONS[service]
 
             def guard(model: Any, params: dict[str, Any] | None = None, **_: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote
 
 import boto3
@@ -25,7 +25,7 @@ from elevation.broker import BadRequest, Broker, Caller, Clients, Refused, Setti
 from elevation.trust import SESSION_REVOCATION_POLICY, closed_trust
 
 ACCOUNT = "123456789012"  # moto's default account
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"  # a literal type, as the S3 stubs want for LocationConstraint
 BUCKET = "audit-records"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WORKSPACE = "0a1b2c3d-0000-4000-8000-000000000001"
@@ -110,7 +110,7 @@ def world() -> Iterator[dict[str, Any]]:
             iam_backends[ACCOUNT]["global"].get_role(name).id = role_id  # the ID its sessions carry
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(closed_trust(ACCOUNT, IDC_READER)))
         clock = Clock()
-        common = dict(
+        common: dict[str, Any] = dict(
             region=REGION,
             account=ACCOUNT,
             max_hours=4,

@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
 from moto import mock_aws
 
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"  # a literal type, as the S3 stubs want for LocationConstraint
 BUCKET = "trustbase-customer-data-test"
 LEDGER_BUCKET = "trustbase-audit-test"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
