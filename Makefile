@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # PostgreSQL server binaries (Debian's packages) for the lifecycle and canary tests.
 PG_STAMP := $(VENV)/.postgres
 
-.PHONY: setup synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean
+.PHONY: setup lock synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean
 
 # The lifecycle Lambda's libraries: hash-checked wheels of lifecycle/requirements.txt (synth copies them).
 VENDOR_STAMP := build/lifecycle-vendor/.requirements-sha256
@@ -28,15 +28,27 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(VENDOR_STAMP)
 $(VENDOR_STAMP): lifecycle/requirements.txt $(PY_STAMP)
 	$(BIN)/python -m constructs_lib.lifecycle_asset
 
-$(PY_STAMP): requirements.txt
+# Python packages come from the hash-pinned locks (requirements*.lock, generated from the exact pins
+# in requirements*.txt by `make lock`): pip refuses any file whose SHA-256 the lock does not list.
+$(PY_STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	@touch $@
 
-$(CHECKOV_STAMP): requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-checkov.lock
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-checkov.lock
 	@touch $@
+
+# Regenerate the locks after editing a requirements*.txt (needs PyPI; pip-tools in its own venv).
+PIP_TOOLS := build/pip-tools
+lock:
+	@test -x $(PIP_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS) && \
+		$(PIP_TOOLS)/bin/pip install --quiet --disable-pip-version-check pip-tools==7.5.2; }
+	for f in requirements requirements-checkov; do \
+		$(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-annotate \
+			--no-emit-index-url --no-emit-find-links --output-file $$f.lock $$f.txt || exit 1; \
+	done
 
 $(PG_STAMP): scripts/ensure-postgres.sh $(PY_STAMP)
 	bash scripts/ensure-postgres.sh

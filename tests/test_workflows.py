@@ -30,7 +30,9 @@ def test_every_action_is_pinned_by_commit_sha() -> None:
 
 def test_the_audits_run_in_github_actions_and_not_in_the_offline_ci() -> None:
     workflow = "\n".join(p.read_text() for p in WORKFLOWS)
-    assert "pip-audit --requirement requirements.txt" in workflow and "npm audit" in workflow
+    audited = set(re.findall(r"pip-audit --requirement (\S+)", workflow))
+    assert audited == {"requirements.lock", "requirements-checkov.lock", "lifecycle/requirements.txt"}, audited
+    assert "npm audit" in workflow
     offline = (ROOT / ".ci" / "run").read_text() + (ROOT / "Makefile").read_text()
     assert "pip-audit" not in offline and "npm audit" not in offline
 

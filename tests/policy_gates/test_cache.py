@@ -136,9 +136,22 @@ def gated_out(tmp_path: Path) -> Path:
     return out
 
 
+SETUP_STAMPS = (
+    ".venv/.installed",
+    "node_modules/.installed",
+    ".venv-checkov/.installed",
+    "build/lifecycle-vendor/.requirements-sha256",
+)
+
+
+def setup_current() -> bool:
+    """`make -q` on the setup stamps: true when setup would install nothing (as after `make test`'s
+    own setup step). Otherwise every synth would be planned because of the setup, not of the stamp."""
+    return subprocess.run(["make", "-q", *SETUP_STAMPS], cwd=ROOT, capture_output=True).returncode == 0
+
+
 setup_is_current = pytest.mark.skipif(
-    not (ROOT / ".venv" / ".installed").exists() or not (ROOT / "node_modules" / ".installed").exists(),
-    reason="needs `make setup` (the stamps the synth depends on)",
+    not setup_current(), reason="setup is not current (a requirements or lock file changed): run `make setup`"
 )
 
 
