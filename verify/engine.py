@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,9 @@ from verify.report import FAIL, NOT_EMULATED, PASS, PATCHED, Report, Row
 PATCHED_SOURCES = {"AWS::SSM::Parameter": "Value", "AWS::IAM::ManagedPolicy": "PolicyDocument"}
 # Not resources: CDK's analytics marker.
 SKIPPED_TYPES = frozenset({"AWS::CDK::Metadata"})
+# Reads in flight at once per stack: enough to keep client and service both busy, few enough to stay
+# far below the read APIs' throttling limits of a live account (most allow 5 to 20 per second).
+OBSERVE_WORKERS = 4
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
 NOT_FOUND = ("NotFound", "NoSuch", "NonExistent", "DoesNotExist", "ResourceNotFound", "InvalidParameterValue")
 
@@ -141,13 +145,18 @@ class Verifier:
         stack = Stack(name, self.region, account, template, physical, statuses, deployed_with)
         resolver = Resolver(stack, self._ssm_value)
         dropped = self.emulation.dropped.get(name, {}) if self.emulation else {}
-        for lid, res in template.get("Resources", {}).items():
-            rtype = res.get("Type", "")
-            if rtype in SKIPPED_TYPES:
-                continue
-            phys = physical.get(lid, "")
-            for row in self._resource(lid, rtype, phys, res.get("Properties", {}) or {}, resolver, dropped):
-                add(lid, rtype, phys, *row)
+        # Each resource is read on its own, so up to OBSERVE_WORKERS reads are in flight at once (the
+        # client builds one request while the service answers another); rows keep the template's order.
+        todo = [
+            (lid, res.get("Type", ""), physical.get(lid, ""), res.get("Properties", {}) or {})
+            for lid, res in template.get("Resources", {}).items()
+            if res.get("Type", "") not in SKIPPED_TYPES
+        ]
+        with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
+            observed = pool.map(lambda t: self._resource(t[0], t[1], t[2], t[3], resolver, dropped), todo)
+            for (lid, rtype, phys, _), rows in zip(todo, observed, strict=True):
+                for row in rows:
+                    add(lid, rtype, phys, *row)
         for lid, d in dropped.items():  # removed from the template the emulator got
             if lid not in template.get("Resources", {}):
                 add(lid, d["type"], "", f"{d['type']}.exists", f"{d['type']} exists", NOT_EMULATED, d["reason"])

@@ -9,6 +9,7 @@ every operation of every listed service and proves the guard refuses all but the
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -129,11 +130,16 @@ class ReadOnlySession:
         self.endpoint_url = endpoint_url
         self._session = session or boto3.Session(region_name=region)
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
         self.calls: list[str] = []  # every operation let through, in order ("s3:GetBucketPolicy")
 
     def client(self, service: str) -> Any:
         if service not in READ_OPERATIONS:
             raise ReadOnlyViolation(f"{service}: no read operations are allowed for this service")
+        with self._lock:  # a boto3 Session is not thread-safe; its clients are (verify reads in threads)
+            return self._client(service)
+
+    def _client(self, service: str) -> Any:
         if service not in self._clients:
             kw = {"endpoint_url": self.endpoint_url} if self.endpoint_url else {}
             c = self._session.client(service, region_name=self.region, **kw)  # type: ignore[call-overload]  # a service named at run time: the stubs type only literal names
