@@ -267,7 +267,8 @@ def main() -> None:
         results["make_test"] = measure(
             make("test"), slow, warmup=False, env={**ENV, "TRUSTBASE_COUNT_SYNTHS": str(count)}
         )
-        results["test_suite_synths"] = int(count.read_text().strip() or 0) if count.exists() else None
+        per_process = list(t.glob("synths.count.*"))  # one file per test process (pytest-xdist workers)
+        results["test_suite_synths"] = sum(int(f.read_text().strip() or 0) for f in per_process) or None
 
     floor = results["floor"]
     results["full_vs_floor"] = ratio(results["full"], floor)

@@ -83,11 +83,22 @@ def stack_names_for(config: AppConfig) -> list[tuple[str, str]]:
     return [(rc.name, stack_name(rc.name, part)) for rc in config.regions for part in STACK_PARTS]
 
 
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker per CPU, at most MAX_WORKERS. Each worker synthesizes the whole app once
+    (about 700 MiB while it does), so more workers than that cost memory and save little."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """For bench/run_bench.py: count App.synth() calls when TRUSTBASE_COUNT_SYNTHS names a file."""
-    target = os.environ.get("TRUSTBASE_COUNT_SYNTHS")
-    if not target:
+    """For bench/run_bench.py: count App.synth() calls when TRUSTBASE_COUNT_SYNTHS names a file
+    (each test process writes <file>.<worker>; the benchmark adds them up)."""
+    base = os.environ.get("TRUSTBASE_COUNT_SYNTHS")
+    if not base:
         return
+    target = f"{base}.{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     from aws_cdk import App
 
     original = App.synth
