@@ -1,9 +1,11 @@
-"""Typed, frozen, validated trustbase configuration.
+"""Typed, frozen, validated trustbase configuration, on pydantic v2.
 
-`load_config()` turns the raw mapping (from `regions.toml`) into an `AppConfig`,
-or raises one `ConfigError` that lists every problem found, each naming the
-region, the field and the fix. Nothing downstream (constructs, stacks) ever sees
-raw dicts or CDK context.
+Each table of `regions.toml` is a frozen pydantic dataclass: its fields carry the types and the
+defaults (written once, here), its validators the rules, each rule with the fix it suggests.
+`load_config()` validates the raw mapping into an `AppConfig`, or raises one `ConfigError` that
+lists every problem found, each naming the region, the field and the fix (with "did you mean"
+for a mistyped key): pydantic's own errors are translated into that form in `_problems_of`.
+Nothing downstream (constructs, stacks) ever sees raw dicts or CDK context.
 """
 
 from __future__ import annotations
@@ -12,9 +14,23 @@ import calendar
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic import field_validator as check
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from config.jurisdictions import (
     AWS_REGIONS,
@@ -98,38 +114,69 @@ def months_to_days(months: int) -> int:
     return max(sum(lengths[i : i + months]) for i in range(len(lengths) - months + 1))
 
 
-@dataclass(frozen=True)
+# --------------------------------------------------------------------------- how a rule reports
+
+
+def problem(what: str, fix: str, *, field: str = "", table: str = "") -> PydanticCustomError:
+    """One problem found by a rule: what is wrong and how to fix it. `field` names another field than
+    the one validated (a rule that spans fields); `table` the nested table that field lives in."""
+    return PydanticCustomError("trustbase", "{what}", {"what": what, "fix": fix, "field": field, "table": table})
+
+
+def problems(found: list[tuple[str, str, str]]) -> PydanticCustomError:
+    """Several problems found by one rule, as (field, what, fix)."""
+    return PydanticCustomError("trustbase_many", "{count} problems", {"found": found, "count": len(found)})
+
+
+def _show(value: Any) -> str:
+    """A config value for a message: its repr, shortened (a whole table pasted into a field must
+    not flood the error)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _context(info: ValidationInfo, key: str) -> Any:
+    """A load-time fact (the deploy account, the config file's folder, the region names): present when
+    load_config() validates a file, absent when code builds or copies a config (dataclasses.replace)."""
+    return (info.context or {}).get(key)
+
+
+# Every table rejects keys it does not define (a typo is not ignored).
+_TABLE = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, config=_TABLE)
 class Retention:
     """How long each kind of data or log is kept. Every value must be > 0."""
 
-    visitor_data_months: int = 9
+    visitor_data_months: StrictInt = 9
     """Website-visitor data (S3 prefix `visitors/`) expires after this, 1..9 (the promise: shorter
     is allowed, longer is refused). Example: 9."""
-    inactive_workspace_months: int = 13
+    inactive_workspace_months: StrictInt = 13
     """Workspaces inactive this long are deleted (enforced by the lifecycle jobs), 1..13 (the
     promise). Example: 13."""
-    noncurrent_version_days: int = 30
+    noncurrent_version_days: StrictInt = 30
     """Overwritten/deleted object versions in the data bucket expire after this, 1..30 (they hold
     erased and expired customer data: at most the month GDPR gives to act on an erasure). Example: 30."""
-    backup_retention_days: int = 7
+    backup_retention_days: StrictInt = 7
     """Aurora point-in-time-recovery window, 7..35 days. Example: 14."""
-    flow_log_days: int = 365
+    flow_log_days: StrictInt = 365
     """VPC flow log retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
-    database_log_days: int = 365
+    database_log_days: StrictInt = 365
     """Aurora log export retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
-    waf_log_days: int = 365
+    waf_log_days: StrictInt = 365
     """WAF log retention in CloudWatch Logs (an allowed CloudWatch value). Example: 365."""
-    access_log_days: int = 365
+    access_log_days: StrictInt = 365
     """S3 server access logs and ALB access logs expire after this. Example: 365."""
-    audit_lock_days: int = 365
+    audit_lock_days: StrictInt = 365
     """Object Lock (compliance mode) default retention of the audit bucket: no one, root
     included, can delete a CloudTrail/Config/GuardDuty record before this. Example: 365."""
-    trail_log_days: int = 365
+    trail_log_days: StrictInt = 365
     """CloudTrail's CloudWatch Logs copy retention (an allowed CloudWatch value). Example: 365."""
-    lifecycle_log_days: int = 365
+    lifecycle_log_days: StrictInt = 365
     """Retention/erasure function and state-machine logs (an allowed CloudWatch value). They hold
     IDs and counts, never personal data. Example: 365."""
-    config_record_days: int = 730
+    config_record_days: StrictInt = 730
     """AWS Config snapshots and history in their own bucket (Config cannot deliver to an Object
     Lock bucket) expire after this; nobody may delete them earlier. Example: 730."""
 
@@ -137,63 +184,122 @@ class Retention:
     def visitor_data_days(self) -> int:
         return months_to_days(self.visitor_data_months)
 
+    @check("*")
+    @classmethod
+    def _within_limits(cls, value: int, info: ValidationInfo) -> int:
+        name = info.field_name or ""
+        if value <= 0:
+            raise problem(f"retention must be greater than zero, got {value}", f"set {name} to a positive number")
+        if name.endswith("_days") and value > MAX_DAYS:
+            raise problem(f"{value} days is over 100 years", f"set {name} to at most {MAX_DAYS}")
+        promised = {
+            "visitor_data_months": (PROMISED_VISITOR_MONTHS, "website-visitor data"),
+            "inactive_workspace_months": (PROMISED_INACTIVE_WORKSPACE_MONTHS, "inactive workspaces"),
+        }
+        if name in promised and value > promised[name][0]:
+            limit, what = promised[name]
+            raise problem(
+                f"{value} months keeps {what} longer than the product promises ({limit} months)",
+                f"set {name} to {limit} or fewer (shorter is allowed, longer breaks the promise)",
+            )
+        if name == "noncurrent_version_days" and value > MAX_NONCURRENT_VERSION_DAYS:
+            raise problem(
+                f"{value} days keeps overwritten and erased customer data past a month",
+                f"set noncurrent_version_days to {MAX_NONCURRENT_VERSION_DAYS} or fewer (GDPR Art. 12(3): act on "
+                "an erasure within one month)",
+            )
+        if name == "backup_retention_days" and not 7 <= value <= 35:
+            raise problem(
+                f"{value} is outside 7..35 days", "Aurora PITR needs at least 7 days (our policy) and allows at most 35"
+            )
+        if name == "config_record_days" and value > 3650:
+            raise problem(
+                f"{value} is over 3650 days", "keep AWS Config records for at most 10 years (data minimisation)"
+            )
+        if name in CLOUDWATCH_RETENTIONS and value not in LOG_RETENTION_DAYS:
+            closest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - value))
+            raise problem(
+                f"{value} is not a CloudWatch Logs retention value",
+                f"use one of {list(LOG_RETENTION_DAYS)} (closest: {closest})",
+            )
+        return value
 
-@dataclass(frozen=True)
+
+CLOUDWATCH_RETENTIONS = ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days", "lifecycle_log_days")
+BACKUP_FREQUENCIES = (1, 2, 3, 4, 6, 8, 12, 24)
+
+
+@dataclass(frozen=True, config=_TABLE)
 class Backup:
     """AWS Backup for Aurora and the customer-data bucket ([region.backup])."""
 
-    frequency_hours: int = 4
+    frequency_hours: StrictInt = 4
     """Hours between backups: 1, 2, 3, 4, 6, 8, 12 or 24. Example: 4."""
-    retention_days: int = 35
+    retention_days: StrictInt = 35
     """Recovery points kept this long, 7..3650 (also the Vault Lock minimum). Example: 35."""
     vault_lock_mode: str = "compliance"
     """"compliance" (immutable once the grace period ends) or "governance". Example: "compliance"."""
-    vault_lock_changeable_days: int = 3
+    vault_lock_changeable_days: StrictInt = 3
     """Grace period (>= 3 days) before a compliance-mode lock becomes immutable. Example: 3."""
     dr_copy_region: str | None = None
     """Off by default. If set, must be the region's in-jurisdiction DR region
     (us-east-1 -> us-west-2, eu-west-1 -> eu-central-1, ap-southeast-2 -> ap-southeast-4)."""
 
+    @check("frequency_hours")
+    @classmethod
+    def _divides_a_day(cls, value: int) -> int:
+        if value not in BACKUP_FREQUENCIES:
+            raise problem(f"{value} does not divide a day", f"use one of {list(BACKUP_FREQUENCIES)}")
+        return value
 
-@dataclass(frozen=True)
+    @check("retention_days")
+    @classmethod
+    def _kept_a_week(cls, value: int) -> int:
+        if not 7 <= value <= 3650:
+            raise problem(f"{value} is outside 7..3650", "keep recovery points at least 7 days")
+        return value
+
+    @check("vault_lock_mode")
+    @classmethod
+    def _a_lock_mode(cls, value: str) -> str:
+        if value not in ("compliance", "governance"):
+            raise problem(f"{_show(value)} is not a Vault Lock mode", 'use "compliance" or "governance"')
+        return value
+
+    @check("vault_lock_changeable_days")
+    @classmethod
+    def _grace(cls, value: int) -> int:
+        if not 3 <= value <= MAX_DAYS:
+            raise problem(
+                f"{value} is outside 3..{MAX_DAYS} days",
+                "AWS Backup requires a grace period of at least 3 days (3 is usual)",
+            )
+        return value
+
+
+@dataclass(frozen=True, config=_TABLE)
 class DrTargets:
     """What a DR drill must achieve to pass ([region.dr]). Seconds."""
 
-    az_loss_rto_seconds: int = 120
+    az_loss_rto_seconds: StrictInt = 120
     """AZ loss / failover: the writer serves again within this. Example: 120."""
-    az_loss_rpo_seconds: int = 0
+    az_loss_rpo_seconds: StrictInt = 0
     """AZ loss / failover: data lost (age of newest data recovered). Example: 0."""
-    restore_rpo_seconds: int = 300
+    restore_rpo_seconds: StrictInt = 300
     """Restore from backup: the newest recovered data is at most this old. Example: 300."""
-    recover_rto_seconds: int = 600
+    recover_rto_seconds: StrictInt = 600
     """Object recovery from versions: objects serve again within this. Example: 600."""
 
-
-@dataclass(frozen=True)
-class Erasure:
-    """How an erasure of a large subject fans out over a Step Functions Distributed Map
-    ([region.erasure]). Smaller subjects take the direct path. The defaults are safe for a new
-    account (low Lambda concurrency quota) and a db.r7g.large writer."""
-
-    object_fanout_min_versions: int = 10_000
-    """A subject with at least this many object versions and delete markers fans out, 1000..10000000.
-    Deciding lists at most this many (one request per 1,000). Example: 10000."""
-    object_shards: int = 100
-    """Key ranges a large subject's prefixes are cut into (Distributed Map items), 2..1000. Example: 100."""
-    object_concurrency: int = 5
-    """Children deleting objects at once, 1..100. Each sends about one 1,000-key DeleteObjects a
-    second; S3 supports at least 3,500 deletes per second per partitioned prefix. Example: 5."""
-    row_fanout_min_messages: int = 200_000
-    """A workspace with at least this many messages fans out its message deletion, 10000..1000000000.
-    Example: 200000."""
-    row_shards: int = 16
-    """ID ranges a large workspace's messages are cut into, 2..256. Example: 16."""
-    row_concurrency: int = 2
-    """Children deleting rows at once (each holds one database connection and writes WAL), 1..16.
-    Example: 2."""
-    upload_grace_seconds: int = 900
-    """After the rows are gone, wait this long for uploads already in flight (the lifetime of the
-    app's presigned upload URLs), then sweep the subject's prefixes again, 0..3600. Example: 900."""
+    @check("*")
+    @classmethod
+    def _usable(cls, value: int, info: ValidationInfo) -> int:
+        rto = (info.field_name or "").endswith("rto_seconds")
+        if value < 0 or (value == 0 and rto) or value > ONE_WEEK_SECONDS:
+            raise problem(
+                f"{value} is not a usable target",
+                f"RTOs must be > 0 seconds, RPOs >= 0, both at most {ONE_WEEK_SECONDS} (a week)",
+            )
+        return value
 
 
 ERASURE_LIMITS = {
@@ -207,9 +313,57 @@ ERASURE_LIMITS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
+class Erasure:
+    """How an erasure of a large subject fans out over a Step Functions Distributed Map
+    ([region.erasure]). Smaller subjects take the direct path. The defaults are safe for a new
+    account (low Lambda concurrency quota) and a db.r7g.large writer."""
+
+    object_fanout_min_versions: StrictInt = 10_000
+    """A subject with at least this many object versions and delete markers fans out, 1000..10000000.
+    Deciding lists at most this many (one request per 1,000). Example: 10000."""
+    object_shards: StrictInt = 100
+    """Key ranges a large subject's prefixes are cut into (Distributed Map items), 2..1000. Example: 100."""
+    object_concurrency: StrictInt = 5
+    """Children deleting objects at once, 1..100. Each sends about one 1,000-key DeleteObjects a
+    second; S3 supports at least 3,500 deletes per second per partitioned prefix. Example: 5."""
+    row_fanout_min_messages: StrictInt = 200_000
+    """A workspace with at least this many messages fans out its message deletion, 10000..1000000000.
+    Example: 200000."""
+    row_shards: StrictInt = 16
+    """ID ranges a large workspace's messages are cut into, 2..256. Example: 16."""
+    row_concurrency: StrictInt = 2
+    """Children deleting rows at once (each holds one database connection and writes WAL), 1..16.
+    Example: 2."""
+    upload_grace_seconds: StrictInt = 900
+    """After the rows are gone, wait this long for uploads already in flight (the lifetime of the
+    app's presigned upload URLs), then sweep the subject's prefixes again, 0..3600. Example: 900."""
+
+    @check("*")
+    @classmethod
+    def _within_limits(cls, value: int, info: ValidationInfo) -> int:
+        name = info.field_name or ""
+        low, high = ERASURE_LIMITS[name]
+        if not low <= value <= high:
+            default = Erasure.__dataclass_fields__[name].default
+            raise problem(
+                f"{value} is outside {low}..{high}", f"set {name} between {low} and {high} (default {default})"
+            )
+        return value
+
+
+# A DNS name as AWS Network Firewall domain lists take it: lowercase labels, optionally a leading
+# dot for "this domain and its subdomains"; no wildcard, no IP address, no scheme or path.
+_DOMAIN_RE = re.compile(r"^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_SUBPROCESSOR_DOMAINS = 100
+
+
+@dataclass(frozen=True, config=_TABLE)
 class RegionConfig:
-    """One hosting region. Adding a region is adding one `[[region]]` entry to regions.toml."""
+    """One hosting region. Adding a region is adding one `[[region]]` entry to regions.toml.
+
+    The fields are validated in this order, and a rule that needs an earlier field (the AZs need the
+    name) reads it from the fields already validated."""
 
     name: str
     """AWS region code. Example: "eu-west-1"."""
@@ -224,29 +378,29 @@ class RegionConfig:
     """ACM certificate for the public endpoint, in this region and the deploy account (any account
     only for an offline synth with the placeholder account).
     Example: "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>"."""
-    retention: Retention = field(default_factory=Retention)
-    backup: Backup = field(default_factory=Backup)
-    dr: DrTargets = field(default_factory=DrTargets)
-    erasure: Erasure = field(default_factory=Erasure)
-    nat_gateways: int = 3
+    retention: Retention = Field(default_factory=Retention)
+    backup: Backup = Field(default_factory=Backup)
+    dr: DrTargets = Field(default_factory=DrTargets)
+    erasure: Erasure = Field(default_factory=Erasure)
+    nat_gateways: StrictInt = 3
     """NAT gateways, 1..3. 3 (one per AZ) keeps egress up when an AZ fails; fewer saves
     cost but an AZ loss then cuts egress for the private subnets routed through it."""
     tls_policy: str = DEFAULT_TLS_POLICY
     """ALB HTTPS policy: TLS 1.2+ with forward-secret ciphers only. Example: see FORWARD_SECRET_TLS_POLICIES."""
-    hsts_max_age_seconds: int = 2 * ONE_YEAR_SECONDS
+    hsts_max_age_seconds: StrictInt = 2 * ONE_YEAR_SECONDS
     """HSTS max-age sent by the ALB, at least one year. Example: 63072000."""
     db_instance_class: str = "r7g.large"
     """Aurora instance class (without the "db." prefix). Example: "r7g.large"."""
-    bulk_delete_alarm_threshold: int = 100
+    bulk_delete_alarm_threshold: StrictInt = 100
     """S3 object deletions per 5 minutes that raise the bulk-deletion alarm. Example: 100."""
-    object_read_alarm_threshold: int = 1000
+    object_read_alarm_threshold: StrictInt = 1000
     """GetObject calls per 5 minutes, by anyone but the app tier, that raise an alarm. Example: 1000."""
-    s3_prefix_list_id: str = ""
+    s3_prefix_list_id: str = Field(default="", validate_default=True)
     """The AWS-managed prefix list of S3 in this region (com.amazonaws.<region>.s3), which the app
     and lifecycle security groups may reach through the gateway endpoint. Known regions default
     from config/jurisdictions.py; look it up with `aws ec2 describe-managed-prefix-lists --filters
     Name=prefix-list-name,Values=com.amazonaws.<region>.s3`. Example: "pl-6da54004"."""
-    app_internet_egress: bool = False
+    app_internet_egress: StrictBool = False
     """Off by default: the app tier reaches only Aurora, the VPC endpoints and S3. true adds HTTPS
     to any address through the NAT gateways, unfiltered: prefer subprocessor_domains. Example: false."""
     subprocessor_domains: tuple[str, ...] = ()
@@ -254,19 +408,312 @@ class RegionConfig:
     over HTTPS: AWS Network Firewall on the NAT path allows exactly these (TLS SNI, stateful
     allow-list) and drops and logs everything else. "api.example.com" matches that name only,
     ".example.com" the domain and its subdomains. Example: ["api.stripe.com", ".sendgrid.net"]."""
-    reserve_lambda_concurrency: bool = False
+    reserve_lambda_concurrency: StrictBool = False
     """Off by default (new accounts have low Lambda concurrency quotas, and 100 must stay
     unreserved). true reserves 21 executions per region for the lifecycle functions (with the default
     [region.erasure]; each erasure function reserves its map's concurrency + 3): first check that
     `aws lambda get-account-settings` shows UnreservedConcurrentExecutions >= 121 per region.
     Example: false."""
-    operator_access: bool = False
+    operator_access: StrictBool = False
     """Off by default. true adds the audited database-operator path for DR drills: SSM endpoints,
     a port-forwarding host with no inbound rules, and an MFA role that may start port-forwarding
     sessions to Aurora only. Example: false."""
 
+    @check("name")
+    @classmethod
+    def _a_region(cls, value: str) -> str:
+        if not value:
+            raise problem("is missing", 'set name = "<aws region code>", e.g. "eu-west-1"')
+        if value not in AWS_REGIONS:
+            raise problem(
+                f"'{value}' is not a known AWS region",
+                "use a region code such as us-east-1, eu-west-1 or ap-southeast-2",
+            )
+        return value
 
-@dataclass(frozen=True)
+    @check("jurisdiction")
+    @classmethod
+    def _the_regions_jurisdiction(cls, value: Jurisdiction, info: ValidationInfo) -> Jurisdiction:
+        name = info.data.get("name")
+        if name is None:
+            return value  # the name's own problem is reported
+        actual = AWS_REGIONS[name]
+        if actual is None:
+            raise problem(
+                f"region '{name}' has no approved jurisdiction",
+                "host only in a region listed with a jurisdiction in config/jurisdictions.py, "
+                "or get DPO sign-off and add the mapping there",
+            )
+        if value is not actual:
+            raise problem(
+                f"{_show(value.value)} does not match the region ({name} is {actual.value})",
+                f'set jurisdiction = "{actual.value}"',
+            )
+        return value
+
+    @check("availability_zones", mode="before")
+    @classmethod
+    def _three_distinct(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and all(isinstance(a, str) for a in value):
+            if len(value) != 3 or len(set(value)) != 3:
+                raise problem(
+                    f"needs exactly 3 distinct AZs, got {list(value)}",
+                    "list three different AZs so the region survives the loss of one",
+                )
+            return tuple(value)
+        return value  # not a list of names: the type check says so
+
+    @check("availability_zones")
+    @classmethod
+    def _azs_of_the_region(cls, value: tuple[str, str, str], info: ValidationInfo) -> tuple[str, str, str]:
+        name: str | None = info.data.get("name")
+        if name is None:
+            return value
+        found = [
+            ("availability_zones", f"'{az}' is not an AZ of {name}", f"use AZ names of the form {name}a, {name}b, ...")
+            for az in value
+            if not re.fullmatch(re.escape(name) + r"[a-z]", az)
+        ]
+        if found:
+            raise problems(found)
+        return value
+
+    @check("vpc_cidr")
+    @classmethod
+    def _a_private_block(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise problem(f"{_show(value)} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"') from None
+        found = []
+        if not any(net.subnet_of(block) for block in RFC1918):
+            found.append(
+                (
+                    "vpc_cidr",
+                    f"{value} is not inside a private (RFC 1918) range",
+                    "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+                )
+            )
+        if not 16 <= net.prefixlen <= 20:
+            found.append(
+                (
+                    "vpc_cidr",
+                    f"/{net.prefixlen} is outside /16../20",
+                    "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit",
+                )
+            )
+        if found:
+            raise problems(found)
+        return value
+
+    @check("certificate_arn")
+    @classmethod
+    def _a_certificate_of_this_region_and_account(cls, value: str, info: ValidationInfo) -> str:
+        name = info.data.get("name") or "<region>"
+        m = _CERT_ARN_RE.match(value)
+        if m is None:
+            raise problem(
+                f"{_show(value)} is not an ACM certificate ARN",
+                f"use arn:aws:acm:{name}:<12-digit account>:certificate/<uuid>",
+            )
+        if "name" in info.data and m.group("region") != name:
+            raise problem(
+                f"the certificate is in {m.group('region')}, not {name}",
+                f"an ALB can only use a certificate from its own region: issue or import one in {name}",
+            )
+        account = _context(info, "account")
+        if account is not None and account != PLACEHOLDER_ACCOUNT and m.group("account") != account:
+            raise problem(
+                f"the certificate belongs to account {m.group('account')}, not to the deploy account {account}",
+                f"an ALB can only serve a certificate of its own account: request or import one in {account} ({name}) "
+                "and set its ARN",
+            )
+        return value
+
+    @check("backup")
+    @classmethod
+    def _copies_stay_in_the_jurisdiction(cls, value: Backup, info: ValidationInfo) -> Backup:
+        dr, name = value.dr_copy_region, info.data.get("name")
+        if dr is None or name is None:
+            return value
+        jurisdiction, expected = AWS_REGIONS[name], DR_COPY_REGION.get(name)
+        if AWS_REGIONS.get(dr) is not jurisdiction or jurisdiction is None:
+            other = AWS_REGIONS.get(dr)
+            raise problem(
+                f"{_show(dr)} is outside {name}'s jurisdiction ({other.value if other else 'none'}): backups may never "
+                "leave it",
+                f'use "{expected}" or remove the key' if expected else "remove the key",
+                field="dr_copy_region",
+                table="backup",
+            )
+        if dr != expected:
+            raise problem(
+                f"{dr!r} is not the DR region of {name}",
+                f'use "{expected}"' if expected else f"{name} has no approved DR region; remove the key",
+                field="dr_copy_region",
+                table="backup",
+            )
+        return value
+
+    @check("nat_gateways")
+    @classmethod
+    def _one_to_three(cls, value: int) -> int:
+        if not 1 <= value <= 3:
+            raise problem(f"{value} is outside 1..3", "use 3 (one per AZ, survives an AZ loss) or fewer to save cost")
+        return value
+
+    @check("tls_policy")
+    @classmethod
+    def _forward_secret(cls, value: str) -> str:
+        if value not in FORWARD_SECRET_TLS_POLICIES:
+            raise problem(
+                f"{_show(value)} is not a TLS 1.2+ forward-secrecy-only ALB policy",
+                f'use "{DEFAULT_TLS_POLICY}" or another of: {", ".join(sorted(FORWARD_SECRET_TLS_POLICIES))}',
+            )
+        return value
+
+    @check("hsts_max_age_seconds")
+    @classmethod
+    def _a_year_or_more(cls, value: int) -> int:
+        if value < ONE_YEAR_SECONDS:
+            raise problem(f"{value} is under one year", f"set at least {ONE_YEAR_SECONDS} (HSTS preload requires it)")
+        if value > 10 * ONE_YEAR_SECONDS:
+            raise problem(
+                f"{value} is over ten years",
+                f"set at most {10 * ONE_YEAR_SECONDS}; {2 * ONE_YEAR_SECONDS} (two years) is the usual value",
+            )
+        return value
+
+    @check("db_instance_class")
+    @classmethod
+    def _an_instance_class(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", value):
+            raise problem(f"{_show(value)} is not an instance class", 'use e.g. "r7g.large"')
+        return value
+
+    @check("bulk_delete_alarm_threshold", "object_read_alarm_threshold")
+    @classmethod
+    def _a_positive_count(cls, value: int, info: ValidationInfo) -> int:
+        if not 0 < value <= 1_000_000_000:
+            raise problem(
+                f"must be between 1 and 1000000000, got {value}", f"set {info.field_name} to a positive count"
+            )
+        return value
+
+    @check("s3_prefix_list_id")
+    @classmethod
+    def _the_regions_s3_prefix_list(cls, value: str, info: ValidationInfo) -> str:
+        name = info.data.get("name")
+        if name is None:
+            return value
+        lookup = (
+            f"aws ec2 describe-managed-prefix-lists --region {name} "
+            f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3"
+        )
+        if not value:
+            known = S3_GATEWAY_PREFIX_LISTS.get(name)
+            if known is None:
+                raise problem(
+                    f"the S3 prefix list of {name} is not known to trustbase",
+                    f'set s3_prefix_list_id = "pl-..." to the PrefixListId that `{lookup}` prints',
+                )
+            return known
+        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", value):
+            raise problem(
+                f"{_show(value)} is not a prefix list ID", f"use the PrefixListId (pl-...) that `{lookup}` prints"
+            )
+        return value
+
+    @check("subprocessor_domains")
+    @classmethod
+    def _an_allow_list(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        found: list[tuple[str, str, str]] = []
+        seen: list[str] = []
+        for item in value:
+            if not _DOMAIN_RE.fullmatch(item):
+                hint = (
+                    'a wildcard is written as a leading dot: ".example.com"'
+                    if "*" in item
+                    else 'give the host name only, lowercase, e.g. "api.example.com" (no scheme, port, path or IP)'
+                )
+                found.append(("subprocessor_domains", f"{_show(item)} is not a domain name", hint))
+            elif item in seen:
+                found.append(("subprocessor_domains", f"{item!r} is listed twice", "list each domain once"))
+            else:
+                seen.append(item)
+        if len(seen) > MAX_SUBPROCESSOR_DOMAINS:
+            found.append(
+                (
+                    "subprocessor_domains",
+                    f"{len(seen)} domains",
+                    f"list at most {MAX_SUBPROCESSOR_DOMAINS} "
+                    "(the firewall rule group's capacity); prefer a leading-dot domain over many hosts",
+                )
+            )
+        if seen and info.data.get("app_internet_egress"):
+            found.append(
+                (
+                    "app_internet_egress",
+                    "opens HTTPS to any address, which would bypass the subprocessor allow-list",
+                    "remove app_internet_egress: subprocessor_domains already lets the app reach exactly those domains",
+                )
+            )
+        if found:
+            raise problems(found)
+        return value
+
+
+_INSTANCE_ARN_RE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")  # sso-admin InstanceArn pattern
+_IDENTITY_STORE_RE = re.compile(r"^d-[0-9a-f]{10}$")  # identitystore IdentityStoreId
+# Stricter than the identity store's DisplayName (1-1024 printable characters): a name people type.
+_GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+=,-]{0,127}$")
+# The keys that belong to one identity source, each with what it must be and how to find it.
+_IDENTITY_CENTER_KEYS = {
+    "instance_arn": (
+        _INSTANCE_ARN_RE,
+        "an Identity Center instance ARN",
+        "copy it from `aws sso-admin list-instances` (arn:aws:sso:::instance/ssoins-<16 characters>)",
+    ),
+    "identity_store_id": (
+        _IDENTITY_STORE_RE,
+        "an identity store ID",
+        "copy it from `aws sso-admin list-instances` (d-<10 hex digits>)",
+    ),
+    "requester_group": (
+        _GROUP_RE,
+        "a group name",
+        "name the identity-store group whose members may ask for elevations (letters, digits, space ._@+=,-; "
+        "at most 128 characters)",
+    ),
+    "approver_group": (
+        _GROUP_RE,
+        "a group name",
+        "name the identity-store group whose members approve elevations (letters, digits, space ._@+=,-; "
+        "at most 128 characters)",
+    ),
+}
+_SOURCE_KEYS = {
+    IdentitySource.IDENTITY_CENTER: tuple(_IDENTITY_CENTER_KEYS),
+    IdentitySource.SAML: ("saml_metadata_file",),
+}
+
+
+def _belongs_to(key: str, value: str, info: ValidationInfo) -> IdentitySource | None:
+    """The identity source in use when `key` is one of its keys; a problem when `key` is set but
+    belongs to the other source; None when the source itself is invalid (reported on its own)."""
+    source: IdentitySource | None = info.data.get("identity_source")
+    if source is None:
+        return None
+    owner = next(s for s, keys in _SOURCE_KEYS.items() if key in keys)
+    if owner is not source and value:
+        raise problem(
+            f'applies to identity_source = "{owner.value}", not "{source.value}"',
+            f'remove it, or set identity_source = "{owner.value}"',
+        )
+    return source
+
+
+@dataclass(frozen=True, config=_TABLE)
 class AccessConfig:
     """How people reach the account ([access], one table for all regions): only through the
     identity provider, and customer data only through an approved elevation that expires."""
@@ -278,24 +725,133 @@ class AccessConfig:
     home_region: str
     """Identity Center's region (identity-center), or where the global identity stack deploys (saml).
     Example: "us-east-1"."""
-    instance_arn: str = ""
+    instance_arn: str = Field(default="", validate_default=True)
     """identity-center only: the Identity Center instance. Example: "arn:aws:sso:::instance/ssoins-72231a2b0d6c4f1e"."""
-    identity_store_id: str = ""
+    identity_store_id: str = Field(default="", validate_default=True)
     """identity-center only: its identity store. Example: "d-9067a1b2c3"."""
-    requester_group: str = ""
+    requester_group: str = Field(default="", validate_default=True)
     """identity-center only: the group whose members may ask for elevations. Example: "trustbase-operators"."""
-    approver_group: str = ""
+    approver_group: str = Field(default="", validate_default=True)
     """identity-center only: the group whose members may approve others' elevations (never their own).
     Example: "trustbase-approvers"."""
-    saml_metadata_file: str = ""
+    saml_metadata_file: str = Field(default="", validate_default=True)
     """saml only: the IdP's SAML 2.0 metadata XML, relative to the config file. Example: "idp-metadata.xml"."""
     saml_metadata: str = ""
     """(loaded from saml_metadata_file, not set in the file)"""
-    max_elevation_hours: int = 4
+    max_elevation_hours: StrictInt = 4
     """The longest elevation anyone may ask for, 1..12 hours. Example: 4."""
     elevations: tuple[Elevation, ...] = (Elevation.CUSTOMER_DATA_READ, Elevation.DATABASE_OPERATOR)
     """The elevations offered, from: customer-data-read, database-operator (the latter only where
     operator_access is on). Example: ["customer-data-read", "database-operator"]."""
+
+    @check("home_region")
+    @classmethod
+    def _a_region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            raise problem(
+                f"{_show(value)} is not a known AWS region",
+                "set it to Identity Center's region (the console's Settings page shows it), "
+                'or for saml the region the identity stack deploys to, e.g. "us-east-1"',
+            )
+        return value
+
+    @check(*_IDENTITY_CENTER_KEYS)
+    @classmethod
+    def _identity_center_ids(cls, value: str, info: ValidationInfo) -> str:
+        key = info.field_name or ""
+        if _belongs_to(key, value, info) is not IdentitySource.IDENTITY_CENTER:
+            return value
+        pattern, what, fix = _IDENTITY_CENTER_KEYS[key]
+        if not value and key not in (_context(info, "present") or (key,)):
+            raise problem("is missing", fix)
+        if not pattern.fullmatch(value):
+            raise problem(f"{_show(value)} is not {what}", fix)
+        requester = info.data.get("requester_group")
+        if key == "approver_group" and requester and requester.casefold() == value.casefold():
+            raise problem(
+                "is the requester group: requesters could approve one another's elevations without a separate approver",
+                "name a different group of approvers",
+            )
+        return value
+
+    @check("saml_metadata_file")
+    @classmethod
+    def _saml_metadata_named(cls, value: str, info: ValidationInfo) -> str:
+        if _belongs_to("saml_metadata_file", value, info) is IdentitySource.SAML and not value:
+            raise problem(
+                "is missing", "download your IdP's SAML 2.0 metadata XML next to regions.toml and name it here"
+            )
+        return value
+
+    @check("saml_metadata")
+    @classmethod
+    def _not_inline(cls, value: str, info: ValidationInfo) -> str:
+        if value and _context(info, "loading"):
+            raise problem(
+                "is loaded from saml_metadata_file, not written inline",
+                "remove it and set saml_metadata_file to the metadata XML's path",
+            )
+        return value
+
+    @check("max_elevation_hours")
+    @classmethod
+    def _short(cls, value: int) -> int:
+        if not 1 <= value <= 12:
+            raise problem(
+                f"{value} is outside 1..12",
+                "keep elevations short: at most 12 hours (the longest IAM and Identity Center session), 4 is usual",
+            )
+        return value
+
+    @check("elevations")
+    @classmethod
+    def _each_once(cls, value: tuple[Elevation, ...]) -> tuple[Elevation, ...]:
+        twice = sorted({e.value for e in value if value.count(e) > 1})
+        if twice:
+            raise problem(f"{twice[0]!r} is listed twice", "list each elevation once")
+        return value
+
+    @model_validator(mode="after")
+    def _load_time_facts(self, info: ValidationInfo) -> AccessConfig:
+        """What only the loading knows: the SAML metadata file (relative to the config file) and the
+        regions, whose permission-set names must fit Identity Center's 32 characters."""
+        if not _context(info, "loading"):
+            return self
+        if self.identity_source is IdentitySource.SAML:
+            path = Path(self.saml_metadata_file)
+            if not path.is_absolute():
+                path = (_context(info, "base_dir") or Path(__file__).parent) / path
+            try:
+                metadata = check_saml_metadata(path.read_bytes())
+            except OSError as exc:
+                raise problem(
+                    f"{path} cannot be read ({exc.strerror})",
+                    "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)",
+                    field="saml_metadata_file",
+                ) from None
+            except SamlMetadataError as exc:
+                raise problem(
+                    f"{path} is not usable SAML metadata: {exc}",
+                    "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)",
+                    field="saml_metadata_file",
+                ) from None
+            object.__setattr__(self, "saml_metadata", metadata)  # frozen: set once, while validating
+        else:
+            found = []
+            for region in _context(info, "region_names") or ():  # sso-admin CreatePermissionSet: Name is 1-32
+                for what in [*(h.value for h in HumanAccess), *(e.value for e in self.elevations)]:
+                    name = permission_set_name(region, what)
+                    if len(name) > 32:
+                        found.append(
+                            (
+                                "elevations",
+                                f"permission set {name!r} of region {region} is over 32 characters",
+                                "shorten the region abbreviation in contract.region_short",
+                            )
+                        )
+            if found:
+                raise problems(found)
+        return self
 
 
 def offered_elevations(access: AccessConfig, region: RegionConfig) -> tuple[Elevation, ...]:
@@ -306,7 +862,11 @@ def offered_elevations(access: AccessConfig, region: RegionConfig) -> tuple[Elev
     return tuple(e for e in access.elevations if e is not Elevation.DATABASE_OPERATOR or region.operator_access)
 
 
-@dataclass(frozen=True)
+_ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")  # AWS Organizations: Organization.Id
+_TARGET_RE = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$")  # AttachPolicy TargetId
+
+
+@dataclass(frozen=True, config=_TABLE)
 class Perimeter:
     """The data perimeter ([perimeter], optional): who counts as inside."""
 
@@ -322,13 +882,65 @@ class Perimeter:
     """The organization's management account, where `trustbase-organization` deploys (default: the
     deploy account). Example: "111122223333"."""
 
+    @check("organization_id")
+    @classmethod
+    def _an_organization(cls, value: str | None) -> str | None:
+        if value is not None and not _ORG_RE.fullmatch(value):
+            raise problem(
+                f"{_show(value)} is not an AWS Organizations ID",
+                "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
+                "digits), or remove the key to keep the perimeter at this account",
+            )
+        return value
+
+    @check("organization_targets")
+    @classmethod
+    def _roots_ous_or_accounts(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        found: list[tuple[str, str, str]] = []
+        seen: list[str] = []
+        for t in value:
+            if not _TARGET_RE.fullmatch(t):
+                found.append(
+                    (
+                        "organization_targets",
+                        f"{_show(t)} is not a root, OU or account ID",
+                        "use r-<4-32 lowercase letters or digits>, ou-<root part>-<8-32>, or a 12-digit account "
+                        "(`aws organizations list-roots`, `list-organizational-units-for-parent`)",
+                    )
+                )
+            elif t in seen:
+                found.append(("organization_targets", f"{t!r} is listed twice", "list each target once"))
+            else:
+                seen.append(t)
+        if seen and "organization_id" in info.data and info.data["organization_id"] is None:
+            found.append(
+                (
+                    "organization_targets",
+                    "needs organization_id: the policies name the organization",
+                    "set organization_id, or remove organization_targets",
+                )
+            )
+        if found:
+            raise problems(found)
+        return value
+
+    @check("management_account")
+    @classmethod
+    def _an_account(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT_RE.fullmatch(value):
+            raise problem(
+                f"{_show(value)} is not a 12-digit account ID",
+                "set the organization's management account, or remove the key (default: the deploy account)",
+            )
+        return value
+
 
 @dataclass(frozen=True)
 class AppConfig:
     account: str
     regions: tuple[RegionConfig, ...]
     access: AccessConfig
-    perimeter: Perimeter = field(default_factory=Perimeter)
+    perimeter: Perimeter = Field(default_factory=Perimeter)
 
     def region(self, name: str) -> RegionConfig:
         for r in self.regions:
@@ -339,35 +951,49 @@ class AppConfig:
 
 # --------------------------------------------------------------------------- loading
 
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, field_name: str, what: str, fix: str) -> None:
-        self.items.append(f"{where}: field '{field_name}': {what}. Fix: {fix}")
-
-
-def _show(value: Any) -> str:
-    """A config value for a message: its repr, shortened (a whole table pasted into a field must
-    not flood the error)."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _field_names(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]
-
-
-def _check_unknown_keys(
-    raw: Mapping[str, Any], cls: type, where: str, problems: _Problems, extra: tuple[str, ...] = ()
-) -> None:
-    allowed = set(_field_names(cls)) | set(extra)
-    for key in raw:
-        if key not in allowed:
-            close = [a for a in sorted(allowed) if _similar(key, a)]
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
-            problems.add(where, key, "unknown config key (typos are not ignored)", f"remove it or rename it; {hint}")
+_T = TypeVar("_T")
+_NESTED = {"retention": Retention, "backup": Backup, "dr": DrTargets, "erasure": Erasure}
+# What a value of the wrong kind should have been, per field (for pydantic's own type errors).
+_KIND = {
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dataclass_type": "a table",
+    "enum": "one of {expected}",
+}
+_ENUM = {"identity_source": "an identity source", "jurisdiction": "a jurisdiction"}
+_LIST_OF = {
+    "availability_zones": "three AZ names",
+    "subprocessor_domains": "domain names",
+    "organization_targets": "roots, OUs or accounts",
+    "elevations": "elevations",
+}
+_ITEM = {  # what one entry of a list field must be
+    "availability_zones": "an AZ name",
+    "subprocessor_domains": "a domain name",
+    "organization_targets": "a root, OU or account ID",
+    "elevations": "a known elevation",
+}
+_FIX = {  # how to write a field, when its value is of the wrong kind or missing
+    "name": 'set name = "<aws region code>", e.g. "eu-west-1"',
+    "jurisdiction": 'set jurisdiction = "US", "EU" or "AU": the one config/jurisdictions.py gives the region',
+    "availability_zones": 'set availability_zones = ["<region>a", "<region>b", "<region>c"]',
+    "vpc_cidr": 'use e.g. "10.20.0.0/16"',
+    "certificate_arn": 'set certificate_arn = "arn:aws:acm:<region>:<12-digit account>:certificate/<uuid>"',
+    "subprocessor_domains": 'write subprocessor_domains = ["api.example.com", ".example.net"]',
+    "identity_source": 'use "identity-center" (IAM Identity Center) or "saml" (a SAML 2.0 provider)',
+    "home_region": 'set home_region = "us-east-1" (Identity Center\'s region)',
+    "elevations": f"use some of {[e.value for e in Elevation]}",
+    "organization_targets": 'list roots, OUs or accounts, e.g. ["r-a1b2"]',
+    "organization_id": "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
+    "digits), or remove the key to keep the perimeter at this account",
+    "management_account": "set the organization's management account (12 digits), or remove the key",
+    "saml_metadata_file": "name the IdP's SAML 2.0 metadata XML, relative to regions.toml",
+    "tls_policy": f'use "{DEFAULT_TLS_POLICY}"',
+    "db_instance_class": 'use e.g. "r7g.large"',
+}
 
 
 def _similar(a: str, b: str) -> bool:
@@ -376,760 +1002,126 @@ def _similar(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
 
 
-def _bool_field(raw: Mapping[str, Any], key: str, default: bool, where: str, problems: _Problems) -> bool:
-    value = raw.get(key, default)
-    if not isinstance(value, bool):
-        problems.add(where, key, f"must be true or false, got {_show(value)}", f"set {key} = true or {key} = false")
-        return default
-    return value
+def _did_you_mean(key: str, allowed: list[str]) -> str:
+    close = [a for a in sorted(allowed) if _similar(key, a)]
+    return f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
 
 
-def _int_field(raw: Mapping[str, Any], key: str, default: int, where: str, problems: _Problems) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(where, key, f"must be an integer, got {_show(value)}", f"set {key} = <whole number>")
-        return default
-    return value
-
-
-def _parse_retention(raw: Any, where: str, problems: _Problems) -> Retention:
-    if raw is None:
-        return Retention()
-    if not isinstance(raw, Mapping):
-        problems.add(where, "retention", "must be a table", "write [region.retention] with the retention keys")
-        return Retention()
-    where = f"{where}.retention"
-    _check_unknown_keys(raw, Retention, where, problems)
-    defaults = Retention()
-    values = {name: _int_field(raw, name, getattr(defaults, name), where, problems) for name in _field_names(Retention)}
-    for name, value in values.items():
-        if value <= 0:
-            problems.add(
-                where, name, f"retention must be greater than zero, got {value}", f"set {name} to a positive number"
-            )
-        elif name.endswith("_days") and value > MAX_DAYS:
-            problems.add(where, name, f"{value} days is over 100 years", f"set {name} to at most {MAX_DAYS}")
-    promised = (
-        ("visitor_data_months", PROMISED_VISITOR_MONTHS, "website-visitor data"),
-        ("inactive_workspace_months", PROMISED_INACTIVE_WORKSPACE_MONTHS, "inactive workspaces"),
-    )
-    for name, limit, what in promised:
-        if values[name] > limit:
-            problems.add(
-                where,
-                name,
-                f"{values[name]} months keeps {what} longer than the product promises ({limit} months)",
-                f"set {name} to {limit} or fewer (shorter is allowed, longer breaks the promise)",
-            )
-    if values["noncurrent_version_days"] > MAX_NONCURRENT_VERSION_DAYS:
-        problems.add(
-            where,
-            "noncurrent_version_days",
-            f"{values['noncurrent_version_days']} days keeps overwritten and erased customer data past a month",
-            f"set noncurrent_version_days to {MAX_NONCURRENT_VERSION_DAYS} or fewer (GDPR Art. 12(3): act on an "
-            "erasure within one month)",
-        )
-    bk = values["backup_retention_days"]
-    if bk > 0 and not 7 <= bk <= 35:
-        problems.add(
-            where,
-            "backup_retention_days",
-            f"{bk} is outside 7..35 days",
-            "Aurora PITR needs at least 7 days (our policy) and allows at most 35",
-        )
-    if values["config_record_days"] > 3650:
-        problems.add(
-            where,
-            "config_record_days",
-            f"{values['config_record_days']} is over 3650 days",
-            "keep AWS Config records for at most 10 years (data minimisation)",
-        )
-    for name in ("flow_log_days", "database_log_days", "waf_log_days", "trail_log_days", "lifecycle_log_days"):
-        if values[name] > 0 and values[name] not in LOG_RETENTION_DAYS:
-            allowed = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - values[name]))
-            problems.add(
-                where,
-                name,
-                f"{values[name]} is not a CloudWatch Logs retention value",
-                f"use one of {list(LOG_RETENTION_DAYS)} (closest: {allowed})",
-            )
-    return Retention(**values)
-
-
-BACKUP_FREQUENCIES = (1, 2, 3, 4, 6, 8, 12, 24)
-
-
-def _parse_backup(raw: Any, region: str, jurisdiction: Jurisdiction | None, where: str, problems: _Problems) -> Backup:
-    if raw is None:
-        return Backup()
-    where = f"{where}.backup"
-    if not isinstance(raw, Mapping):
-        problems.add(where, "backup", "must be a table", "write [region.backup] with the backup keys")
-        return Backup()
-    _check_unknown_keys(raw, Backup, where, problems)
-    d = Backup()
-    freq = _int_field(raw, "frequency_hours", d.frequency_hours, where, problems)
-    if freq not in BACKUP_FREQUENCIES:
-        problems.add(
-            where, "frequency_hours", f"{freq} does not divide a day", f"use one of {list(BACKUP_FREQUENCIES)}"
-        )
-    days = _int_field(raw, "retention_days", d.retention_days, where, problems)
-    if not 7 <= days <= 3650:
-        problems.add(where, "retention_days", f"{days} is outside 7..3650", "keep recovery points at least 7 days")
-    mode = raw.get("vault_lock_mode", d.vault_lock_mode)
-    if mode not in ("compliance", "governance"):
-        problems.add(
-            where, "vault_lock_mode", f"{_show(mode)} is not a Vault Lock mode", 'use "compliance" or "governance"'
-        )
-        mode = d.vault_lock_mode
-    changeable = _int_field(raw, "vault_lock_changeable_days", d.vault_lock_changeable_days, where, problems)
-    if not 3 <= changeable <= MAX_DAYS:
-        problems.add(
-            where,
-            "vault_lock_changeable_days",
-            f"{changeable} is outside 3..{MAX_DAYS} days",
-            "AWS Backup requires a grace period of at least 3 days (3 is usual)",
-        )
-    dr = raw.get("dr_copy_region")
-    if dr is not None:
-        expected = DR_COPY_REGION.get(region)
-        if not isinstance(dr, str) or AWS_REGIONS.get(dr) is not jurisdiction or jurisdiction is None:
-            other = AWS_REGIONS.get(dr) if isinstance(dr, str) else None
-            problems.add(
-                where,
-                "dr_copy_region",
-                f"{_show(dr)} is outside {region}'s jurisdiction ({other.value if other else 'none'}): backups may never leave it",
-                f'use "{expected}" or remove the key' if expected else "remove the key",
-            )
-        elif dr != expected:
-            problems.add(
-                where,
-                "dr_copy_region",
-                f"{dr!r} is not the DR region of {region}",
-                f'use "{expected}"' if expected else f"{region} has no approved DR region; remove the key",
-            )
-    return Backup(
-        frequency_hours=freq,
-        retention_days=days,
-        vault_lock_mode=str(mode),
-        vault_lock_changeable_days=changeable,
-        dr_copy_region=dr if isinstance(dr, str) else None,
-    )
-
-
-def _parse_dr(raw: Any, where: str, problems: _Problems) -> DrTargets:
-    if raw is None:
-        return DrTargets()
-    where = f"{where}.dr"
-    if not isinstance(raw, Mapping):
-        problems.add(where, "dr", "must be a table", "write [region.dr] with the target keys")
-        return DrTargets()
-    _check_unknown_keys(raw, DrTargets, where, problems)
-    d = DrTargets()
-    values = {n: _int_field(raw, n, getattr(d, n), where, problems) for n in _field_names(DrTargets)}
-    for name, value in values.items():
-        if value < 0 or (value == 0 and name.endswith("rto_seconds")) or value > ONE_WEEK_SECONDS:
-            problems.add(
-                where,
-                name,
-                f"{value} is not a usable target",
-                f"RTOs must be > 0 seconds, RPOs >= 0, both at most {ONE_WEEK_SECONDS} (a week)",
-            )
-    return DrTargets(**values)
-
-
-def _parse_erasure(raw: Any, where: str, problems: _Problems) -> Erasure:
-    if raw is None:
-        return Erasure()
-    where = f"{where}.erasure"
-    if not isinstance(raw, Mapping):
-        problems.add(where, "erasure", "must be a table", "write [region.erasure] with the fan-out keys")
-        return Erasure()
-    _check_unknown_keys(raw, Erasure, where, problems)
-    d = Erasure()
-    values = {n: _int_field(raw, n, getattr(d, n), where, problems) for n in _field_names(Erasure)}
-    for name, value in values.items():
-        low, high = ERASURE_LIMITS[name]
-        if not low <= value <= high:
-            problems.add(
-                where,
-                name,
-                f"{value} is outside {low}..{high}",
-                f"set {name} between {low} and {high} (default {getattr(d, name)})",
-            )
-    return Erasure(**values)
-
-
-# A DNS name as AWS Network Firewall domain lists take it: lowercase labels, optionally a leading
-# dot for "this domain and its subdomains"; no wildcard, no IP address, no scheme or path.
-_DOMAIN_RE = re.compile(r"^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-MAX_SUBPROCESSOR_DOMAINS = 100
-
-
-def _parse_domains(raw: Any, where: str, problems: _Problems) -> tuple[str, ...]:
-    if not isinstance(raw, list):
-        problems.add(
-            where,
-            "subprocessor_domains",
-            f"must be a list of domain names, got {_show(raw)}",
-            'write subprocessor_domains = ["api.example.com", ".example.net"]',
-        )
-        return ()
+def _problems_of(error: ValidationError, where: str, cls: type) -> list[str]:
+    """pydantic's errors as our lines: '<where>: field '<field>': <what>. Fix: <fix>'."""
     out: list[str] = []
-    for item in raw:
-        if not isinstance(item, str) or not _DOMAIN_RE.fullmatch(item):
-            hint = (
-                'a wildcard is written as a leading dot: ".example.com"'
-                if isinstance(item, str) and "*" in item
-                else 'give the host name only, lowercase, e.g. "api.example.com" (no scheme, port, path or IP)'
-            )
-            problems.add(where, "subprocessor_domains", f"{_show(item)} is not a domain name", hint)
-        elif item in out:
-            problems.add(where, "subprocessor_domains", f"{item!r} is listed twice", "list each domain once")
-        else:
-            out.append(item)
-    if len(out) > MAX_SUBPROCESSOR_DOMAINS:
-        problems.add(
-            where,
-            "subprocessor_domains",
-            f"{len(out)} domains",
-            f"list at most {MAX_SUBPROCESSOR_DOMAINS} "
-            "(the firewall rule group's capacity); prefer a leading-dot domain over many hosts",
-        )
-    return tuple(out)
-
-
-def _parse_region(raw: Any, index: int, problems: _Problems, account: str | None = None) -> RegionConfig | None:
-    if not isinstance(raw, Mapping):
-        problems.add(f"region[{index}]", "region", "must be a table", "write each region as a [[region]] entry")
-        return None
-    name = raw.get("name")
-    where = f"region {name}" if isinstance(name, str) else f"region[{index}]"
-    _check_unknown_keys(raw, RegionConfig, where, problems)
-
-    # name + jurisdiction
-    jurisdiction: Jurisdiction | None = None
-    if not isinstance(name, str) or not name:
-        problems.add(where, "name", "is missing", 'set name = "<aws region code>", e.g. "eu-west-1"')
-        return None
-    if name not in AWS_REGIONS:
-        problems.add(
-            where,
-            "name",
-            f"'{name}' is not a known AWS region",
-            "use a region code such as us-east-1, eu-west-1 or ap-southeast-2",
-        )
-    else:
-        jurisdiction = AWS_REGIONS[name]
-        if jurisdiction is None:
-            problems.add(
-                where,
-                "jurisdiction",
-                f"region '{name}' has no approved jurisdiction",
-                "host only in a region listed with a jurisdiction in config/jurisdictions.py, "
-                "or get DPO sign-off and add the mapping there",
-            )
-    declared = raw.get("jurisdiction")
-    if declared is None:
-        problems.add(
-            where,
-            "jurisdiction",
-            "is missing",
-            f'set jurisdiction = "{jurisdiction.value if jurisdiction else "US|EU|AU"}"',
-        )
-    elif jurisdiction is not None and declared != jurisdiction.value:
-        problems.add(
-            where,
-            "jurisdiction",
-            f"{_show(declared)} does not match the region ({name} is {jurisdiction.value})",
-            f'set jurisdiction = "{jurisdiction.value}"',
-        )
-
-    # AZs
-    azs = raw.get("availability_zones")
-    az_tuple: tuple[str, ...] = ()
-    if not isinstance(azs, list) or not all(isinstance(a, str) for a in azs):
-        problems.add(
-            where,
-            "availability_zones",
-            "must be a list of three AZ names",
-            f'set availability_zones = ["{name}a", "{name}b", "{name}c"]',
-        )
-    else:
-        az_tuple = tuple(azs)
-        if len(az_tuple) != 3 or len(set(az_tuple)) != 3:
-            problems.add(
-                where,
-                "availability_zones",
-                f"needs exactly 3 distinct AZs, got {list(az_tuple)}",
-                "list three different AZs so the region survives the loss of one",
-            )
-        for az in az_tuple:
-            if not re.fullmatch(re.escape(name) + r"[a-z]", az):
-                problems.add(
-                    where,
-                    "availability_zones",
-                    f"'{az}' is not an AZ of {name}",
-                    f"use AZ names of the form {name}a, {name}b, ...",
-                )
-
-    # CIDR
-    cidr = raw.get("vpc_cidr")
-    try:
-        net = ipaddress.IPv4Network(cidr, strict=True) if isinstance(cidr, str) else None
-        if net is None:
-            raise ValueError("not a string")
-        if not any(net.subnet_of(block) for block in RFC1918):
-            problems.add(
-                where,
-                "vpc_cidr",
-                f"{cidr} is not inside a private (RFC 1918) range",
-                "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
-            )
-        if not 16 <= net.prefixlen <= 20:
-            problems.add(
-                where,
-                "vpc_cidr",
-                f"/{net.prefixlen} is outside /16../20",
-                "use a /16 to /20 so 9 subnets (3 tiers x 3 AZs) fit",
-            )
-    except ValueError as exc:
-        problems.add(where, "vpc_cidr", f"{_show(cidr)} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"')
-
-    # certificate
-    cert = raw.get("certificate_arn")
-    m = _CERT_ARN_RE.match(cert) if isinstance(cert, str) else None
-    if m is None:
-        problems.add(
-            where,
-            "certificate_arn",
-            f"{_show(cert)} is not an ACM certificate ARN",
-            f"use arn:aws:acm:{name}:<12-digit account>:certificate/<uuid>",
-        )
-    elif m.group("region") != name:
-        problems.add(
-            where,
-            "certificate_arn",
-            f"the certificate is in {m.group('region')}, not {name}",
-            f"an ALB can only use a certificate from its own region: issue or import one in {name}",
-        )
-    elif account is not None and account != PLACEHOLDER_ACCOUNT and m.group("account") != account:
-        problems.add(
-            where,
-            "certificate_arn",
-            f"the certificate belongs to account {m.group('account')}, not to the deploy account {account}",
-            f"an ALB can only serve a certificate of its own account: request or import one in {account} ({name}) "
-            "and set its ARN",
-        )
-
-    # simple scalars
-    nat = _int_field(raw, "nat_gateways", 3, where, problems)
-    if not 1 <= nat <= 3:
-        problems.add(
-            where,
-            "nat_gateways",
-            f"{nat} is outside 1..3",
-            "use 3 (one per AZ, survives an AZ loss) or fewer to save cost",
-        )
-    tls = raw.get("tls_policy", DEFAULT_TLS_POLICY)
-    if not isinstance(tls, str) or tls not in FORWARD_SECRET_TLS_POLICIES:
-        problems.add(
-            where,
-            "tls_policy",
-            f"{_show(tls)} is not a TLS 1.2+ forward-secrecy-only ALB policy",
-            f'use "{DEFAULT_TLS_POLICY}" or another of: {", ".join(sorted(FORWARD_SECRET_TLS_POLICIES))}',
-        )
-    hsts = _int_field(raw, "hsts_max_age_seconds", 2 * ONE_YEAR_SECONDS, where, problems)
-    if hsts < ONE_YEAR_SECONDS:
-        problems.add(
-            where,
-            "hsts_max_age_seconds",
-            f"{hsts} is under one year",
-            f"set at least {ONE_YEAR_SECONDS} (HSTS preload requires it)",
-        )
-    elif hsts > 10 * ONE_YEAR_SECONDS:
-        problems.add(
-            where,
-            "hsts_max_age_seconds",
-            f"{hsts} is over ten years",
-            f"set at most {10 * ONE_YEAR_SECONDS}; {2 * ONE_YEAR_SECONDS} (two years) is the usual value",
-        )
-    db_class = raw.get("db_instance_class", "r7g.large")
-    if not isinstance(db_class, str) or not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", db_class):
-        problems.add(where, "db_instance_class", f"{_show(db_class)} is not an instance class", 'use e.g. "r7g.large"')
-
-    thresholds = {}
-    for key, default in (("bulk_delete_alarm_threshold", 100), ("object_read_alarm_threshold", 1000)):
-        thresholds[key] = _int_field(raw, key, default, where, problems)
-        if not 0 < thresholds[key] <= 1_000_000_000:
-            problems.add(
-                where, key, f"must be between 1 and 1000000000, got {thresholds[key]}", f"set {key} to a positive count"
-            )
-    prefix_list = raw.get("s3_prefix_list_id", S3_GATEWAY_PREFIX_LISTS.get(name))
-    lookup = (
-        f"aws ec2 describe-managed-prefix-lists --region {name} "
-        f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3"
-    )
-    if prefix_list is None:
-        problems.add(
-            where,
-            "s3_prefix_list_id",
-            f"the S3 prefix list of {name} is not known to trustbase",
-            f'set s3_prefix_list_id = "pl-..." to the PrefixListId that `{lookup}` prints',
-        )
-    elif not isinstance(prefix_list, str) or not re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list):
-        problems.add(
-            where,
-            "s3_prefix_list_id",
-            f"{_show(prefix_list)} is not a prefix list ID",
-            f"use the PrefixListId (pl-...) that `{lookup}` prints",
-        )
-    flags = {
-        key: _bool_field(raw, key, False, where, problems)
-        for key in ("app_internet_egress", "reserve_lambda_concurrency", "operator_access")
-    }
-    domains = _parse_domains(raw.get("subprocessor_domains", []), where, problems)
-    if domains and flags["app_internet_egress"]:
-        problems.add(
-            where,
-            "app_internet_egress",
-            "opens HTTPS to any address, which would bypass the subprocessor allow-list",
-            "remove app_internet_egress: subprocessor_domains already lets the app reach exactly those domains",
-        )
-    retention = _parse_retention(raw.get("retention"), where, problems)
-    backup = _parse_backup(raw.get("backup"), name, jurisdiction, where, problems)
-    dr = _parse_dr(raw.get("dr"), where, problems)
-    erasure = _parse_erasure(raw.get("erasure"), where, problems)
-
-    if jurisdiction is None or len(az_tuple) != 3:
-        return None
-    return RegionConfig(
-        name=name,
-        jurisdiction=jurisdiction,
-        availability_zones=(az_tuple[0], az_tuple[1], az_tuple[2]),
-        vpc_cidr=str(cidr),
-        certificate_arn=str(cert),
-        retention=retention,
-        backup=backup,
-        dr=dr,
-        erasure=erasure,
-        nat_gateways=nat,
-        tls_policy=str(tls),
-        hsts_max_age_seconds=hsts,
-        db_instance_class=str(db_class),
-        s3_prefix_list_id=str(prefix_list),
-        bulk_delete_alarm_threshold=thresholds["bulk_delete_alarm_threshold"],
-        object_read_alarm_threshold=thresholds["object_read_alarm_threshold"],
-        app_internet_egress=flags["app_internet_egress"],
-        reserve_lambda_concurrency=flags["reserve_lambda_concurrency"],
-        operator_access=flags["operator_access"],
-        subprocessor_domains=domains,
-    )
-
-
-_INSTANCE_ARN_RE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")  # sso-admin InstanceArn pattern
-_IDENTITY_STORE_RE = re.compile(r"^d-[0-9a-f]{10}$")  # identitystore IdentityStoreId
-# Stricter than the identity store's DisplayName (1-1024 printable characters): a name people type.
-_GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+=,-]{0,127}$")
-_ACCESS_ONLY = {
-    IdentitySource.IDENTITY_CENTER: ("instance_arn", "identity_store_id", "requester_group", "approver_group"),
-    IdentitySource.SAML: ("saml_metadata_file",),
-}
-
-
-def _parse_access(
-    raw: Any, base_dir: Path | None, region_names: tuple[str, ...], problems: _Problems
-) -> AccessConfig | None:
-    where = "access"
-    if raw is None:
-        problems.add(
-            "config",
-            "access",
-            "is missing: people must sign in through an identity provider",
-            'add an [access] table with identity_source = "identity-center" (instance_arn, identity_store_id, '
-            'requester_group, approver_group) or "saml" (saml_metadata_file); see config/regions.toml',
-        )
-        return None
-    if not isinstance(raw, Mapping):
-        problems.add("config", "access", "must be a table", "write [access] with the identity-provider keys")
-        return None
-    _check_unknown_keys(raw, AccessConfig, where, problems)
-    if "saml_metadata" in raw:
-        problems.add(
-            where,
-            "saml_metadata",
-            "is loaded from saml_metadata_file, not written inline",
-            "remove it and set saml_metadata_file to the metadata XML's path",
-        )
-    ok = True
-    source_raw = raw.get("identity_source")
-    try:
-        source = IdentitySource(str(source_raw))
-    except ValueError:
-        problems.add(
-            where,
-            "identity_source",
-            f"{_show(source_raw)} is not an identity source",
-            'use "identity-center" (IAM Identity Center) or "saml" (a SAML 2.0 provider)',
-        )
-        return None
-    home = raw.get("home_region")
-    if not isinstance(home, str) or home not in AWS_REGIONS:
-        problems.add(
-            where,
-            "home_region",
-            f"{_show(home)} is not a known AWS region",
-            "set it to Identity Center's region (the console's Settings page shows it), "
-            'or for saml the region the identity stack deploys to, e.g. "us-east-1"',
-        )
-        ok = False
-    for other, keys in _ACCESS_ONLY.items():
-        if other is source:
+    for e in error.errors():
+        loc = [str(p) if not isinstance(p, int) else p for p in e["loc"]]
+        table, owner = "", cls
+        if len(loc) > 1 and loc[0] in _NESTED:  # a key inside a nested table such as [region.retention]
+            table = str(loc.pop(0))
+            owner = _NESTED[table]
+        field_name = next((p for p in loc if isinstance(p, str)), table)
+        ctx: dict[str, Any] = dict(e.get("ctx") or {})
+        at = f"{where}.{table}" if table else where
+        kind, value = e["type"], e.get("input")
+        if kind == "trustbase_many":
+            out += [f"{at}: field '{f}': {what}. Fix: {fix}" for f, what, fix in ctx["found"]]
             continue
-        for key in keys:
-            if key in raw:
-                problems.add(
-                    where,
-                    key,
-                    f'applies to identity_source = "{other.value}", not "{source.value}"',
-                    f'remove it, or set identity_source = "{other.value}"',
-                )
-    values: dict[str, Any] = {"identity_source": source, "home_region": str(home)}
-    if source is IdentitySource.IDENTITY_CENTER:
-        checks = (
-            (
-                "instance_arn",
-                _INSTANCE_ARN_RE,
-                "an Identity Center instance ARN",
-                "copy it from `aws sso-admin list-instances` (arn:aws:sso:::instance/ssoins-<16 characters>)",
-            ),
-            (
-                "identity_store_id",
-                _IDENTITY_STORE_RE,
-                "an identity store ID",
-                "copy it from `aws sso-admin list-instances` (d-<10 hex digits>)",
-            ),
-            (
-                "requester_group",
-                _GROUP_RE,
-                "a group name",
-                "name the identity-store group whose members may ask for elevations (letters, digits, space ._@+=,-; "
-                "at most 128 characters)",
-            ),
-            (
-                "approver_group",
-                _GROUP_RE,
-                "a group name",
-                "name the identity-store group whose members approve elevations (letters, digits, space ._@+=,-; "
-                "at most 128 characters)",
-            ),
-        )
-        for key, pattern, what, fix in checks:
-            value = raw.get(key)
-            if not isinstance(value, str) or not pattern.fullmatch(value):
-                problems.add(where, key, f"{_show(value)} is not {what}" if value is not None else "is missing", fix)
-                ok = False
-            else:
-                values[key] = value
-        if ok and values["requester_group"].casefold() == values["approver_group"].casefold():
-            problems.add(
-                where,
-                "approver_group",
-                "is the requester group: requesters could approve one another's elevations without a separate approver",
-                "name a different group of approvers",
+        if kind == "trustbase":
+            if ctx["table"]:
+                at = f"{where}.{ctx['table']}"
+            out.append(f"{at}: field '{ctx['field'] or field_name}': {ctx['what']}. Fix: {ctx['fix']}")
+            continue
+        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            allowed = [f.name for f in fields(owner) if f.name != "saml_metadata"]
+            what, fix = (
+                "unknown config key (typos are not ignored)",
+                f"remove it or rename it; {_did_you_mean(field_name, allowed)}",
             )
-            ok = False
-    else:
-        path_raw = raw.get("saml_metadata_file")
-        if not isinstance(path_raw, str) or not path_raw:
-            problems.add(
-                where,
-                "saml_metadata_file",
-                "is missing",
-                "download your IdP's SAML 2.0 metadata XML next to regions.toml and name it here",
-            )
-            ok = False
+        elif kind in ("missing", "missing_argument"):
+            what, fix = "is missing", _FIX.get(field_name, f"set {field_name}")
+        elif kind == "dataclass_type" and field_name in _NESTED:
+            at = f"{where}.{field_name}"
+            what, fix = "must be a table", f"write [{where.split(' ')[0]}.{field_name}] with its keys"
+        elif isinstance(loc[-1], int) and field_name in _ITEM:  # one entry of a list
+            what = f"{_show(value)} is not {_ITEM[field_name]}"
+            known = [v.value for v in Elevation] if field_name == "elevations" else []
+            close = [k for k in known if isinstance(value, str) and _similar(value, k)]
+            fix = f"did you mean '{close[0]}'?" if close else _FIX.get(field_name, f"correct {field_name}")
+        elif kind == "enum":
+            expected = _ENUM.get(field_name) or _KIND["enum"].format(expected=ctx.get("expected", ""))
+            what = f"{_show(value)} is not {expected}"
+            fix = _FIX.get(field_name, f"use {ctx.get('expected', 'a listed value')}")
+        elif kind in ("tuple_type", "list_type") and field_name in _LIST_OF:
+            what = f"must be a list of {_LIST_OF[field_name]}, got {_show(value)}"
+            fix = _FIX.get(field_name, f"write {field_name} = [...]")
+        elif kind == "int_type":
+            what, fix = f"must be an integer, got {_show(value)}", f"set {field_name} = <whole number>"
+        elif kind == "bool_type":
+            what, fix = f"must be true or false, got {_show(value)}", f"set {field_name} = true or {field_name} = false"
         else:
-            path = Path(path_raw)
-            if not path.is_absolute():
-                path = (base_dir or Path(__file__).parent) / path
-            try:
-                values["saml_metadata"] = check_saml_metadata(path.read_bytes())
-                values["saml_metadata_file"] = path_raw
-            except OSError as exc:
-                problems.add(
-                    where,
-                    "saml_metadata_file",
-                    f"{path} cannot be read ({exc.strerror})",
-                    "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)",
-                )
-                ok = False
-            except SamlMetadataError as exc:
-                problems.add(
-                    where,
-                    "saml_metadata_file",
-                    f"{path} is not usable SAML metadata: {exc}",
-                    "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)",
-                )
-                ok = False
-    hours = _int_field(raw, "max_elevation_hours", 4, where, problems)
-    if not 1 <= hours <= 12:
-        problems.add(
-            where,
-            "max_elevation_hours",
-            f"{hours} is outside 1..12",
-            "keep elevations short: at most 12 hours (the longest IAM and Identity Center session), 4 is usual",
-        )
-        ok = False
-    values["max_elevation_hours"] = hours
-    elevations_raw = raw.get("elevations", [e.value for e in AccessConfig.elevations])
-    known = [e.value for e in Elevation]
-    elevations: list[Elevation] = []
-    if not isinstance(elevations_raw, list):
-        problems.add(where, "elevations", f"must be a list, got {_show(elevations_raw)}", f"list some of {known}")
-        ok = False
-    else:
-        for item in elevations_raw:
-            if item not in known:
-                close = [k for k in known if isinstance(item, str) and _similar(item, k)]
-                problems.add(
-                    where,
-                    "elevations",
-                    f"{_show(item)} is not a known elevation",
-                    f"did you mean '{close[0]}'?" if close else f"use some of {known}",
-                )
-                ok = False
-            elif Elevation(item) in elevations:
-                problems.add(where, "elevations", f"{item!r} is listed twice", "list each elevation once")
-                ok = False
-            else:
-                elevations.append(Elevation(item))
-    values["elevations"] = tuple(elevations)
-    if ok and source is IdentitySource.IDENTITY_CENTER:
-        for region in region_names:  # sso-admin CreatePermissionSet: Name is 1-32 characters
-            for what in [*(h.value for h in HumanAccess), *(e.value for e in elevations)]:
-                name = permission_set_name(region, what)
-                if len(name) > 32:
-                    problems.add(
-                        where,
-                        "elevations",
-                        f"permission set {name!r} of region {region} is over 32 characters",
-                        "shorten the region abbreviation in contract.region_short",
-                    )
-                    ok = False
-    return AccessConfig(**values) if ok else None
+            what = f"must be {_KIND.get(kind, 'valid')}, got {_show(value)}"
+            fix = _FIX.get(field_name, f"see the documentation of {field_name} in config/model.py")
+        out.append(f"{at}: field '{field_name}': {what}. Fix: {fix}")
+    return out
 
 
-_ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")  # AWS Organizations: Organization.Id
-_TARGET_RE = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$")  # AttachPolicy TargetId
-
-
-def _parse_perimeter(raw: Any, problems: _Problems) -> Perimeter:
-    if raw is None:
-        return Perimeter()
-    if not isinstance(raw, Mapping):
-        problems.add("config", "perimeter", "must be a table", "write [perimeter] with organization_id, or remove it")
-        return Perimeter()
-    _check_unknown_keys(raw, Perimeter, "perimeter", problems)
-    org = raw.get("organization_id")
-    if org is not None and (not isinstance(org, str) or not _ORG_RE.fullmatch(org)):
-        problems.add(
-            "perimeter",
-            "organization_id",
-            f"{_show(org)} is not an AWS Organizations ID",
-            "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
-            "digits), or remove the key to keep the perimeter at this account",
-        )
-        org = None
-    targets_raw = raw.get("organization_targets", [])
-    targets: list[str] = []
-    if not isinstance(targets_raw, list):
-        problems.add(
-            "perimeter",
-            "organization_targets",
-            f"must be a list, got {_show(targets_raw)}",
-            'list roots, OUs or accounts, e.g. ["r-a1b2"]',
-        )
-    else:
-        for t in targets_raw:
-            if not isinstance(t, str) or not _TARGET_RE.fullmatch(t):
-                problems.add(
-                    "perimeter",
-                    "organization_targets",
-                    f"{_show(t)} is not a root, OU or account ID",
-                    "use r-<4-32 lowercase letters or digits>, ou-<root part>-<8-32>, or a 12-digit account "
-                    "(`aws organizations list-roots`, `list-organizational-units-for-parent`)",
-                )
-            elif t in targets:
-                problems.add("perimeter", "organization_targets", f"{t!r} is listed twice", "list each target once")
-            else:
-                targets.append(t)
-        if targets and "organization_id" not in raw:
-            problems.add(
-                "perimeter",
-                "organization_targets",
-                "needs organization_id: the policies name the organization",
-                "set organization_id, or remove organization_targets",
-            )
-    management = raw.get("management_account")
-    if management is not None and (not isinstance(management, str) or not _ACCOUNT_RE.fullmatch(management)):
-        problems.add(
-            "perimeter",
-            "management_account",
-            f"{_show(management)} is not a 12-digit account ID",
-            "set the organization's management account, or remove the key (default: the deploy account)",
-        )
-        management = None
-    return Perimeter(
-        organization_id=org,
-        organization_targets=tuple(targets),
-        management_account=management if isinstance(management, str) else None,
-    )
+def _validate(cls: type[_T], raw: Any, where: str, context: dict[str, Any], found: list[str]) -> _T | None:
+    """`raw` validated as `cls` (a table of the config), or None with its problems added to `found`."""
+    try:
+        return TypeAdapter(cls).validate_python(raw, context=context)
+    except ValidationError as exc:
+        found += _problems_of(exc, where, cls)
+        return None
 
 
 def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None) -> AppConfig:
     """Validate `raw` (the parsed regions.toml) for `account`; raise ConfigError listing every problem.
     `base_dir`: where relative paths in the config (the SAML metadata) are read from (default: config/)."""
-    problems = _Problems()
+    found: list[str] = []
+
+    def add(where: str, field_name: str, what: str, fix: str) -> None:
+        found.append(f"{where}: field '{field_name}': {what}. Fix: {fix}")
+
     for key in raw:
         if key not in ("region", "access", "perimeter"):
-            problems.add(
+            add(
                 "config",
                 key,
                 "unknown top-level key",
                 "only [[region]] entries and the [access] and [perimeter] tables are allowed at the top level",
             )
     if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
-        problems.add(
+        add(
             "config",
             "account",
             f"{_show(account)} is not a 12-digit AWS account ID",
             f"set CDK_DEFAULT_ACCOUNT or -c account=<12 digits> (placeholder: {PLACEHOLDER_ACCOUNT})",
         )
-
     raw_regions = raw.get("region")
     if raw_regions is not None and not isinstance(raw_regions, list):
-        problems.add(
+        add(
             "config",
             "region",
             f"must be an array of tables, got {_show(raw_regions)}",
             "write each region as a [[region]] entry (two brackets), not [region] or region = ...",
         )
-        raise ConfigError(problems.items)
+        raise ConfigError(found)
     if not raw_regions:
-        problems.add("config", "region", "no regions configured", "add at least one [[region]] entry")
-        raise ConfigError(problems.items)
+        add("config", "region", "no regions configured", "add at least one [[region]] entry")
+        raise ConfigError(found)
     deploy_account = account if isinstance(account, str) and _ACCOUNT_RE.fullmatch(account) else None
+    context = {"loading": True, "account": deploy_account, "base_dir": base_dir}
 
     regions: list[RegionConfig] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(raw_regions):
-        parsed = _parse_region(entry, i, problems, deploy_account)
-        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if not isinstance(entry, Mapping):
+            add(f"region[{i}]", "region", "must be a table", "write each region as a [[region]] entry")
+            continue
+        name = entry.get("name")
+        where = f"region {name}" if isinstance(name, str) and name else f"region[{i}]"
+        parsed = _validate(RegionConfig, dict(entry), where, context, found)
         if isinstance(name, str):
             if name in seen:
-                problems.add(
-                    f"region {name}",
+                add(
+                    where,
                     "name",
                     f"duplicate region (entries {seen[name]} and {i})",
                     "keep one entry per region; merge the two",
@@ -1144,24 +1136,43 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
         if not isinstance(entry, Mapping):
             continue
         cidr = entry.get("vpc_cidr")
-        if not isinstance(cidr, str):
-            continue  # reported by the region's own checks
         try:
             nets.append((str(entry.get("name")), ipaddress.IPv4Network(cidr, strict=True)))
-        except ValueError:
-            continue
+        except (ValueError, TypeError):
+            continue  # reported by the region's own checks
     for i, (name_a, a) in enumerate(nets):
         for name_b, b in nets[i + 1 :]:
             if a.overlaps(b):
-                problems.add(
+                add(
                     f"region {name_b}",
                     "vpc_cidr",
                     f"{b} overlaps {a} of region {name_a}",
                     "give every region a disjoint block, e.g. 10.<n>.0.0/16",
                 )
 
-    access = _parse_access(raw.get("access"), base_dir, tuple(r.name for r in regions), problems)
-    perimeter = _parse_perimeter(raw.get("perimeter"), problems)
-    if problems.items or access is None:
-        raise ConfigError(problems.items)
+    access: AccessConfig | None = None
+    raw_access = raw.get("access")
+    if raw_access is None:
+        add(
+            "config",
+            "access",
+            "is missing: people must sign in through an identity provider",
+            'add an [access] table with identity_source = "identity-center" (instance_arn, identity_store_id, '
+            'requester_group, approver_group) or "saml" (saml_metadata_file); see config/regions.toml',
+        )
+    elif not isinstance(raw_access, Mapping):
+        add("config", "access", "must be a table", "write [access] with the identity-provider keys")
+    else:
+        region_names = tuple(r.name for r in regions)
+        access_context = {**context, "region_names": region_names, "present": set(raw_access)}
+        access = _validate(AccessConfig, dict(raw_access), "access", access_context, found)
+
+    perimeter: Perimeter | None = Perimeter()
+    raw_perimeter = raw.get("perimeter")
+    if raw_perimeter is not None and not isinstance(raw_perimeter, Mapping):
+        add("config", "perimeter", "must be a table", "write [perimeter] with organization_id, or remove it")
+    elif raw_perimeter is not None:
+        perimeter = _validate(Perimeter, dict(raw_perimeter), "perimeter", context, found)
+    if found or access is None or perimeter is None:
+        raise ConfigError(found)
     return AppConfig(account=account, regions=tuple(regions), access=access, perimeter=perimeter)

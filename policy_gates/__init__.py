@@ -72,7 +72,7 @@ class GateResult:
 def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
     raw = tomllib.loads(path.read_text())
     skips = []
-    flags = {f.name for f in fields(RegionConfig) if f.type in (bool, "bool")}
+    flags = {f.name for f in fields(RegionConfig) if isinstance(f.default, bool)}
     for i, s in enumerate(raw.get("skip", [])):
         keys = set(s) - {"when"}
         if keys != {"check", "resources", "reason"} or len(str(s["reason"]).strip()) < 20 or not s["resources"]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -378,7 +379,9 @@ def test_db_failover_moves_the_writer_across_azs(deployed: Deployed) -> None:
 
 
 def test_db_failover_fails_when_rto_is_over_target(deployed: Deployed) -> None:
-    report = db_failover(deployed.clients(), REGION, DrTargets(az_loss_rto_seconds=0), timeout=30, interval=0.2)
+    # 0 s is a target no valid config can hold (DrTargets refuses it), so the RTO step must fail
+    impossible = cast(DrTargets, SimpleNamespace(**{**asdict(DrTargets()), "az_loss_rto_seconds": 0}))
+    report = db_failover(deployed.clients(), REGION, impossible, timeout=30, interval=0.2)
     assert report.result == FAIL
     assert {s.name: s.status for s in report.steps}["RTO"] == FAIL
 
