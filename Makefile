@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # PostgreSQL server binaries (Debian's packages) for the lifecycle and canary tests.
 PG_STAMP := $(VENV)/.postgres
 
-.PHONY: setup lock synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean
+.PHONY: setup lock synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean FORCE
 
 # The lifecycle Lambda's libraries: hash-checked wheels of lifecycle/requirements.txt (synth copies them).
 VENDOR_STAMP := build/lifecycle-vendor/.requirements-sha256
@@ -27,6 +27,7 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(VENDOR_STAMP)
 
 $(VENDOR_STAMP): lifecycle/requirements.txt $(PY_STAMP)
 	$(BIN)/python -m constructs_lib.lifecycle_asset
+	@touch $@
 
 # Python packages come from the hash-pinned locks (requirements*.lock, generated from the exact pins
 # in requirements*.txt by `make lock`): pip refuses any file whose SHA-256 the lock does not list.
@@ -61,42 +62,53 @@ $(NODE_STAMP): package-lock.json $(PY_STAMP)
 # Synthesize every region's stacks through all compliance gates (cdk-nag packs and
 # CDK's template validation), then run the policy gates (cfn-lint, checkov, our checks, access
 # paths). Offline: placeholder account, no lookups.
-# cdk.out/.gated marks an assembly that passed every gate. It is rebuilt when any file that can
-# change a template or a gate changes (every tracked or new file outside tests/, bench/ and the
-# docs; mtimes, so a checkout rebuilds) or the CDK_DEFAULT_ACCOUNT it was synthesized for, so
-# `make local` and `make report` reuse a current synth and never a stale one.
+# $(CDK_OUT)/.gated marks an assembly that passed every gate: it holds the SHA-256 of the assembly's
+# files (policy_gates/stamp.py). It is rebuilt when
+#  - any file that can change a template or a gate is newer (every tracked or new file outside tests/,
+#    bench/ and the docs, by mtime, so a checkout rebuilds; without git, or for a file name with a
+#    space, always);
+#  - a setup stamp, cdk.context.json, CONFIG or an XML file beside CONFIG (SAML metadata) is newer;
+#  - the settings it was synthesized with differ (account, AWS profile and key ID, CONFIG);
+#  - the assembly's files no longer match the digest (a `cdk synth` by hand after the gates).
+# The mark takes the time the synth started, so a file saved during a synth is newer than it.
+# So `make local` and `make report` reuse a current synth and never a stale or ungated one.
 # CDK_OUT and CONFIG choose another assembly directory and regions.toml (the benchmark uses both).
 CDK_OUT ?= cdk.out
 CONFIG ?=
 REPORTS ?= reports
 GATED := $(CDK_OUT)/.gated
 SYNTH_ENV := $(CDK_OUT)/.synth-env
-SYNTH_SETTINGS := account=$(CDK_DEFAULT_ACCOUNT) config=$(CONFIG)
-SYNTH_INPUTS := $(shell git ls-files --cached --others --exclude-standard -- . ':(exclude)tests' \
-	':(exclude)bench' ':(exclude)*.md' ':(exclude).github' ':(exclude).ci' ':(exclude).pre-commit-config.yaml' \
-	2>/dev/null | while read -r f; do test -f "$$f" && echo "$$f"; done)
+KEY_ID := $(shell printf '%s' "$$AWS_ACCESS_KEY_ID" | sha256sum | cut -c1-12)
+SYNTH_SETTINGS := account=$(CDK_DEFAULT_ACCOUNT) profile=$(AWS_PROFILE) key=$(KEY_ID) config=$(CONFIG)
+SYNTH_INPUTS := $(shell sh scripts/synth-inputs.sh)
+SYNTH_INPUTS += $(wildcard cdk.context.json) $(CONFIG) $(if $(CONFIG),$(wildcard $(dir $(CONFIG))*.xml))
+
+# The settings file is rewritten (so newer than the mark) only when the settings differ, and a mark
+# that no longer matches its assembly is dropped. Both happen while the Makefile is read, so
+# `make -n` plans exactly what `make` would do.
+ifneq ($(filter synth local report,$(MAKECMDGOALS)),)
+_ := $(shell mkdir -p $(CDK_OUT) && { echo "$(SYNTH_SETTINGS)" | cmp -s - $(SYNTH_ENV) || echo "$(SYNTH_SETTINGS)" > $(SYNTH_ENV); })
+_ := $(shell test -x $(BIN)/python && $(BIN)/python policy_gates/stamp.py drop-stale $(CDK_OUT) >&2)
+endif
 
 synth: setup $(GATED)
 	@echo "synth OK: $$(ls $(CDK_OUT)/*.template.json | wc -l) templates in $(CDK_OUT)/, nag packs and policy gates green"
 
-# The settings file is rewritten (so newer than the stamp) only when the settings differ. It is done
-# while the Makefile is read, so `make -n` plans exactly what `make` would do.
-ifneq ($(filter synth local report,$(MAKECMDGOALS)),)
-_ := $(shell mkdir -p $(CDK_OUT) && { echo "$(SYNTH_SETTINGS)" | cmp -s - $(SYNTH_ENV) || echo "$(SYNTH_SETTINGS)" > $(SYNTH_ENV); })
-endif
-
-$(GATED): $(SYNTH_INPUTS) $(CONFIG) $(SYNTH_ENV) $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(VENDOR_STAMP)
+$(GATED): $(sort $(SYNTH_INPUTS)) $(SYNTH_ENV) $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(VENDOR_STAMP)
 	@rm -f $@
+	@touch $(CDK_OUT)/.synth-started
 	cdk synth --quiet --no-notices -o $(CDK_OUT) $(if $(CONFIG),-c config=$(abspath $(CONFIG)))
-	$(BIN)/python -m policy_gates $(CDK_OUT) $(if $(CONFIG),--config $(CONFIG))
-	@touch $@
+	$(BIN)/python -m policy_gates $(CDK_OUT) $(if $(CONFIG),--config $(CONFIG)) --stamp
+	@touch -r $(CDK_OUT)/.synth-started $@ && rm -f $(CDK_OUT)/.synth-started
 
+FORCE:
 
 # The main job with no AWS account: synthesize (all gates), then start a pinned, patched moto
 # server on 127.0.0.1 (HTTPS only), deploy every region's stacks to it through CloudFormation,
 # read every resource back and judge it (verify: PASS, FAIL, PATCHED, NOT_EMULATED counts per
 # region), run the DR drills, print the reports, stop the server.
 local: synth
+	$(BIN)/python policy_gates/stamp.py check $(CDK_OUT)
 	$(BIN)/python -m local_aws --cdk-out $(CDK_OUT) --out-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
 
 # Read a deployed region back from a live account, read-only (your AWS credentials):
@@ -108,12 +120,13 @@ verify: setup
 # Compliance evidence for auditors: proved on cdk.out/ and, for every reports/verify-<region>.json
 # present, observed in that account at that time. reports/compliance.md and .json.
 report: synth
-	$(BIN)/python -m compliance_report cdk.out reports $(addprefix --verify ,$(wildcard reports/verify-*.json))
+	$(BIN)/python policy_gates/stamp.py check $(CDK_OUT)
+	$(BIN)/python -m compliance_report $(CDK_OUT) $(REPORTS) $(addprefix --verify ,$(wildcard $(REPORTS)/verify-*.json))
 
 # cfn-lint (zero errors and warnings), checkov (zero failures; skips in policy_gates/checkov_skips.toml)
 # and our own template checks, over every template in cdk.out/.
 policy: setup
-	$(BIN)/python -m policy_gates cdk.out
+	$(BIN)/python -m policy_gates $(CDK_OUT) $(if $(CONFIG),--config $(CONFIG))
 
 lint: setup
 	$(BIN)/ruff check .

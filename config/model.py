@@ -266,6 +266,27 @@ class Backup:
             raise problem(f"{_show(value)} is not a Vault Lock mode", 'use "compliance" or "governance"')
         return value
 
+    @check("dr_copy_region")
+    @classmethod
+    def _copies_stay_in_the_jurisdiction(cls, value: str | None, info: ValidationInfo) -> str | None:
+        name = _context(info, "region")
+        if value is None or name not in AWS_REGIONS:
+            return value  # no copy; or no region to judge it by (its name's problem is reported)
+        jurisdiction, expected = AWS_REGIONS[name], DR_COPY_REGION.get(name)
+        if AWS_REGIONS.get(value) is not jurisdiction or jurisdiction is None:
+            other = AWS_REGIONS.get(value)
+            raise problem(
+                f"{_show(value)} is outside {name}'s jurisdiction ({other.value if other else 'none'}): backups may "
+                "never leave it",
+                f'use "{expected}" or remove the key' if expected else "remove the key",
+            )
+        if value != expected:
+            raise problem(
+                f"{value!r} is not the DR region of {name}",
+                f'use "{expected}"' if expected else f"{name} has no approved DR region; remove the key",
+            )
+        return value
+
     @check("vault_lock_changeable_days")
     @classmethod
     def _grace(cls, value: int) -> int:
@@ -530,31 +551,6 @@ class RegionConfig:
             )
         return value
 
-    @check("backup")
-    @classmethod
-    def _copies_stay_in_the_jurisdiction(cls, value: Backup, info: ValidationInfo) -> Backup:
-        dr, name = value.dr_copy_region, info.data.get("name")
-        if dr is None or name is None:
-            return value
-        jurisdiction, expected = AWS_REGIONS[name], DR_COPY_REGION.get(name)
-        if AWS_REGIONS.get(dr) is not jurisdiction or jurisdiction is None:
-            other = AWS_REGIONS.get(dr)
-            raise problem(
-                f"{_show(dr)} is outside {name}'s jurisdiction ({other.value if other else 'none'}): backups may never "
-                "leave it",
-                f'use "{expected}" or remove the key' if expected else "remove the key",
-                field="dr_copy_region",
-                table="backup",
-            )
-        if dr != expected:
-            raise problem(
-                f"{dr!r} is not the DR region of {name}",
-                f'use "{expected}"' if expected else f"{name} has no approved DR region; remove the key",
-                field="dr_copy_region",
-                table="backup",
-            )
-        return value
-
     @check("nat_gateways")
     @classmethod
     def _one_to_three(cls, value: int) -> int:
@@ -610,7 +606,7 @@ class RegionConfig:
             f"aws ec2 describe-managed-prefix-lists --region {name} "
             f"--filters Name=prefix-list-name,Values=com.amazonaws.{name}.s3"
         )
-        if not value:
+        if not value and "s3_prefix_list_id" not in (_context(info, "present") or ()):
             known = S3_GATEWAY_PREFIX_LISTS.get(name)
             if known is None:
                 raise problem(
@@ -705,7 +701,7 @@ def _belongs_to(key: str, value: str, info: ValidationInfo) -> IdentitySource | 
     if source is None:
         return None
     owner = next(s for s, keys in _SOURCE_KEYS.items() if key in keys)
-    if owner is not source and value:
+    if owner is not source and (value or key in (_context(info, "present") or ())):
         raise problem(
             f'applies to identity_source = "{owner.value}", not "{source.value}"',
             f'remove it, or set identity_source = "{owner.value}"',
@@ -776,17 +772,38 @@ class AccessConfig:
 
     @check("saml_metadata_file")
     @classmethod
-    def _saml_metadata_named(cls, value: str, info: ValidationInfo) -> str:
-        if _belongs_to("saml_metadata_file", value, info) is IdentitySource.SAML and not value:
+    def _saml_metadata_readable(cls, value: str, info: ValidationInfo) -> str:
+        if _belongs_to("saml_metadata_file", value, info) is not IdentitySource.SAML:
+            return value
+        if not value:
             raise problem(
                 "is missing", "download your IdP's SAML 2.0 metadata XML next to regions.toml and name it here"
             )
+        if not _context(info, "loading"):
+            return value
+        path = Path(value)
+        if not path.is_absolute():
+            path = (_context(info, "base_dir") or Path(__file__).parent) / path
+        try:
+            metadata = check_saml_metadata(path.read_bytes())
+        except (OSError, ValueError) as exc:  # ValueError: a path no file system accepts (a NUL byte)
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise problem(
+                f"{_show(str(path))} cannot be read ({reason})",
+                "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)",
+            ) from None
+        except SamlMetadataError as exc:
+            raise problem(
+                f"{path} is not usable SAML metadata: {exc}",
+                "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)",
+            ) from None
+        info.context["saml_metadata"] = metadata  # type: ignore[index]  # while loading, the context is ours
         return value
 
     @check("saml_metadata")
     @classmethod
     def _not_inline(cls, value: str, info: ValidationInfo) -> str:
-        if value and _context(info, "loading"):
+        if "saml_metadata" in (_context(info, "present") or ()):
             raise problem(
                 "is loaded from saml_metadata_file, not written inline",
                 "remove it and set saml_metadata_file to the metadata XML's path",
@@ -805,52 +822,34 @@ class AccessConfig:
 
     @check("elevations")
     @classmethod
-    def _each_once(cls, value: tuple[Elevation, ...]) -> tuple[Elevation, ...]:
+    def _each_once_and_nameable(cls, value: tuple[Elevation, ...], info: ValidationInfo) -> tuple[Elevation, ...]:
         twice = sorted({e.value for e in value if value.count(e) > 1})
         if twice:
             raise problem(f"{twice[0]!r} is listed twice", "list each elevation once")
+        if info.data.get("identity_source") is not IdentitySource.IDENTITY_CENTER:
+            return value
+        found = []
+        for region in _context(info, "region_names") or ():  # sso-admin CreatePermissionSet: Name is 1-32
+            for what in [*(h.value for h in HumanAccess), *(e.value for e in value)]:
+                name = permission_set_name(region, what)
+                if len(name) > 32:
+                    found.append(
+                        (
+                            "elevations",
+                            f"permission set {name!r} of region {region} is over 32 characters",
+                            "shorten the region abbreviation in contract.region_short",
+                        )
+                    )
+        if found:
+            raise problems(found)
         return value
 
     @model_validator(mode="after")
-    def _load_time_facts(self, info: ValidationInfo) -> AccessConfig:
-        """What only the loading knows: the SAML metadata file (relative to the config file) and the
-        regions, whose permission-set names must fit Identity Center's 32 characters."""
-        if not _context(info, "loading"):
-            return self
-        if self.identity_source is IdentitySource.SAML:
-            path = Path(self.saml_metadata_file)
-            if not path.is_absolute():
-                path = (_context(info, "base_dir") or Path(__file__).parent) / path
-            try:
-                metadata = check_saml_metadata(path.read_bytes())
-            except OSError as exc:
-                raise problem(
-                    f"{path} cannot be read ({exc.strerror})",
-                    "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)",
-                    field="saml_metadata_file",
-                ) from None
-            except SamlMetadataError as exc:
-                raise problem(
-                    f"{path} is not usable SAML metadata: {exc}",
-                    "download the metadata again from the IdP (its SAML 2.0 IdP metadata URL)",
-                    field="saml_metadata_file",
-                ) from None
-            object.__setattr__(self, "saml_metadata", metadata)  # frozen: set once, while validating
-        else:
-            found = []
-            for region in _context(info, "region_names") or ():  # sso-admin CreatePermissionSet: Name is 1-32
-                for what in [*(h.value for h in HumanAccess), *(e.value for e in self.elevations)]:
-                    name = permission_set_name(region, what)
-                    if len(name) > 32:
-                        found.append(
-                            (
-                                "elevations",
-                                f"permission set {name!r} of region {region} is over 32 characters",
-                                "shorten the region abbreviation in contract.region_short",
-                            )
-                        )
-            if found:
-                raise problems(found)
+    def _metadata_from_the_file(self, info: ValidationInfo) -> AccessConfig:
+        """Keep the SAML metadata read (and checked) while validating saml_metadata_file."""
+        metadata = _context(info, "saml_metadata")
+        if metadata is not None:
+            object.__setattr__(self, "saml_metadata", metadata)  # frozen: set once, while loading
         return self
 
 
@@ -991,6 +990,9 @@ _FIX = {  # how to write a field, when its value is of the wrong kind or missing
     "digits), or remove the key to keep the perimeter at this account",
     "management_account": "set the organization's management account (12 digits), or remove the key",
     "saml_metadata_file": "name the IdP's SAML 2.0 metadata XML, relative to regions.toml",
+    "vault_lock_mode": 'use "compliance" or "governance"',
+    "dr_copy_region": "name the region's in-jurisdiction DR region (see [region.backup] in the README), or remove the key",
+    "s3_prefix_list_id": 'set s3_prefix_list_id = "pl-..." (aws ec2 describe-managed-prefix-lists), or remove it',
     "tls_policy": f'use "{DEFAULT_TLS_POLICY}"',
     "db_instance_class": 'use e.g. "r7g.large"',
 }
@@ -1016,7 +1018,7 @@ def _problems_of(error: ValidationError, where: str, cls: type) -> list[str]:
         if len(loc) > 1 and loc[0] in _NESTED:  # a key inside a nested table such as [region.retention]
             table = str(loc.pop(0))
             owner = _NESTED[table]
-        field_name = next((p for p in loc if isinstance(p, str)), table)
+        field_name = next((p for p in loc if isinstance(p, str)), table) or "config"
         ctx: dict[str, Any] = dict(e.get("ctx") or {})
         at = f"{where}.{table}" if table else where
         kind, value = e["type"], e.get("input")
@@ -1039,7 +1041,7 @@ def _problems_of(error: ValidationError, where: str, cls: type) -> list[str]:
         elif kind == "dataclass_type" and field_name in _NESTED:
             at = f"{where}.{field_name}"
             what, fix = "must be a table", f"write [{where.split(' ')[0]}.{field_name}] with its keys"
-        elif isinstance(loc[-1], int) and field_name in _ITEM:  # one entry of a list
+        elif loc and isinstance(loc[-1], int) and field_name in _ITEM:  # one entry of a list
             what = f"{_show(value)} is not {_ITEM[field_name]}"
             known = [v.value for v in Elevation] if field_name == "elevations" else []
             close = [k for k in known if isinstance(value, str) and _similar(value, k)]
@@ -1117,7 +1119,8 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
             continue
         name = entry.get("name")
         where = f"region {name}" if isinstance(name, str) and name else f"region[{i}]"
-        parsed = _validate(RegionConfig, dict(entry), where, context, found)
+        region_context = {**context, "present": set(entry), "region": name}
+        parsed = _validate(RegionConfig, dict(entry), where, region_context, found)
         if isinstance(name, str):
             if name in seen:
                 add(

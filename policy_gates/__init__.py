@@ -90,11 +90,24 @@ def templates_in(outdir: Path) -> list[Path]:
     return sorted(outdir.glob("*.template.json"))
 
 
-CFN_LINT_TOOL = Tool("cfn-lint", ("--format", "json"), ROOT / "requirements.txt")
+def _site_packages(venv_python: Path) -> Path:
+    found = sorted(venv_python.parents[1].glob("lib/python*/site-packages"))
+    return found[0] if found else venv_python.parents[1] / "lib"
+
+
+CFN_LINT_TOOL = Tool(
+    "cfn-lint",
+    ("--format", "json"),
+    ROOT / "requirements.lock",
+    _site_packages(CFN_LINT),
+    (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml"),
+)
 CHECKOV_TOOL = Tool(
     "checkov",
     ("--framework", "cloudformation", "--quiet", "--compact", "-o", "json"),
-    ROOT / "requirements-checkov.txt",
+    ROOT / "requirements-checkov.lock",
+    _site_packages(CHECKOV),
+    (".checkov.yaml", ".checkov.yml"),
 )
 
 
@@ -138,9 +151,14 @@ def _checkov_uncached(templates: list[Path]) -> dict[str, list[list[str]]]:
     except json.JSONDecodeError as exc:
         raise RuntimeError(f"checkov produced no JSON (exit {proc.returncode}): {proc.stderr[-2000:]}") from exc
     reports = data if isinstance(data, list) else [data]
+    # A template checkov could not parse is an error, never a clean result (a run that parsed every
+    # file and found no check that applies, as for a stack of permission sets, is clean).
     found: dict[str, list[list[str]]] = {t.name: [] for t in templates}
     for report in reports:
-        for f in report.get("results", {}).get("failed_checks", []):
+        results = report.get("results", {})
+        if results.get("parsing_errors") or report.get("summary", report).get("parsing_errors"):
+            raise RuntimeError(f"checkov could not parse {results.get('parsing_errors')}: fix the template(s)")
+        for f in results.get("failed_checks", []):
             name = Path(f["file_path"]).name
             found[name].append([name, f["check_id"], f["resource"].split(".", 1)[-1], f["check_name"]])
     return found

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
-from policy_gates import evaluate
+from policy_gates import evaluate, stamp
 from policy_gates.cache import CacheStats
 
 
@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=DEFAULT_CONFIG_FILE,
         help="the regions.toml the assembly was synthesized from (-c config=... for cdk)",
+    )
+    parser.add_argument(
+        "--stamp",
+        action="store_true",
+        help="on PASS, mark the assembly as gated (policy_gates/stamp.py): make local deploys only that",
     )
     args = parser.parse_args(argv)
     try:
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{tool} {s.misses} ({s.hits})" for tool, s in stats.items())
     )
     print("policy gates:", "PASS" if result.ok else "FAIL")
+    if result.ok and args.stamp:
+        stamp.write(args.cdk_out)
     return 0 if result.ok else 1
 
 

@@ -3,12 +3,16 @@
 Both tools judge one template at a time, so a template whose bytes did not change needs no new
 run. The key of a cached result is the SHA-256 of:
 - the template's file name and bytes;
-- the tool's name and the exact arguments the gate passes it (its rule configuration);
-- the tool's pinned requirements file (its version and every dependency's version; cfn-lint's
-  resource specifications ship inside its package, so they are covered too).
+- the tool's name and the exact arguments the gate passes it;
+- the tool's configuration files, wherever the tool would read them (the working directory and
+  the home directory), so a local rule configuration is part of the key;
+- what is installed in the tool's virtualenv (every distribution's name and version, read from
+  its site-packages; cfn-lint's resource specifications ship inside its package) and the pinned
+  requirements file it is installed from.
 
 Change any of these and the key changes, so a cached result is never stale; it can only be
-missing. Checks that span templates (access paths, residency, our own checks) are cheap and are
+missing. A run that did not judge every template it was given (a template checkov could not
+parse, say) is an error and is never cached. Checks that span templates (access paths, residency, our own checks) are cheap and are
 never cached: they re-run on every gate.
 
 The cache lives in build/gate-cache/ (gitignored, removed by `make clean`). Set
@@ -45,12 +49,23 @@ class Tool:
     name: str
     args: tuple[str, ...]
     pins: Path  # the requirements file its virtualenv is installed from
+    site_packages: Path  # where that virtualenv's distributions are installed
+    config_files: tuple[str, ...] = ()  # file names the tool reads its configuration from
 
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         h.update(self.name.encode() + b"\0")
         h.update(json.dumps(self.args).encode() + b"\0")
-        h.update(self.pins.read_bytes())
+        h.update(self.pins.read_bytes() + b"\0")
+        installed = (
+            sorted(p.name for p in self.site_packages.glob("*.dist-info")) if self.site_packages.is_dir() else []
+        )
+        h.update(json.dumps(installed).encode() + b"\0")
+        for folder in dict.fromkeys((Path.cwd(), ROOT, Path.home())):
+            for name in self.config_files:
+                path = folder / name
+                if path.is_file():
+                    h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
         return h.hexdigest()
 
 
@@ -81,7 +96,7 @@ def run_cached(
     if directory is None:
         if stats is not None:
             stats.misses += len(templates)
-        return run(list(templates))
+        return _complete(tool, templates, run(list(templates)))
     tool_dir = directory / tool.name
     fingerprint = tool.fingerprint()
     keys = {t: template_key(fingerprint, t) for t in templates}
@@ -89,18 +104,15 @@ def run_cached(
     missing: list[Path] = []
     for t, key in keys.items():
         entry = tool_dir / f"{key}.json"
-        if entry.exists():
+        try:
             found[t.name] = json.loads(entry.read_text())
-        else:
+        except (OSError, ValueError):  # absent, or unreadable after a crash: judge the template again
             missing.append(t)
     if stats is not None:
         stats.hits += len(templates) - len(missing)
         stats.misses += len(missing)
     if missing:
-        fresh = run(missing)
-        unnamed = [t.name for t in missing if t.name not in fresh]
-        if unnamed:
-            raise RuntimeError(f"{tool.name} returned no result for {unnamed}: not caching a partial run")
+        fresh = _complete(tool, missing, run(missing))
         tool_dir.mkdir(parents=True, exist_ok=True)
         for t in missing:
             entry = tool_dir / f"{keys[t]}.json"
@@ -108,4 +120,12 @@ def run_cached(
             tmp.write_text(json.dumps(fresh[t.name]))
             tmp.replace(entry)  # atomic: a concurrent gate never reads half a result
             found[t.name] = fresh[t.name]
+    return found
+
+
+def _complete(tool: Tool, templates: Sequence[Path], found: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """`found`, when it judged every template; an error (never a cached or passing result) otherwise."""
+    unnamed = [t.name for t in templates if t.name not in found]
+    if unnamed:
+        raise RuntimeError(f"{tool.name} returned no result for {unnamed}: a partial run is neither cached nor passed")
     return found

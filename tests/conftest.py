@@ -3,8 +3,10 @@ stacks, all nag packs); every stack test reads that one cloud assembly."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ if _venv_node.exists():
 # The gates' per-template cache (policy_gates/cache.py): one of its own per test session, so the
 # tests judge templates with the real tools and never read a developer's build/gate-cache/.
 os.environ["TRUSTBASE_GATE_CACHE"] = tempfile.mkdtemp(prefix="trustbase-gate-cache-")
+atexit.register(shutil.rmtree, os.environ["TRUSTBASE_GATE_CACHE"], ignore_errors=True)
 
 from config import AppConfig, load_config_file  # noqa: E402
 

@@ -131,7 +131,7 @@ class ReadOnlySession:
         self._session = session or boto3.Session(region_name=region)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.calls: list[str] = []  # every operation let through, in order ("s3:GetBucketPolicy")
+        self.calls: list[str] = []  # every operation let through ("s3:GetBucketPolicy"); reads run in threads
 
     def client(self, service: str) -> Any:
         if service not in READ_OPERATIONS:

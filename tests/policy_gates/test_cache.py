@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from policy_gates import cache, run_cfn_lint
+from policy_gates import cache, run_cfn_lint, run_checkov, stamp
 from policy_gates.cache import CacheStats, Tool, run_cached
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def tool(tmp_path: Path) -> Tool:
     pins = tmp_path / "requirements.txt"
     pins.write_text("some-tool==1.0\n")
-    return Tool("some-tool", ("--strict",), pins)
+    return Tool("some-tool", ("--strict",), pins, tmp_path / "site-packages", (".some-toolrc",))
 
 
 def templates(tmp_path: Path, **bodies: str) -> list[Path]:
@@ -74,8 +74,34 @@ def test_a_new_tool_pin_or_argument_is_never_served_an_old_result(tmp_path: Path
     run_cached(tool, [a], run)
     tool.pins.write_text("some-tool==1.1\n")  # the tool (or one of its dependencies) was upgraded
     run_cached(tool, [a], run)
-    run_cached(Tool(tool.name, ("--lenient",), tool.pins), [a], run)  # another rule configuration
-    assert len(run.calls) == 3
+    run_cached(Tool(tool.name, ("--lenient",), tool.pins, tool.site_packages), [a], run)  # other arguments
+    (tool.site_packages / "some_tool-1.1.dist-info").mkdir(parents=True)  # installed before setup re-ran
+    run_cached(tool, [a], run)
+    assert len(run.calls) == 4
+
+
+def test_a_local_tool_configuration_is_part_of_the_key(
+    tmp_path: Path, cache_dir: Path, tool: Tool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (a,) = templates(tmp_path, a='{"v": 1}')
+    run = Recorder()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    run_cached(tool, [a], run)
+    (work / ".some-toolrc").write_text("ignore_checks: [E3002]\n")  # a rule configuration the tool would read
+    run_cached(tool, [a], run)
+    assert len(run.calls) == 2
+
+
+def test_an_unreadable_entry_is_judged_again(tmp_path: Path, cache_dir: Path, tool: Tool) -> None:
+    (a,) = templates(tmp_path, a='{"v": 1}')
+    run = Recorder()
+    run_cached(tool, [a], run)
+    for entry in cache_dir.rglob("*.json"):
+        entry.write_text('["half a resu')  # a crash while writing
+    assert run_cached(tool, [a], run) == {"a.template.json": ['a.template.json: finding in {"v": 1}']}
+    assert len(run.calls) == 2
 
 
 def test_the_same_content_under_another_name_is_judged_on_its_own(tmp_path: Path, cache_dir: Path, tool: Tool) -> None:
@@ -89,6 +115,13 @@ def test_a_run_that_skips_a_template_is_not_cached(tmp_path: Path, cache_dir: Pa
     a, b = templates(tmp_path, a="{}", b="{}")
     with pytest.raises(RuntimeError, match=r"no result for \['b.template.json'\]"):
         run_cached(tool, [a, b], lambda paths: {"a.template.json": []})
+    assert not list(cache_dir.rglob("*.json"))
+
+
+def test_a_template_checkov_cannot_parse_fails_and_is_not_cached(tmp_path: Path, cache_dir: Path) -> None:
+    (tmp_path / "broken.template.json").write_text('{"Resources": {"B": ')
+    with pytest.raises(RuntimeError, match="checkov could not parse"):
+        run_checkov([tmp_path / "broken.template.json"])
     assert not list(cache_dir.rglob("*.json"))
 
 
@@ -128,9 +161,9 @@ def gated_out(tmp_path: Path) -> Path:
     """An assembly directory whose stamp is newer than every input, for the default settings."""
     out = tmp_path / "cdk.out"
     out.mkdir()
-    account = os.environ.get("CDK_DEFAULT_ACCOUNT", "")
-    (out / ".synth-env").write_text(f"account={account} config=\n")
-    (out / ".gated").touch()  # now: newer than every input, and older than a rewritten settings file
+    dry_run("synth", f"CDK_OUT={out}")  # reading the Makefile records the default settings in .synth-env
+    (out / "x.template.json").write_text("{}")
+    stamp.write(out)  # now: newer than every input, and older than a rewritten settings file
     older = (out / ".gated").stat().st_mtime - 60
     os.utime(out / ".synth-env", (older, older))
     return out
@@ -158,8 +191,8 @@ setup_is_current = pytest.mark.skipif(
 @setup_is_current
 def test_a_current_synth_is_reused_by_make_local(gated_out: Path) -> None:
     planned = dry_run("local", f"CDK_OUT={gated_out}")
-    assert "cdk synth" not in planned and "policy_gates" not in planned
-    assert "-m local_aws" in planned
+    assert "cdk synth" not in planned and "-m policy_gates" not in planned
+    assert "stamp.py check" in planned and "-m local_aws" in planned
 
 
 @setup_is_current
@@ -167,6 +200,24 @@ def test_a_changed_input_synthesizes_and_gates_again(gated_out: Path) -> None:
     os.utime(gated_out / ".gated", (0, 0))  # older than every source file
     planned = dry_run("synth", f"CDK_OUT={gated_out}")
     assert "cdk synth" in planned and "-m policy_gates" in planned
+
+
+@setup_is_current
+def test_an_assembly_changed_after_the_gates_is_synthesized_and_gated_again(gated_out: Path) -> None:
+    (gated_out / "x.template.json").write_text('{"Resources": {}}')  # a `cdk synth` by hand, say
+    planned = dry_run("local", f"CDK_OUT={gated_out}")
+    assert "cdk synth" in planned and "-m policy_gates" in planned
+    assert not (gated_out / ".gated").exists()
+
+
+def test_the_mark_matches_only_the_assembly_it_was_written_for(tmp_path: Path) -> None:
+    (tmp_path / "a.template.json").write_text("{}")
+    assert not stamp.current(tmp_path)
+    stamp.write(tmp_path)
+    assert stamp.current(tmp_path) and stamp.main(["check", str(tmp_path)]) == 0
+    (tmp_path / "asset.1").mkdir()
+    (tmp_path / "asset.1" / "index.py").write_text("print('changed code')\n")
+    assert not stamp.current(tmp_path) and stamp.main(["check", str(tmp_path)]) == 1
 
 
 @setup_is_current

@@ -60,6 +60,7 @@ def substitutions(rc: RegionConfig, base: RegionConfig) -> list[tuple[str, str]]
     pairs.append((rc.certificate_arn, base.certificate_arn))
     prefix_lists = [r.s3_prefix_list_id or S3_GATEWAY_PREFIX_LISTS[r.name] for r in (rc, base)]
     pairs.append((prefix_lists[0], prefix_lists[1]))
+    pairs.append((prefix_lists[0].replace("-", ""), prefix_lists[1].replace("-", "")))  # inside logical IDs
     elb = [RegionInfo.get(r.name).elbv2_account for r in (rc, base)]
     if elb[0] and elb[1]:
         pairs.append((elb[0], elb[1]))
@@ -75,15 +76,30 @@ def substitutions(rc: RegionConfig, base: RegionConfig) -> list[tuple[str, str]]
 _CDK_PATH_HASH = re.compile(r"[0-9A-F]{8}(?=[:/\"]|$)")
 
 
+# A resource whose logical ID changes is replaced by CloudFormation: these hold data, so they are
+# never renamed here, and a changed ID of one of them in one region is a difference. (Aurora
+# instances are not among them: the data lives in the cluster volume, and each instance's ID names
+# its AZ, so it differs by region and is renamed.)
+STATEFUL = frozenset({"AWS::RDS::DBCluster", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"})
+_HASH = re.compile(r"[0-9A-F]{8,}")  # a hash, with any digits (a port) beside it
+
+
 def in_base_terms(template: dict[str, Any], base_template: dict[str, Any], rc: RegionConfig, base: RegionConfig) -> Any:
     text = json.dumps(masked(template))
+    # Substituting only works one way: this region's template must not already hold the base
+    # region's own values (that would be a reference across jurisdictions, and would compare equal).
+    leaked = [theirs for _, theirs in substitutions(rc, base) if theirs in text]
+    assert leaked == [], f"{rc.name} holds {base.name}'s values: {leaked}"
     for mine, theirs in substitutions(rc, base):
         text = text.replace(mine, theirs)
     # A logical ID that hashes a peer's unique ID (security-group rules name the other group) differs
-    # by that hash: rename by position, only between resources of the same type.
+    # by hashes alone: rename by position, only between resources of the same type, holding no data,
+    # whose IDs differ in their 8-character hashes and nothing else.
     ours, theirs = json.loads(text)["Resources"], base_template["Resources"]
     for a, b in zip(ours, theirs, strict=False):
-        if a != b and ours[a]["Type"] == theirs[b]["Type"]:
+        same_name = _HASH.sub("#", a) == _HASH.sub("#", b)  # equal but for CDK's 8-character hashes
+        kind = ours[a]["Type"]
+        if a != b and same_name and kind == theirs[b]["Type"] and kind not in STATEFUL:
             text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(a)}(?![A-Za-z0-9])", b, text)
     out = json.loads(text)
     for resource in (out["Resources"], base_template["Resources"]):
@@ -148,6 +164,19 @@ def test_every_other_region_equals_the_snapshot_after_substitution(assembly: Ass
     mine = in_base_terms(assembly.template(stack_name(region, part)), base_template, rc, base)
     found = set(differences(mine, base_template))
     assert found == KNOWN.get((region, part), set()), sorted(found)
+
+
+def test_a_logical_id_changed_in_one_region_is_a_difference(assembly: Assembly) -> None:
+    """A renamed stateful resource (CloudFormation would replace the database) is not renamed back."""
+    cfg = assembly.config
+    rc, base = cfg.region("us-east-1"), cfg.region(SNAPSHOT_REGION)
+    base_template = masked(assembly.template(stack_name(SNAPSHOT_REGION, "data")))
+    planted = json.loads(json.dumps(assembly.template(stack_name("us-east-1", "data"))))
+    cluster = next(k for k, v in planted["Resources"].items() if v["Type"] == "AWS::RDS::DBCluster")
+    renamed = cluster[:-8] + "0BADC0DE"
+    planted["Resources"] = {(renamed if k == cluster else k): v for k, v in planted["Resources"].items()}
+    found = {path for path, _, _ in differences(in_base_terms(planted, base_template, rc, base), base_template)}
+    assert f"/Resources/{cluster}" in found and f"/Resources/{renamed}" in found
 
 
 def test_the_substitution_does_not_hide_a_real_difference(assembly: Assembly) -> None:
