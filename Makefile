@@ -97,8 +97,8 @@ synth: setup $(GATED)
 $(GATED): $(sort $(SYNTH_INPUTS)) $(SYNTH_ENV) $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(VENDOR_STAMP)
 	@rm -f $@
 	@touch $(CDK_OUT)/.synth-started
-	cdk synth --quiet --no-notices -o $(CDK_OUT) $(if $(CONFIG),-c config=$(abspath $(CONFIG)))
-	$(BIN)/python -m policy_gates $(CDK_OUT) $(if $(CONFIG),--config $(CONFIG)) --stamp
+	$(BIN)/python -m policy_gates $(CDK_OUT) $(if $(CONFIG),--config $(CONFIG)) --stamp \
+		--after cdk synth --quiet --no-notices -o $(CDK_OUT) $(if $(CONFIG),-c config=$(abspath $(CONFIG)))
 	@touch -r $(CDK_OUT)/.synth-started $@ && rm -f $(CDK_OUT)/.synth-started
 
 FORCE:

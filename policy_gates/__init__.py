@@ -6,7 +6,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import subprocess
 import sys
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import posture_checks as pc
 from config import AppConfig, RegionConfig, load_config_file
 from config.jurisdictions import AWS_REGIONS
 from contract import PROJECT, IdentitySource
+from policy_gates import warm
 from policy_gates.cache import CacheStats, Tool, run_cached
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ CFN_LINT_TOOL = Tool(
 )
 CHECKOV_TOOL = Tool(
     "checkov",
-    ("--framework", "cloudformation", "--quiet", "--compact", "-o", "json"),
+    ("--framework", "cloudformation", "--quiet", "--compact", "--skip-download", "-o", "json"),
     ROOT / "requirements-checkov.lock",
     _site_packages(CHECKOV),
     (".checkov.yaml", ".checkov.yml"),
@@ -112,7 +112,7 @@ CHECKOV_TOOL = Tool(
 
 
 def _cfn_lint_uncached(templates: list[Path]) -> dict[str, list[str]]:
-    proc = subprocess.run([str(CFN_LINT), *CFN_LINT_TOOL.args, *map(str, templates)], capture_output=True, text=True)
+    proc = warm.run("cfn-lint", [str(CFN_LINT), *CFN_LINT_TOOL.args, *map(str, templates)])
     if proc.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) and not proc.stdout.strip():
         raise RuntimeError(f"cfn-lint failed to run: {proc.stderr[-2000:]}")
     matches: list[dict[str, Any]] = json.loads(proc.stdout or "[]")
@@ -145,7 +145,7 @@ def _checkov_uncached(templates: list[Path]) -> dict[str, list[list[str]]]:
     cmd = [str(CHECKOV), *CHECKOV_TOOL.args]
     for t in templates:
         cmd += ["-f", str(t)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = warm.run("checkov", cmd)
     try:
         data = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:

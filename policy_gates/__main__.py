@@ -1,13 +1,16 @@
-"""python -m policy_gates [CDK_OUT] [--config regions.toml]: every gate over a synthesized assembly."""
+"""python -m policy_gates [CDK_OUT] [--config regions.toml] [--stamp] [--after SYNTH COMMAND...]:
+every gate over a synthesized assembly (with --after: run that synth first, the gate tools starting
+meanwhile)."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
 from config import DEFAULT_CONFIG_FILE, ConfigError, load_config_file
-from policy_gates import evaluate, stamp
+from policy_gates import CFN_LINT, CHECKOV, evaluate, stamp, warm
 from policy_gates.cache import CacheStats
 
 
@@ -25,14 +28,34 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="on PASS, mark the assembly as gated (policy_gates/stamp.py): make local deploys only that",
     )
+    parser.add_argument(
+        "--after",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="the synth command: it runs first while cfn-lint and checkov start (policy_gates/warm.py)",
+    )
     args = parser.parse_args(argv)
+    if args.after:
+        warm.start({"cfn-lint": CFN_LINT, "checkov": CHECKOV})
+        try:
+            synth = subprocess.run(args.after)
+        except OSError as exc:
+            synth = subprocess.CompletedProcess(args.after, 127)
+            print(f"{args.after[0]}: {exc}", file=sys.stderr)
+        if synth.returncode != 0:
+            warm.stop()
+            return synth.returncode
     try:
         app_config = load_config_file(args.config)
     except ConfigError as exc:
+        warm.stop()
         print(exc, file=sys.stderr)
         return 2
     stats: dict[str, CacheStats] = {}
-    result = evaluate(args.cdk_out, app_config=app_config, stats=stats)
+    try:
+        result = evaluate(args.cdk_out, app_config=app_config, stats=stats)
+    finally:
+        warm.stop()
     print(result.report())
     print(
         "templates judged anew (cached results reused): "

@@ -227,3 +227,24 @@ def test_another_config_synthesizes_and_gates_again(gated_out: Path, tmp_path: P
     os.utime(config, (0, 0))  # not newer than the stamp: the recorded settings decide
     planned = dry_run("synth", f"CDK_OUT={gated_out}", f"CONFIG={config}")
     assert f"-c config={config}" in planned and f"--config {config}" in planned
+
+
+def test_a_tool_started_before_the_synth_finds_what_a_fresh_one_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """policy_gates/warm.py: only the import happens earlier; the findings are the tool's own."""
+    from policy_gates import CFN_LINT, CHECKOV, warm
+    from tests.policy_gates.test_gates import BAD_TEMPLATE
+
+    monkeypatch.setenv(cache.ENV, "off")
+    bad = tmp_path / "bad.template.json"
+    bad.write_text(json.dumps(BAD_TEMPLATE))
+    fresh = (run_cfn_lint([bad]), run_checkov([bad]))
+    warm.start({"cfn-lint": CFN_LINT, "checkov": CHECKOV})
+    try:
+        started_early = (run_cfn_lint([bad]), run_checkov([bad]))
+        assert warm._waiting == {}  # both waiting processes were used
+    finally:
+        warm.stop()
+    assert started_early == fresh
+    assert any("E3002" in f for f in fresh[0]) and any(f.check_id == "CKV_AWS_53" for f in fresh[1])
