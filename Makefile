@@ -103,10 +103,11 @@ $(GATED): $(sort $(SYNTH_INPUTS)) $(SYNTH_ENV) $(PY_STAMP) $(NODE_STAMP) $(CHECK
 
 FORCE:
 
-# The main job with no AWS account: synthesize (all gates), then start a pinned, patched moto
-# server on 127.0.0.1 (HTTPS only), deploy every region's stacks to it through CloudFormation,
-# read every resource back and judge it (verify: PASS, FAIL, PATCHED, NOT_EMULATED counts per
-# region), run the DR drills, print the reports, stop the server.
+# The main job with no AWS account: synthesize (all gates; a current synth is reused), then start a
+# pinned, patched moto server per region on 127.0.0.1 (HTTPS only), deploy each region's stacks to
+# its server through CloudFormation, read every resource back and judge it (verify: PASS, FAIL,
+# PATCHED, NOT_EMULATED counts per region), run the DR drills, print the reports, stop the servers.
+# The regions run side by side.
 local: synth
 	$(BIN)/python policy_gates/stamp.py check $(CDK_OUT)
 	$(BIN)/python -m local_aws --cdk-out $(CDK_OUT) --out-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))

@@ -13,16 +13,21 @@ not start).
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 from config import DEFAULT_CONFIG_FILE, load_config_file
 from dr_drill import FAIL, Clients, DrillError, DrillReport, az_loss, db_failover, restore, s3_recover
 from local_aws.assembly import stacks_in_order
 from local_aws.deploy import LocalAws, RegionDeployment, deploy_region
 from local_aws.emulation import emulation_for
-from local_aws.emulator import running_emulator
+from local_aws.emulator import emulator_certificate, running_emulator, trusting
 from verify import Report, verify_region
 from verify.readonly import ReadOnlySession
 from verify.report import FAIL as CHECK_FAIL
@@ -64,6 +69,38 @@ def verify_local(endpoint: str, deployment: RegionDeployment, out_dir: Path) -> 
     )
 
 
+_T = TypeVar("_T")
+
+
+class _PerThreadOutput(io.TextIOBase):
+    """sys.stdout while regions run side by side: a thread that asked for it writes to a buffer of
+    its own (so one region's lines stay together); every other write goes to the real stdout."""
+
+    def __init__(self, default: TextIO) -> None:
+        self.default = default
+        self._local = threading.local()
+
+    def write(self, text: str) -> int:
+        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
+        return (buffer or self.default).write(text)
+
+    def flush(self) -> None:
+        self.default.flush()
+
+    def captured(self, fn: Callable[..., _T], *args: Any) -> tuple[str, _T]:
+        """Run fn(*args) with this thread's output captured; return (output, result). On an
+        exception, the output so far is printed before it propagates."""
+        self._local.buffer = io.StringIO()
+        try:
+            result = fn(*args)
+            return self._local.buffer.getvalue(), result
+        except BaseException:
+            self.default.write(self._local.buffer.getvalue())
+            raise
+        finally:
+            self._local.buffer = None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_aws", description=__doc__.split("\n\n")[1])
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"))
@@ -94,27 +131,42 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[tuple[RegionDeployment, Report | None, list[DrillReport]]] = []
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with running_emulator(log=args.out_dir / "local-emulator.log") as endpoint:
-            for region in regions:
-                deployment = deploy_region(endpoint, artifacts, region)
-                deployment.write(args.out_dir)
-                if not deployment.ok:
-                    print(f"[local] {region}: deploy failed, verify and drills skipped", flush=True)
-                    results.append((deployment, None, []))
-                    continue
-                report = verify_local(endpoint, deployment, args.out_dir)
-                drills: list[DrillReport] = []
-                if not args.no_drills:
-                    try:
-                        drills = run_drills(endpoint, region, args.out_dir, args.config)
-                    except DrillError as exc:
-                        print(f"[local] {region}: drills could not run: {exc}", file=sys.stderr)
-                        return 1
-                results.append((deployment, report, drills))
-    except RuntimeError as exc:
-        print(f"[local] {exc}", file=sys.stderr)
-        return 2
+
+    def one_region(region: str, tls: tuple[Path, Path]) -> tuple[RegionDeployment, Report | None, list[DrillReport]]:
+        """Deploy, verify and drill one region on an emulator of its own."""
+        with running_emulator(log=args.out_dir / f"local-emulator-{region}.log", tls=tls) as endpoint:
+            deployment = deploy_region(endpoint, artifacts, region)
+            deployment.write(args.out_dir)
+            if not deployment.ok:
+                print(f"[local] {region}: deploy failed, verify and drills skipped", flush=True)
+                return deployment, None, []
+            report = verify_local(endpoint, deployment, args.out_dir)
+            drills = [] if args.no_drills else run_drills(endpoint, region, args.out_dir, args.config)
+            return deployment, report, drills
+
+    # Regions share nothing (residency), so each gets an emulator process of its own and they run
+    # side by side; each region's output is printed whole, in region order, when it is done.
+    print(f"[local] {len(regions)} region(s), each on an emulator of its own: {', '.join(regions)}", flush=True)
+    output = _PerThreadOutput(sys.stdout)
+    failure: tuple[int, str] | None = None
+    with emulator_certificate() as tls, trusting(tls[0]), ThreadPoolExecutor(max_workers=len(regions)) as pool:
+        sys.stdout = output
+        try:
+            futures = {region: pool.submit(output.captured, one_region, region, tls) for region in regions}
+            for region, future in futures.items():
+                try:
+                    text, result = future.result()
+                    output.default.write(text)
+                    results.append(result)
+                except DrillError as exc:
+                    failure = failure or (1, f"[local] {region}: drills could not run: {exc}")
+                except RuntimeError as exc:
+                    failure = failure or (2, f"[local] {region}: {exc}")
+        finally:
+            sys.stdout = output.default
+    if failure is not None:
+        print(failure[1], file=sys.stderr)
+        return failure[0]
 
     print(f"\n{'region':16} {'deploy':8} {'PASS':>5} {'FAIL':>5} {'PATCHED':>8} {'NOT_EMULATED':>13}  drills")
     failed = False

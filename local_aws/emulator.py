@@ -27,12 +27,37 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_emulator(*, port: int | None = None, log: Path | None = None, timeout: float = 60) -> Iterator[str]:
-    """Yield the HTTPS endpoint of a fresh emulator. boto3 in this process trusts exactly its
-    certificate (AWS_CA_BUNDLE) while it runs; the server is stopped on exit, whatever happens."""
+def trusting(cert: Path) -> Iterator[None]:
+    """boto3 in this process trusts exactly `cert` (AWS_CA_BUNDLE) inside the block."""
+    saved = os.environ.get("AWS_CA_BUNDLE")
+    os.environ["AWS_CA_BUNDLE"] = str(cert)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("AWS_CA_BUNDLE", None)
+        else:
+            os.environ["AWS_CA_BUNDLE"] = saved
+
+
+@contextmanager
+def emulator_certificate() -> Iterator[tuple[Path, Path]]:
+    """A certificate and key for 127.0.0.1, for emulators that run side by side (one CA bundle)."""
+    with tempfile.TemporaryDirectory(prefix="trustbase-local-tls-") as tmp:
+        yield write_server_certificate(Path(tmp))
+
+
+@contextmanager
+def running_emulator(
+    *, port: int | None = None, log: Path | None = None, timeout: float = 60, tls: tuple[Path, Path] | None = None
+) -> Iterator[str]:
+    """Yield the HTTPS endpoint of a fresh emulator; the server is stopped on exit, whatever happens.
+    Without `tls`, it gets a certificate of its own, which boto3 in this process trusts
+    (AWS_CA_BUNDLE) while it runs. With `tls` (emulator_certificate(), shared by emulators that run
+    side by side), the caller makes boto3 trust it (`trusting`)."""
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="trustbase-local-") as tmp:
-        cert, key = write_server_certificate(Path(tmp))
+        cert, key = tls or write_server_certificate(Path(tmp))
         log_file = open(log or Path(tmp) / "emulator.log", "w")  # noqa: SIM115  (closed below)
         proc = subprocess.Popen(
             [sys.executable, "-m", "local_aws.server", "--port", str(port), "--cert", str(cert), "--key", str(key)],
@@ -41,7 +66,6 @@ def running_emulator(*, port: int | None = None, log: Path | None = None, timeou
             stderr=subprocess.STDOUT,
         )
         endpoint = f"https://127.0.0.1:{port}"
-        saved = {k: os.environ.get(k) for k in ("AWS_CA_BUNDLE",)}
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -54,15 +78,13 @@ def running_emulator(*, port: int | None = None, log: Path | None = None, timeou
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"the emulator did not answer on {endpoint} in {timeout:.0f} s") from None
                     time.sleep(0.2)
-            os.environ["AWS_CA_BUNDLE"] = str(cert)
             print(f"[local] emulator (moto, patched) on {endpoint}, pid {proc.pid}", flush=True)
-            yield endpoint
+            if tls is None:
+                with trusting(cert):
+                    yield endpoint
+            else:
+                yield endpoint
         finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
             proc.terminate()
             try:
                 proc.wait(timeout=10)
