@@ -27,7 +27,7 @@ from dr_drill import FAIL, Clients, DrillError, DrillReport, az_loss, db_failove
 from local_aws.assembly import stacks_in_order
 from local_aws.deploy import LocalAws, RegionDeployment, deploy_region
 from local_aws.emulation import emulation_for
-from local_aws.emulator import emulator_certificate, running_emulator, trusting
+from local_aws.emulator import emulator_certificate, free_ports, running_emulator, trusting
 from verify import Report, verify_region
 from verify.readonly import ReadOnlySession
 from verify.report import FAIL as CHECK_FAIL
@@ -132,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[RegionDeployment, Report | None, list[DrillReport]]] = []
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
+    ports = dict(zip(regions, free_ports(len(regions)), strict=True))
+
     def one_region(region: str, tls: tuple[Path, Path]) -> tuple[RegionDeployment, Report | None, list[DrillReport]]:
         """Deploy, verify and drill one region on an emulator of its own."""
-        with running_emulator(log=args.out_dir / f"local-emulator-{region}.log", tls=tls) as endpoint:
+        log = args.out_dir / f"local-emulator-{region}.log"
+        with running_emulator(port=ports[region], log=log, tls=tls) as endpoint:
             deployment = deploy_region(endpoint, artifacts, region)
             deployment.write(args.out_dir)
             if not deployment.ok:
