@@ -27,7 +27,7 @@ from dr_drill import FAIL, Clients, DrillError, DrillReport, az_loss, db_failove
 from local_aws.assembly import stacks_in_order
 from local_aws.deploy import LocalAws, RegionDeployment, deploy_region
 from local_aws.emulation import emulation_for
-from local_aws.emulator import emulator_certificate, free_ports, running_emulator, trusting
+from local_aws.emulator import running_emulators
 from verify import Report, verify_region
 from verify.readonly import ReadOnlySession
 from verify.report import FAIL as CHECK_FAIL
@@ -132,41 +132,45 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[RegionDeployment, Report | None, list[DrillReport]]] = []
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
-    ports = dict(zip(regions, free_ports(len(regions)), strict=True))
-
-    def one_region(region: str, tls: tuple[Path, Path]) -> tuple[RegionDeployment, Report | None, list[DrillReport]]:
+    def one_region(region: str, endpoint: str) -> tuple[RegionDeployment, Report | None, list[DrillReport]]:
         """Deploy, verify and drill one region on an emulator of its own."""
-        log = args.out_dir / f"local-emulator-{region}.log"
-        with running_emulator(port=ports[region], log=log, tls=tls) as endpoint:
-            deployment = deploy_region(endpoint, artifacts, region)
-            deployment.write(args.out_dir)
-            if not deployment.ok:
-                print(f"[local] {region}: deploy failed, verify and drills skipped", flush=True)
-                return deployment, None, []
-            report = verify_local(endpoint, deployment, args.out_dir)
-            drills = [] if args.no_drills else run_drills(endpoint, region, args.out_dir, args.config)
-            return deployment, report, drills
+        deployment = deploy_region(endpoint, artifacts, region)
+        deployment.write(args.out_dir)
+        if not deployment.ok:
+            print(f"[local] {region}: deploy failed, verify and drills skipped", flush=True)
+            return deployment, None, []
+        report = verify_local(endpoint, deployment, args.out_dir)
+        drills = [] if args.no_drills else run_drills(endpoint, region, args.out_dir, args.config)
+        return deployment, report, drills
 
-    # Regions share nothing (residency), so each gets an emulator process of its own and they run
-    # side by side; each region's output is printed whole, in region order, when it is done.
+    # Regions share nothing (residency), so each gets an emulator of its own (one process forks a
+    # server per region) and they run side by side; each region's output is printed whole, in
+    # region order, when it is done.
     print(f"[local] {len(regions)} region(s), each on an emulator of its own: {', '.join(regions)}", flush=True)
     output = _PerThreadOutput(sys.stdout)
     failure: tuple[int, str] | None = None
-    with emulator_certificate() as tls, trusting(tls[0]), ThreadPoolExecutor(max_workers=len(regions)) as pool:
-        sys.stdout = output
-        try:
-            futures = {region: pool.submit(output.captured, one_region, region, tls) for region in regions}
-            for region, future in futures.items():
-                try:
-                    text, result = future.result()
-                    output.default.write(text)
-                    results.append(result)
-                except DrillError as exc:
-                    failure = failure or (1, f"[local] {region}: drills could not run: {exc}")
-                except RuntimeError as exc:
-                    failure = failure or (2, f"[local] {region}: {exc}")
-        finally:
-            sys.stdout = output.default
+    try:
+        with (
+            running_emulators(len(regions), log=args.out_dir / "local-emulator.log") as endpoints,
+            ThreadPoolExecutor(max_workers=len(regions)) as pool,
+        ):
+            sys.stdout = output
+            try:
+                futures = {
+                    region: pool.submit(output.captured, one_region, region, endpoint)
+                    for region, endpoint in zip(regions, endpoints, strict=True)
+                }
+                for region, future in futures.items():
+                    try:
+                        text, result = future.result()
+                        output.default.write(text)
+                        results.append(result)
+                    except DrillError as exc:
+                        failure = failure or (1, f"[local] {region}: drills could not run: {exc}")
+            finally:
+                sys.stdout = output.default
+    except RuntimeError as exc:  # the emulator did not start
+        failure = failure or (2, f"[local] {exc}")
     if failure is not None:
         print(failure[1], file=sys.stderr)
         return failure[0]

@@ -32,9 +32,13 @@ class LocalAws:
         self.endpoint_url = endpoint_url
         self.region = region
         self.session = boto3.Session(region_name=region, aws_access_key_id="local", aws_secret_access_key="local")
+        self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]  # a service named at run time: the stubs type only literal names
+        """One client per service (creating one costs tens of milliseconds; one region, one thread)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]  # a service named at run time: the stubs type only literal names
+        return self._clients[service]
 
 
 @dataclass

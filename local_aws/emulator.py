@@ -51,49 +51,50 @@ def trusting(cert: Path) -> Iterator[None]:
 
 
 @contextmanager
-def emulator_certificate() -> Iterator[tuple[Path, Path]]:
-    """A certificate and key for 127.0.0.1, for emulators that run side by side (one CA bundle)."""
-    with tempfile.TemporaryDirectory(prefix="trustbase-local-tls-") as tmp:
-        yield write_server_certificate(Path(tmp))
+def running_emulator(*, port: int | None = None, log: Path | None = None, timeout: float = 60) -> Iterator[str]:
+    """Yield the HTTPS endpoint of a fresh emulator, which boto3 in this process trusts
+    (AWS_CA_BUNDLE) while it runs; the server is stopped on exit, whatever happens."""
+    with running_emulators(1, ports=[port] if port else None, log=log, timeout=timeout) as endpoints:
+        yield endpoints[0]
 
 
 @contextmanager
-def running_emulator(
-    *, port: int | None = None, log: Path | None = None, timeout: float = 60, tls: tuple[Path, Path] | None = None
-) -> Iterator[str]:
-    """Yield the HTTPS endpoint of a fresh emulator; the server is stopped on exit, whatever happens.
-    Without `tls`, it gets a certificate of its own, which boto3 in this process trusts
-    (AWS_CA_BUNDLE) while it runs. With `tls` (emulator_certificate(), shared by emulators that run
-    side by side), the caller makes boto3 trust it (`trusting`)."""
-    port = port or free_port()
+def running_emulators(
+    n: int, *, ports: list[int] | None = None, log: Path | None = None, timeout: float = 60
+) -> Iterator[list[str]]:
+    """Yield the HTTPS endpoints of n fresh emulators that share nothing (one process forks a server
+    per port: local_aws/server.py). boto3 in this process trusts their certificate while they run;
+    they are stopped on exit, whatever happens."""
+    ports = ports or free_ports(n)
     with tempfile.TemporaryDirectory(prefix="trustbase-local-") as tmp:
-        cert, key = tls or write_server_certificate(Path(tmp))
+        cert, key = write_server_certificate(Path(tmp))
         log_file = open(log or Path(tmp) / "emulator.log", "w")  # noqa: SIM115  (closed below)
+        port_args = [a for p in ports for a in ("--port", str(p))]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "local_aws.server", "--port", str(port), "--cert", str(cert), "--key", str(key)],
+            [sys.executable, "-m", "local_aws.server", *port_args, "--cert", str(cert), "--key", str(key)],
             cwd=ROOT,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-        endpoint = f"https://127.0.0.1:{port}"
+        endpoints = [f"https://127.0.0.1:{p}" for p in ports]
         try:
             deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the emulator exited with {proc.returncode}; see {log_file.name}")
-                try:
-                    requests.get(f"{endpoint}/moto-api/", verify=str(cert), timeout=2)
-                    break
-                except requests.RequestException:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"the emulator did not answer on {endpoint} in {timeout:.0f} s") from None
-                    time.sleep(0.2)
-            print(f"[local] emulator (moto, patched) on {endpoint}, pid {proc.pid}", flush=True)
-            if tls is None:
-                with trusting(cert):
-                    yield endpoint
-            else:
-                yield endpoint
+            for endpoint in endpoints:
+                while True:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"the emulator exited with {proc.returncode}; see {log_file.name}")
+                    try:
+                        requests.get(f"{endpoint}/moto-api/", verify=str(cert), timeout=2)
+                        break
+                    except requests.RequestException:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError(
+                                f"the emulator did not answer on {endpoint} in {timeout:.0f} s"
+                            ) from None
+                        time.sleep(0.1)
+                print(f"[local] emulator (moto, patched) on {endpoint}, pid {proc.pid}", flush=True)
+            with trusting(cert):
+                yield endpoints
         finally:
             proc.terminate()
             try:

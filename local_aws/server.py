@@ -1,19 +1,28 @@
 """The local AWS: moto's server with our patches, on 127.0.0.1 only, over HTTPS only.
 
     python -m local_aws.server --port 5055 --cert cert.pem --key key.pem
+    python -m local_aws.server --port 5055 --port 5056 --port 5057 --cert cert.pem --key key.pem
 
 HTTPS matters: our buckets refuse requests without TLS, and the emulator enforces that.
+
+With several ports, one process imports moto and our patches and loads AWS's managed policies once,
+then forks one server per port: separate processes with separate state (one per region for
+`make local`), without paying that start-up on every one of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import sys
+from types import FrameType
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local_aws.server")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, action="append", required=True, help="repeat for one server per port")
     parser.add_argument("--cert", required=True, help="PEM certificate for 127.0.0.1 (local_aws.tls makes one)")
     parser.add_argument("--key", required=True, help="PEM private key of --cert")
     args = parser.parse_args(argv)
@@ -27,7 +36,52 @@ def main(argv: list[str] | None = None) -> None:
     s3.TLS_ONLY = True
     from moto.server import main as moto_main
 
-    moto_main(["-H", "127.0.0.1", "-p", str(args.port), "--ssl-cert", args.cert, "--ssl-key", args.key])
+    def serve(port: int) -> None:
+        moto_main(["-H", "127.0.0.1", "-p", str(port), "--ssl-cert", args.cert, "--ssl-key", args.key])
+
+    if len(args.port) == 1:
+        serve(args.port[0])
+        return
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    _ = iam_backends[DEFAULT_ACCOUNT_ID]["global"]  # builds the backend: loads the managed policies once
+    children = []
+    for port in args.port:
+        pid = os.fork()
+        if pid == 0:  # the child: a server of its own, with a copy of what was loaded
+            _exit_with(os.getppid())
+            try:
+                serve(port)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    for pid in children:
+        _, code = os.waitpid(pid, 0)
+        status = status or os.waitstatus_to_exitcode(code)
+    sys.exit(1 if status > 0 else 0)
+
+
+def _exit_with(parent: int) -> None:
+    """A forked server ends when the process that forked it is gone (even killed outright)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 if __name__ == "__main__":
