@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,18 +89,27 @@ class _PerThreadOutput(io.TextIOBase):
     def flush(self) -> None:
         self.default.flush()
 
-    def captured(self, fn: Callable[..., _T], *args: Any) -> tuple[str, _T]:
-        """Run fn(*args) with this thread's output captured; return (output, result). On an
-        exception, the output so far is printed before it propagates."""
-        self._local.buffer = io.StringIO()
+    def captured(self, fn: Callable[..., _T], *args: Any) -> tuple[str, _T | None, Exception | None]:
+        """Run fn(*args) with this thread's output captured: (output, result, None), or, when it
+        raises, (output so far with the traceback, None, the exception)."""
+        buffer = self._local.buffer = io.StringIO()
         try:
-            result = fn(*args)
-            return self._local.buffer.getvalue(), result
-        except BaseException:
-            self.default.write(self._local.buffer.getvalue())
-            raise
+            return buffer.getvalue(), fn(*args), None
+        except Exception as exc:
+            buffer.write(traceback.format_exc())
+            return buffer.getvalue(), None, exc
         finally:
             self._local.buffer = None
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]  # what code that inspects sys.stdout expects
+        return self.default.encoding
+
+    def isatty(self) -> bool:
+        return self.default.isatty()
+
+    def writable(self) -> bool:
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     regions = list(dict.fromkeys(a.region for a in artifacts))
+    if not regions:
+        print(f"no stack to deploy in {args.cdk_out}", file=sys.stderr)
+        return 2
+    # A SIGTERM (make interrupted, a CI timeout) unwinds like an exception: the emulators are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # The emulator takes any credentials; never hand it real ones.
     for var, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
         os.environ[var] = value
@@ -161,12 +177,15 @@ def main(argv: list[str] | None = None) -> int:
                     for region, endpoint in zip(regions, endpoints, strict=True)
                 }
                 for region, future in futures.items():
-                    try:
-                        text, result = future.result()
-                        output.default.write(text)
+                    text, result, error = future.result()
+                    output.default.write(text)
+                    output.default.flush()
+                    if isinstance(error, DrillError):
+                        failure = failure or (1, f"[local] {region}: drills could not run: {error}")
+                    elif error is not None:
+                        failure = failure or (1, f"[local] {region}: failed: {type(error).__name__}: {error}")
+                    elif result is not None:
                         results.append(result)
-                    except DrillError as exc:
-                        failure = failure or (1, f"[local] {region}: drills could not run: {exc}")
             finally:
                 sys.stdout = output.default
     except RuntimeError as exc:  # the emulator did not start

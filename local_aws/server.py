@@ -17,6 +17,10 @@ import contextlib
 import os
 import signal
 import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
 from types import FrameType
 
 
@@ -46,15 +50,14 @@ def main(argv: list[str] | None = None) -> None:
     from moto.iam.models import iam_backends
 
     _ = iam_backends[DEFAULT_ACCOUNT_ID]["global"]  # builds the backend: loads the managed policies once
-    children = []
+    parent = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children: list[int] = []
     for port in args.port:
         pid = os.fork()
         if pid == 0:  # the child: a server of its own, with a copy of what was loaded
-            _exit_with(os.getppid())
-            try:
-                serve(port)
-            finally:
-                os._exit(0)
+            _child(port, parent, serve)
         children.append(pid)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -64,21 +67,42 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _exit_with(os.getppid(), lambda: stop(signal.SIGTERM, None))  # the caller is gone: stop the servers
+    # The first server to end (a crash, a port taken, or the SIGTERM above) ends them all: the caller
+    # sees this process exit at once instead of waiting for an endpoint that will never answer.
     status = 0
-    for pid in children:
-        _, code = os.waitpid(pid, 0)
-        status = status or os.waitstatus_to_exitcode(code)
+    while children:
+        pid, code = os.wait()
+        if pid in children:
+            children.remove(pid)  # reaped: never signalled again (its pid may be reused)
+            status = status or os.waitstatus_to_exitcode(code)
+            stop(signal.SIGTERM, None)
     sys.exit(1 if status > 0 else 0)
 
 
-def _exit_with(parent: int) -> None:
-    """A forked server ends when the process that forked it is gone (even killed outright)."""
-    import threading
-    import time
+def _child(port: int, parent: int, serve: Callable[[int], None]) -> None:
+    """A forked server: reseeded, watching its parent, and never returning into the parent's code."""
+    from moto.moto_api._internal import mock_random
+
+    mock_random.seed()  # forked copies would otherwise hand out the same IDs in every region
+    _exit_with(parent, lambda: None)
+    try:
+        serve(port)
+    except BaseException:  # a port taken, a crash: say so, and exit non-zero
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    os._exit(0)
+
+
+def _exit_with(parent: int, before: Callable[[], None]) -> None:
+    """End this process (after `before`) when `parent` is no longer its parent, even if it was
+    killed outright: no emulator outlives the run that started it."""
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1)
+        before()
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()

@@ -12,6 +12,7 @@ earlier. A process is used once.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,7 +21,7 @@ _ENTRY = {
     "cfn-lint": (
         "import json, sys\n"
         "import cfnlint.runner\n"
-        "argv = json.loads(sys.stdin.readline())\n"
+        "argv = json.loads(sys.stdin.readline() or 'null')\n"
         "if argv is None:\n"
         "    sys.exit(0)\n"
         "sys.argv = argv\n"
@@ -29,9 +30,10 @@ _ENTRY = {
     "checkov": (
         "import json, sys, warnings\n"
         "from checkov.main import Checkov\n"
-        "argv = json.loads(sys.stdin.readline())\n"
+        "argv = json.loads(sys.stdin.readline() or 'null')\n"
         "if argv is None:\n"
         "    sys.exit(0)\n"
+        "sys.argv = argv\n"
         "with warnings.catch_warnings():\n"
         "    warnings.simplefilter('ignore', category=SyntaxWarning)\n"
         "    sys.exit(Checkov(argv=argv[1:]).run())\n"
@@ -39,6 +41,13 @@ _ENTRY = {
 }
 
 _waiting: dict[str, subprocess.Popen[str]] = {}
+# A Prisma Cloud key in the environment would make checkov fetch policies (and, with --skip-download,
+# refuse to run): the gate judges with the tools' own rules only.
+_PLATFORM_VARIABLES = ("BC_API_KEY", "PRISMA_API_URL", "BC_API_URL")
+
+
+def tool_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _PLATFORM_VARIABLES}
 
 
 def start(tools: dict[str, Path]) -> None:
@@ -46,11 +55,12 @@ def start(tools: dict[str, Path]) -> None:
     for name, script in tools.items():
         python = script.with_name("python")
         _waiting[name] = subprocess.Popen(
-            [str(python), "-c", _ENTRY[name]],
+            [str(python), "-P", "-c", _ENTRY[name]],  # -P: as the console script, nothing from the cwd
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=tool_env(),
         )
 
 
@@ -59,7 +69,7 @@ def run(name: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
     or as a new process when none waits."""
     proc = _waiting.pop(name, None)
     if proc is None or proc.poll() is not None:
-        return subprocess.run(argv, capture_output=True, text=True)
+        return subprocess.run(argv, capture_output=True, text=True, env=tool_env())
     out, err = proc.communicate(json.dumps(argv) + "\n")
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 

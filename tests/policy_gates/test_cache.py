@@ -241,10 +241,16 @@ def test_a_tool_started_before_the_synth_finds_what_a_fresh_one_finds(
     bad.write_text(json.dumps(BAD_TEMPLATE))
     fresh = (run_cfn_lint([bad]), run_checkov([bad]))
     warm.start({"cfn-lint": CFN_LINT, "checkov": CHECKOV})
+
+    def no_fresh_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a fresh process was started instead of the waiting one: {args[0][:1]}")
+
     try:
+        monkeypatch.setattr(subprocess, "run", no_fresh_run)
         started_early = (run_cfn_lint([bad]), run_checkov([bad]))
         assert warm._waiting == {}  # both waiting processes were used
     finally:
+        monkeypatch.undo()
         warm.stop()
     assert started_early == fresh
     assert any("E3002" in f for f in fresh[0]) and any(f.check_id == "CKV_AWS_53" for f in fresh[1])
