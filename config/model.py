@@ -263,7 +263,7 @@ class Backup:
     @classmethod
     def _a_lock_mode(cls, value: str) -> str:
         if value not in ("compliance", "governance"):
-            raise problem(f"{_show(value)} is not a Vault Lock mode", 'use "compliance" or "governance"')
+            raise problem(f"{_show(value)} is not a Vault Lock mode", _FIX["vault_lock_mode"])
         return value
 
     @check("dr_copy_region")
@@ -444,7 +444,7 @@ class RegionConfig:
     @classmethod
     def _a_region(cls, value: str) -> str:
         if not value:
-            raise problem("is missing", 'set name = "<aws region code>", e.g. "eu-west-1"')
+            raise problem("is missing", _FIX["name"])
         if value not in AWS_REGIONS:
             raise problem(
                 f"'{value}' is not a known AWS region",
@@ -505,7 +505,7 @@ class RegionConfig:
         try:
             net = ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
-            raise problem(f"{_show(value)} is not a valid IPv4 network ({exc})", 'use e.g. "10.20.0.0/16"') from None
+            raise problem(f"{_show(value)} is not a valid IPv4 network ({exc})", _FIX["vpc_cidr"]) from None
         found = []
         if not any(net.subnet_of(block) for block in RFC1918):
             found.append(
@@ -584,7 +584,7 @@ class RegionConfig:
     @classmethod
     def _an_instance_class(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+", value):
-            raise problem(f"{_show(value)} is not an instance class", 'use e.g. "r7g.large"')
+            raise problem(f"{_show(value)} is not an instance class", _FIX["db_instance_class"])
         return value
 
     @check("bulk_delete_alarm_threshold", "object_read_alarm_threshold")
@@ -887,8 +887,7 @@ class Perimeter:
         if value is not None and not _ORG_RE.fullmatch(value):
             raise problem(
                 f"{_show(value)} is not an AWS Organizations ID",
-                "copy it from `aws organizations describe-organization` (o- and 10 to 32 lowercase letters or "
-                "digits), or remove the key to keep the perimeter at this account",
+                _FIX["organization_id"],
             )
         return value
 
@@ -975,7 +974,7 @@ _ITEM = {  # what one entry of a list field must be
     "organization_targets": "a root, OU or account ID",
     "elevations": "a known elevation",
 }
-_FIX = {  # how to write a field, when its value is of the wrong kind or missing
+_FIX = {  # how to write a field: for a value of the wrong kind or a missing one, and for the rules above
     "name": 'set name = "<aws region code>", e.g. "eu-west-1"',
     "jurisdiction": 'set jurisdiction = "US", "EU" or "AU": the one config/jurisdictions.py gives the region',
     "availability_zones": 'set availability_zones = ["<region>a", "<region>b", "<region>c"]',
