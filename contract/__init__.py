@@ -69,6 +69,18 @@ class Link(StrEnum):
 # --------------------------------------------------------------------------- stacks
 STACK_PARTS = ("keys", "network", "data", "migrations", "edge", "audit", "detection", "lifecycle")
 STATEFUL_PARTS = ("keys", "data", "audit")
+# Resource types that hold data or the keys to it: replacing or deleting one loses data (or
+# orphans it), so a change that would do so needs a named override (change_review/stateful.py).
+STATEFUL_TYPES = (
+    "AWS::RDS::DBCluster",
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::Backup::BackupVault",
+    "AWS::SecretsManager::Secret",
+    "AWS::SQS::Queue",
+    "AWS::DynamoDB::Table",
+)
 
 
 def stack_name(region: str, part: str) -> str:

@@ -1,0 +1,177 @@
+"""The changes a security reviewer reads first, and whether they widen access.
+
+Categories (a change can be in several):
+- iam: IAM resources, Identity Center permission sets, and any policy document or trust, managed
+  policy list or permissions boundary on a resource;
+- key-policy, bucket-policy, resource-policy: who may use a key, a bucket, a topic, a queue, a
+  vault, a secret, a log group or a function from outside its own account's roles;
+- network: security groups and their rules, network ACLs, the network firewall;
+- listener: load-balancer listeners, their rules, certificates and TLS policy;
+- encryption: a key, encryption setting or TLS requirement of a resource;
+- removal-policy: DeletionPolicy or UpdateReplacePolicy;
+- stateful: a data-holding resource (contract.STATEFUL_TYPES) that would be replaced or deleted.
+
+"Broadening" follows `cdk deploy --require-approval broadening`: a new or widened IAM statement or
+security-group rule (a statement or rule that was not there before), which needs a person's
+approval before deploy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from change_review.diff import ABSENT, POLICY_ATTRIBUTES, Action, PropertyChange, ResourceChange
+
+IAM = "iam"
+KEY_POLICY = "key-policy"
+BUCKET_POLICY = "bucket-policy"
+RESOURCE_POLICY = "resource-policy"
+NETWORK = "network"
+LISTENER = "listener"
+ENCRYPTION = "encryption"
+REMOVAL_POLICY = "removal-policy"
+STATEFUL = "stateful"
+CATEGORIES = (STATEFUL, IAM, KEY_POLICY, BUCKET_POLICY, RESOURCE_POLICY, NETWORK, LISTENER, ENCRYPTION, REMOVAL_POLICY)
+
+_TYPE_CATEGORY = {
+    "AWS::IAM::": IAM,
+    "AWS::SSO::": IAM,
+    "AWS::Organizations::Policy": IAM,
+    "AWS::S3::BucketPolicy": BUCKET_POLICY,
+    "AWS::SNS::TopicPolicy": RESOURCE_POLICY,
+    "AWS::SQS::QueuePolicy": RESOURCE_POLICY,
+    "AWS::Logs::ResourcePolicy": RESOURCE_POLICY,
+    "AWS::Lambda::Permission": RESOURCE_POLICY,
+    "AWS::SecretsManager::ResourcePolicy": RESOURCE_POLICY,
+    "AWS::EC2::SecurityGroup": NETWORK,
+    "AWS::EC2::NetworkAcl": NETWORK,
+    "AWS::NetworkFirewall::": NETWORK,
+    "AWS::ElasticLoadBalancingV2::Listener": LISTENER,
+}
+# Property names that carry permissions, on any resource type.
+_POLICY_PROPERTIES = {
+    "PolicyDocument",
+    "Policies",
+    "AssumeRolePolicyDocument",
+    "ManagedPolicyArns",
+    "PermissionsBoundary",
+    "InlinePolicy",
+    "CustomerManagedPolicyReferences",
+}
+_RESOURCE_POLICY_PROPERTIES = {"AccessPolicy", "ResourcePolicy", "BackupVaultAccessPolicy"}
+_ENCRYPTION_WORDS = ("Encrypt", "KmsKey", "KMSKey", "SSE", "Tls", "TLS", "SslPolicy", "Certificate")
+
+
+def categories(change: ResourceChange) -> tuple[str, ...]:
+    found: list[str] = []
+    if change.stateful and (change.destroys or weakens_removal_policy(change)):
+        found.append(STATEFUL)
+    for prefix, category in _TYPE_CATEGORY.items():
+        if change.type.startswith(prefix):
+            found.append(category)
+    paths = [c.path for c in change.changes] if change.action in (Action.MODIFY, Action.RENAME) else []
+    bodies = [b for b in (change.before, change.after) if b]
+    props: set[str] = set()
+    for path in paths:
+        props |= set(path)
+    if change.action in (Action.ADD, Action.REMOVE):
+        for body in bodies:
+            props |= _all_keys(body.get("Properties", {}))
+    if change.type == "AWS::KMS::Key" and "KeyPolicy" in props:
+        found.append(KEY_POLICY)
+    if props & _POLICY_PROPERTIES:
+        found.append(IAM)
+    if props & _RESOURCE_POLICY_PROPERTIES:
+        found.append(RESOURCE_POLICY)
+    if change.type.startswith("AWS::EC2::SecurityGroup") or change.type.startswith("AWS::EC2::NetworkAclEntry"):
+        found.append(NETWORK)
+    if change.type.startswith("AWS::ElasticLoadBalancingV2::Listener"):
+        found.append(LISTENER)
+    if change.action in (Action.MODIFY, Action.RENAME) and any(
+        any(word in segment for word in _ENCRYPTION_WORDS) for path in paths for segment in path
+    ):
+        found.append(ENCRYPTION)
+    if any(path[0] in POLICY_ATTRIBUTES for path in paths) or (change.action is Action.REMOVE and change.stateful):
+        found.append(REMOVAL_POLICY)
+    return tuple(c for c in CATEGORIES if c in found)
+
+
+def _all_keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        keys = set(value)
+        for v in value.values():
+            keys |= _all_keys(v)
+        return keys
+    if isinstance(value, list):
+        keys = set()
+        for v in value:
+            keys |= _all_keys(v)
+        return keys
+    return set()
+
+
+def weakens_removal_policy(change: ResourceChange) -> bool:
+    """DeletionPolicy or UpdateReplacePolicy moved from Retain/Snapshot to Delete."""
+    if change.action is not Action.MODIFY:
+        return False
+    return any(
+        change.policy(attribute, "before") != "Delete" and change.policy(attribute, "after") == "Delete"
+        for attribute in POLICY_ATTRIBUTES
+    )
+
+
+def _statements(value: Any) -> list[Any]:
+    """Every IAM statement inside a JSON value (policy documents, inline policy lists, key policies)."""
+    out: list[Any] = []
+    if isinstance(value, dict):
+        statement = value.get("Statement")
+        if isinstance(statement, list):
+            out += statement
+        elif isinstance(statement, dict):
+            out.append(statement)
+        for key, v in value.items():
+            if key != "Statement":
+                out += _statements(v)
+    elif isinstance(value, list):
+        for v in value:
+            out += _statements(v)
+    return out
+
+
+def _rules(body: Any) -> list[Any]:
+    props = body.get("Properties", {}) if isinstance(body, dict) else {}
+    rules = list(props.get("SecurityGroupIngress", [])) + list(props.get("SecurityGroupEgress", []))
+    if str(body.get("Type", "")).startswith(("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")):
+        rules.append(props)
+    return rules
+
+
+def _canonical(items: Iterable[Any]) -> set[str]:
+    return {json.dumps(i, sort_keys=True) for i in items}
+
+
+def broadening(change: ResourceChange) -> tuple[str, ...]:
+    """What the change adds to who may do what, or what may reach what: the IAM statements and
+    security-group rules in the new template that the old one did not have ("" when none)."""
+    before = change.before if change.action is not Action.ADD else None
+    after = change.after if change.action is not Action.REMOVE else None
+    if after is None:
+        return ()
+    added = _canonical(_statements(after.get("Properties", {}))) - _canonical(
+        _statements((before or {}).get("Properties", {}))
+    )
+    added_rules = _canonical(_rules(after)) - _canonical(_rules(before or {}))
+    return tuple(sorted(f"statement {s}" for s in added) + sorted(f"rule {r}" for r in added_rules))
+
+
+def security_changes(changes: Iterable[ResourceChange]) -> list[tuple[ResourceChange, tuple[str, ...]]]:
+    return [(c, cats) for c in changes if (cats := categories(c))]
+
+
+def changed_value(change: PropertyChange) -> str:
+    def show(v: Any) -> str:
+        return v if v == ABSENT else json.dumps(v, sort_keys=True)
+
+    return f"{show(change.before)} -> {show(change.after)}"

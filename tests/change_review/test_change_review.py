@@ -1,0 +1,208 @@
+"""The change review on pairs of assemblies: synthesized ones (the real app, and the app with the
+Aurora construct renamed, which would replace the database) and small hand-made templates for each
+kind of change. Expected values come from CloudFormation's documented behaviour: a new logical ID
+or a changed create-only property (for example a bucket's BucketName, "Update requires:
+Replacement") replaces the resource."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from change_review import render, security, stateful
+from change_review.__main__ import main
+from change_review.assembly import AssemblyError, StackTemplate, load_assembly
+from change_review.diff import Action, Replacement, diff_assemblies, diff_stack
+from config import AppConfig
+from tests.conftest import Assembly
+
+REGION = "eu-west-1"
+DATA = "trustbase-eu-west-1-data"
+
+
+@pytest.fixture(scope="module")
+def renamed_database(app_config: AppConfig, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """eu-west-1 synthesized with the Aurora construct under a new ID ("Aurora" -> "AuroraV2"): the
+    refactor the engineering notes warn about, which gives the cluster a new logical ID."""
+    import stacks.data_stack as data_stack
+    from app import build_app
+
+    original = getattr(data_stack, "SecureAuroraCluster")  # noqa: B009  # the name data_stack.py calls
+
+    def renamed(scope: Any, construct_id: str, **kwargs: Any) -> Any:
+        return original(scope, "AuroraV2" if construct_id == "Aurora" else construct_id, **kwargs)
+
+    outdir = tmp_path_factory.mktemp("renamed.out")
+    eu = replace(app_config, regions=(app_config.region(REGION),))
+    setattr(data_stack, "SecureAuroraCluster", renamed)  # noqa: B010
+    try:
+        app, _ = build_app(eu, outdir=str(outdir))
+        app.synth()
+    finally:
+        setattr(data_stack, "SecureAuroraCluster", original)  # noqa: B010
+    return outdir
+
+
+def test_the_same_assembly_has_no_changes(assembly: Assembly) -> None:
+    stacks = load_assembly(assembly.outdir)
+    diffs = diff_assemblies(stacks, stacks)
+    assert {d.status for d in diffs} == {"unchanged"}
+    assert stateful.check(diffs, []).ok
+
+
+def test_a_renamed_database_construct_is_a_blocked_replacement(assembly: Assembly, renamed_database: Path) -> None:
+    base = load_assembly(assembly.outdir, regions=[REGION])
+    head = load_assembly(renamed_database, regions=[REGION])
+    diffs = diff_assemblies(base, head)
+    clusters = [c for d in diffs for c in d.resources if c.type == "AWS::RDS::DBCluster"]
+    assert len(clusters) == 1
+    cluster = clusters[0]
+    assert cluster.action is Action.RENAME and cluster.replacement is Replacement.YES
+    assert cluster.stack == DATA
+    assert cluster.renamed_from is not None and cluster.renamed_from.startswith("Aurora")
+    assert cluster.logical_id.startswith("AuroraV2")
+    verdict = stateful.check(diffs, [])
+    assert not verdict.ok
+    assert (cluster.address, "replace") in [(c.address, k) for c, k in verdict.blocked]
+    # the override names it: that replacement is approved (others the rename causes stay blocked)
+    override = stateful.parse_overrides(
+        f"Move the cluster\n\nStateful-Change: replace {DATA}/{cluster.renamed_from}: restored from snapshot first\n"
+    )
+    approved = stateful.check(diffs, override)
+    assert [c.address for c, _ in approved.approved] == [cluster.address]
+    assert cluster.address not in [c.address for c, _ in approved.blocked]
+    text = render.markdown(diffs, verdict, title="t")
+    assert "STATEFUL SAFETY" in text and cluster.address in text
+
+
+def test_the_command_fails_the_rename_and_passes_it_with_the_trailer(
+    assembly: Assembly, renamed_database: Path, tmp_path: Path
+) -> None:
+    args = ["--base", str(assembly.outdir), "--head", str(renamed_database), "--region", REGION]
+    assert main([*args, "--out-dir", str(tmp_path / "a")]) == 1
+    review = json.loads((tmp_path / "a" / f"change-review-{REGION}.json").read_text())
+    blocked = [b for b in review["blocked"] if b["type"] == "AWS::RDS::DBCluster"]
+    assert len(blocked) == 1 and blocked[0]["kind"] == "replace"
+    commits = tmp_path / "commits.txt"
+    commits.write_text(
+        "\n".join(
+            f"Stateful-Change: {b['kind']} {b['address']}: rehearsed in the restore drill" for b in review["blocked"]
+        )
+    )
+    assert main([*args, "--out-dir", str(tmp_path / "b"), "--commits", str(commits)]) == 0
+    assert "STATEFUL SAFETY" not in (tmp_path / "b" / f"change-review-{REGION}.md").read_text()
+
+
+def _stack(resources: dict[str, Any], name: str = DATA) -> StackTemplate:
+    return StackTemplate(name=name, region=REGION, template={"Resources": resources})
+
+
+BUCKET: dict[str, Any] = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "a"}, "DeletionPolicy": "Retain"}
+
+
+def test_a_create_only_property_replaces_and_another_property_does_not() -> None:
+    renamed = copy.deepcopy(BUCKET)
+    renamed["Properties"]["BucketName"] = "b"  # S3 BucketName: Update requires Replacement
+    change = diff_stack(_stack({"B": BUCKET}), _stack({"B": renamed})).resources[0]
+    assert change.replacement is Replacement.YES and change.replaced_by == ("BucketName",)
+    versioned = copy.deepcopy(BUCKET)
+    versioned["Properties"]["VersioningConfiguration"] = {"Status": "Enabled"}  # No interruption
+    change = diff_stack(_stack({"B": BUCKET}), _stack({"B": versioned})).resources[0]
+    assert change.replacement is Replacement.NO
+    assert [c.dotted for c in change.changes] == ["Properties.VersioningConfiguration"]
+
+
+def test_a_deleted_or_weakened_stateful_resource_is_blocked_and_a_stateless_one_is_not() -> None:
+    weakened = {**BUCKET, "DeletionPolicy": "Delete"}
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    diffs = (diff_stack(_stack({"B": BUCKET, "T": topic, "K": BUCKET}), _stack({"B": weakened})),)
+    verdict = stateful.check(diffs, [])
+    assert sorted((c.logical_id, k) for c, k in verdict.blocked) == [("B", "removal-policy"), ("K", "delete")]
+    removed = next(c for c in diffs[0].resources if c.logical_id == "K")
+    assert removed.retained  # Retain: orphaned, still blocked (a fixed name blocks its re-creation)
+
+
+def test_malformed_trailers_name_the_line_and_the_fix() -> None:
+    with pytest.raises(stateful.OverrideError) as err:
+        stateful.parse_overrides(
+            "Stateful-Change: drop trustbase-eu-west-1-data/B: because it is fine\n"
+            "Stateful-Change: replace the bucket\n"
+            "Stateful-Change: delete trustbase-eu-west-1-data/B: ok\n"
+        )
+    problems = err.value.problems
+    assert len(problems) == 3
+    assert (
+        "line 1" in problems[0] and "field 'kind'" in problems[0] and "replace, delete, removal-policy" in problems[0]
+    )
+    assert "line 2" in problems[1] and "Fix: write it as" in problems[1]
+    assert "line 3" in problems[2] and "field 'reason'" in problems[2]
+
+
+def test_an_override_that_matches_nothing_is_reported() -> None:
+    overrides = stateful.parse_overrides(f"Stateful-Change: delete {DATA}/Typo: the bucket moved elsewhere")
+    verdict = stateful.check((diff_stack(_stack({"B": BUCKET}), _stack({})),), overrides)
+    assert [c.logical_id for c, _ in verdict.blocked] == ["B"]
+    assert [o.logical_id for o in verdict.unused] == ["Typo"]
+    assert "matches no change" in render.markdown((), verdict, title="t")
+
+
+ROLE: dict[str, Any] = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {
+        "Policies": [
+            {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:a"}]}}
+        ]
+    },
+}
+GROUP: dict[str, Any] = {
+    "Type": "AWS::EC2::SecurityGroup",
+    "Properties": {
+        "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/8"}]
+    },
+}
+
+
+def test_security_changes_are_classified_and_widening_is_found() -> None:
+    wider_role = copy.deepcopy(ROLE)
+    wider_role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:a"}
+    )
+    narrower_group = copy.deepcopy(GROUP)
+    narrower_group["Properties"]["SecurityGroupIngress"] = []
+    open_group = copy.deepcopy(GROUP)
+    open_group["Properties"]["SecurityGroupIngress"][0]["CidrIp"] = "0.0.0.0/0"
+    base = _stack({"R": ROLE, "G": GROUP, "H": GROUP})
+    head = _stack({"R": wider_role, "G": narrower_group, "H": open_group})
+    changes = {c.logical_id: c for c in diff_stack(base, head).resources}
+    assert security.categories(changes["R"]) == ("iam",)
+    assert security.categories(changes["G"]) == ("network",)
+    assert len(security.broadening(changes["R"])) == 1 and "s3:PutObject" in security.broadening(changes["R"])[0]
+    assert security.broadening(changes["G"]) == ()  # a removed rule narrows access
+    assert "0.0.0.0/0" in security.broadening(changes["H"])[0]
+    listener = {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"SslPolicy": "A"}}
+    weaker = {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"SslPolicy": "B"}}
+    change = diff_stack(_stack({"L": listener}), _stack({"L": weaker})).resources[0]
+    assert security.categories(change) == ("listener", "encryption")
+
+
+def test_an_oversized_review_is_cut_below_githubs_comment_limit() -> None:
+    def topics(name: str) -> dict[str, Any]:
+        return {f"R{i}": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": name * 150}} for i in range(900)}
+
+    diffs = (diff_stack(_stack(topics("a")), _stack(topics("b"))),)
+    text = render.markdown(diffs, stateful.check(diffs, []), title="t")
+    assert len(text) <= 65_536 and "cut at" in text
+
+
+def test_an_unsynthesized_base_is_an_error_not_an_empty_deployment(tmp_path: Path, assembly: Assembly) -> None:
+    with pytest.raises(AssemblyError, match="make synth CDK_OUT="):
+        load_assembly(tmp_path)
+    copy_dir = tmp_path / "copy"
+    shutil.copytree(assembly.outdir, copy_dir)
+    assert main(["--base", str(tmp_path / "missing"), "--head", str(copy_dir), "--out-dir", str(tmp_path)]) == 2
