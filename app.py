@@ -49,7 +49,7 @@ def build_app(
     """Build (not synthesize) the app for `app_config`. Used by main() and the tests."""
     app = App(outdir=outdir, context={**feature_flags(), **(context or {})})
     regions = {rc.name: add_region(app, app_config, rc) for rc in app_config.regions}
-    IdentityStack(
+    identity = IdentityStack(
         app,
         IDENTITY_STACK,
         app_config=app_config,
@@ -57,6 +57,9 @@ def build_app(
         stack_name=IDENTITY_STACK,
         description=f"trustbase identity: {app_config.access.identity_source.value} access for every region",
     )
+    for stacks in regions.values():
+        if stacks.cicd is not None:  # its roles trust the account's GitHub OIDC provider
+            stacks.cicd.add_stack_dependency(identity)
     perimeter = app_config.perimeter
     if perimeter.organization_targets:  # the optional organization layer, in the management account
         OrganizationStack(

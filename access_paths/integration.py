@@ -3,6 +3,8 @@ Each check reads the resolved assembly and cites the documentation it enforces."
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 from access_paths.assembly import Assembly, StackTemplate
@@ -149,7 +151,38 @@ def deploy_time_actions_apart_from_protected_databases(model: RegionModel) -> It
             )
 
 
+# IAM and AWS STS quotas (IAM user guide, "IAM and AWS STS quotas"): "Managed policy size: 6,144
+# characters" and "Role trust policy length: 2,048 characters" (the default), neither counting white
+# space. IAM refuses a larger document when the stack deploys; no per-resource linter counts it.
+MANAGED_POLICY_CHARS = 6144
+TRUST_POLICY_CHARS = 2048
+
+
+def _chars(document: object) -> int:
+    return len(re.sub(r"\s", "", json.dumps(document, separators=(",", ":"))))
+
+
+def policies_within_iam_quotas(model: RegionModel) -> Iterator[str]:
+    """Counted on the template, where an unresolved reference ({"Ref": ...}) is usually longer than
+    the ARN it becomes, so the count errs on the safe side."""
+    for stack in model.assembly.in_region(model.region):
+        for lid, res in stack.resources.items():
+            props = res.get("Properties", {})
+            if (
+                res.get("Type") == "AWS::IAM::ManagedPolicy"
+                and _chars(props.get("PolicyDocument")) > MANAGED_POLICY_CHARS
+            ):
+                yield (
+                    f"{stack.name}/{lid}: managed policy of {_chars(props.get('PolicyDocument'))} characters, over "
+                    f"IAM's {MANAGED_POLICY_CHARS}: split it or move statements to another policy"
+                )
+            trust = props.get("AssumeRolePolicyDocument")
+            if res.get("Type") == "AWS::IAM::Role" and trust and _chars(trust) > TRUST_POLICY_CHARS:
+                yield f"{stack.name}/{lid}: trust policy of {_chars(trust)} characters, over IAM's {TRUST_POLICY_CHARS}"
+
+
 CHECKS = (
+    policies_within_iam_quotas,
     config_bucket_without_object_lock,
     delivery_channel_after_recorder,
     trusting_stack_depends_on_trusted,

@@ -933,12 +933,56 @@ class Perimeter:
         return value
 
 
+_REPOSITORY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")  # GitHub owner/name
+_BRANCH_RE = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]{1,200}$")  # git check-ref-format
+_QUALIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,10}$")  # cdk bootstrap --qualifier
+
+
+@dataclass(frozen=True, config=_TABLE)
+class Delivery:
+    """The deploy pipeline ([delivery], optional): a GitHub repository whose workflows deploy each
+    region through GitHub's OIDC provider, with no access keys. With it, every region gets a
+    `trustbase-<region>-cicd` stack (the deployer and reader roles) and the identity stack the
+    account's GitHub OIDC provider."""
+
+    github_repository: str
+    """The repository whose workflows may deploy, as owner/name. Example: "example-org/trustbase"."""
+    deploy_branch: str = "main"
+    """The only branch the pipeline deploys from (the region environments' deployment branch,
+    and the drift job's ref). Example: "main"."""
+    bootstrap_qualifier: str = "hnb659fds"
+    """The qualifier of `cdk bootstrap` in every region (CDK's default). The deployer may assume
+    only that bootstrap's deploy and file-publishing roles. Example: "hnb659fds"."""
+
+    @check("github_repository")
+    @classmethod
+    def _a_repository(cls, value: str) -> str:
+        if not _REPOSITORY_RE.fullmatch(value):
+            raise problem(f"{_show(value)} is not a GitHub repository", _FIX["github_repository"])
+        return value
+
+    @check("deploy_branch")
+    @classmethod
+    def _a_branch(cls, value: str) -> str:
+        if value.startswith("refs/") or not _BRANCH_RE.fullmatch(value):
+            raise problem(f"{_show(value)} is not a branch name", _FIX["deploy_branch"])
+        return value
+
+    @check("bootstrap_qualifier")
+    @classmethod
+    def _a_qualifier(cls, value: str) -> str:
+        if not _QUALIFIER_RE.fullmatch(value):
+            raise problem(f"{_show(value)} is not a CDK bootstrap qualifier", _FIX["bootstrap_qualifier"])
+        return value
+
+
 @dataclass(frozen=True)
 class AppConfig:
     account: str
     regions: tuple[RegionConfig, ...]
     access: AccessConfig
     perimeter: Perimeter = Field(default_factory=Perimeter)
+    delivery: Delivery | None = None
 
     def region(self, name: str) -> RegionConfig:
         for r in self.regions:
@@ -994,6 +1038,9 @@ _FIX = {  # how to write a field: for a value of the wrong kind or a missing one
     "s3_prefix_list_id": 'set s3_prefix_list_id = "pl-..." (aws ec2 describe-managed-prefix-lists), or remove it',
     "tls_policy": f'use "{DEFAULT_TLS_POLICY}"',
     "db_instance_class": 'use e.g. "r7g.large"',
+    "github_repository": 'set github_repository = "<owner>/<name>", e.g. "example-org/trustbase"',
+    "deploy_branch": 'name the branch without refs/heads/, e.g. "main"',
+    "bootstrap_qualifier": 'use the --qualifier of `cdk bootstrap` (1-10 letters, digits, - or _), default "hnb659fds"',
 }
 
 
@@ -1081,12 +1128,12 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
         found.append(f"{where}: field '{field_name}': {what}. Fix: {fix}")
 
     for key in raw:
-        if key not in ("region", "access", "perimeter"):
+        if key not in ("region", "access", "perimeter", "delivery"):
             add(
                 "config",
                 key,
                 "unknown top-level key",
-                "only [[region]] entries and the [access] and [perimeter] tables are allowed at the top level",
+                "only [[region]] entries and the [access], [perimeter] and [delivery] tables are allowed at the top level",
             )
     if not isinstance(account, str) or not _ACCOUNT_RE.fullmatch(account):
         add(
@@ -1175,6 +1222,12 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
         add("config", "perimeter", "must be a table", "write [perimeter] with organization_id, or remove it")
     elif raw_perimeter is not None:
         perimeter = _validate(Perimeter, dict(raw_perimeter), "perimeter", context, found)
+    delivery: Delivery | None = None
+    raw_delivery = raw.get("delivery")
+    if raw_delivery is not None and not isinstance(raw_delivery, Mapping):
+        add("config", "delivery", "must be a table", 'write [delivery] with github_repository = "<owner>/<name>"')
+    elif raw_delivery is not None:
+        delivery = _validate(Delivery, dict(raw_delivery), "delivery", context, found)
     if found or access is None or perimeter is None:
         raise ConfigError(found)
-    return AppConfig(account=account, regions=tuple(regions), access=access, perimeter=perimeter)
+    return AppConfig(account=account, regions=tuple(regions), access=access, perimeter=perimeter, delivery=delivery)

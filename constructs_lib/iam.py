@@ -301,19 +301,24 @@ class PermissionsBoundaryPolicy(Construct):
         extra_regions: tuple[str, ...] = (),
         identity_center_region: str | None = None,
         elevation_roles: tuple[str, ...] = (),
+        allowed_actions: tuple[str, ...] = BOUNDARY_ALLOWED_ACTIONS,
+        policy_name: str | None = None,
     ) -> None:
         """`extra_regions`: regions besides the stack's own that calls may target (only the
         validated in-jurisdiction DR region, for backup copies). `identity_center_region`: where
         the elevation broker calls Identity Center and the identity store (one home region per
         organization; the calls carry user, group and permission-set IDs, never customer data).
         `elevation_roles`: under the fallback, the roles whose trust the broker rewrites: the only
-        IAM writes allowed, and only UpdateAssumeRolePolicy and PutRolePolicy on them."""
+        IAM writes allowed, and only UpdateAssumeRolePolicy and PutRolePolicy on them.
+        `allowed_actions` and `policy_name`: the ceiling and name of another boundary with the same
+        denials (the deploy pipeline's: the region's boundary cannot also hold its reads, since a
+        managed policy holds at most 6,144 characters)."""
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
         allowed_regions = [region, *extra_regions]
         identity = ["sso:*", "identitystore:*"] if identity_center_region else []
         statements = [
-            iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_ALLOWED_ACTIONS), resources=["*"]),
+            iam.PolicyStatement(sid="Ceiling", actions=sorted(set(allowed_actions)), resources=["*"]),
             iam.PolicyStatement(
                 sid="DenyOtherRegions",  # GDPR Art. 44: no call may act outside the jurisdiction's region
                 effect=iam.Effect.DENY,
@@ -379,7 +384,7 @@ class PermissionsBoundaryPolicy(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            managed_policy_name=boundary_policy_name(region),
+            managed_policy_name=policy_name or boundary_policy_name(region),
             description="trustbase permissions boundary: ceiling for every role the app creates",
             statements=statements,
         )

@@ -112,6 +112,45 @@ def boundary_policy_name(region: str) -> str:
     return f"{PROJECT}-permissions-boundary-{region}"
 
 
+# --------------------------------------------------------------------------- delivery (CI/CD)
+CICD_PART = "cicd"  # trustbase-<region>-cicd: the pipeline's roles in that region
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials requests
+BOOTSTRAP_ROLES_FOR_DEPLOY = ("deploy", "file-publishing")  # no container assets, no lookups
+
+
+def deploy_environment(region: str) -> str:
+    """The GitHub Environment of a region: its approval gate and the deployer's OIDC subject."""
+    return f"{PROJECT}-{region}"
+
+
+def deployer_role_name(region: str) -> str:
+    return f"{PROJECT}-{region}-deployer"
+
+
+def reader_role_name(region: str) -> str:
+    return f"{PROJECT}-{region}-reader"
+
+
+def pipeline_boundary_policy_name(region: str) -> str:
+    return f"{PROJECT}-pipeline-boundary-{region}"
+
+
+def bootstrap_role_name(qualifier: str, kind: str, account: str, region: str) -> str:
+    """A role `cdk bootstrap` creates (its template: cdk-<qualifier>-<kind>-role-<account>-<region>)."""
+    return f"cdk-{qualifier}-{kind}-role-{account}-{region}"
+
+
+def github_environment_subject(repository: str, environment: str) -> str:
+    """The OIDC `sub` of a job that names an environment (GitHub, "OpenID Connect reference")."""
+    return f"repo:{repository}:environment:{environment}"
+
+
+def github_branch_subject(repository: str, branch: str) -> str:
+    """The OIDC `sub` of a push or scheduled job on a branch without an environment."""
+    return f"repo:{repository}:ref:refs/heads/{branch}"
+
+
 # --------------------------------------------------------------------------- people and elevation
 class Elevation(StrEnum):
     """The named elevations an operator may ask for (constructs_lib/elevation.py defines each one's

@@ -30,6 +30,7 @@ from aws_cdk import aws_sso as sso
 from constructs import Construct
 
 from config import AppConfig, offered_elevations
+from constructs_lib.delivery import GitHubOidcProvider
 from constructs_lib.elevation import invoke_broker_statements
 from contract import (
     ELEVATION_BROKER,
@@ -56,6 +57,8 @@ class IdentityStack(Stack):
         access = app_config.access
         account = app_config.account
         self.permission_sets: dict[str, sso.CfnPermissionSet] = {}
+        if app_config.delivery is not None:  # one per account: the regional cicd stacks trust it
+            self.github = GitHubOidcProvider(self, "GitHubOidc")
         if access.identity_source is IdentitySource.SAML:
             self.saml_provider = iam.SamlProvider(
                 self,

@@ -4,15 +4,17 @@ when backup copies are on."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TypedDict
 
-from aws_cdk import Environment, Stack, Tags
+from aws_cdk import CfnResource, Environment, Stack, Tags
 from constructs import Construct
 
 from config import AccessConfig, AppConfig, RegionConfig
-from contract import STACK_PARTS, STATEFUL_PARTS, stack_name
+from contract import CICD_PART, STACK_PARTS, STATEFUL_PARTS, stack_name
 from stacks.audit_stack import AuditStack
+from stacks.cicd_stack import CicdStack
 from stacks.data_stack import DataStack
 from stacks.detection_stack import DetectionStack
 from stacks.dr_vault_stack import DrVaultStack
@@ -47,6 +49,7 @@ class RegionStacks:
     detection: DetectionStack
     lifecycle: LifecycleStack
     dr_vault: DrVaultStack | None
+    cicd: CicdStack | None = None
 
     def all(self) -> tuple[Stack, ...]:
         stacks = (
@@ -59,7 +62,7 @@ class RegionStacks:
             self.detection,
             self.lifecycle,
         )
-        return stacks + ((self.dr_vault,) if self.dr_vault else ())
+        return stacks + tuple(s for s in (self.dr_vault, self.cicd) if s is not None)
 
 
 def add_region(scope: Construct, app_config: AppConfig, region_config: RegionConfig) -> RegionStacks:
@@ -127,6 +130,24 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         lifecycle=lifecycle,
         dr_vault=dr_vault,
     )
+    if app_config.delivery is not None:
+        # The reader must read every resource type of the region's stacks for drift detection.
+        types = {
+            c.cfn_resource_type
+            for s in stacks.all()
+            if s.region == region_config.name
+            for c in s.node.find_all()
+            if isinstance(c, CfnResource)
+        }
+        cicd = CicdStack(
+            scope,
+            stack_name(region_config.name, CICD_PART),
+            delivery=app_config.delivery,
+            resource_types=sorted(types),
+            **kw(CICD_PART, "deploy pipeline roles, GitHub OIDC"),
+        )
+        cicd.add_stack_dependency(audit)  # the alerts topic and its key, through SSM links
+        stacks = dataclasses.replace(stacks, cicd=cicd)
     for stack in stacks.all():
         Tags.of(stack).add("trustbase:jurisdiction", region_config.jurisdiction.value)
         Tags.of(stack).add("trustbase:region", region_config.name)

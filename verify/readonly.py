@@ -99,6 +99,30 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "scheduler": frozenset({"GetSchedule"}),
     "events": frozenset({"DescribeRule", "ListTargetsByRule"}),
 }
+# The IAM action of each operation, where its name differs from the API operation's (the
+# Service Authorization Reference); boto3's service names that differ from IAM's prefix.
+_IAM_PREFIX = {"elbv2": "elasticloadbalancing", "stepfunctions": "states", "accessanalyzer": "access-analyzer"}
+_IAM_ACTION = {
+    ("s3", "GetBucketEncryption"): "GetEncryptionConfiguration",
+    ("s3", "GetPublicAccessBlock"): "GetBucketPublicAccessBlock",
+    ("s3", "GetBucketLifecycleConfiguration"): "GetLifecycleConfiguration",
+    ("s3", "GetObjectLockConfiguration"): "GetBucketObjectLockConfiguration",
+}
+_NO_PERMISSION = {("sts", "GetCallerIdentity")}  # STS user guide: no permission needed, cannot be denied
+
+
+def iam_actions() -> tuple[str, ...]:
+    """The IAM actions a principal needs to run verify: one per read operation above."""
+    return tuple(
+        sorted(
+            f"{_IAM_PREFIX.get(service, service)}:{_IAM_ACTION.get((service, operation), operation)}"
+            for service, operations in READ_OPERATIONS.items()
+            for operation in operations
+            if (service, operation) not in _NO_PERMISSION
+        )
+    )
+
+
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
 # Parameters that would turn an allowed read into a read of secrets: refused whatever the operation.
 REFUSED_PARAMETERS = {"WithDecryption": True}

@@ -90,6 +90,8 @@ def document(field: str, snippet: str) -> str:
         for table, body in tables.items():
             lines[table] = "{ " + ", ".join(f"{k} = {v}" for k, v in body.items()) + " }"
         out.append("[[region]]\n" + "\n".join(f"{k} = {v}" for k, v in lines.items()))
+    for table in sorted(set(raw) - {"access", "region"}):  # [delivery], [perimeter]
+        out.append(f"[{table}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in raw[table].items()))
     return "\n\n".join(out) + "\n"
 
 

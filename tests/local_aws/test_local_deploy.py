@@ -82,6 +82,7 @@ def test_every_stack_deploys(deployed: Deployed) -> None:
         "edge",
         "detection",
         "lifecycle",
+        "cicd",
     ]
 
 
@@ -520,3 +521,41 @@ def test_restore_fails_when_the_copy_is_older_than_the_rpo_target(deployed: Depl
         deployed.clients(), REGION, DrTargets(restore_rpo_seconds=0), timeout=30, interval=0.2, canary=routed
     )
     assert report.result == FAIL and {s.name: s.status for s in report.steps}["RPO"] == FAIL
+
+
+def test_drift_job_on_the_emulator_with_a_planted_manual_change(deployed: Deployed, tmp_path: Path) -> None:
+    """A manual change planted after the deploy (versioning of the customer-data bucket suspended by
+    hand): moto has no CloudFormation drift detection, and the report says so for every stack
+    (UNAVAILABLE, never IN_SYNC); verify, run by the drift job, catches the change, and the alert
+    reaches the region's alerts topic (read back through an SQS subscription on the emulator)."""
+    from contract import CICD_PART, STACK_PARTS, Link
+    from drift.__main__ import run as drift_run
+
+    aws = LocalAws(deployed.endpoint, REGION)
+    ssm, s3, sqs, sns = aws.client("ssm"), aws.client("s3"), aws.client("sqs"), aws.client("sns")
+    bucket = ssm.get_parameter(Name=Link.DATA_BUCKET_NAME.parameter_name)["Parameter"]["Value"]
+    topic = ssm.get_parameter(Name=Link.ALERTS_TOPIC_ARN.parameter_name)["Parameter"]["Value"]
+    queue = sqs.create_queue(QueueName="drift-test-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    try:
+        report = drift_run(
+            REGION,
+            aws.session,
+            tmp_path,
+            verify=lambda region, out: verify_local(deployed.endpoint, deployed.deployment, out),
+            endpoint_url=deployed.endpoint,
+        )
+    finally:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert [s.stack.rsplit("-", 1)[-1] for s in report.stacks] == [*STACK_PARTS, CICD_PART]
+    assert {s.status for s in report.stacks} == {"UNAVAILABLE"}
+    assert all("no drift detection" in s.detail for s in report.stacks)
+    caught = [f for f in report.verify_failures if bucket in f or "CustomerData" in f]
+    assert caught and any("version" in f.lower() for f in caught), report.verify_failures
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert len(messages) == 1
+    delivered = json.loads(messages[0]["Body"])["Message"]
+    assert any("version" in line.lower() for line in delivered.splitlines() if "verify FAIL" in line)
+    assert "trustbase-eu-west-1-data: drift not checked (UNAVAILABLE)" in delivered

@@ -455,6 +455,36 @@ def test_a_fixed_name_resource_that_survives_a_failed_first_deploy(copy: Copy) -
     assert_finds(copy.gate(), "AuroraPostgresqlLogs", "fixed LogGroupName is Retain")
 
 
+def test_a_managed_policy_over_iams_size_quota(copy: Copy) -> None:
+    """IAM quotas: a managed policy holds at most 6,144 characters (white space not counted). The
+    pipeline reader's policy, with 60 more read actions of 40 characters, no longer fits."""
+
+    def plant(template: Template) -> None:
+        policy = _first(template, "AWS::IAM::ManagedPolicy", "PipelineReaderPolicy")
+        policy["Properties"]["PolicyDocument"]["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": [f"ec2:DescribeSomethingVeryLongNumber{i:05d}" for i in range(60)],
+                "Resource": "*",
+            }
+        )
+
+    copy.edit("cicd", plant)
+    assert_finds(copy.gate(), "PipelineReaderPolicy", "over IAM's 6144")
+
+
+def test_a_trust_policy_over_iams_length_quota(copy: Copy) -> None:
+    def plant(template: Template) -> None:
+        role = _first(template, "AWS::IAM::Role", "PipelineReaderRole")
+        condition = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
+        condition["token.actions.githubusercontent.com:sub"] = [
+            f"repo:example-org/repository-{i:03d}:ref:refs/heads/main" for i in range(50)
+        ]
+
+    copy.edit("cicd", plant)
+    assert_finds(copy.gate(), "PipelineReaderRole", "trust policy of", "over IAM's 2048")
+
+
 def test_a_deploy_time_action_beside_a_protected_database(copy: Copy) -> None:
     """The migration trigger planted back into the data stack: its failure could not roll back."""
     migrations = copy.template("migrations")
