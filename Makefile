@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # PostgreSQL server binaries (Debian's packages) for the lifecycle and canary tests.
 PG_STAMP := $(VENV)/.postgres
 
-.PHONY: setup lock synth local verify policy report test pytest lint typecheck bench bench-lifecycle clean FORCE
+.PHONY: setup lock synth local verify policy report review test pytest lint typecheck bench bench-lifecycle clean FORCE
 
 # The lifecycle Lambda's libraries: hash-checked wheels of lifecycle/requirements.txt (synth copies them).
 VENDOR_STAMP := build/lifecycle-vendor/.requirements-sha256
@@ -86,7 +86,7 @@ SYNTH_INPUTS += $(wildcard cdk.context.json) $(CONFIG) $(if $(CONFIG),$(wildcard
 # The settings file is rewritten (so newer than the mark) only when the settings differ, and a mark
 # that no longer matches its assembly is dropped. Both happen while the Makefile is read, so
 # `make -n` plans exactly what `make` would do.
-ifneq ($(filter synth local report,$(MAKECMDGOALS)),)
+ifneq ($(filter synth local report review,$(MAKECMDGOALS)),)
 _ := $(shell mkdir -p $(CDK_OUT) && { echo "$(SYNTH_SETTINGS)" | cmp -s - $(SYNTH_ENV) || echo "$(SYNTH_SETTINGS)" > $(SYNTH_ENV); })
 _ := $(shell test -x $(BIN)/python && $(BIN)/python policy_gates/stamp.py drop-stale $(CDK_OUT) >&2)
 endif
@@ -123,6 +123,21 @@ verify: setup
 report: synth
 	$(BIN)/python policy_gates/stamp.py check $(CDK_OUT)
 	$(BIN)/python -m compliance_report $(CDK_OUT) $(REPORTS) $(addprefix --verify ,$(wildcard $(REPORTS)/verify-*.json))
+
+# What this branch would change, as a pull request shows it (change_review/): every stack's diff
+# against BASE (a git ref, e.g. origin/main), the security-relevant changes, and the stateful safety
+# check with the Stateful-Change trailers of BASE..HEAD. BASE is synthesized from a worktree with this
+# checkout's packages (the pull-request workflow gives it its own setup). reports/change-review.md|json.
+REVIEW_BASE := build/review-base
+review: synth
+	@test -n "$(BASE)" || { echo "make review BASE=<git ref>, e.g. BASE=origin/main"; exit 2; }
+	rm -rf $(REVIEW_BASE) $(REVIEW_BASE).out && git worktree prune
+	git worktree add --detach $(REVIEW_BASE) $(BASE)
+	cd $(REVIEW_BASE) && cdk synth --quiet --no-notices --app "$(BIN)/python app.py" -o $(CURDIR)/$(REVIEW_BASE).out \
+		|| { git -C $(CURDIR) worktree remove --force $(REVIEW_BASE); exit 1; }
+	git worktree remove --force $(REVIEW_BASE)
+	git log --format=%B $(BASE)..HEAD > build/review-commits.txt
+	$(BIN)/python -m change_review --base $(REVIEW_BASE).out --head $(CDK_OUT) --commits build/review-commits.txt --out-dir $(REPORTS)
 
 # cfn-lint (zero errors and warnings), checkov (zero failures; skips in policy_gates/checkov_skips.toml)
 # and our own template checks, over every template in cdk.out/.

@@ -124,6 +124,7 @@ PREDICATES: dict[str, Any] = {
     "tls_policy": predicates.tls_policy,
     "denies_outside_account": predicates.denies_outside_account,
     "only_identity_provider": predicates.only_identity_provider,
+    "only_github_oidc": predicates.only_github_oidc,
     "hsts_listener_attributes": lambda attrs: predicates.hsts(
         {a.get("Key"): a.get("Value") for a in attrs or [] if isinstance(a, dict)}.get(predicates.HSTS_ATTRIBUTE)
     ),

@@ -320,6 +320,30 @@ def only_identity_provider(statements: Any) -> Problems:
     return problems or ([] if as_list(statements) else ["no trust statement"])
 
 
+def only_github_oidc(statements: Any) -> Problems:
+    """A pipeline role's trust (constructs_lib/delivery.py): every Allow admits only GitHub's OIDC
+    provider, for our audience and for exact `sub` values of one repository (StringEquals, no
+    wildcard: AWS refuses a GitHub trust "not scoped" by sub, and StringLike with * would admit other
+    repositories, branches or environments)."""
+    problems = []
+    host = "token.actions.githubusercontent.com"
+    for s in as_list(statements):
+        if not isinstance(s, Mapping) or s.get("Effect") != "Allow":
+            continue
+        federated = str((s.get("Principal") or {}).get("Federated", ""))
+        equals = (s.get("Condition") or {}).get("StringEquals") or {}
+        subs = as_list(equals.get(f"{host}:sub"))
+        if s.get("Action") != "sts:AssumeRoleWithWebIdentity" or not federated.endswith(f":oidc-provider/{host}"):
+            problems.append(f"trust admits {s.get('Principal')} other than GitHub's OIDC provider")
+        elif equals.get(f"{host}:aud") != "sts.amazonaws.com":
+            problems.append("trust does not pin the audience sts.amazonaws.com")
+        elif not subs or any(not str(v).startswith("repo:") or "*" in str(v) for v in subs):
+            problems.append(f"trust does not name exact repository subjects (sub {subs})")
+        elif set(s.get("Condition") or {}) != {"StringEquals"}:
+            problems.append(f"trust has other condition operators: {sorted(s.get('Condition') or {})}")
+    return problems or ([] if as_list(statements) else ["no trust statement"])
+
+
 def wildcard_actions(statements: Iterable[Mapping[str, Any]]) -> Problems:
     """No Allow statement may use a wildcard action (`*`, `service:*`, or a partial one such as
     `s3:Delete*`) or NotAction."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,8 @@ from compliance_report import (
 from tests.conftest import Assembly
 
 REQUIRED = {
+    "SOC2-CC8.1",
+    "ISO27001-A.8.32",
     "SOC2-CC6.1",
     "SOC2-CC6.6",
     "SOC2-CC6.7",
@@ -304,3 +307,69 @@ def test_app_egress_to_the_internet_fails_the_subprocessor_control(assembly: Ass
     assert control.status == FAIL
     (bad,) = [e for e in control.evidence if e.status == FAIL]
     assert bad.region == "eu-west-1" and "egress to 0.0.0.0/0" in bad.detail
+
+
+def test_every_proof_names_a_test_that_exists() -> None:
+    """A control's proof must point at real tests: a renamed or deleted test would leave the auditor
+    a dead reference."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "compliance_report" / "controls.toml").read_text()
+    named = set(re.findall(r"(tests/[\w/]+\.py)::(test_\w+)", text))
+    assert len(named) > 40
+    missing = [
+        f"{file}::{name}"
+        for file, name in sorted(named)
+        if not (root / file).is_file() or not re.search(rf"^def {name}\(", (root / file).read_text(), re.MULTILINE)
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "ok"),
+    [
+        (
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": "repo:o/r:environment:trustbase-eu-west-1",
+                    }
+                },
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": "repo:o/*",
+                    }
+                },
+            },
+            False,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+                "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
+            },
+            False,
+        ),
+        ({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::1:root"}}, False),
+    ],
+)
+def test_the_pipeline_trust_predicate(statement: dict[str, Any], ok: bool) -> None:
+    from posture_checks.predicates import only_github_oidc
+
+    assert (only_github_oidc([statement]) == []) is ok
