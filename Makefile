@@ -127,12 +127,17 @@ report: synth
 # What this branch would change, as a pull request shows it (change_review/): every stack's diff
 # against BASE (a git ref, e.g. origin/main), the security-relevant changes, and the stateful safety
 # check with the Stateful-Change trailers of BASE..HEAD. BASE is synthesized from a worktree with this
-# checkout's packages (the pull-request workflow gives it its own setup). reports/change-review.md|json.
+# checkout's packages and CDK CLI (the pull-request workflow gives it its own setup); its lifecycle
+# wheels are shared when its lifecycle/requirements.txt is the same. reports/change-review.md|json.
 REVIEW_BASE := build/review-base
 review: synth
 	@test -n "$(BASE)" || { echo "make review BASE=<git ref>, e.g. BASE=origin/main"; exit 2; }
 	rm -rf $(REVIEW_BASE) $(REVIEW_BASE).out && git worktree prune
 	git worktree add --detach $(REVIEW_BASE) $(BASE)
+	ln -s $(CURDIR)/node_modules $(REVIEW_BASE)/node_modules && mkdir -p $(REVIEW_BASE)/build
+	cmp -s lifecycle/requirements.txt $(REVIEW_BASE)/lifecycle/requirements.txt \
+		&& ln -s $(CURDIR)/build/lifecycle-vendor $(REVIEW_BASE)/build/lifecycle-vendor \
+		|| (cd $(REVIEW_BASE) && $(BIN)/python -m constructs_lib.lifecycle_asset)
 	cd $(REVIEW_BASE) && cdk synth --quiet --no-notices --app "$(BIN)/python app.py" -o $(CURDIR)/$(REVIEW_BASE).out \
 		|| { git -C $(CURDIR) worktree remove --force $(REVIEW_BASE); exit 1; }
 	git worktree remove --force $(REVIEW_BASE)

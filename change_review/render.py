@@ -111,7 +111,8 @@ def markdown(
             out.append("")
             for change, added in widening:
                 for item in added:
-                    out.append(f"- `{change.address}`: {_short(item)}")
+                    text = item if len(item) <= 4 * _VALUE_CHARS else item[: 4 * _VALUE_CHARS - 1] + "…"
+                    out.append(f"- `{change.address}`: `{text.replace('`', chr(39))}`")
             out += ["", "</details>", ""]
     else:
         out += ["None.", ""]

@@ -140,6 +140,12 @@ def _statements(value: Any) -> list[Any]:
     return out
 
 
+def _allows(body: Any) -> list[Any]:
+    """The Allow statements of a resource's policies (a new Deny narrows access, it never widens it)."""
+    props = body.get("Properties", {}) if isinstance(body, dict) else {}
+    return [s for s in _statements(props) if isinstance(s, dict) and s.get("Effect") == "Allow"]
+
+
 def _rules(body: Any) -> list[Any]:
     props = body.get("Properties", {}) if isinstance(body, dict) else {}
     rules = list(props.get("SecurityGroupIngress", [])) + list(props.get("SecurityGroupEgress", []))
@@ -159,9 +165,7 @@ def broadening(change: ResourceChange) -> tuple[str, ...]:
     after = change.after if change.action is not Action.REMOVE else None
     if after is None:
         return ()
-    added = _canonical(_statements(after.get("Properties", {}))) - _canonical(
-        _statements((before or {}).get("Properties", {}))
-    )
+    added = _canonical(_allows(after)) - _canonical(_allows(before or {}))
     added_rules = _canonical(_rules(after)) - _canonical(_rules(before or {}))
     return tuple(sorted(f"statement {s}" for s in added) + sorted(f"rule {r}" for r in added_rules))
 

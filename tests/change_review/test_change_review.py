@@ -185,6 +185,12 @@ def test_security_changes_are_classified_and_widening_is_found() -> None:
     assert len(security.broadening(changes["R"])) == 1 and "s3:PutObject" in security.broadening(changes["R"])[0]
     assert security.broadening(changes["G"]) == ()  # a removed rule narrows access
     assert "0.0.0.0/0" in security.broadening(changes["H"])[0]
+    denying = copy.deepcopy(ROLE)
+    denying["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:b"}
+    )
+    change = diff_stack(_stack({"R": ROLE}), _stack({"R": denying})).resources[0]
+    assert security.categories(change) == ("iam",) and security.broadening(change) == ()  # a Deny narrows
     listener = {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"SslPolicy": "A"}}
     weaker = {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"SslPolicy": "B"}}
     change = diff_stack(_stack({"L": listener}), _stack({"L": weaker})).resources[0]
