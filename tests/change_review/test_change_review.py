@@ -212,3 +212,92 @@ def test_an_unsynthesized_base_is_an_error_not_an_empty_deployment(tmp_path: Pat
     copy_dir = tmp_path / "copy"
     shutil.copytree(assembly.outdir, copy_dir)
     assert main(["--base", str(tmp_path / "missing"), "--head", str(copy_dir), "--out-dir", str(tmp_path)]) == 2
+
+
+@pytest.fixture(scope="module")
+def stricter_tls_and_subprocessor(app_config: AppConfig, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """eu-west-1 synthesized with two ordinary config changes a reviewer must see: the ALB's TLS
+    policy moved to TLS 1.3 only, and the app tier allowed out to a subprocessor's domain (through
+    the egress firewall)."""
+    from app import build_app
+
+    outdir = tmp_path_factory.mktemp("tls13.out")
+    rc = replace(
+        app_config.region(REGION),
+        tls_policy="ELBSecurityPolicy-TLS13-1-3-2021-06",
+        subprocessor_domains=("api.example.com",),
+    )
+    app, _ = build_app(replace(app_config, regions=(rc,)), outdir=str(outdir))
+    app.synth()
+    return outdir
+
+
+def test_a_synthesized_listener_and_egress_change_is_security_relevant_and_replaces_no_data(
+    assembly: Assembly, stricter_tls_and_subprocessor: Path
+) -> None:
+    base = load_assembly(assembly.outdir, regions=[REGION])
+    head = load_assembly(stricter_tls_and_subprocessor, regions=[REGION])
+    diffs = diff_assemblies(base, head)
+    changes = [c for d in diffs for c in d.resources]
+    listeners = [c for c in changes if c.type == "AWS::ElasticLoadBalancingV2::Listener" and c.action is Action.MODIFY]
+    assert len(listeners) == 1
+    assert [(pc.dotted, pc.before, pc.after) for pc in listeners[0].changes] == [
+        ("Properties.SslPolicy", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", "ELBSecurityPolicy-TLS13-1-3-2021-06")
+    ]
+    assert security.categories(listeners[0]) == ("listener", "encryption")
+    assert listeners[0].replacement is Replacement.NO  # SslPolicy: No interruption
+    network = [c for c in changes if "network" in security.categories(c)]
+    assert network, "the egress change must show as a network change"
+    verdict = stateful.check(diffs, [])
+    assert verdict.ok  # nothing data-holding is replaced or deleted
+    text = render.markdown(diffs, verdict, title="t")
+    assert "ELBSecurityPolicy-TLS13-1-3-2021-06" in text and "STATEFUL SAFETY" not in text
+
+
+def test_the_approved_plan_digest_refuses_other_changes(
+    assembly: Assembly, renamed_database: Path, tmp_path: Path
+) -> None:
+    args = ["--base", str(assembly.outdir), "--region", REGION, "--out-dir", str(tmp_path)]
+    assert main([*args, "--head", str(assembly.outdir)]) == 0
+    approved = json.loads((tmp_path / f"change-review-{REGION}.json").read_text())["digest"]
+    assert len(approved) == 64
+    assert main([*args, "--head", str(assembly.outdir), "--expect-digest", approved]) == 0
+    commits = tmp_path / "commits.txt"
+    # the stacks changed after the approval (here: the database rename): refused, whatever the trailers say
+    commits.write_text(f"Stateful-Change: replace {DATA}/AuroraClusterAnything: a different change entirely")
+    assert main([*args, "--head", str(renamed_database), "--expect-digest", approved, "--commits", str(commits)]) == 1
+
+
+def test_the_deployed_templates_are_read_with_getTemplate_and_a_missing_stack_is_new() -> None:
+    """CloudFormation's real API shapes (botocore's Stubber validates the request and response):
+    TemplateStage=Original is what was submitted, the same form as cdk.out."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from change_review.assembly import deployed_templates
+
+    client = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    body = {"Resources": {"B": BUCKET}}
+    stub.add_response(
+        "get_template",
+        {"TemplateBody": json.dumps(body), "StagesAvailable": ["Original", "Processed"]},
+        {"StackName": DATA, "TemplateStage": "Original"},
+    )
+    stub.add_client_error(
+        "get_template",
+        service_error_code="ValidationError",
+        service_message="Stack with id trustbase-eu-west-1-cicd does not exist",
+        expected_params={"StackName": "trustbase-eu-west-1-cicd", "TemplateStage": "Original"},
+    )
+    stub.add_client_error(
+        "get_template",
+        service_error_code="AccessDenied",
+        service_message="not authorized to perform: cloudformation:GetTemplate",
+        expected_params={"StackName": "trustbase-eu-west-1-keys", "TemplateStage": "Original"},
+    )
+    with stub:
+        found = deployed_templates(client, [DATA, "trustbase-eu-west-1-cicd"], REGION)
+        assert list(found) == [DATA] and found[DATA].resources == body["Resources"]
+        with pytest.raises(client.exceptions.ClientError, match="AccessDenied"):
+            deployed_templates(client, ["trustbase-eu-west-1-keys"], REGION)  # never read as "not deployed"
