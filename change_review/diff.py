@@ -226,28 +226,19 @@ def diff_stack(base: StackTemplate | None, head: StackTemplate | None) -> StackD
                 replaced_by=(f"logical ID {old_id} -> {new_id}",),
             )
         )
-    for logical_id, body in removed.items():
-        changes.append(
+    for action, side in ((Action.REMOVE, removed), (Action.ADD, added)):
+        changes += [
             ResourceChange(
                 stack=ref.name,
                 region=ref.region,
                 logical_id=logical_id,
                 type=str(body.get("Type")),
-                action=Action.REMOVE,
-                before=body,
+                action=action,
+                before=body if action is Action.REMOVE else None,
+                after=body if action is Action.ADD else None,
             )
-        )
-    for logical_id, body in added.items():
-        changes.append(
-            ResourceChange(
-                stack=ref.name,
-                region=ref.region,
-                logical_id=logical_id,
-                type=str(body.get("Type")),
-                action=Action.ADD,
-                after=body,
-            )
-        )
+            for logical_id, body in side.items()
+        ]
     for logical_id in sorted(set(old) & set(new)):
         if old[logical_id] == new[logical_id]:
             continue

@@ -936,6 +936,11 @@ class Perimeter:
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")  # GitHub owner/name
 _BRANCH_RE = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]{1,200}$")  # git check-ref-format
 _QUALIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,10}$")  # cdk bootstrap --qualifier
+_DELIVERY_FORMS = {
+    "github_repository": (_REPOSITORY_RE, "a GitHub repository"),
+    "deploy_branch": (_BRANCH_RE, "a branch name"),
+    "bootstrap_qualifier": (_QUALIFIER_RE, "a CDK bootstrap qualifier"),
+}
 
 
 @dataclass(frozen=True, config=_TABLE)
@@ -954,25 +959,12 @@ class Delivery:
     """The qualifier of `cdk bootstrap` in every region (CDK's default). The deployer may assume
     only that bootstrap's deploy and file-publishing roles. Example: "hnb659fds"."""
 
-    @check("github_repository")
+    @check("github_repository", "deploy_branch", "bootstrap_qualifier")
     @classmethod
-    def _a_repository(cls, value: str) -> str:
-        if not _REPOSITORY_RE.fullmatch(value):
-            raise problem(f"{_show(value)} is not a GitHub repository", _FIX["github_repository"])
-        return value
-
-    @check("deploy_branch")
-    @classmethod
-    def _a_branch(cls, value: str) -> str:
-        if value.startswith("refs/") or not _BRANCH_RE.fullmatch(value):
-            raise problem(f"{_show(value)} is not a branch name", _FIX["deploy_branch"])
-        return value
-
-    @check("bootstrap_qualifier")
-    @classmethod
-    def _a_qualifier(cls, value: str) -> str:
-        if not _QUALIFIER_RE.fullmatch(value):
-            raise problem(f"{_show(value)} is not a CDK bootstrap qualifier", _FIX["bootstrap_qualifier"])
+    def _well_formed(cls, value: str, info: ValidationInfo) -> str:
+        pattern, what = _DELIVERY_FORMS[info.field_name or ""]
+        if not pattern.fullmatch(value) or (info.field_name == "deploy_branch" and value.startswith("refs/")):
+            raise problem(f"{_show(value)} is not {what}", _FIX[info.field_name or ""])
         return value
 
 
