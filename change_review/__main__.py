@@ -13,7 +13,8 @@ In the deploy pipeline (the base is what CloudFormation holds for the region's s
 Writes <out-dir>/change-review[-<region>].md and .json. Exit status: 0 when every stateful
 replacement or deletion is named by a `Stateful-Change:` trailer (change_review/stateful.py),
 1 when one is not (or, with --expect-digest, when the changes differ from the approved plan),
-2 for bad input (an unreadable assembly or a malformed trailer).
+2 when it cannot judge: an unreadable assembly, a malformed trailer, or deployed templates it may not
+read (never taken for "not deployed").
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from change_review.assembly import AssemblyError, StackTemplate, deployed_templates, load_assembly
+from botocore.exceptions import BotoCoreError, ClientError
+
+from change_review.assembly import AssemblyError, deployed_templates, load_assembly
 from change_review.diff import diff_assemblies
 from change_review.render import markdown, record
 from change_review.stateful import OverrideError, check, parse_overrides
@@ -36,38 +40,50 @@ def digest(review: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(review["stacks"], sort_keys=True).encode()).hexdigest()
 
 
-def main(argv: list[str] | None = None) -> int:
+def _boto3_client_for(endpoint_url: str | None) -> Callable[[str], Any]:
+    import boto3  # only the pipeline reads an account; a pull request never does
+
+    clients: dict[str, Any] = {}
+
+    def client_for(region: str) -> Any:
+        if region not in clients:
+            clients[region] = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
+        return clients[region]
+
+    return client_for
+
+
+def main(argv: list[str] | None = None, *, client_for: Callable[[str], Any] | None = None) -> int:
+    """`client_for(region)`: the CloudFormation client of a region for --deployed (tests pass stubs)."""
     parser = argparse.ArgumentParser(prog="python -m change_review", description=__doc__.split("\n\n")[0])
     base = parser.add_mutually_exclusive_group(required=True)
     base.add_argument("--base", type=Path, help="the assembly of the target branch (cdk.out of its synth)")
-    base.add_argument("--deployed", action="store_true", help="compare with the stacks deployed in --region")
+    base.add_argument("--deployed", action="store_true", help="compare with the stacks deployed for --region")
     parser.add_argument("--head", type=Path, default=Path("cdk.out"), help="the assembly of this change")
-    parser.add_argument("--region", help="only the stacks of this region (required with --deployed)")
+    parser.add_argument("--region", help="only the stacks the region's deploy job deploys (required with --deployed)")
     parser.add_argument("--commits", type=Path, help="the commit messages of the change (for overrides)")
     parser.add_argument("--gate-log", type=Path, help="the output of `make synth` (gates) to include")
     parser.add_argument("--gate-status", type=int, help="its exit status (0: the gates passed)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     parser.add_argument("--expect-digest", help="fail unless the changes are exactly the approved plan's")
+    parser.add_argument("--endpoint-url", help=argparse.SUPPRESS)  # tests: a local emulator
     args = parser.parse_args(argv)
     if args.deployed and not args.region:
         parser.error("--deployed needs --region <region>: the pipeline reviews one region at a time")
-    regions = [args.region] if args.region else None
     try:
-        head = load_assembly(args.head, regions=regions)
+        head = load_assembly(args.head, region=args.region)
         if args.deployed:
-            import boto3  # only the pipeline reads an account; a pull request never does
-
-            client = boto3.client("cloudformation", region_name=args.region)
-            base_stacks: dict[str, StackTemplate] = deployed_templates(client, head, args.region)
+            reader = client_for or _boto3_client_for(args.endpoint_url)
+            base_stacks = deployed_templates(reader, head.values())
         else:
-            base_stacks = load_assembly(args.base, regions=regions)
+            base_stacks = load_assembly(args.base, region=args.region)
         overrides = parse_overrides(args.commits.read_text() if args.commits else "")
     except (AssemblyError, OverrideError) as exc:
         print(f"change_review: {exc}", file=sys.stderr)
         return 2
-    if args.deployed:
-        # A stack the assembly no longer has is not deleted by `cdk deploy`; compare only ours.
-        base_stacks = {name: t for name, t in base_stacks.items() if name in head}
+    except (BotoCoreError, ClientError) as exc:
+        print(f"change_review: cannot read the deployed templates: {exc}", file=sys.stderr)
+        return 2
     diffs = diff_assemblies(base_stacks, head)
     verdict = check(diffs, overrides)
     review = record(diffs, verdict)
@@ -80,15 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     stem = f"change-review-{args.region}" if args.region else "change-review"
     (args.out_dir / f"{stem}.md").write_text(text)
     (args.out_dir / f"{stem}.json").write_text(json.dumps(review, indent=1, sort_keys=True, default=str))
-    summary = review["summary"]
+    blocked = ", ".join(f"{k} {c.address}" for c, k in verdict.blocked)
     print(
-        f"change review: {summary} -> {args.out_dir / (stem + '.md')}; stateful "
-        f"{'OK' if verdict.ok else 'BLOCKED: ' + ', '.join(f'{k} {c.address}' for c, k in verdict.blocked)}"
+        f"change review: {review['summary']} -> {args.out_dir / (stem + '.md')}; "
+        f"stateful {'OK' if verdict.ok else 'BLOCKED: ' + blocked}"
     )
-    github_output = os.environ.get("GITHUB_OUTPUT")
-    if github_output:  # for the workflow: whether approval must cover widened access
-        with open(github_output, "a") as out:
-            out.write(f"digest={review['digest']}\nbroadening={str(summary['broadening'] > 0).lower()}\n")
     if args.expect_digest and args.expect_digest != review["digest"]:
         print(
             "change_review: the changes differ from the approved plan (the stacks changed since it was "

@@ -4,10 +4,12 @@ templates CloudFormation holds for the stacks deployed in a region."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from contract import IDENTITY_STACK, stack_name
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 
@@ -28,10 +30,18 @@ class StackTemplate:
         return resources
 
 
-def load_assembly(cdk_out: Path, *, regions: Iterable[str] | None = None) -> dict[str, StackTemplate]:
-    """Every stack of the assembly in `cdk_out` (its manifest.json), by stack name; only the stacks
-    deployed to `regions` if given. An empty or missing directory is an error: a base branch that
-    was not synthesized must not read as "nothing deployed"."""
+def deployed_by(name: str, stack_region: str, region: str) -> bool:
+    """Whether the pipeline's job for `region` deploys this stack: the region's own stacks
+    (trustbase-<region>-*, the DR vault included, which lives in the in-jurisdiction DR region) and,
+    in Identity Center's home region, trustbase-identity. trustbase-organization (in the management
+    account) is never deployed by the pipeline."""
+    return name.startswith(stack_name(region, "")) or (name == IDENTITY_STACK and stack_region == region)
+
+
+def load_assembly(cdk_out: Path, *, region: str | None = None) -> dict[str, StackTemplate]:
+    """Every stack of the assembly in `cdk_out` (its manifest.json), by stack name; with `region`,
+    only those the region's deploy job deploys (`deployed_by`). An empty or missing directory is an
+    error: a base branch that was not synthesized must not read as "nothing deployed"."""
     manifest_file = cdk_out / "manifest.json"
     if not manifest_file.is_file():
         raise AssemblyError(
@@ -42,40 +52,42 @@ def load_assembly(cdk_out: Path, *, regions: Iterable[str] | None = None) -> dic
         artifacts: Mapping[str, Any] = json.loads(manifest_file.read_text())["artifacts"]
     except (ValueError, KeyError) as exc:
         raise AssemblyError(f"{manifest_file}: unreadable manifest ({exc}). Fix: synthesize again") from exc
-    wanted = set(regions) if regions is not None else None
     stacks: dict[str, StackTemplate] = {}
     for artifact in artifacts.values():
         if artifact.get("type") != STACK_ARTIFACT:
             continue
-        region = str(artifact["environment"]).rsplit("/", 1)[-1]
-        if wanted is not None and region not in wanted:
-            continue
+        stack_region = str(artifact["environment"]).rsplit("/", 1)[-1]
         props = artifact["properties"]
-        name = props.get("stackName") or artifact.get("displayName")
+        name = str(props.get("stackName") or artifact.get("displayName"))
+        if region is not None and not deployed_by(name, stack_region, region):
+            continue
         template_file = cdk_out / props["templateFile"]
         try:
             template = json.loads(template_file.read_text())
         except (OSError, ValueError) as exc:
             raise AssemblyError(f"{template_file}: cannot read the template ({exc}). Fix: synthesize again") from exc
-        stacks[str(name)] = StackTemplate(name=str(name), region=region, template=template)
+        stacks[name] = StackTemplate(name=name, region=stack_region, template=template)
     if not stacks:
-        where = f" in {sorted(wanted)}" if wanted is not None else ""
-        raise AssemblyError(f"{cdk_out}: no stacks{where}. Fix: check the region names and the synth")
+        where = f" deployed by the {region} job" if region is not None else ""
+        raise AssemblyError(f"{cdk_out}: no stacks{where}. Fix: check the region name and the synth")
     return stacks
 
 
-def deployed_templates(cloudformation: Any, stack_names: Iterable[str], region: str) -> dict[str, StackTemplate]:
-    """The templates CloudFormation holds for those of `stack_names` that exist (a stack not yet
-    deployed is absent: all its resources are new). `cloudformation` is a boto3 client of `region`.
-    GetTemplate with TemplateStage=Original returns what was submitted, the same form as cdk.out."""
+def deployed_templates(client_for: Callable[[str], Any], stacks: Iterable[StackTemplate]) -> dict[str, StackTemplate]:
+    """The templates CloudFormation holds for those of `stacks` that exist, each read in its own
+    region (`client_for(region)`: a boto3 CloudFormation client); a stack not yet deployed is absent
+    (all its resources are new). Any other error (access denied, throttling) is raised: it must
+    never read as "not deployed". GetTemplate with TemplateStage=Original returns what was
+    submitted, the same form as cdk.out."""
     found: dict[str, StackTemplate] = {}
-    for name in stack_names:
+    for stack in stacks:
+        client = client_for(stack.region)
         try:
-            body = cloudformation.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
-        except cloudformation.exceptions.ClientError as exc:
-            if "does not exist" in str(exc):
+            body = client.get_template(StackName=stack.name, TemplateStage="Original")["TemplateBody"]
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in str(exc):
                 continue
             raise
         template = body if isinstance(body, Mapping) else json.loads(body)
-        found[name] = StackTemplate(name=name, region=region, template=template)
+        found[stack.name] = StackTemplate(name=stack.name, region=stack.region, template=template)
     return found

@@ -72,7 +72,14 @@ class ResourceChange:
 
     @property
     def stateful(self) -> bool:
-        return self.type in STATEFUL_TYPES
+        """Data-holding before or after (a bucket turned into another type is a bucket lost)."""
+        types = {self.type, str((self.before or {}).get("Type")), str((self.after or {}).get("Type"))}
+        return bool(types & set(STATEFUL_TYPES))
+
+    @property
+    def condition_changed(self) -> bool:
+        """A new or changed Condition: when it is false, CloudFormation deletes the resource."""
+        return any(c.path[0] == "Condition" for c in self.changes) and self.action is not Action.ADD
 
     @property
     def address(self) -> str:
@@ -178,16 +185,14 @@ def _similarity(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
 
 
 def _pair_renames(removed: dict[str, Mapping[str, Any]], added: dict[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """(old, new) logical IDs that look like one resource under a new ID: same type, and either the
-    only removed and the only added of that type, or at least half of their properties equal."""
+    """(old, new) logical IDs that look like one resource under a new ID: same type and at least half
+    of their properties equal (a renamed construct keeps its settings). A deleted resource and an
+    unrelated new one of the same type stay a deletion and an addition."""
     pairs: list[tuple[str, str]] = []
     types = {str(body.get("Type")) for body in removed.values()}
     for rtype in sorted(types):
         olds = [k for k, v in removed.items() if v.get("Type") == rtype]
         news = [k for k, v in added.items() if v.get("Type") == rtype]
-        if len(olds) == 1 and len(news) == 1:
-            pairs.append((olds[0], news[0]))
-            continue
         candidates = sorted(
             ((_similarity(removed[o], added[n]), o, n) for o in olds for n in news),
             key=lambda t: (-t[0], t[1], t[2]),

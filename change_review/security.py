@@ -11,9 +11,9 @@ Categories (a change can be in several):
 - removal-policy: DeletionPolicy or UpdateReplacePolicy;
 - stateful: a data-holding resource (contract.STATEFUL_TYPES) that would be replaced or deleted.
 
-"Broadening" follows `cdk deploy --require-approval broadening`: a new or widened IAM statement or
-security-group rule (a statement or rule that was not there before), which needs a person's
-approval before deploy.
+"Broadening" (`broadening()`) is what widens access: what `cdk deploy --require-approval broadening`
+asks about (new IAM statements, managed policies, security-group rules) and also removed denials,
+removed or changed permissions boundaries and Lambda permissions. A person approves it before deploy.
 """
 
 from __future__ import annotations
@@ -140,10 +140,10 @@ def _statements(value: Any) -> list[Any]:
     return out
 
 
-def _allows(body: Any) -> list[Any]:
-    """The Allow statements of a resource's policies (a new Deny narrows access, it never widens it)."""
+def _policy_statements(body: Any, effect: str) -> list[Any]:
+    """The statements of one effect in a resource's policies."""
     props = body.get("Properties", {}) if isinstance(body, dict) else {}
-    return [s for s in _statements(props) if isinstance(s, dict) and s.get("Effect") == "Allow"]
+    return [s for s in _statements(props) if isinstance(s, dict) and s.get("Effect") == effect]
 
 
 def _rules(body: Any) -> list[Any]:
@@ -158,16 +158,45 @@ def _canonical(items: Iterable[Any]) -> set[str]:
     return {json.dumps(i, sort_keys=True) for i in items}
 
 
+def _policy_arns(body: Any) -> set[str]:
+    props = body.get("Properties", {}) if isinstance(body, dict) else {}
+    return {json.dumps(a, sort_keys=True) for a in props.get("ManagedPolicyArns", []) or []}
+
+
+def _boundary(body: Any) -> str:
+    props = body.get("Properties", {}) if isinstance(body, dict) else {}
+    return json.dumps(props.get("PermissionsBoundary"), sort_keys=True)
+
+
 def broadening(change: ResourceChange) -> tuple[str, ...]:
-    """What the change adds to who may do what, or what may reach what: the IAM statements and
-    security-group rules in the new template that the old one did not have ("" when none)."""
+    """What the change adds to who may do what, or what may reach what (empty when nothing):
+    - an Allow statement (identity, trust, key, bucket or other resource policy) not there before;
+    - a Deny statement that is gone (a TLS-only or perimeter denial removed widens access);
+    - a managed policy attached, or a permissions boundary removed or changed;
+    - a Lambda permission (a resource policy of its own) added or changed;
+    - a security-group rule not there before.
+    `cdk deploy --require-approval broadening` asks about IAM statement, managed-policy and
+    security-group additions; removed denials and boundaries are on this list too."""
     before = change.before if change.action is not Action.ADD else None
     after = change.after if change.action is not Action.REMOVE else None
     if after is None:
         return ()
-    added = _canonical(_allows(after)) - _canonical(_allows(before or {}))
-    added_rules = _canonical(_rules(after)) - _canonical(_rules(before or {}))
-    return tuple(sorted(f"statement {s}" for s in added) + sorted(f"rule {r}" for r in added_rules))
+    old = before or {}
+    found = [
+        f"statement {s}"
+        for s in sorted(_canonical(_policy_statements(after, "Allow")) - _canonical(_policy_statements(old, "Allow")))
+    ]
+    found += [
+        f"denial removed {s}"
+        for s in sorted(_canonical(_policy_statements(old, "Deny")) - _canonical(_policy_statements(after, "Deny")))
+    ]
+    found += [f"managed policy {a}" for a in sorted(_policy_arns(after) - _policy_arns(old))]
+    if before is not None and _boundary(before) != "null" and _boundary(after) != _boundary(before):
+        found.append(f"permissions boundary {_boundary(before)} -> {_boundary(after)}")
+    if change.type == "AWS::Lambda::Permission":
+        found.append(f"lambda permission {json.dumps(after.get('Properties', {}), sort_keys=True)}")
+    found += [f"rule {r}" for r in sorted(_canonical(_rules(after)) - _canonical(_rules(old)))]
+    return tuple(found)
 
 
 def security_changes(changes: Iterable[ResourceChange]) -> list[tuple[ResourceChange, tuple[str, ...]]]:

@@ -5,7 +5,8 @@ cluster, buckets, keys, log groups, vaults, secrets, queues):
 - replace it: a new logical ID (a renamed construct), a changed type, or a change to a create-only
   property (always or possibly: both count);
 - delete it: the resource is gone from the template (also when it would be retained: the stack
-  stops managing it, and a fixed-name resource then blocks its own re-creation);
+  stops managing it, and a fixed-name resource then blocks its own re-creation), or a Condition
+  on it is added or changed (CloudFormation deletes it when the condition is false);
 - weaken its DeletionPolicy or UpdateReplacePolicy to Delete;
 unless the commit carries an override that names that change, as a git trailer:
 
@@ -105,9 +106,9 @@ def kinds_of(change: ResourceChange) -> tuple[Kind, ...]:
     if not change.stateful:
         return ()
     kinds: list[Kind] = []
-    if change.action is Action.REMOVE:
+    if change.action is Action.REMOVE or change.condition_changed:
         kinds.append("delete")
-    elif change.destroys:
+    if change.action is not Action.REMOVE and change.destroys:
         kinds.append("replace")
     if weakens_removal_policy(change):
         kinds.append("removal-policy")

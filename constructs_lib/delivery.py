@@ -35,6 +35,7 @@ from contract import (
     BOOTSTRAP_ROLES_FOR_DEPLOY,
     GITHUB_OIDC_AUDIENCE,
     GITHUB_OIDC_HOST,
+    IDENTITY_STACK,
     PARAMETER_ROOT,
     PROJECT,
     bootstrap_role_name,
@@ -158,18 +159,24 @@ class PipelineRoles(Construct):
         resource_types: Iterable[str],
         alerts_topic_arn: str,
         alerts_key_arn: str,
+        configuration_key_arn: str,
         deploy_regions: tuple[str, ...] = (),
+        identity_stack: bool = False,
     ) -> None:
         """`deploy_regions`: regions besides the stack's own whose bootstrap roles the deployer
-        assumes (the in-jurisdiction DR region of the backup copies, when configured)."""
+        assumes (the in-jurisdiction DR region of the backup copies, when configured).
+        `identity_stack`: this is Identity Center's home region, whose job also deploys
+        trustbase-identity (and the reader checks its drift)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         region, account, partition = stack.region, stack.account, stack.partition
         environment = deploy_environment(region)
+        # The stacks the region's job deploys and checks: trustbase-<region>-* (in the DR region
+        # too: the DR vault stack) and, in the home region, trustbase-identity.
         stacks_arns = [
             f"arn:{partition}:cloudformation:{r}:{account}:stack/{PROJECT}-{region}-*/*"
             for r in (region, *deploy_regions)
-        ]
+        ] + ([f"arn:{partition}:cloudformation:{region}:{account}:stack/{IDENTITY_STACK}/*"] if identity_stack else [])
         bootstrap = [
             f"arn:{partition}:iam::{account}:role/{bootstrap_role_name(qualifier, kind, account, r)}"
             for r in (region, *deploy_regions)
@@ -183,11 +190,24 @@ class PipelineRoles(Construct):
         parameters = sorted(a for a in reads if a.startswith("ssm:Get"))
         describe = sorted(a for a in reads if not a.startswith(("cloudformation:", "ssm:Get")))
         parameter_arn = f"arn:{partition}:ssm:{region}:{account}:parameter{PARAMETER_ROOT}/*"
+        # Describe/Get/List calls of many services take no resource ARN (or only "*"). In a policy
+        # of their own: with the rest they exceed IAM's 6,144 characters per managed policy.
+        configuration_reads = [iam.PolicyStatement(sid="ReadConfiguration", actions=describe, resources=["*"])]
         reader_statements = [
-            iam.PolicyStatement(sid="DriftOfTrustbaseStacks", actions=list(DRIFT_ACTIONS), resources=stacks_arns[:1]),
+            iam.PolicyStatement(sid="DriftOfTrustbaseStacks", actions=list(DRIFT_ACTIONS), resources=stacks_arns),
             iam.PolicyStatement(sid="DriftDetectionStatus", actions=[DRIFT_STATUS_ACTION], resources=["*"]),
-            # Describe/Get/List calls of many services take no resource ARN (or only "*").
-            iam.PolicyStatement(sid="ReadConfiguration", actions=describe, resources=["*"]),
+            # CloudFormation's reads of a function and a state machine decrypt their configuration
+            # (environment, definition) with the lifecycle key: only through Lambda and Step Functions.
+            iam.PolicyStatement(
+                sid="ConfigurationKeyThroughLambdaAndStates",
+                actions=["kms:Decrypt"],
+                resources=[configuration_key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": [f"lambda.{region}.amazonaws.com", f"states.{region}.amazonaws.com"]
+                    }
+                },
+            ),
             # verify reads the cross-stack links; drift detection reads the link parameters
             iam.PolicyStatement(sid="ReadLinks", actions=parameters, resources=[parameter_arn]),
             iam.PolicyStatement(sid="RaiseAlerts", actions=["sns:Publish"], resources=[alerts_topic_arn]),
@@ -201,7 +221,7 @@ class PipelineRoles(Construct):
             ),
         ]
         self.deployer_actions = _actions(deployer_statements)
-        self.reader_actions = _actions(reader_statements)
+        self.reader_actions = _actions(reader_statements + configuration_reads)
         # Their own boundary: the region's denials (other regions, IAM writes, key and bucket
         # policy changes) and a ceiling of exactly these actions. The region's boundary cannot
         # hold them too: a managed policy holds at most 6,144 characters (IAM quotas).
@@ -219,6 +239,9 @@ class PipelineRoles(Construct):
             description=f"trustbase pipeline: deploys {region} through the CDK bootstrap roles (GitHub OIDC)",
             statements=deployer_statements,
             role_name=deployer_role_name(region),
+            # The job's credentials must outlast a long `cdk deploy` (its bootstrap-role sessions are
+            # chained from them); the workflow asks for 3 hours, its timeout.
+            max_session_duration_hours=3,
         )
         self.reader = ScopedRole(
             self,
@@ -229,26 +252,30 @@ class PipelineRoles(Construct):
             ),
             description=f"trustbase pipeline: verify and drift detection in {region}, read-only (GitHub OIDC)",
             statements=reader_statements,
+            more_statements=configuration_reads,
             role_name=reader_role_name(region),
         )
         iam.PermissionsBoundary.of(self).apply(self.boundary.policy)
-        reader_wildcards = [*stacks_arns[:1], parameter_arn]
         for policy, arns in (
             (self.deployer.managed_policy, stacks_arns),
-            (self.reader.managed_policy, reader_wildcards),
+            (self.reader.managed_policy, [*stacks_arns, parameter_arn]),
         ):
             nag.acknowledge(
                 policy,
                 tuple(nag.iam5_resource_finding(self, arn) for arn in arns),
-                "Only the region's trustbase stacks (stack/trustbase-<region>-*/*): a stack ARN ends in an ID "
-                "CloudFormation generates when the stack is created, so it cannot be written out; the actions "
-                "read templates and run drift detection, none changes a stack. The reader's parameter reads "
-                "cover only the /trustbase/ link parameters (names and ARNs, no secrets).",
+                "Only the stacks the region's job deploys (stack/trustbase-<region>-*/*, and trustbase-identity "
+                "in the home region): a stack ARN ends in an ID CloudFormation generates when the stack is "
+                "created, so it cannot be written out; the actions read templates and run drift detection, "
+                "none changes a stack. The reader's parameter reads cover only the /trustbase/ link "
+                "parameters (names and ARNs, no secrets).",
             )
-        nag.acknowledge(
-            self.reader.managed_policy,
-            f"{nag.IAM_WILDCARD}[Resource::*]",
-            "Read-only configuration calls listed one by one (Describe/Get/List, no wildcard action, no "
-            "data read: no GetObject, GetSecretValue or Decrypt outside SNS); these calls take no resource "
-            "ARN, as does DescribeStackDriftDetectionStatus.",
-        )
+        for policy in self.reader.managed_policies:
+            nag.acknowledge(
+                policy,
+                f"{nag.IAM_WILDCARD}[Resource::*]",
+                "Read-only configuration calls listed one by one (Describe/Get/List, no wildcard action; no "
+                "object or secret contents: no GetObject or GetSecretValue, and Decrypt only through SNS, "
+                "Lambda and Step Functions; ListBucket lists object names and GetFunction links our code, both "
+                "needed by CloudFormation's reads of buckets and functions for drift detection); these calls "
+                "take no resource ARN, as does DescribeStackDriftDetectionStatus.",
+            )

@@ -424,9 +424,17 @@ class ScopedRole(Construct):
         statements: list[iam.PolicyStatement],
         max_session_duration_hours: int = 1,
         role_name: str | None = None,
+        more_statements: list[iam.PolicyStatement] | None = None,
     ) -> None:
+        """`more_statements`: a second customer-managed policy, for a role whose statements do not
+        fit IAM's 6,144 characters per managed policy (the gate checks the size)."""
         super().__init__(scope, construct_id)
         self.managed_policy = iam.ManagedPolicy(self, "Policy", description=description, statements=statements)
+        self.managed_policies = [self.managed_policy]
+        if more_statements:
+            self.managed_policies.append(
+                iam.ManagedPolicy(self, "PolicyMore", description=description, statements=more_statements)
+            )
         role = iam.Role(
             self,
             "Role",
@@ -434,7 +442,7 @@ class ScopedRole(Construct):
             description=description,
             max_session_duration=Duration.hours(max_session_duration_hours),
             role_name=role_name,
-            managed_policies=[self.managed_policy],
+            managed_policies=list(self.managed_policies),
         )
         self.role_arn = role.role_arn
         self.role: iam.IRole = role.without_policy_updates()

@@ -116,41 +116,70 @@ def _unavailable(exc: Exception) -> bool:
     return any(s in text for s in ("not yet implemented", "InvalidAction", "not valid for this web service"))
 
 
-def detect_stack(
-    cloudformation: Any,
-    stack: str,
-    *,
-    timeout: float = 600,
-    sleep: Callable[[float], None] = time.sleep,
-) -> StackResult:
-    """Drift detection of one stack, to its end (or `timeout` seconds)."""
+def start(cloudformation: Any, stack: str) -> str | StackResult:
+    """Start drift detection of one stack: its detection ID, or the result when it cannot start
+    (a stack that does not exist, an endpoint without drift detection, or any other error, such as
+    a stack in the middle of an update or a missing permission: reported, never raised)."""
     try:
-        detection_id = cloudformation.detect_stack_drift(StackName=stack)["StackDriftDetectionId"]
+        detection_id: str = cloudformation.detect_stack_drift(StackName=stack)["StackDriftDetectionId"]
+        return detection_id
     except ClientError as exc:
         if "does not exist" in str(exc):
             return StackResult(stack, "NOT_DEPLOYED", "the stack does not exist in this region")
         if _unavailable(exc):
             return StackResult(stack, "UNAVAILABLE", f"this endpoint has no drift detection: {exc}")
-        raise
+        return StackResult(stack, FAILED, f"drift detection could not start: {exc}")
     except (BotoCoreError, ResponseParserError) as exc:  # an emulator without it answers with an HTML 500
         return StackResult(stack, "UNAVAILABLE", f"this endpoint has no drift detection: {exc}")
+
+
+def finish(
+    cloudformation: Any,
+    stack: str,
+    detection_id: str,
+    *,
+    deadline: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StackResult:
+    """Wait for a started detection (until `deadline`, time.monotonic()) and collect its drifts."""
+    try:
+        while True:
+            status = cloudformation.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
+            if status["DetectionStatus"] != IN_PROGRESS:
+                break
+            if time.monotonic() > deadline:
+                return StackResult(stack, FAILED, f"detection {detection_id} still running at the deadline")
+            sleep(5)
+        result = StackResult(
+            stack,
+            FAILED if status["DetectionStatus"] == FAILED else status.get("StackDriftStatus", "UNKNOWN"),
+            status.get("DetectionStatusReason", ""),
+        )
+        # A failed detection may still have checked most resources: their drift counts all the same.
+        if status.get("StackDriftStatus") == DRIFTED or status["DetectionStatus"] == FAILED:
+            result.drifted = list(_drifted_resources(cloudformation, stack))
+        return result
+    except (ClientError, BotoCoreError) as exc:
+        return StackResult(stack, FAILED, f"drift detection could not be read: {exc}")
+
+
+def detect_stacks(
+    client_for: Callable[[str], Any],
+    stacks: list[tuple[str, str]],
+    *,
+    timeout: float = 1800,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[StackResult]:
+    """Drift detection of every (stack, region): all started first, so they run at the same time
+    in CloudFormation, then each awaited; `timeout` seconds for all of them."""
+    started = [(name, region, start(client_for(region), name)) for name, region in stacks]
     deadline = time.monotonic() + timeout
-    while True:
-        status = cloudformation.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
-        if status["DetectionStatus"] != IN_PROGRESS:
-            break
-        if time.monotonic() > deadline:
-            return StackResult(stack, FAILED, f"detection {detection_id} still running after {timeout:.0f} s")
-        sleep(5)
-    result = StackResult(
-        stack,
-        status["DetectionStatus"] if status["DetectionStatus"] == FAILED else status.get("StackDriftStatus", "UNKNOWN"),
-        status.get("DetectionStatusReason", ""),
-    )
-    # A failed detection may still have checked most resources: their drift counts all the same.
-    if status.get("StackDriftStatus") == DRIFTED or status["DetectionStatus"] == FAILED:
-        result.drifted = list(_drifted_resources(cloudformation, stack))
-    return result
+    return [
+        begun
+        if isinstance(begun, StackResult)
+        else finish(client_for(region), name, begun, deadline=deadline, sleep=sleep)
+        for name, region, begun in started
+    ]
 
 
 def _drifted_resources(cloudformation: Any, stack: str) -> Iterable[ResourceDrift]:

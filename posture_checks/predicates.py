@@ -322,7 +322,7 @@ def only_identity_provider(statements: Any) -> Problems:
 
 def only_github_oidc(statements: Any) -> Problems:
     """A pipeline role's trust (constructs_lib/delivery.py): every Allow admits only GitHub's OIDC
-    provider, for our audience and for exact `sub` values of one repository (StringEquals, no
+    provider, for our audience and for exact `sub` values of one and the same repository (StringEquals, no
     wildcard: AWS refuses a GitHub trust "not scoped" by sub, and StringLike with * would admit other
     repositories, branches or environments)."""
     problems = []
@@ -339,6 +339,8 @@ def only_github_oidc(statements: Any) -> Problems:
             problems.append("trust does not pin the audience sts.amazonaws.com")
         elif not subs or any(not str(v).startswith("repo:") or "*" in str(v) for v in subs):
             problems.append(f"trust does not name exact repository subjects (sub {subs})")
+        elif len({str(v).split(":")[1] for v in subs}) != 1:
+            problems.append(f"trust admits more than one repository (sub {subs})")
         elif set(s.get("Condition") or {}) != {"StringEquals"}:
             problems.append(f"trust has other condition operators: {sorted(s.get('Condition') or {})}")
     return problems or ([] if as_list(statements) else ["no trust statement"])

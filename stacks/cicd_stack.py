@@ -24,10 +24,12 @@ class CicdStack(RegionalStack):
         region_config: RegionConfig,
         delivery: Delivery,
         resource_types: Iterable[str],
+        identity_stack: bool = False,
         **kwargs: Any,
     ) -> None:
-        """`resource_types`: the CloudFormation types of the region's stacks, whose drift the
-        reader must be able to detect."""
+        """`resource_types`: the CloudFormation types of the stacks the region's job deploys, whose
+        drift the reader must be able to detect. `identity_stack`: the job also deploys
+        trustbase-identity (Identity Center's home region)."""
         super().__init__(scope, construct_id, region_config=region_config, **kwargs)
         dr = region_config.backup.dr_copy_region
         self.roles = PipelineRoles(
@@ -39,5 +41,7 @@ class CicdStack(RegionalStack):
             resource_types=resource_types,
             alerts_topic_arn=read(self, Link.ALERTS_TOPIC_ARN),
             alerts_key_arn=read(self, Link.AUDIT_KEY_ARN),
+            configuration_key_arn=read(self, Link.LIFECYCLE_KEY_ARN),
             deploy_regions=(dr,) if dr else (),
+            identity_stack=identity_stack,
         )

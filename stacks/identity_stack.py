@@ -51,6 +51,15 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def identity_resource_types(app_config: AppConfig) -> tuple[str, ...]:
+    """The resource types this stack creates for `app_config` (the home region's pipeline reader
+    needs their read permissions; a test checks the list against the synthesized stack)."""
+    saml = app_config.access.identity_source is IdentitySource.SAML
+    return (("AWS::IAM::SAMLProvider",) if saml else ("AWS::SSO::PermissionSet",)) + (
+        ("AWS::IAM::OIDCProvider",) if app_config.delivery is not None else ()
+    )
+
+
 class IdentityStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, app_config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)

@@ -19,6 +19,7 @@ from stacks.data_stack import DataStack
 from stacks.detection_stack import DetectionStack
 from stacks.dr_vault_stack import DrVaultStack
 from stacks.edge_stack import EdgeStack
+from stacks.identity_stack import identity_resource_types
 from stacks.keys_stack import KeysStack
 from stacks.lifecycle_stack import LifecycleStack
 from stacks.migrations_stack import MigrationsStack
@@ -131,19 +132,19 @@ def add_region(scope: Construct, app_config: AppConfig, region_config: RegionCon
         dr_vault=dr_vault,
     )
     if app_config.delivery is not None:
-        # The reader must read every resource type of the region's stacks for drift detection.
-        types = {
-            c.cfn_resource_type
-            for s in stacks.all()
-            if s.region == region_config.name
-            for c in s.node.find_all()
-            if isinstance(c, CfnResource)
-        }
+        # The reader must read every resource type of the stacks the region's job deploys for drift
+        # detection: the region's (the DR vault's included) and, in the home region, the identity
+        # stack's, which app.py builds after the regions (its types follow from [access] and [delivery]).
+        types = {c.cfn_resource_type for s in stacks.all() for c in s.node.find_all() if isinstance(c, CfnResource)}
+        home = region_config.name == app_config.access.home_region
+        if home:
+            types |= set(identity_resource_types(app_config))
         cicd = CicdStack(
             scope,
             stack_name(region_config.name, CICD_PART),
             delivery=app_config.delivery,
             resource_types=sorted(types),
+            identity_stack=home,
             **kw(CICD_PART, "deploy pipeline roles, GitHub OIDC"),
         )
         cicd.add_stack_dependency(audit)  # the alerts topic and its key, through SSM links

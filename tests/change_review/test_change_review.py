@@ -57,8 +57,8 @@ def test_the_same_assembly_has_no_changes(assembly: Assembly) -> None:
 
 
 def test_a_renamed_database_construct_is_a_blocked_replacement(assembly: Assembly, renamed_database: Path) -> None:
-    base = load_assembly(assembly.outdir, regions=[REGION])
-    head = load_assembly(renamed_database, regions=[REGION])
+    base = load_assembly(assembly.outdir, region=REGION)
+    head = load_assembly(renamed_database, region=REGION)
     diffs = diff_assemblies(base, head)
     clusters = [c for d in diffs for c in d.resources if c.type == "AWS::RDS::DBCluster"]
     assert len(clusters) == 1
@@ -84,16 +84,21 @@ def test_a_renamed_database_construct_is_a_blocked_replacement(assembly: Assembl
 def test_the_command_fails_the_rename_and_passes_it_with_the_trailer(
     assembly: Assembly, renamed_database: Path, tmp_path: Path
 ) -> None:
+    """The two data-holding resources under the renamed construct, by the logical IDs the snapshot
+    pins: the cluster and its PostgreSQL log group."""
     args = ["--base", str(assembly.outdir), "--head", str(renamed_database), "--region", REGION]
     assert main([*args, "--out-dir", str(tmp_path / "a")]) == 1
     review = json.loads((tmp_path / "a" / f"change-review-{REGION}.json").read_text())
-    blocked = [b for b in review["blocked"] if b["type"] == "AWS::RDS::DBCluster"]
-    assert len(blocked) == 1 and blocked[0]["kind"] == "replace"
+    blocked = sorted((b["address"], b["type"], b["kind"]) for b in review["blocked"])
+    assert [(a.split("/")[1][: len("AuroraV2Cluster")], t, k) for a, t, k in blocked] == [
+        ("AuroraV2Cluster", "AWS::RDS::DBCluster", "replace"),
+        ("AuroraV2Postgre", "AWS::Logs::LogGroup", "replace"),
+    ]
     commits = tmp_path / "commits.txt"
     commits.write_text(
-        "\n".join(
-            f"Stateful-Change: {b['kind']} {b['address']}: rehearsed in the restore drill" for b in review["blocked"]
-        )
+        "Move the database construct\n\n"
+        f"Stateful-Change: replace {DATA}/AuroraClusterD4EFE71C: restored from a snapshot taken first\n"
+        f"Stateful-Change: replace {DATA}/AuroraPostgresqlLogs56104C52: its year of logs exported first\n"
     )
     assert main([*args, "--out-dir", str(tmp_path / "b"), "--commits", str(commits)]) == 0
     assert "STATEFUL SAFETY" not in (tmp_path / "b" / f"change-review-{REGION}.md").read_text()
@@ -235,8 +240,8 @@ def stricter_tls_and_subprocessor(app_config: AppConfig, tmp_path_factory: pytes
 def test_a_synthesized_listener_and_egress_change_is_security_relevant_and_replaces_no_data(
     assembly: Assembly, stricter_tls_and_subprocessor: Path
 ) -> None:
-    base = load_assembly(assembly.outdir, regions=[REGION])
-    head = load_assembly(stricter_tls_and_subprocessor, regions=[REGION])
+    base = load_assembly(assembly.outdir, region=REGION)
+    head = load_assembly(stricter_tls_and_subprocessor, region=REGION)
     diffs = diff_assemblies(base, head)
     changes = [c for d in diffs for c in d.resources]
     listeners = [c for c in changes if c.type == "AWS::ElasticLoadBalancingV2::Listener" and c.action is Action.MODIFY]
@@ -268,36 +273,71 @@ def test_the_approved_plan_digest_refuses_other_changes(
     assert main([*args, "--head", str(renamed_database), "--expect-digest", approved, "--commits", str(commits)]) == 1
 
 
-def test_the_deployed_templates_are_read_with_getTemplate_and_a_missing_stack_is_new() -> None:
-    """CloudFormation's real API shapes (botocore's Stubber validates the request and response):
-    TemplateStage=Original is what was submitted, the same form as cdk.out."""
+def _stubbed_cloudformation(region: str) -> tuple[Any, Any]:
     import boto3
     from botocore.stub import Stubber
 
+    client = boto3.client("cloudformation", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+def test_the_deployed_templates_are_read_with_getTemplate_and_a_missing_stack_is_new() -> None:
+    """CloudFormation's real API shapes (botocore's Stubber validates the request and response):
+    TemplateStage=Original is what was submitted, the same form as cdk.out. Each stack is read in
+    its own region (the DR vault stack lives in the DR region)."""
     from change_review.assembly import deployed_templates
 
-    client = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-    stub = Stubber(client)
+    here, here_stub = _stubbed_cloudformation(REGION)
+    dr, dr_stub = _stubbed_cloudformation("eu-central-1")
     body = {"Resources": {"B": BUCKET}}
-    stub.add_response(
+    here_stub.add_response(
         "get_template",
         {"TemplateBody": json.dumps(body), "StagesAvailable": ["Original", "Processed"]},
         {"StackName": DATA, "TemplateStage": "Original"},
     )
-    stub.add_client_error(
+    dr_stub.add_client_error(
         "get_template",
         service_error_code="ValidationError",
-        service_message="Stack with id trustbase-eu-west-1-cicd does not exist",
-        expected_params={"StackName": "trustbase-eu-west-1-cicd", "TemplateStage": "Original"},
+        service_message="Stack with id trustbase-eu-west-1-dr-vault does not exist",
+        expected_params={"StackName": "trustbase-eu-west-1-dr-vault", "TemplateStage": "Original"},
     )
-    stub.add_client_error(
+    here_stub.add_client_error(
         "get_template",
         service_error_code="AccessDenied",
         service_message="not authorized to perform: cloudformation:GetTemplate",
         expected_params={"StackName": "trustbase-eu-west-1-keys", "TemplateStage": "Original"},
     )
-    with stub:
-        found = deployed_templates(client, [DATA, "trustbase-eu-west-1-cicd"], REGION)
+    clients = {REGION: here, "eu-central-1": dr}
+    wanted = [_stack({}, DATA), StackTemplate("trustbase-eu-west-1-dr-vault", "eu-central-1", {})]
+    with here_stub, dr_stub:
+        found = deployed_templates(clients.__getitem__, wanted)
         assert list(found) == [DATA] and found[DATA].resources == body["Resources"]
-        with pytest.raises(client.exceptions.ClientError, match="AccessDenied"):
-            deployed_templates(client, ["trustbase-eu-west-1-keys"], REGION)  # never read as "not deployed"
+        with pytest.raises(here.exceptions.ClientError, match="AccessDenied"):  # never read as "not deployed"
+            deployed_templates(clients.__getitem__, [_stack({}, "trustbase-eu-west-1-keys")])
+
+
+def test_the_home_regions_job_reviews_the_identity_stack_too(assembly: Assembly, tmp_path: Path) -> None:
+    """us-east-1 is Identity Center's home region in the shipped config: its deploy job deploys
+    trustbase-identity as well, so the plan reads it; eu-west-1's job does not."""
+    us = list(load_assembly(assembly.outdir, region="us-east-1"))  # the order they are read in
+    assert "trustbase-identity" in us and "trustbase-organization" not in us
+    assert set(us) - {"trustbase-identity"} == {
+        f"trustbase-us-east-1-{p}"
+        for p in ("keys", "network", "data", "migrations", "edge", "audit", "detection", "lifecycle", "cicd")
+    }
+    assert "trustbase-identity" not in load_assembly(assembly.outdir, region=REGION)
+    client, stub = _stubbed_cloudformation("us-east-1")
+    for name in us:  # every stack deployed as synthesized: nothing changes
+        stub.add_response(
+            "get_template",
+            {"TemplateBody": json.dumps(assembly.template(name))},
+            {"StackName": name, "TemplateStage": "Original"},
+        )
+    with stub:
+        status = main(
+            ["--deployed", "--region", "us-east-1", "--head", str(assembly.outdir), "--out-dir", str(tmp_path)],
+            client_for=lambda region: client,
+        )
+    assert status == 0
+    review = json.loads((tmp_path / "change-review-us-east-1.json").read_text())
+    assert review["summary"]["stacks_changed"] == 0 and len(review["stacks"]) == 10

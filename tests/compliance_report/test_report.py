@@ -367,6 +367,23 @@ def test_every_proof_names_a_test_that_exists() -> None:
             False,
         ),
         ({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::1:root"}}, False),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": [
+                            "repo:o/r:environment:trustbase-eu-west-1",
+                            "repo:o/fork:ref:refs/heads/main",
+                        ],
+                    }
+                },
+            },
+            False,
+        ),
     ],
 )
 def test_the_pipeline_trust_predicate(statement: dict[str, Any], ok: bool) -> None:

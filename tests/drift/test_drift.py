@@ -11,6 +11,7 @@ verify can see it) is in tests/local_aws/test_local_deploy.py.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ import boto3
 from botocore.stub import ANY, Stubber
 
 import drift
-from drift.__main__ import run
+from config import AppConfig
+from drift.__main__ import run, targets
 from verify.report import FAIL, PASS, Report, Row
 
 REGION = "eu-west-1"
@@ -47,8 +49,11 @@ class StubbedSession:
         return self.clients[service]
 
 
-def _in_sync(stub: Stubber, stack: str) -> None:
+def _started(stub: Stubber, stack: str) -> None:
     stub.add_response("detect_stack_drift", {"StackDriftDetectionId": DETECTION}, {"StackName": stack})
+
+
+def _in_sync(stub: Stubber, stack: str) -> None:
     stub.add_response(
         "describe_stack_drift_detection_status",
         {
@@ -63,7 +68,6 @@ def _in_sync(stub: Stubber, stack: str) -> None:
 
 
 def _drifted(stub: Stubber, stack: str) -> None:
-    stub.add_response("detect_stack_drift", {"StackDriftDetectionId": DETECTION}, {"StackName": stack})
     status = {
         "StackId": f"arn:aws:cloudformation:{REGION}:123456789012:stack/{stack}/1",
         "StackDriftDetectionId": DETECTION,
@@ -141,6 +145,8 @@ def _row(status: str) -> Row:
 def test_drift_and_a_failed_check_raise_one_alert_naming_resource_and_property(tmp_path: Path) -> None:
     session = StubbedSession()
     cfn = session.stubbers["cloudformation"]
+    _started(cfn, "trustbase-eu-west-1-keys")  # every detection starts first, then each is awaited
+    _started(cfn, DATA)
     _in_sync(cfn, "trustbase-eu-west-1-keys")
     _drifted(cfn, DATA)
     session.stubbers["ssm"].add_response(
@@ -158,7 +164,7 @@ def test_drift_and_a_failed_check_raise_one_alert_naming_resource_and_property(t
         session,
         tmp_path,
         verify=lambda region, out: _report(_row(PASS), _row(FAIL)),
-        parts=("keys", "data"),
+        stacks=[("trustbase-eu-west-1-keys", REGION), (DATA, REGION)],
         sleep=lambda s: None,
     )
     for stub in session.stubbers.values():
@@ -196,10 +202,17 @@ def test_the_alert_names_every_problem_within_sns_limits() -> None:
 
 def test_a_clean_region_publishes_nothing(tmp_path: Path) -> None:
     session = StubbedSession()
+    _started(session.stubbers["cloudformation"], "trustbase-eu-west-1-keys")
     _in_sync(session.stubbers["cloudformation"], "trustbase-eu-west-1-keys")
     for stub in session.stubbers.values():
         stub.activate()  # an unexpected SSM or SNS call would raise StubResponseError
-    report = run(REGION, session, tmp_path, verify=lambda r, o: _report(_row(PASS)), parts=("keys",))
+    report = run(
+        REGION,
+        session,
+        tmp_path,
+        verify=lambda r, o: _report(_row(PASS)),
+        stacks=[("trustbase-eu-west-1-keys", REGION)],
+    )
     assert report.problems == [] and report.alert_message_id == ""
 
 
@@ -213,7 +226,14 @@ def test_a_failed_detection_and_a_missing_stack_are_problems(tmp_path: Path) -> 
         expected_params={"StackName": "trustbase-eu-west-1-cicd"},
     )
     cfn.activate()
-    report = run(REGION, session, tmp_path, verify=lambda r, o: _report(), parts=("cicd",), send_alert=False)
+    report = run(
+        REGION,
+        session,
+        tmp_path,
+        verify=lambda r, o: _report(),
+        stacks=[("trustbase-eu-west-1-cicd", REGION)],
+        send_alert=False,
+    )
     assert report.stacks[0].status == "NOT_DEPLOYED"
     assert report.problems == [
         "trustbase-eu-west-1-cicd: drift not checked (NOT_DEPLOYED): the stack does not exist in this region"
@@ -235,5 +255,109 @@ def test_a_detection_that_never_ends_is_reported_not_awaited_forever() -> None:
         {"StackDriftDetectionId": DETECTION},
     )
     stub.activate()
-    result = drift.detect_stack(session.clients["cloudformation"], DATA, timeout=0.0, sleep=lambda s: None)
-    assert result.status == "DETECTION_FAILED" and "still running" in result.detail
+    (result,) = drift.detect_stacks(
+        lambda region: session.clients["cloudformation"], [(DATA, REGION)], timeout=0.0, sleep=lambda s: None
+    )
+    assert result.status == "DETECTION_FAILED" and "still running at the deadline" in result.detail
+
+
+def test_a_failed_detection_still_reports_what_it_checked_across_pages(tmp_path: Path) -> None:
+    """DETECTION_FAILED (e.g. one resource could not be read) still lists the drifted resources, over
+    every page of DescribeStackResourceDrifts (NextToken)."""
+    session = StubbedSession()
+    stub = session.stubbers["cloudformation"]
+    stub.add_response("detect_stack_drift", {"StackDriftDetectionId": DETECTION}, {"StackName": DATA})
+    stub.add_response(
+        "describe_stack_drift_detection_status",
+        {
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/x/1",
+            "StackDriftDetectionId": DETECTION,
+            "StackDriftStatus": "DRIFTED",
+            "DetectionStatus": "DETECTION_FAILED",
+            "DetectionStatusReason": "Failed to detect drift on resources [AuroraCluster]",
+            "Timestamp": "2026-11-29T03:00:00Z",
+        },
+        {"StackDriftDetectionId": DETECTION},
+    )
+    page = {
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/x/1",
+        "ResourceType": "AWS::EC2::SecurityGroup",
+        "StackResourceDriftStatus": "MODIFIED",
+        "Timestamp": "2026-11-29T03:00:05Z",
+        "PropertyDifferences": [
+            {
+                "PropertyPath": "/SecurityGroupIngress/1",
+                "ExpectedValue": "null",
+                "ActualValue": '{"CidrIp":"0.0.0.0/0"}',
+                "DifferenceType": "ADD",
+            }
+        ],
+    }
+    filters = ["MODIFIED", "DELETED"]
+    stub.add_response(
+        "describe_stack_resource_drifts",
+        {"StackResourceDrifts": [{**page, "LogicalResourceId": "AppSg"}], "NextToken": "page-2"},
+        {"StackName": DATA, "StackResourceDriftStatusFilters": filters},
+    )
+    stub.add_response(
+        "describe_stack_resource_drifts",
+        {"StackResourceDrifts": [{**page, "LogicalResourceId": "AlbSg"}]},
+        {"StackName": DATA, "StackResourceDriftStatusFilters": filters, "NextToken": "page-2"},
+    )
+    stub.activate()
+    report = run(REGION, session, tmp_path, verify=lambda r, o: _report(), stacks=[(DATA, REGION)], send_alert=False)
+    stub.assert_no_pending_responses()
+    assert report.stacks[0].status == "DETECTION_FAILED"
+    assert [r.logical_id for r in report.stacks[0].drifted] == ["AppSg", "AlbSg"]
+    problems = report.problems
+    assert problems[0] == (
+        "trustbase-eu-west-1-data: drift not checked (DETECTION_FAILED): Failed to detect drift on resources [AuroraCluster]"
+    )
+    assert "trustbase-eu-west-1-data/AlbSg (AWS::EC2::SecurityGroup, ): /SecurityGroupIngress/1 ADD" in problems[2]
+
+
+def test_a_stack_that_cannot_be_checked_and_a_verify_that_cannot_run_are_alerted(tmp_path: Path) -> None:
+    session = StubbedSession()
+    cfn = session.stubbers["cloudformation"]
+    cfn.add_client_error(
+        "detect_stack_drift",
+        service_error_code="AccessDenied",
+        service_message="not authorized to perform: cloudformation:DetectStackDrift",
+        expected_params={"StackName": DATA},
+    )
+    session.stubbers["ssm"].add_response(
+        "get_parameter",
+        {"Parameter": {"Name": "/trustbase/audit/alerts-topic-arn", "Type": "String", "Value": TOPIC}},
+        {"Name": "/trustbase/audit/alerts-topic-arn"},
+    )
+    session.stubbers["sns"].add_response(
+        "publish", {"MessageId": "m-2"}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY}
+    )
+    for stub in session.stubbers.values():
+        stub.activate()
+
+    def broken_verify(region: str, out: Path) -> Report:
+        raise RuntimeError("throttled")
+
+    report = run(REGION, session, tmp_path, verify=broken_verify, stacks=[(DATA, REGION)])
+    assert report.problems == [
+        "trustbase-eu-west-1-data: drift not checked (DETECTION_FAILED): drift detection could not start: "
+        "An error occurred (AccessDenied) when calling the DetectStackDrift operation: not authorized to perform: "
+        "cloudformation:DetectStackDrift",
+        "verify FAIL: verify could not run: RuntimeError: throttled",
+    ]
+    assert report.alert_message_id == "m-2"
+
+
+def test_the_job_checks_every_stack_its_region_deploys(app_config: AppConfig) -> None:
+    """The region's stacks, and trustbase-identity in Identity Center's home region (us-east-1 in the
+    shipped config), each in the region where it lives."""
+    parts = ["keys", "network", "data", "migrations", "edge", "audit", "detection", "lifecycle", "cicd"]
+    assert targets(app_config, "eu-west-1") == [(f"trustbase-eu-west-1-{p}", "eu-west-1") for p in parts]
+    assert targets(app_config, "us-east-1")[-1] == ("trustbase-identity", "us-east-1")
+    rc = replace(
+        app_config.region("eu-west-1"),
+        backup=replace(app_config.region("eu-west-1").backup, dr_copy_region="eu-central-1"),
+    )
+    with_dr = replace(app_config, regions=(rc,))
+    assert ("trustbase-eu-west-1-dr-vault", "eu-central-1") in targets(with_dr, "eu-west-1")

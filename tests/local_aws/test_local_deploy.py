@@ -530,6 +530,7 @@ def test_drift_job_on_the_emulator_with_a_planted_manual_change(deployed: Deploy
     reaches the region's alerts topic (read back through an SQS subscription on the emulator)."""
     from contract import CICD_PART, STACK_PARTS, Link
     from drift.__main__ import run as drift_run
+    from drift.__main__ import targets
 
     aws = LocalAws(deployed.endpoint, REGION)
     ssm, s3, sqs, sns = aws.client("ssm"), aws.client("s3"), aws.client("sqs"), aws.client("sns")
@@ -545,6 +546,7 @@ def test_drift_job_on_the_emulator_with_a_planted_manual_change(deployed: Deploy
             aws.session,
             tmp_path,
             verify=lambda region, out: verify_local(deployed.endpoint, deployed.deployment, out),
+            stacks=targets(deployed.assembly.config, REGION),
             endpoint_url=deployed.endpoint,
         )
     finally:

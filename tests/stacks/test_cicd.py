@@ -7,6 +7,7 @@ names with the default qualifier hnb659fds)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 
 import posture_checks as pc
 from config import AppConfig
+from posture_checks.predicates import as_list
 from tests.conftest import Assembly
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,16 +28,20 @@ ENVIRONMENT_SUB = "repo:example-org/trustbase:environment:trustbase-eu-west-1"
 BRANCH_SUB = "repo:example-org/trustbase:ref:refs/heads/main"
 
 
-def _roles(assembly: Assembly) -> dict[str, dict[str, Any]]:
-    template = assembly.template(CICD)
+def _roles(assembly: Assembly, stack: str = CICD) -> dict[str, dict[str, Any]]:
+    template = assembly.template(stack)
     return {r["Properties"]["RoleName"]: r for r in pc.resources(template, "AWS::IAM::Role").values()}
 
 
-def _policy_of(assembly: Assembly, role: dict[str, Any]) -> dict[str, Any]:
-    template = assembly.template(CICD)
-    (ref,) = role["Properties"]["ManagedPolicyArns"]
-    policy: dict[str, Any] = template["Resources"][ref["Ref"]]["Properties"]["PolicyDocument"]
-    return policy
+def _policy_of(assembly: Assembly, role: dict[str, Any], stack: str = CICD) -> dict[str, Any]:
+    """The statements of all the role's managed policies, as one document."""
+    template = assembly.template(stack)
+    statements = [
+        st
+        for ref in role["Properties"]["ManagedPolicyArns"]
+        for st in template["Resources"][ref["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    return {"Statement": statements}
 
 
 def _actions(document: dict[str, Any]) -> set[str]:
@@ -97,7 +103,7 @@ def test_the_deployer_may_only_assume_the_regions_cdk_bootstrap_roles_and_read_t
     assert _actions(document) == {"sts:AssumeRole", "cloudformation:DescribeStacks", "cloudformation:GetTemplate"}
 
 
-def test_the_reader_reads_for_verify_and_drift_and_never_data(assembly: Assembly) -> None:
+def test_the_reader_reads_for_verify_and_drift_and_no_object_or_secret_contents(assembly: Assembly) -> None:
     document = _policy_of(assembly, _roles(assembly)["trustbase-eu-west-1-reader"])
     actions = _actions(document)
     for needed in (
@@ -117,29 +123,62 @@ def test_the_reader_reads_for_verify_and_drift_and_never_data(assembly: Assembly
         assert never not in actions, never
     assert not [a for a in actions if "*" in a]  # no wildcard actions
     decrypt = [s for s in document["Statement"] if "kms:Decrypt" in s["Action"]]
-    assert [s["Condition"] for s in decrypt] == [{"StringEquals": {"kms:ViaService": "sns.eu-west-1.amazonaws.com"}}]
+    assert sorted(json.dumps(s["Condition"]) for s in decrypt) == [
+        '{"StringEquals": {"kms:ViaService": "sns.eu-west-1.amazonaws.com"}}',
+        '{"StringEquals": {"kms:ViaService": ["lambda.eu-west-1.amazonaws.com", "states.eu-west-1.amazonaws.com"]}}',
+    ]
 
 
-def test_the_reader_can_read_every_resource_type_of_the_region_for_drift_detection(assembly: Assembly) -> None:
-    """CloudFormation reads each resource with the caller's permissions: for every type in the
-    region's stacks, the read permissions its resource schema lists (AWS's data, shipped by
-    cfn-lint) are granted, except data reads and non-read verbs, which no type here needs."""
+# The read-handler permissions the reader does not get, on purpose: none of them reads anything.
+# WAF's association handler lists every service a web ACL can be attached to, with their writes;
+# an EventBridge rule's handler lists iam:PassRole (a write); vpc-lattice's action is not in IAM.
+NOT_GRANTED = {
+    "AWS::EC2::VPCEndpoint": ["vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation"],
+    "AWS::Events::Rule": ["iam:PassRole"],
+    "AWS::WAFv2::WebACLAssociation": [
+        "apigateway:SetWebACL",
+        "apprunner:AssociateWebAcl",
+        "apprunner:DisassociateWebAcl",
+        "appsync:AssociateWebACL",
+        "appsync:DisassociateWebACL",
+        "appsync:SetWebACL",
+        "bedrock-agentcore:GatewayAssociateWebACL",
+        "bedrock-agentcore:GatewayDisassociateWebACL",
+        "bedrock-agentcore:GatewayGetWebACLForResource",
+        "cognito-idp:AssociateWebACL",
+        "cognito-idp:DisassociateWebACL",
+        "ec2:AssociateVerifiedAccessInstanceWebAcl",
+        "ec2:DisassociateVerifiedAccessInstanceWebAcl",
+        "elasticloadbalancing:CreateWebACLAssociation",
+        "elasticloadbalancing:DeleteWebACLAssociation",
+        "elasticloadbalancing:SetWebACL",
+        "wafv2:AssociateWebACL",
+        "wafv2:DisassociateWebACL",
+    ],
+}
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1"])
+def test_the_reader_can_read_every_resource_type_its_job_deploys(assembly: Assembly, region: str) -> None:
+    """CloudFormation reads each resource with the caller's permissions: every permission of every
+    type's read handler (CloudFormation's resource schemas, shipped by cfn-lint: AWS's data, not
+    ours) is granted but the literal list above, for the region's stacks and, in the home region
+    us-east-1, trustbase-identity."""
+    from change_review.assembly import load_assembly
     from change_review.schema import read_permissions
 
-    actions = {a.lower() for a in _actions(_policy_of(assembly, _roles(assembly)["trustbase-eu-west-1-reader"]))}
-    missing: dict[str, list[str]] = {}
-    for name in assembly.stack_names:
-        if not name.startswith("trustbase-eu-west-1-"):
-            continue
-        for resource in assembly.template(name)["Resources"].values():
-            for action in read_permissions(resource["Type"], REGION) or ():
-                verb = action.split(":", 1)[1]
-                if verb.startswith(("Describe", "Get", "List")) and action.lower() not in actions:
-                    missing.setdefault(resource["Type"], []).append(action)
-    # Left out on purpose: kms:Decrypt outside SNS (a data read), and a permission IAM does not have.
-    assert {t: sorted(set(a)) for t, a in missing.items()} == {
-        "AWS::EC2::VPCEndpoint": ["vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation"],
-    }
+    stack = f"trustbase-{region}-cicd"
+    document = _policy_of(assembly, _roles(assembly, stack)[f"trustbase-{region}-reader"], stack)
+    granted = {a.lower() for a in _actions(document)}
+    stacks = load_assembly(assembly.outdir, region=region)
+    assert ("trustbase-identity" in stacks) is (region == "us-east-1")
+    missing: dict[str, set[str]] = {}
+    for template in stacks.values():
+        for resource in template.resources.values():
+            for action in read_permissions(resource["Type"], region) or ():
+                if action.lower() not in granted:
+                    missing.setdefault(resource["Type"], set()).add(action)
+    assert {t: sorted(a) for t, a in missing.items()} == NOT_GRANTED
 
 
 def test_both_roles_carry_the_pipeline_boundary_which_admits_exactly_their_actions(assembly: Assembly) -> None:
@@ -199,3 +238,20 @@ def test_delivery_errors_name_the_field_and_the_fix(field: str) -> None:
         load_config(raw, account="123456789012")
     (line,) = [p for p in err.value.problems if f"field '{field}'" in p]
     assert line.startswith(f"delivery: field '{field}': {wrong[field]!r} is not") and "Fix: " in line
+
+
+def test_the_home_regions_roles_also_cover_the_identity_stack(assembly: Assembly) -> None:
+    """us-east-1 is [access] home_region: its job deploys and checks trustbase-identity."""
+    stack = "trustbase-us-east-1-cicd"
+    identity = "arn:aws:cloudformation:us-east-1:123456789012:stack/trustbase-identity/*"
+    for role in ("trustbase-us-east-1-deployer", "trustbase-us-east-1-reader"):
+        document = _policy_of(assembly, _roles(assembly, stack)[role], stack)
+        resources = [r for st in document["Statement"] for r in as_list(st["Resource"])]
+        assert identity in resources, role
+    eu = [
+        r
+        for role in ("trustbase-eu-west-1-deployer", "trustbase-eu-west-1-reader")
+        for st in _policy_of(assembly, _roles(assembly)[role])["Statement"]
+        for r in as_list(st["Resource"])
+    ]
+    assert not [r for r in eu if "trustbase-identity" in str(r)]
