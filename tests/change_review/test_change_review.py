@@ -341,3 +341,71 @@ def test_the_home_regions_job_reviews_the_identity_stack_too(assembly: Assembly,
     assert status == 0
     review = json.loads((tmp_path / "change-review-us-east-1.json").read_text())
     assert review["summary"]["stacks_changed"] == 0 and len(review["stacks"]) == 10
+
+
+def test_stateful_changes_the_first_review_missed() -> None:
+    """A bucket turned into another type is a bucket lost; a new Condition can delete it; an
+    unrelated new bucket is not a rename of a deleted one."""
+    queue = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    conditional = {**BUCKET, "Condition": "InEurope"}
+    other = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {"BucketName": "z", "VersioningConfiguration": {"Status": "Enabled"}},
+    }
+    diffs = (
+        diff_stack(
+            _stack(
+                {"Typed": BUCKET, "Cond": BUCKET, "Old": {**BUCKET, "Properties": {"BucketName": "a", "Tags": [1]}}}
+            ),
+            _stack({"Typed": queue, "Cond": conditional, "New": other}),
+        ),
+    )
+    verdict = stateful.check(diffs, [])
+    assert sorted((c.logical_id, k) for c, k in verdict.blocked) == [
+        ("Cond", "delete"),
+        ("Old", "delete"),
+        ("Typed", "removal-policy"),  # a topic has no Retain
+        ("Typed", "replace"),
+    ]
+    assert not [c for c in diffs[0].resources if c.action is Action.RENAME]
+
+
+def test_widening_counts_what_cdk_asks_about_and_removed_denials() -> None:
+    role: dict[str, Any] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"ManagedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]},
+    }
+    admin = copy.deepcopy(role)
+    admin["Properties"]["ManagedPolicyArns"].append("arn:aws:iam::aws:policy/AdministratorAccess")
+    tls_only: dict[str, Any] = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": "arn:b",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ]
+            }
+        },
+    }
+    opened = copy.deepcopy(tls_only)
+    opened["Properties"]["PolicyDocument"]["Statement"] = []
+    permission = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {"Action": "lambda:InvokeFunction", "Principal": "*", "FunctionName": "f"},
+    }
+    changes = {
+        c.logical_id: c
+        for c in diff_stack(
+            _stack({"R": role, "P": tls_only}), _stack({"R": admin, "P": opened, "L": permission})
+        ).resources
+    }
+    assert security.broadening(changes["R"]) == ('managed policy "arn:aws:iam::aws:policy/AdministratorAccess"',)
+    assert security.broadening(changes["P"])[0].startswith("denial removed ")
+    assert security.broadening(changes["L"])[0].startswith("lambda permission ")
+    assert security.categories(changes["L"]) == ("resource-policy",)
