@@ -1,7 +1,8 @@
 """python -m config [--config regions.toml] regions|home-region|check
 
-For the workflows: `regions` prints the configured regions as a JSON list (the deploy and drift
-matrices, in config order, so the identity home region can come first); `home-region` prints
+For the workflows: `regions` prints the configured regions as a JSON list for the deploy and drift
+matrices: Identity Center's home region first (its job deploys trustbase-identity, whose OIDC
+provider every region's pipeline roles trust), then the others in config order; `home-region` prints
 [access] home_region; `check` validates the config. A config error is printed with its fix and
 exits 2, before any job starts.
 """
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc}\n(config file: {args.config})", file=sys.stderr)
         return 2
     if args.what == "regions":
-        print(json.dumps([r.name for r in config.regions]))
+        home = config.access.home_region
+        names = [r.name for r in config.regions]
+        print(json.dumps([n for n in names if n == home] + [n for n in names if n != home]))
     elif args.what == "home-region":
         print(config.access.home_region)
     else:

@@ -91,3 +91,68 @@ def test_pull_requests_get_no_write_token_and_the_comment_job_checks_the_artifac
     script = job["steps"][-1]["run"]
     assert "*[!0-9]*" in script and "head.sha" in script  # a number, whose pull request is the reviewed commit
     assert not [s for s in job["steps"] if "actions/checkout" in s.get("uses", "")]  # runs nothing of the PR
+
+
+def test_the_deploy_workflow_runs_on_the_configured_deploy_branch_home_region_first() -> None:
+    from config import load_config_file
+
+    config = load_config_file()
+    assert config.delivery is not None
+    deploy = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())
+    assert deploy[True]["push"]["branches"] == [config.delivery.deploy_branch]
+    regions = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-m", "config", "regions"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert regions.stdout.strip() == '["us-east-1", "eu-west-1", "ap-southeast-2"]'  # us-east-1: the home region
+
+
+FAKE_GH = """#!/bin/sh
+# a stand-in for the GitHub CLI: the environment's deployments, newest first, and their statuses
+case "$*" in
+  *"deployments?environment=trustbase-eu-west-1"*) printf '%s\\n' "13 $NEWEST" "12 $MIDDLE" "11 $OLDEST" ;;
+  *"deployments?environment="*) ;;
+  *deployments/13/statuses*) echo failure ;;
+  *deployments/12/statuses*) echo success ;;
+  *deployments/11/statuses*) echo success ;;
+  *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+"""
+
+
+def test_the_trailers_start_after_the_last_successful_deploy(tmp_path: Path) -> None:
+    """A failed deploy (13) leaves its trailers in the next range; the range starts at the newest
+    successful one (12); an environment never deployed counts every commit."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "HOME": str(tmp_path),
+    }
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x", "GITHUB_REPOSITORY": "example-org/trustbase"}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    shas = []
+    for n in ("one", "two", "three", "four"):
+        git("commit", "-q", "--allow-empty", "-m", f"commit {n}")
+        shas.append(git("rev-parse", "HEAD").strip())
+    env |= {"OLDEST": shas[0], "MIDDLE": shas[1], "NEWEST": shas[2]}
+    gh = tmp_path / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(0o755)
+    script = str(ROOT / "scripts" / "deployed-range.sh")
+
+    def messages(environment: str) -> list[str]:
+        out = subprocess.run([script, environment], cwd=repo, env=env, capture_output=True, text=True, check=True)
+        return [line for line in out.stdout.splitlines() if line]
+
+    assert messages("trustbase-eu-west-1") == ["commit four", "commit three"]
+    assert messages("trustbase-us-east-1") == ["commit four", "commit three", "commit two", "commit one"]
