@@ -17,12 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import posture_checks as pc
+from compliance_report import pipeline
 from config.jurisdictions import AWS_REGIONS
-from contract import IDENTITY_STACK, ORGANIZATION_STACK
+from contract import CICD_PART, IDENTITY_STACK, ORGANIZATION_STACK, stack_name
 from posture_checks import predicates
 from verify.report import Report as VerifyReport
 
 CONTROLS_FILE = Path(__file__).with_name("controls.toml")
+# Change management (SOC 2 CC8.1, ISO 27001 A.8.32): judged on the workflows and the region's
+# pipeline roles (compliance_report/pipeline.py).
+PIPELINE_CHECKS: dict[str, Any] = {
+    "deploy-pipeline": pipeline.deploy_pipeline,
+    "change-review": lambda roles, region: pipeline.change_review(),
+    "drift-detection": pipeline.drift_detection,
+}
+PIPELINE_FILES = {"deploy-pipeline": "deploy.yml", "change-review": "change-review.yml", "drift-detection": "drift.yml"}
 PASS, FAIL, PARTIAL = "PASS", "FAIL", "PARTIAL"
 
 
@@ -179,6 +188,12 @@ def evaluate_evidence(assembly: Assembly, region: str, e: dict[str, Any]) -> Evi
         ]
         stacks = sorted(regional)
         return EvidenceResult(region, _describe(e), e["proof"], stacks, FAIL if problems else PASS, "; ".join(problems))
+    if e.get("check") in PIPELINE_CHECKS:
+        cicd = stack_name(region, CICD_PART)
+        roles = {k: v for k, v in assembly.resources(region, "AWS::IAM::Role").items() if k.startswith(f"{cicd}/")}
+        problems = PIPELINE_CHECKS[e["check"]](roles, region)
+        where = [cicd, f".github/workflows/{PIPELINE_FILES[e['check']]}"]
+        return EvidenceResult(region, _describe(e), e["proof"], where, FAIL if problems else PASS, "; ".join(problems))
     if e.get("check") == "egress":
         stacks = sorted(s for s, r in assembly.stacks.items() if r == region and s.endswith("-network"))
         problems = []

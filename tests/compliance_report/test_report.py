@@ -390,3 +390,29 @@ def test_the_pipeline_trust_predicate(statement: dict[str, Any], ok: bool) -> No
     from posture_checks.predicates import only_github_oidc
 
     assert (only_github_oidc([statement]) == []) is ok
+
+
+def test_a_deploy_job_without_its_environment_fails_change_management(
+    assembly: Assembly, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evidence is the pipeline's definition: a deploy job that no longer names the region's
+    environment (so nobody approves) fails SOC 2 CC8.1 and ISO 27001 A.8.32."""
+    import shutil
+
+    import yaml
+
+    from compliance_report import pipeline
+
+    root = Path(__file__).resolve().parents[2]
+    workflows = tmp_path / "workflows"
+    shutil.copytree(root / ".github" / "workflows", workflows)
+    deploy = yaml.safe_load((workflows / "deploy.yml").read_text())
+    assert pipeline.deploy_pipeline({}, "eu-west-1", workflows) == ["no role trustbase-eu-west-1-deployer"]
+    del deploy["jobs"]["deploy"]["environment"]
+    (workflows / "deploy.yml").write_text(yaml.safe_dump(deploy))
+    monkeypatch.setattr(pipeline, "WORKFLOWS", workflows)
+    report = build(assembly.outdir)
+    failed = {c.id for c in report.controls if c.status == FAIL}
+    assert failed == {"SOC2-CC8.1", "ISO27001-A.8.32"}
+    details = [e.detail for c in report.controls if c.id == "SOC2-CC8.1" for e in c.evidence if e.status == FAIL]
+    assert details and all("does not name the region's environment" in d for d in details)
