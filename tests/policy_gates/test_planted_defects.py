@@ -457,14 +457,14 @@ def test_a_fixed_name_resource_that_survives_a_failed_first_deploy(copy: Copy) -
 
 def test_a_managed_policy_over_iams_size_quota(copy: Copy) -> None:
     """IAM quotas: a managed policy holds at most 6,144 characters (white space not counted). The
-    pipeline reader's policy, with 60 more read actions of 40 characters, no longer fits."""
+    pipeline reader's policy, with 120 more read actions of 40 characters, no longer fits."""
 
     def plant(template: Template) -> None:
         policy = _first(template, "AWS::IAM::ManagedPolicy", "PipelineReaderPolicy")
         policy["Properties"]["PolicyDocument"]["Statement"].append(
             {
                 "Effect": "Allow",
-                "Action": [f"ec2:DescribeSomethingVeryLongNumber{i:05d}" for i in range(60)],
+                "Action": [f"ec2:DescribeSomethingVeryLongNumber{i:05d}" for i in range(120)],
                 "Resource": "*",
             }
         )

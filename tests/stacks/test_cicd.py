@@ -202,7 +202,7 @@ def test_the_workflows_use_the_roles_and_environments_the_stacks_trust() -> None
     job = deploy["jobs"]["deploy"]
     assert job["environment"] == "trustbase-${{ matrix.region }}"
     assert job["strategy"]["max-parallel"] == 1 and job["strategy"]["fail-fast"] is True
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job["permissions"] == {"contents": "read", "deployments": "read", "id-token": "write"}
     roles = [s["with"]["role-to-assume"] for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
     assert roles == [
         "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/trustbase-${{ matrix.region }}-deployer",
