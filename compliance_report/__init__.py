@@ -31,7 +31,11 @@ PIPELINE_CHECKS: dict[str, Any] = {
     "change-review": lambda roles, region: pipeline.change_review(),
     "drift-detection": pipeline.drift_detection,
 }
-PIPELINE_FILES = {"deploy-pipeline": "deploy.yml", "change-review": "change-review.yml", "drift-detection": "drift.yml"}
+PIPELINE_FILES = {
+    "deploy-pipeline": "deploy.yml",
+    "change-review": "change-review-verdict.yml",
+    "drift-detection": "drift.yml",
+}
 PASS, FAIL, PARTIAL = "PASS", "FAIL", "PARTIAL"
 
 

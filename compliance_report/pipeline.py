@@ -64,12 +64,15 @@ def deploy_pipeline(roles: Mapping[str, Any], region: str, workflows: Path | Non
     jobs = workflow.get("jobs", {})
     deploy, plan = jobs.get("deploy", {}), jobs.get("plan", {})
     problems = []
-    if deploy.get("environment") != "trustbase-${{ matrix.region }}":
+    environment = deploy.get("environment")
+    if isinstance(environment, Mapping):
+        environment = environment.get("name")
+    if environment != "trustbase-${{ matrix.region }}":
         problems.append("the deploy job does not name the region's environment (its approval)")
     strategy = deploy.get("strategy", {})
     if strategy.get("max-parallel") != 1 or strategy.get("fail-fast") is not True:
         problems.append("regions are not deployed one by one, stopping at the first failure")
-    if "-m change_review --deployed" not in _runs(plan):
+    if "-m change_review --deployed" not in _runs(plan) or "plan" not in predicates.as_list(deploy.get("needs")):
         problems.append("no plan against the deployed stacks before the approval")
     if "--expect-digest" not in _runs(deploy):
         problems.append("the deploy does not check that the changes are the approved plan")
@@ -95,21 +98,31 @@ def _repository(roles: Mapping[str, Any], role_name: str) -> str:
 
 
 def change_review(workflows: Path | None = None) -> list[str]:
-    """Every pull request is reviewed with its diff, without credentials, and fails on an
-    unapproved stateful change."""
-    workflow = _workflow(workflows or WORKFLOWS, "change-review.yml")
-    if workflow is None:
-        return ["no change-review workflow (.github/workflows/change-review.yml)"]
+    """Every pull request is judged with its diff by the target branch's code, without
+    credentials for the pull request's own code, and fails on an unapproved stateful change."""
+    workflows = workflows or WORKFLOWS
+    untrusted = _workflow(workflows, "change-review.yml")
+    verdict = _workflow(workflows, "change-review-verdict.yml")
+    if untrusted is None or verdict is None:
+        return ["no change-review workflows (.github/workflows/change-review.yml and change-review-verdict.yml)"]
     problems = []
-    if "pull_request" not in (workflow.get("on") or {}):
-        problems.append("it does not run on pull requests")
-    if workflow.get("permissions") != {"contents": "read"}:
-        problems.append("it runs with more than a read-only token")
-    runs = "\n".join(_runs(job) for job in workflow.get("jobs", {}).values())
+    if "pull_request" not in (untrusted.get("on") or {}):
+        problems.append("the change is not synthesized on pull requests")
+    if untrusted.get("permissions") != {"contents": "read"}:
+        problems.append("the pull request's code runs with more than a read-only token")
+    if "workflow_run" not in (verdict.get("on") or {}):
+        problems.append("the verdict does not run apart from the pull request's code")
+    job = verdict.get("jobs", {}).get("verdict", {})
+    checkout: dict[str, Any] = next(
+        (s for s in job.get("steps", []) if "actions/checkout" in str(s.get("uses", ""))), {}
+    )
+    if (checkout.get("with") or {}).get("ref") != "${{ steps.pr.outputs.base }}":
+        problems.append("the verdict does not run the target branch's code")
+    runs = _runs(job)
     if "-m change_review --base" not in runs:
-        problems.append("it does not diff the change against the target branch")
-    if 'REVIEW_STATUS" = 1' not in runs:
-        problems.append("it does not fail on an unapproved stateful change")
+        problems.append("the verdict does not diff the change against the target branch")
+    if 'context="trustbase change review"' not in runs:
+        problems.append("the verdict sets no commit status for branch protection")
     return problems
 
 

@@ -80,17 +80,23 @@ def test_actionlint_fails_a_broken_workflow(tmp_path: Path) -> None:
 
 
 def test_pull_requests_get_no_write_token_and_the_comment_job_checks_the_artifact() -> None:
-    review = yaml.safe_load((ROOT / ".github/workflows/change-review.yml").read_text())
-    assert review["permissions"] == {"contents": "read"} and set(review[True]) == {"pull_request"}
-    assert all("permissions" not in job for job in review["jobs"].values())
-    assert "id-token" not in (ROOT / ".github/workflows/change-review.yml").read_text()  # no AWS on a PR
-    comment = yaml.safe_load((ROOT / ".github/workflows/change-review-comment.yml").read_text())
-    assert set(comment[True]) == {"workflow_run"}
-    job = comment["jobs"]["comment"]
-    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
-    script = job["steps"][-1]["run"]
-    assert "*[!0-9]*" in script and "head.sha" in script  # a number, whose pull request is the reviewed commit
-    assert not [s for s in job["steps"] if "actions/checkout" in s.get("uses", "")]  # runs nothing of the PR
+    """The pull request's code runs only in the untrusted step (read-only token, no AWS); the
+    verdict runs the target branch's code and treats the artifact as data."""
+    untrusted = yaml.safe_load((ROOT / ".github/workflows/change-review.yml").read_text())
+    assert untrusted["permissions"] == {"contents": "read"} and set(untrusted[True]) == {"pull_request"}
+    assert all("permissions" not in job for job in untrusted["jobs"].values())
+    text = (ROOT / ".github/workflows/change-review.yml").read_text()
+    assert "id-token" not in text and "-m change_review" not in text  # no AWS, and it judges nothing
+    verdict = yaml.safe_load((ROOT / ".github/workflows/change-review-verdict.yml").read_text())
+    assert verdict[True] == {"workflow_run": {"workflows": ["change review"], "types": ["completed"]}}
+    job = verdict["jobs"]["verdict"]
+    assert job["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "write", "statuses": "write"}
+    checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
+    assert checkout["with"]["ref"] == "${{ steps.pr.outputs.base }}"  # the target branch, never the pull request
+    scripts = "\n".join(str(s.get("run", "")) for s in job["steps"])
+    assert "*[!0-9]*" in scripts and "--jq .head.sha" in scripts  # a number, whose pull request is the reviewed commit
+    assert '-m change_review --base build/base.out --head "$CHANGE/cdk.out"' in scripts
+    assert 'context="trustbase change review"' in scripts
 
 
 def test_the_deploy_workflow_runs_on_the_configured_deploy_branch_home_region_first() -> None:
