@@ -13,8 +13,9 @@ construct paths) is not: changing it changes nothing deployed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -78,8 +79,13 @@ class ResourceChange:
 
     @property
     def condition_changed(self) -> bool:
-        """A new or changed Condition: when it is false, CloudFormation deletes the resource."""
-        return any(c.path[0] == "Condition" for c in self.changes) and self.action is not Action.ADD
+        """A new or changed Condition on it, or a changed definition of that condition: when it is
+        false, CloudFormation deletes the resource (removing a Condition deletes nothing)."""
+        return (
+            self.action is not Action.ADD
+            and bool((self.after or {}).get("Condition"))
+            and any(c.path[0] == "Condition" for c in self.changes)
+        )
 
     @property
     def address(self) -> str:
@@ -205,6 +211,23 @@ def _pair_renames(removed: dict[str, Mapping[str, Any]], added: dict[str, Mappin
     return pairs
 
 
+def _redefined_conditions(
+    base: StackTemplate | None, head: StackTemplate | None, other: list[PropertyChange]
+) -> dict[str, PropertyChange]:
+    """Conditions whose definition changed, directly or through a condition they use
+    ({"Condition": name}), each as the change a resource that uses it undergoes."""
+    if base is None or head is None:
+        return {}
+    old, new = base.template.get("Conditions", {}), head.template.get("Conditions", {})
+    changed = {c.path[1] for c in other if c.path[0] == "Conditions" and len(c.path) > 1}
+    grew = True
+    while grew:  # a condition that uses a changed one is changed
+        users = {n for n, d in new.items() if any(f'"Condition": "{c}"' in json.dumps(d) for c in changed)}
+        grew = bool(users - changed)
+        changed |= users
+    return {n: PropertyChange(("Condition", n), old.get(n, ABSENT), new.get(n, ABSENT)) for n in changed if n in new}
+
+
 def diff_stack(base: StackTemplate | None, head: StackTemplate | None) -> StackDiff:
     if base is None and head is None:
         raise ValueError("diff_stack needs at least one side")
@@ -244,12 +267,6 @@ def diff_stack(base: StackTemplate | None, head: StackTemplate | None) -> StackD
             )
             for logical_id, body in side.items()
         ]
-    for logical_id in sorted(set(old) & set(new)):
-        if old[logical_id] == new[logical_id]:
-            continue
-        change = _modified(ref, logical_id, old[logical_id], new[logical_id])
-        if change.changes:  # only Metadata or DependsOn differed: nothing deployed changes
-            changes.append(change)
     other: list[PropertyChange] = []
     for section in ("Parameters", "Outputs", "Conditions", "Mappings", "Rules"):
         other += value_changes(
@@ -257,6 +274,16 @@ def diff_stack(base: StackTemplate | None, head: StackTemplate | None) -> StackD
             (head.template if head else {}).get(section, {}),
             (section,),
         )
+    redefined = _redefined_conditions(base, head, other)
+    for logical_id in sorted(set(old) & set(new)):
+        condition = new[logical_id].get("Condition")
+        if old[logical_id] == new[logical_id] and condition not in redefined:
+            continue
+        change = _modified(ref, logical_id, old[logical_id], new[logical_id])
+        if condition in redefined and old[logical_id].get("Condition") == condition:
+            change = replace(change, changes=(*change.changes, redefined[condition]))
+        if change.changes:  # only Metadata or DependsOn differed: nothing deployed changes
+            changes.append(change)
     status = "new" if base is None else "removed" if head is None else "changed" if changes or other else "unchanged"
     changes.sort(key=lambda c: (c.logical_id, c.action.value))
     return StackDiff(name=ref.name, region=ref.region, status=status, resources=tuple(changes), other=tuple(other))

@@ -44,6 +44,7 @@ _TYPE_CATEGORY = {
     "AWS::SQS::QueuePolicy": RESOURCE_POLICY,
     "AWS::Logs::ResourcePolicy": RESOURCE_POLICY,
     "AWS::Lambda::Permission": RESOURCE_POLICY,
+    "AWS::Lambda::Url": RESOURCE_POLICY,
     "AWS::SecretsManager::ResourcePolicy": RESOURCE_POLICY,
     "AWS::EC2::SecurityGroup": NETWORK,
     "AWS::EC2::NetworkAcl": NETWORK,
@@ -61,6 +62,7 @@ _POLICY_PROPERTIES = {
     "CustomerManagedPolicyReferences",
 }
 _RESOURCE_POLICY_PROPERTIES = {"AccessPolicy", "ResourcePolicy", "BackupVaultAccessPolicy"}
+_PUBLIC_ACCESS = "PublicAccessBlockConfiguration"
 _ENCRYPTION_WORDS = ("Encrypt", "KmsKey", "KMSKey", "SSE", "Tls", "TLS", "SslPolicy", "Certificate")
 
 
@@ -81,6 +83,8 @@ def categories(change: ResourceChange) -> tuple[str, ...]:
             props |= _all_keys(body.get("Properties", {}))
     if change.type == "AWS::KMS::Key" and "KeyPolicy" in props:
         found.append(KEY_POLICY)
+    if _PUBLIC_ACCESS in props:
+        found.append(BUCKET_POLICY)
     if props & _POLICY_PROPERTIES:
         found.append(IAM)
     if props & _RESOURCE_POLICY_PROPERTIES:
@@ -168,34 +172,63 @@ def _boundary(body: Any) -> str:
     return json.dumps(props.get("PermissionsBoundary"), sort_keys=True)
 
 
+def _attachments(body: Any) -> set[str]:
+    """What a policy or permission set is attached to, and which managed policies it names."""
+    props = body.get("Properties", {}) if isinstance(body, dict) else {}
+    out = {f"{k} {json.dumps(v, sort_keys=True)}" for k in ("Roles", "Users", "Groups") for v in props.get(k, []) or []}
+    out |= {f"managed policy {json.dumps(v, sort_keys=True)}" for v in props.get("ManagedPolicies", []) or []}
+    return out
+
+
+def _public_access_opened(before: Any, after: Any) -> list[str]:
+    """A bucket's public access block weakened: removed, or a setting no longer true."""
+    old = (before.get("Properties", {}) if isinstance(before, dict) else {}).get(_PUBLIC_ACCESS)
+    new = (after.get("Properties", {}) if isinstance(after, dict) else {}).get(_PUBLIC_ACCESS)
+    if not old:
+        return []
+    if not new:
+        return ["public access block removed"]
+    return [
+        f"public access block {k} no longer true"
+        for k, v in sorted(old.items())
+        if v is True and new.get(k) is not True
+    ]
+
+
 def broadening(change: ResourceChange) -> tuple[str, ...]:
     """What the change adds to who may do what, or what may reach what (empty when nothing):
     - an Allow statement (identity, trust, key, bucket or other resource policy) not there before;
-    - a Deny statement that is gone (a TLS-only or perimeter denial removed widens access);
-    - a managed policy attached, or a permissions boundary removed or changed;
-    - a Lambda permission (a resource policy of its own) added or changed;
+    - a Deny statement that is gone, also with its whole policy (a TLS-only or perimeter denial);
+    - a managed policy attached (to a role, or by a policy's Roles/Users/Groups, or in a permission
+      set), or a permissions boundary removed or changed;
+    - a Lambda permission added or changed, a function URL without IAM authentication;
+    - a bucket's public access block weakened;
     - a security-group rule not there before.
     `cdk deploy --require-approval broadening` asks about IAM statement, managed-policy and
-    security-group additions; removed denials and boundaries are on this list too."""
+    security-group additions; the rest are on this list because they widen access just as much."""
     before = change.before if change.action is not Action.ADD else None
     after = change.after if change.action is not Action.REMOVE else None
-    if after is None:
-        return ()
-    old = before or {}
+    old, new = before or {}, after or {}
     found = [
-        f"statement {s}"
-        for s in sorted(_canonical(_policy_statements(after, "Allow")) - _canonical(_policy_statements(old, "Allow")))
-    ]
-    found += [
         f"denial removed {s}"
-        for s in sorted(_canonical(_policy_statements(old, "Deny")) - _canonical(_policy_statements(after, "Deny")))
+        for s in sorted(_canonical(_policy_statements(old, "Deny")) - _canonical(_policy_statements(new, "Deny")))
     ]
-    found += [f"managed policy {a}" for a in sorted(_policy_arns(after) - _policy_arns(old))]
+    if after is None:
+        return tuple(found)
+    found += [
+        f"statement {s}"
+        for s in sorted(_canonical(_policy_statements(new, "Allow")) - _canonical(_policy_statements(old, "Allow")))
+    ]
+    found += [f"managed policy {a}" for a in sorted(_policy_arns(new) - _policy_arns(old))]
+    found += [f"attached: {a}" for a in sorted(_attachments(new) - _attachments(old))]
     if before is not None and _boundary(before) != "null" and _boundary(after) != _boundary(before):
         found.append(f"permissions boundary {_boundary(before)} -> {_boundary(after)}")
     if change.type == "AWS::Lambda::Permission":
-        found.append(f"lambda permission {json.dumps(after.get('Properties', {}), sort_keys=True)}")
-    found += [f"rule {r}" for r in sorted(_canonical(_rules(after)) - _canonical(_rules(old)))]
+        found.append(f"lambda permission {json.dumps(new.get('Properties', {}), sort_keys=True)}")
+    if change.type == "AWS::Lambda::Url" and new.get("Properties", {}).get("AuthType") != "AWS_IAM":
+        found.append(f"function URL with AuthType {new.get('Properties', {}).get('AuthType')}")
+    found += _public_access_opened(old, new)
+    found += [f"rule {r}" for r in sorted(_canonical(_rules(new)) - _canonical(_rules(old)))]
     return tuple(found)
 
 

@@ -1220,6 +1220,15 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
         add("config", "delivery", "must be a table", 'write [delivery] with github_repository = "<owner>/<name>"')
     elif raw_delivery is not None:
         delivery = _validate(Delivery, dict(raw_delivery), "delivery", context, found)
+    names = [r.name for r in regions]
+    if delivery is not None and access is not None and names and access.home_region not in names:
+        add(
+            "access",
+            "home_region",
+            f"{access.home_region!r} hosts no trustbase region, so with [delivery] no region's deploy job "
+            "would deploy or check trustbase-identity",
+            f"use one of {names} as home_region (Identity Center's region), or add a [[region]] for it",
+        )
     if found or access is None or perimeter is None:
         raise ConfigError(found)
     return AppConfig(account=account, regions=tuple(regions), access=access, perimeter=perimeter, delivery=delivery)

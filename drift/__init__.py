@@ -73,6 +73,7 @@ class DriftReport:
     verify_failures: list[str] = field(default_factory=list)
     verify_counts: dict[str, int] = field(default_factory=dict)
     alert_message_id: str = ""
+    alert_error: str = ""
 
     @property
     def problems(self) -> list[str]:
@@ -107,6 +108,8 @@ class DriftReport:
             lines.append("No drift and no failed check.")
         if self.alert_message_id:
             lines += ["", f"Alert published: message {self.alert_message_id}."]
+        if self.alert_error:
+            lines += ["", f"**The alert could not be sent**: {self.alert_error}"]
         return "\n".join(lines) + "\n"
 
 

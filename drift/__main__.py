@@ -3,8 +3,8 @@
 Drift detection on every trustbase stack the region's deploy job deploys (config/regions.toml says
 which), then verify; on any drift, failed detection or failed check, one message to the region's
 alerts topic; the report in <out-dir>/drift-<region>.md and .json.
-Exit codes: 0 no drift and every check passed; 1 drift or a failed check (alerted); 2 could not run
-(the report says so).
+Exit codes: 0 no drift and every check passed; 1 drift or a failed check (alerted); 2 the alert
+could not be sent (the report keeps every finding) or the job could not run.
 """
 
 from __future__ import annotations
@@ -76,7 +76,10 @@ def run(
     except Exception as exc:  # a verify that cannot run is a problem to alert on, not a crash
         report.verify_failures = [f"verify could not run: {type(exc).__name__}: {exc}"]
     if report.problems and send_alert:
-        report.alert_message_id = alert(session, region, endpoint_url, report)
+        try:
+            report.alert_message_id = alert(session, region, endpoint_url, report)
+        except (BotoCoreError, ClientError) as exc:  # the findings stay in the report; the job fails
+            report.alert_error = str(exc)
     write(report, out_dir)
     return report
 
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(args.region, session, args.out_dir, verify=verify, stacks=stacks, send_alert=not args.no_alert)
     except (BotoCoreError, ClientError) as exc:
-        # The run itself failed (e.g. the alerts topic could not be read): say so where it is seen.
+        # The run itself failed before any finding (a client could not be made): say so.
         failed = DriftReport(region=args.region, started_at=now(), verify_failures=[f"the drift job failed: {exc}"])
         write(failed, args.out_dir)
         print(f"drift could not run in {args.region}: {exc}", file=sys.stderr)
@@ -121,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"drift {args.region}: {len(report.problems)} problem(s); report {args.out_dir}/drift-{args.region}.md")
     for problem in report.problems:
         print(f"  - {problem}")
+    if report.alert_error:
+        print(f"drift {args.region}: the alert could not be sent: {report.alert_error}", file=sys.stderr)
+        return 2
     return 1 if report.problems else 0
 
 

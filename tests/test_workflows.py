@@ -117,13 +117,15 @@ def test_the_deploy_workflow_runs_on_the_configured_deploy_branch_home_region_fi
 
 
 FAKE_GH = """#!/bin/sh
-# a stand-in for the GitHub CLI: the environment's deployments, newest first, and their statuses
+# a stand-in for the GitHub CLI: the environment's deployments, newest first, and the IDs of their
+# success statuses (what the script's --jq selects)
 case "$*" in
   *"deployments?environment=trustbase-eu-west-1"*) printf '%s\\n' "13 $NEWEST" "12 $MIDDLE" "11 $OLDEST" ;;
+  *"deployments?environment=trustbase-ap-southeast-2"*) echo "HTTP 403: Resource not accessible" >&2; exit 1 ;;
   *"deployments?environment="*) ;;
-  *deployments/13/statuses*) echo failure ;;
-  *deployments/12/statuses*) echo success ;;
-  *deployments/11/statuses*) echo success ;;
+  *deployments/13/statuses*) ;;
+  *deployments/12/statuses*) echo 1202 ;;
+  *deployments/11/statuses*) echo 1101 ;;
   *) echo "unexpected: $*" >&2; exit 1 ;;
 esac
 """
@@ -131,7 +133,8 @@ esac
 
 def test_the_trailers_start_after_the_last_successful_deploy(tmp_path: Path) -> None:
     """A failed deploy (13) leaves its trailers in the next range; the range starts at the newest
-    successful one (12); an environment never deployed counts every commit."""
+    successful one (12); an environment never deployed counts the newest commit's trailers only;
+    a GitHub API that fails fails the script (never a wider range)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     env = {
@@ -156,9 +159,15 @@ def test_the_trailers_start_after_the_last_successful_deploy(tmp_path: Path) -> 
     gh.chmod(0o755)
     script = str(ROOT / "scripts" / "deployed-range.sh")
 
+    def run(environment: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([script, environment], cwd=repo, env=env, capture_output=True, text=True)
+
     def messages(environment: str) -> list[str]:
-        out = subprocess.run([script, environment], cwd=repo, env=env, capture_output=True, text=True, check=True)
-        return [line for line in out.stdout.splitlines() if line]
+        result = run(environment)
+        assert result.returncode == 0, result.stderr
+        return [line for line in result.stdout.splitlines() if line]
 
     assert messages("trustbase-eu-west-1") == ["commit four", "commit three"]
-    assert messages("trustbase-us-east-1") == ["commit four", "commit three", "commit two", "commit one"]
+    assert messages("trustbase-us-east-1") == ["commit four"]
+    failed = run("trustbase-ap-southeast-2")
+    assert failed.returncode != 0 and failed.stdout == ""

@@ -409,3 +409,58 @@ def test_widening_counts_what_cdk_asks_about_and_removed_denials() -> None:
     assert security.broadening(changes["P"])[0].startswith("denial removed ")
     assert security.broadening(changes["L"])[0].startswith("lambda permission ")
     assert security.categories(changes["L"]) == ("resource-policy",)
+
+
+def test_widening_also_counts_deleted_denials_attachments_public_access_and_open_urls() -> None:
+    tls_only: dict[str, Any] = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {"PolicyDocument": {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*"}]}},
+    }
+    policy: dict[str, Any] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"Roles": ["a"], "PolicyDocument": {}}}
+    attached = copy.deepcopy(policy)
+    attached["Properties"]["Roles"].append("b")
+    permission_set: dict[str, Any] = {"Type": "AWS::SSO::PermissionSet", "Properties": {"ManagedPolicies": []}}
+    admin_set = copy.deepcopy(permission_set)
+    admin_set["Properties"]["ManagedPolicies"] = ["arn:aws:iam::aws:policy/AdministratorAccess"]
+    blocked = {"Type": "AWS::S3::Bucket", "Properties": {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True}}}
+    unblocked = {"Type": "AWS::S3::Bucket", "Properties": {}}
+    url = {"Type": "AWS::Lambda::Url", "Properties": {"AuthType": "NONE", "TargetFunctionArn": "f"}}
+    changes = {
+        c.logical_id: c
+        for c in diff_stack(
+            _stack({"P": tls_only, "M": policy, "S": permission_set, "B": blocked}),
+            _stack({"M": attached, "S": admin_set, "B": unblocked, "U": url}),
+        ).resources
+    }
+    assert security.broadening(changes["P"])[0].startswith("denial removed ")  # the whole policy deleted
+    assert security.broadening(changes["M"]) == ('attached: Roles "b"',)
+    assert security.broadening(changes["S"]) == (
+        'attached: managed policy "arn:aws:iam::aws:policy/AdministratorAccess"',
+    )
+    assert security.broadening(changes["B"]) == ("public access block removed",)
+    assert "bucket-policy" in security.categories(changes["B"])
+    assert security.broadening(changes["U"]) == ("function URL with AuthType NONE",)
+
+
+def test_a_redefined_condition_can_delete_the_data_that_uses_it() -> None:
+    """The bucket's own Condition is unchanged, but the condition it names (through another one)
+    now evaluates differently: CloudFormation would delete the bucket."""
+
+    def stack(region: str) -> StackTemplate:
+        return StackTemplate(
+            DATA,
+            REGION,
+            {
+                "Conditions": {
+                    "InRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, region]},
+                    "KeepData": {"Fn::And": [{"Condition": "InRegion"}, {"Fn::Equals": ["a", "a"]}]},
+                },
+                "Resources": {"B": {**BUCKET, "Condition": "KeepData"}, "T": {"Type": "AWS::SNS::Topic"}},
+            },
+        )
+
+    diff = diff_stack(stack("eu-west-1"), stack("eu-west-2"))
+    verdict = stateful.check((diff,), [])
+    assert [(c.logical_id, k) for c, k in verdict.blocked] == [("B", "delete")]
+    dropped = diff_stack(_stack({"B": {**BUCKET, "Condition": "KeepData"}}), _stack({"B": BUCKET}))
+    assert stateful.check((dropped,), []).ok  # removing a Condition deletes nothing

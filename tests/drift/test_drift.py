@@ -361,3 +361,22 @@ def test_the_job_checks_every_stack_its_region_deploys(app_config: AppConfig) ->
     )
     with_dr = replace(app_config, regions=(rc,))
     assert ("trustbase-eu-west-1-dr-vault", "eu-central-1") in targets(with_dr, "eu-west-1")
+
+
+def test_an_alert_that_cannot_be_sent_keeps_every_finding_in_the_report(tmp_path: Path) -> None:
+    session = StubbedSession()
+    cfn = session.stubbers["cloudformation"]
+    _started(cfn, DATA)
+    _drifted(cfn, DATA)
+    session.stubbers["ssm"].add_client_error(
+        "get_parameter", service_error_code="AccessDeniedException", service_message="not authorized"
+    )
+    for stub in session.stubbers.values():
+        stub.activate()
+    report = run(
+        REGION, session, tmp_path, verify=lambda r, o: _report(), stacks=[(DATA, REGION)], sleep=lambda s: None
+    )
+    assert "AccessDeniedException" in report.alert_error and report.alert_message_id == ""
+    saved = json.loads((tmp_path / "drift-eu-west-1.json").read_text())
+    assert len(saved["problems"]) == 2 and "AccessDeniedException" in saved["alert_error"]
+    assert "The alert could not be sent" in (tmp_path / "drift-eu-west-1.md").read_text()

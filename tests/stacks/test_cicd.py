@@ -255,3 +255,29 @@ def test_the_home_regions_roles_also_cover_the_identity_stack(assembly: Assembly
         for r in as_list(st["Resource"])
     ]
     assert not [r for r in eu if "trustbase-identity" in str(r)]
+
+
+def test_with_delivery_the_home_region_must_host_a_region() -> None:
+    import tomllib
+
+    from config import DEFAULT_CONFIG_FILE, ConfigError, load_config
+
+    raw = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
+    raw["access"]["home_region"] = "eu-central-1"
+    with pytest.raises(ConfigError) as err:
+        load_config(raw, account="123456789012")
+    assert err.value.problems == [
+        "access: field 'home_region': 'eu-central-1' hosts no trustbase region, so with [delivery] no region's "
+        "deploy job would deploy or check trustbase-identity. Fix: use one of ['us-east-1', 'eu-west-1', "
+        "'ap-southeast-2'] as home_region (Identity Center's region), or add a [[region]] for it"
+    ]
+    del raw["delivery"]
+    assert load_config(raw, account="123456789012").access.home_region == "eu-central-1"
+
+
+def test_the_identity_types_the_reader_is_given_are_the_identity_stacks(assembly: Assembly) -> None:
+    from stacks.identity_stack import identity_resource_types
+
+    synthesized = {r["Type"] for r in assembly.template("trustbase-identity")["Resources"].values()}
+    assert synthesized - {"AWS::CDK::Metadata"} == set(identity_resource_types(assembly.config))
+    assert set(identity_resource_types(assembly.config)) == {"AWS::SSO::PermissionSet", "AWS::IAM::OIDCProvider"}
