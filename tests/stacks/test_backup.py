@@ -123,6 +123,7 @@ def test_enabled_copy_targets_the_in_jurisdiction_dr_vault(tmp_path: Path) -> No
     raw = base()
     raw["region"] = [region(raw, "eu-west-1")]
     raw["region"][0]["backup"] = {"dr_copy_region": "eu-central-1"}
+    del raw["delivery"]  # the pipeline with a DR region: tests/stacks/test_cicd.py
     cfg = load_config(raw, account="123456789012")
     app, _ = build_app(cfg, outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True})
     app.synth()

@@ -164,17 +164,16 @@ def test_the_reader_can_read_every_resource_type_its_job_deploys(assembly: Assem
     type's read handler (CloudFormation's resource schemas, shipped by cfn-lint: AWS's data, not
     ours) is granted but the literal list above, for the region's stacks and, in the home region
     us-east-1, trustbase-identity."""
-    from change_review.assembly import load_assembly
     from change_review.schema import read_permissions
 
     stack = f"trustbase-{region}-cicd"
     document = _policy_of(assembly, _roles(assembly, stack)[f"trustbase-{region}-reader"], stack)
     granted = {a.lower() for a in _actions(document)}
-    stacks = load_assembly(assembly.outdir, region=region)
-    assert ("trustbase-identity" in stacks) is (region == "us-east-1")
+    parts = ("keys", "network", "data", "migrations", "edge", "audit", "detection", "lifecycle", "cicd")
+    names = [f"trustbase-{region}-{p}" for p in parts] + (["trustbase-identity"] if region == "us-east-1" else [])
     missing: dict[str, set[str]] = {}
-    for template in stacks.values():
-        for resource in template.resources.values():
+    for name in names:
+        for resource in assembly.template(name)["Resources"].values():
             for action in read_permissions(resource["Type"], region) or ():
                 if action.lower() not in granted:
                     missing.setdefault(resource["Type"], set()).add(action)
@@ -281,3 +280,81 @@ def test_the_identity_types_the_reader_is_given_are_the_identity_stacks(assembly
     synthesized = {r["Type"] for r in assembly.template("trustbase-identity")["Resources"].values()}
     assert synthesized - {"AWS::CDK::Metadata"} == set(identity_resource_types(assembly.config))
     assert set(identity_resource_types(assembly.config)) == {"AWS::SSO::PermissionSet", "AWS::IAM::OIDCProvider"}
+
+
+@pytest.fixture(scope="module")
+def with_dr_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """eu-west-1 alone, with backup copies to its in-jurisdiction DR region eu-central-1 (and as
+    Identity Center's home region, which [delivery] requires to host a region)."""
+    import tomllib
+
+    from app import build_app
+    from config import DEFAULT_CONFIG_FILE, load_config
+
+    raw = tomllib.loads(DEFAULT_CONFIG_FILE.read_text())
+    raw["region"] = [r for r in raw["region"] if r["name"] == REGION]
+    raw["region"][0]["backup"] = {"dr_copy_region": "eu-central-1"}
+    raw["access"]["home_region"] = REGION
+    outdir = tmp_path_factory.mktemp("dr.out")
+    app, _ = build_app(load_config(raw, account="123456789012"), outdir=str(outdir))
+    app.synth()
+    return outdir
+
+
+def test_the_job_with_dr_copies_covers_the_dr_vault_stack_in_the_dr_region(
+    with_dr_copies: Path, tmp_path: Path
+) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from change_review.__main__ import main
+
+    template = json.loads((with_dr_copies / f"{CICD}.template.json").read_text())
+    roles = {r["Properties"]["RoleName"]: r for r in pc.resources(template, "AWS::IAM::Role").values()}
+    policies = template["Resources"]
+
+    def resources_of(role: str) -> list[str]:
+        return [
+            str(r)
+            for ref in roles[role]["Properties"]["ManagedPolicyArns"]
+            for st in policies[ref["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+            for r in as_list(st["Resource"])
+        ]
+
+    deployer = resources_of("trustbase-eu-west-1-deployer")
+    assert "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-eu-central-1" in deployer
+    assert "arn:aws:cloudformation:eu-central-1:123456789012:stack/trustbase-eu-west-1-*/*" in deployer
+    assert "arn:aws:cloudformation:eu-central-1:123456789012:stack/trustbase-eu-west-1-*/*" in resources_of(
+        "trustbase-eu-west-1-reader"
+    )
+    # the plan reads the DR vault stack's template in eu-central-1, the others in eu-west-1
+    clients = {}
+    stubs = []
+    for where in (REGION, "eu-central-1"):
+        client = boto3.client("cloudformation", region_name=where, aws_access_key_id="x", aws_secret_access_key="x")
+        stub = Stubber(client)
+        clients[where] = client
+        stubs.append(stub)
+    manifest = json.loads((with_dr_copies / "manifest.json").read_text())["artifacts"]
+    for name, artifact in manifest.items():
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        where = artifact["environment"].rsplit("/", 1)[-1]
+        stub = stubs[0] if where == REGION else stubs[1]
+        stub.add_client_error(
+            "get_template",
+            service_error_code="ValidationError",
+            service_message=f"Stack with id {name} does not exist",
+            expected_params={"StackName": name, "TemplateStage": "Original"},
+        )
+    for stub in stubs:
+        stub.activate()
+    args = ["--deployed", "--region", REGION, "--head", str(with_dr_copies), "--out-dir", str(tmp_path)]
+    assert main(args, client_for=clients.__getitem__) == 0
+    for stub in stubs:
+        stub.assert_no_pending_responses()
+    review = json.loads((tmp_path / f"change-review-{REGION}.json").read_text())
+    assert {(s["name"], s["region"], s["status"]) for s in review["stacks"]} >= {
+        ("trustbase-eu-west-1-dr-vault", "eu-central-1", "new"),
+        ("trustbase-identity", REGION, "new"),
+    }
