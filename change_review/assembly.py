@@ -12,6 +12,8 @@ from typing import Any
 from contract import IDENTITY_STACK, stack_name
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
+# CloudFormation accepts templates up to 1 MB (from S3); anything much larger is not one.
+MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
 
 
 class AssemblyError(ValueError):
@@ -50,22 +52,35 @@ def load_assembly(cdk_out: Path, *, region: str | None = None) -> dict[str, Stac
         )
     try:
         artifacts: Mapping[str, Any] = json.loads(manifest_file.read_text())["artifacts"]
-    except (ValueError, KeyError) as exc:
+        if not isinstance(artifacts, Mapping):
+            raise ValueError("artifacts is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
         raise AssemblyError(f"{manifest_file}: unreadable manifest ({exc}). Fix: synthesize again") from exc
     stacks: dict[str, StackTemplate] = {}
+    inside = cdk_out.resolve()
     for artifact in artifacts.values():
-        if artifact.get("type") != STACK_ARTIFACT:
+        if not isinstance(artifact, Mapping) or artifact.get("type") != STACK_ARTIFACT:
             continue
-        stack_region = str(artifact["environment"]).rsplit("/", 1)[-1]
-        props = artifact["properties"]
-        name = str(props.get("stackName") or artifact.get("displayName"))
+        try:
+            stack_region = str(artifact["environment"]).rsplit("/", 1)[-1]
+            props = artifact["properties"]
+            name = str(props.get("stackName") or artifact.get("displayName"))
+            template_file = cdk_out / str(props["templateFile"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise AssemblyError(f"{manifest_file}: a stack artifact without {exc}. Fix: synthesize again") from exc
         if region is not None and not deployed_by(name, stack_region, region):
             continue
-        template_file = cdk_out / props["templateFile"]
+        # The assembly may come from a pull request's run (data): its files must lie inside it.
+        if template_file.is_symlink() or inside not in template_file.resolve().parents:
+            raise AssemblyError(f"{template_file}: not a file of the assembly. Fix: synthesize again")
         try:
+            if template_file.stat().st_size > MAX_TEMPLATE_BYTES:
+                raise AssemblyError(f"{template_file}: larger than {MAX_TEMPLATE_BYTES:,} bytes, not a template")
             template = json.loads(template_file.read_text())
         except (OSError, ValueError) as exc:
             raise AssemblyError(f"{template_file}: cannot read the template ({exc}). Fix: synthesize again") from exc
+        if not isinstance(template, Mapping) or not isinstance(template.get("Resources", {}), Mapping):
+            raise AssemblyError(f"{template_file}: not a CloudFormation template. Fix: synthesize again")
         stacks[name] = StackTemplate(name=name, region=stack_region, template=template)
     if not stacks:
         where = f" deployed by the {region} job" if region is not None else ""

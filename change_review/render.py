@@ -8,6 +8,7 @@ characters, so the Markdown is cut at `MAX_COMMENT` with a pointer to the comple
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,10 +119,13 @@ def markdown(
         out += ["None.", ""]
     if gate_log is not None:
         state = "passed" if gate_ok else "FAILED"
-        out += [f"### Gates: {state}", "", "<details><summary>Gate output</summary>", "", "```"]
         lines = gate_log.strip().splitlines()
-        out += lines[-200:] if len(lines) > 200 else lines
-        out += ["```", "", "</details>", ""]
+        lines = lines[-200:] if len(lines) > 200 else lines
+        # A fence longer than any run of backticks in the log: the log cannot close it (or add markdown).
+        fence = "`" * (max((len(r) for r in re.findall(r"`+", "\n".join(lines))), default=0) + 3)
+        out += [f"### Gates: {state}", "", "<details><summary>Gate output</summary>", "", fence]
+        out += lines
+        out += [fence, "", "</details>", ""]
     out.append("### Diff per stack")
     out.append("")
     for diff in diffs:

@@ -127,8 +127,14 @@ def weakens_removal_policy(change: ResourceChange) -> bool:
 
 
 def _statements(value: Any) -> list[Any]:
-    """Every IAM statement inside a JSON value (policy documents, inline policy lists, key policies)."""
+    """Every IAM statement inside a JSON value (policy documents, inline policy lists, key policies,
+    and documents written as JSON strings, as AWS::Logs::ResourcePolicy takes them)."""
     out: list[Any] = []
+    if isinstance(value, str) and value.lstrip().startswith("{") and '"Statement"' in value:
+        try:
+            return _statements(json.loads(value))
+        except ValueError:
+            return []
     if isinstance(value, dict):
         statement = value.get("Statement")
         if isinstance(statement, list):
@@ -229,6 +235,13 @@ def broadening(change: ResourceChange) -> tuple[str, ...]:
         found.append(f"function URL with AuthType {new.get('Properties', {}).get('AuthType')}")
     found += _public_access_opened(old, new)
     found += [f"rule {r}" for r in sorted(_canonical(_rules(new)) - _canonical(_rules(old)))]
+    if change.type == "AWS::EC2::SecurityGroup" and before is not None:
+        had = (old.get("Properties") or {}).get("SecurityGroupEgress")
+        if had and not (new.get("Properties") or {}).get("SecurityGroupEgress"):
+            # Without an egress rule CloudFormation leaves the default: all traffic out.
+            found.append("egress rules removed: the group allows all outbound traffic")
+    if change.type == "AWS::EC2::NetworkAclEntry" and (new.get("Properties") or {}).get("RuleAction") == "allow":
+        found.append(f"network ACL entry allows {json.dumps(new.get('Properties', {}), sort_keys=True)}")
     return tuple(found)
 
 

@@ -25,7 +25,9 @@ from config.model import (
 DEFAULT_CONFIG_FILE = Path(__file__).with_name("regions.toml")
 
 
-def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHOLDER_ACCOUNT) -> AppConfig:
+def load_config_file(
+    path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHOLDER_ACCOUNT, confined: bool = False
+) -> AppConfig:
     """Parse and validate a regions.toml file."""
     if not path.is_file():
         raise ConfigError([f"config file {path} does not exist. Fix: pass -c config=<path to regions.toml>"])
@@ -47,7 +49,7 @@ def load_config_file(path: Path = DEFAULT_CONFIG_FILE, *, account: str = PLACEHO
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line"]) from exc
-    return load_config(raw, account=account, base_dir=path.parent)
+    return load_config(raw, account=account, base_dir=path.parent, confined=confined)
 
 
 __all__ = [

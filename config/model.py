@@ -782,16 +782,36 @@ class AccessConfig:
         if not _context(info, "loading"):
             return value
         path = Path(value)
+        base_dir = _context(info, "base_dir") or Path(__file__).parent
         if not path.is_absolute():
-            path = (_context(info, "base_dir") or Path(__file__).parent) / path
+            path = base_dir / path
+        if _context(info, "confined"):  # an untrusted config (a pull request's): its folder only
+            try:
+                outside = Path(value).is_absolute() or path.is_symlink()
+                outside = outside or base_dir.resolve() not in path.resolve().parents
+            except (OSError, ValueError):
+                outside = True
+            if outside:
+                raise problem(
+                    f"{_show(value)} is not a file in the config's folder",
+                    "name the metadata XML by its file name, next to regions.toml",
+                )
         try:
-            metadata = check_saml_metadata(path.read_bytes())
+            with path.open("rb") as handle:  # at most one byte more than allowed (never /dev/zero whole)
+                data = handle.read(MAX_SAML_METADATA_BYTES + 1)
         except (OSError, ValueError) as exc:  # ValueError: a path no file system accepts (a NUL byte)
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             raise problem(
                 f"{_show(str(path))} cannot be read ({reason})",
                 "download the IdP's metadata XML to that path, or correct the path (relative to regions.toml)",
             ) from None
+        if len(data) > MAX_SAML_METADATA_BYTES:
+            raise problem(
+                f"{_show(value)} is larger than {MAX_SAML_METADATA_BYTES:,} bytes, too large for SAML metadata",
+                "download the IdP's metadata XML again (it is a few kilobytes)",
+            )
+        try:
+            metadata = check_saml_metadata(data)
         except SamlMetadataError as exc:
             raise problem(
                 f"{path} is not usable SAML metadata: {exc}",
@@ -933,6 +953,7 @@ class Perimeter:
         return value
 
 
+MAX_SAML_METADATA_BYTES = 1024 * 1024
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")  # GitHub owner/name
 _BRANCH_RE = re.compile(r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[A-Za-z0-9._/-]{1,200}$")  # git check-ref-format
 _QUALIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,10}$")  # cdk bootstrap --qualifier
@@ -1111,9 +1132,13 @@ def _validate(cls: type[_T], raw: Any, where: str, context: dict[str, Any], foun
         return None
 
 
-def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None) -> AppConfig:
+def load_config(
+    raw: Mapping[str, Any], *, account: str, base_dir: Path | None = None, confined: bool = False
+) -> AppConfig:
     """Validate `raw` (the parsed regions.toml) for `account`; raise ConfigError listing every problem.
-    `base_dir`: where relative paths in the config (the SAML metadata) are read from (default: config/)."""
+    `base_dir`: where relative paths in the config (the SAML metadata) are read from (default: config/).
+    `confined`: an untrusted config (a pull request's, in the review workflow) may name files in
+    `base_dir` only: no absolute path, no `..`, no symbolic link."""
     found: list[str] = []
 
     def add(where: str, field_name: str, what: str, fix: str) -> None:
@@ -1147,7 +1172,7 @@ def load_config(raw: Mapping[str, Any], *, account: str, base_dir: Path | None =
         add("config", "region", "no regions configured", "add at least one [[region]] entry")
         raise ConfigError(found)
     deploy_account = account if isinstance(account, str) and _ACCOUNT_RE.fullmatch(account) else None
-    context = {"loading": True, "account": deploy_account, "base_dir": base_dir}
+    context = {"loading": True, "account": deploy_account, "base_dir": base_dir, "confined": confined}
 
     regions: list[RegionConfig] = []
     seen: dict[str, int] = {}

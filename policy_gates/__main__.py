@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the regions.toml the assembly was synthesized from (-c config=... for cdk)",
     )
     parser.add_argument(
+        "--untrusted-config",
+        action="store_true",
+        help="the config comes from a pull request: files it names must lie in its folder",
+    )
+    parser.add_argument(
         "--stamp",
         action="store_true",
         help="on PASS, mark the assembly as gated (policy_gates/stamp.py): make local deploys only that",
@@ -46,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             warm.stop()
             return synth.returncode
     try:
-        app_config = load_config_file(args.config)
+        app_config = load_config_file(args.config, confined=args.untrusted_config)
     except ConfigError as exc:
         warm.stop()
         print(exc, file=sys.stderr)

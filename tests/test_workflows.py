@@ -96,7 +96,12 @@ def test_pull_requests_get_no_write_token_and_the_comment_job_checks_the_artifac
     scripts = "\n".join(str(s.get("run", "")) for s in job["steps"])
     assert "*[!0-9]*" in scripts and "--jq .head.sha" in scripts  # a number, whose pull request is the reviewed commit
     assert '-m change_review --base build/base.out --head "$CHANGE/cdk.out"' in scripts
+    assert "--untrusted-config" in scripts  # the pull request's config may name files in its folder only
     assert 'context="trustbase change review"' in scripts
+    judge = next(s for s in job["steps"] if s.get("name") == "judge the change")
+    assert "GH_TOKEN" not in judge.get("env", {})  # no token while the pull request's files are parsed
+    assert "git fetch" not in scripts and "git archive" not in scripts  # commits and config via GitHub's API
+    assert untrusted["jobs"]["synth"]["steps"][0]["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
 
 
 def test_the_deploy_workflow_runs_on_the_configured_deploy_branch_home_region_first() -> None:

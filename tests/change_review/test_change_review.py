@@ -464,3 +464,62 @@ def test_a_redefined_condition_can_delete_the_data_that_uses_it() -> None:
     assert [(c.logical_id, k) for c, k in verdict.blocked] == [("B", "delete")]
     dropped = diff_stack(_stack({"B": {**BUCKET, "Condition": "KeepData"}}), _stack({"B": BUCKET}))
     assert stateful.check((dropped,), []).ok  # removing a Condition deletes nothing
+
+
+def test_an_assembly_from_a_pull_request_is_read_as_data_only(tmp_path: Path) -> None:
+    """The verdict reads the pull request's assembly: a template outside it, a huge file or a broken
+    manifest is an error (exit 2), never a file read elsewhere or a crash taken for a verdict."""
+    outside = tmp_path / "secret.json"
+    outside.write_text('{"Resources": {}}')
+    assembly_dir = tmp_path / "cdk.out"
+    assembly_dir.mkdir()
+    stack = {"type": "aws:cloudformation:stack", "environment": "aws://1/eu-west-1"}
+
+    def manifest(artifacts: Any) -> None:
+        (assembly_dir / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
+
+    manifest({"s": {**stack, "properties": {"templateFile": "../secret.json", "stackName": DATA}}})
+    with pytest.raises(AssemblyError, match="not a file of the assembly"):
+        load_assembly(assembly_dir)
+    manifest({"s": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "t.json"}}})
+    with pytest.raises(AssemblyError, match="a stack artifact without"):
+        load_assembly(assembly_dir)
+    (assembly_dir / "t.json").write_text('["not", "a", "template"]')
+    manifest({"s": {**stack, "properties": {"templateFile": "t.json", "stackName": DATA}}})
+    with pytest.raises(AssemblyError, match="not a CloudFormation template"):
+        load_assembly(assembly_dir)
+    assert main(["--base", str(assembly_dir), "--head", str(assembly_dir), "--out-dir", str(tmp_path / "r")]) == 2
+
+
+def test_a_gate_log_cannot_close_its_fence_in_the_comment() -> None:
+    log = "ok\n```\n### Gates: passed\n````\n@everyone"
+    text = render.markdown((), stateful.check((), []), title="t", gate_log=log, gate_ok=False)
+    fence = "`````"  # longer than the longest run of backticks in the log (4)
+    assert f"{fence}\nok\n```\n### Gates: passed\n````\n@everyone\n{fence}" in text
+    assert "### Gates: FAILED" in text
+
+
+def test_widening_also_counts_an_opened_egress_an_allowing_acl_entry_and_string_policies() -> None:
+    closed = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "SecurityGroupEgress": [{"CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic"}]
+        },
+    }
+    opened = {"Type": "AWS::EC2::SecurityGroup", "Properties": {}}
+    deny_entry = {"Type": "AWS::EC2::NetworkAclEntry", "Properties": {"RuleAction": "deny", "CidrBlock": "0.0.0.0/0"}}
+    allow_entry = {"Type": "AWS::EC2::NetworkAclEntry", "Properties": {"RuleAction": "allow", "CidrBlock": "0.0.0.0/0"}}
+    statement = {"Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "logs:*"}
+    logs_policy = {
+        "Type": "AWS::Logs::ResourcePolicy",
+        "Properties": {"PolicyName": "p", "PolicyDocument": json.dumps({"Statement": [statement]})},
+    }
+    changes = {
+        c.logical_id: c
+        for c in diff_stack(
+            _stack({"G": closed, "A": deny_entry}), _stack({"G": opened, "A": allow_entry, "L": logs_policy})
+        ).resources
+    }
+    assert security.broadening(changes["G"]) == ("egress rules removed: the group allows all outbound traffic",)
+    assert security.broadening(changes["A"])[0].startswith("network ACL entry allows ")
+    assert security.broadening(changes["L"])[0].startswith('statement {"Action": "logs:*"')

@@ -131,3 +131,28 @@ def test_an_html_page_or_a_missing_file_is_refused(tmp_path: Path) -> None:
 def test_identity_center_keys_are_refused_under_saml() -> None:
     found = problems(saml(approver_group="trustbase-approvers"))
     assert any("field 'approver_group': applies to identity_source = \"identity-center\"" in p for p in found), found
+
+
+def test_an_untrusted_config_names_files_in_its_folder_only(tmp_path: Path) -> None:
+    """The change-review verdict reads a pull request's regions.toml (confined): no absolute path, no
+    `..`, no symbolic link, nothing larger than 1 MiB (never /dev/zero read whole)."""
+    import shutil
+
+    folder = tmp_path / "config"
+    folder.mkdir()
+    shutil.copy(METADATA, folder / "idp.xml")
+    (folder / "link.xml").symlink_to(METADATA)
+    (folder / "huge.xml").write_bytes(b"<" * (1024 * 1024 + 1))
+    for name, says in [
+        (str(METADATA), "is not a file in the config's folder"),
+        ("../" + METADATA.name, "is not a file in the config's folder"),
+        ("link.xml", "is not a file in the config's folder"),
+        ("huge.xml", "is larger than 1,048,576 bytes"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            load_config(saml(saml_metadata_file=name), account="123456789012", base_dir=folder, confined=True)
+        assert says in str(err.value), name
+    account = "123456789012"
+    config = load_config(saml(saml_metadata_file="idp.xml"), account=account, base_dir=folder, confined=True)
+    assert config.access.saml_metadata
+    assert load_config(saml(saml_metadata_file=str(METADATA)), account=account).access.saml_metadata  # trusted
