@@ -40,6 +40,12 @@ class Role:
     boundary: Policy | None
 
 
+# The roles `cdk bootstrap` creates: cdk-<qualifier>-<kind>-role-<account>-<region>.
+_BOOTSTRAP_ROLE = re.compile(
+    r"cdk-[A-Za-z0-9_-]{1,10}-(deploy|file-publishing|image-publishing|lookup)-role-\d{12}-[a-z0-9-]+"
+)
+
+
 @dataclass
 class RegionModel:
     assembly: Assembly
@@ -239,6 +245,8 @@ class RegionModel:
         service = action.split(":", 1)[0].lower()
         if service == "sts" and ":role/" in resource:
             role = self.roles.get(resource)
+            if role is None and _BOOTSTRAP_ROLE.fullmatch(resource.split(":role/", 1)[1]):
+                return self._bootstrap_trust(resource), True
             return (role.trust if role else None), True
         if service == "kms":
             return self._keys.get(resource), True
@@ -251,6 +259,18 @@ class RegionModel:
         if resource.startswith("arn:aws:lambda:"):
             return self._lambda_policy(resource), False
         return None, False
+
+    def _bootstrap_trust(self, role_arn: str) -> Policy:
+        """A role `cdk bootstrap` made (not in the assembly): its template's trust admits the whole
+        account, `Principal: AWS: !Ref AWS::AccountId`, for sts:AssumeRole and sts:TagSession
+        (aws-cdk-cli, bootstrap-template.yaml), so an identity policy of the account decides."""
+        account = role_arn.split(":")[4]
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }
+        return parse_policy({"Statement": [statement]}, kind=PolicyKind.RESOURCE, where=f"cdk bootstrap: {role_arn}")
 
     def _lambda_policy(self, resource: str) -> Policy | None:
         base = ":".join(resource.split(":")[:7])

@@ -142,6 +142,8 @@ def intended(model: RegionModel) -> Iterator[AccessPath]:
         )
     if model.has("detection", "OperatorAccess/Operator/Role"):  # config operator_access
         yield from _operator_paths(_holder(model, "idc:database-operator"))
+    if model.has("cicd", "Pipeline/Deployer/Role"):  # config [delivery]
+        yield from (p for p in _pipeline_paths() if p.expect is Expect.ALLOW)
     yield from _elevation_paths(model)
     # The DR drill (python -m dr_drill, an administrator's session outside the VPC) writes and reads
     # its synthetic objects: the customer bucket's network perimeter leaves that prefix out.
@@ -538,6 +540,48 @@ def _operator_paths(holder: str) -> Iterator[AccessPath]:
         "arn:aws:ssm:{region}:{account}:session/operator-1",
         through="ssmmessages",
     )
+
+
+DEPLOYER = "role:{cicd:Pipeline/Deployer/Role.Arn}"
+READER = "role:{cicd:Pipeline/Reader/Role.Arn}"
+BOOTSTRAP_DEPLOY_ROLE = "arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-{region}"
+DATA_STACK_ARN = "arn:aws:cloudformation:{region}:{account}:stack/trustbase-{region}-data/0a1b2c3d"
+
+
+def _pipeline_paths() -> Iterator[AccessPath]:
+    """The deploy pipeline's roles (constructs_lib/delivery.py): the deployer reaches the CDK
+    bootstrap and the deployed templates, the reader drift detection, the alerts topic and the
+    configuration key through Lambda; neither reads customer data or decrypts with a data key."""
+    allowed = [
+        (
+            "deployer assumes the region's CDK bootstrap deploy role",
+            DEPLOYER,
+            "sts:AssumeRole",
+            BOOTSTRAP_DEPLOY_ROLE,
+            {},
+        ),
+        ("deployer reads a deployed template", DEPLOYER, "cloudformation:GetTemplate", DATA_STACK_ARN, {}),
+        ("reader starts drift detection", READER, "cloudformation:DetectStackDrift", DATA_STACK_ARN, {}),
+        ("reader raises the alerts topic", READER, "sns:Publish", ALERTS_TOPIC, {}),
+        # SNS encrypts what the reader publishes with the audit key, in the reader's name
+        ("reader encrypts an alert through SNS", READER, "kms:GenerateDataKey", AUDIT_KEY, _via("sns")),
+        # CloudFormation's read of a function decrypts its environment through Lambda
+        ("reader reads a function's configuration", READER, "kms:Decrypt", LIFECYCLE_KEY, _via("lambda")),
+    ]
+    for name, who, action, resource, context in allowed:
+        yield AccessPath("pipeline", name, who, action, resource, context=context)
+    other_region_role = "arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-sa-east-1"
+    denied = [
+        ("deployer reads a customer object", DEPLOYER, "s3:GetObject", f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", {}),
+        ("reader reads a customer object", READER, "s3:GetObject", f"{CUSTOMER_BUCKET}/{WORKSPACE_PREFIX}w/x", {}),
+        ("deployer assumes another region's bootstrap role", DEPLOYER, "sts:AssumeRole", other_region_role, {}),
+        ("deployer creates a role itself", DEPLOYER, "iam:CreateRole", "arn:aws:iam::{account}:role/x", {}),
+        ("reader decrypts with the objects key through S3", READER, "kms:Decrypt", OBJECTS_KEY, _via("s3")),
+        ("reader decrypts with the lifecycle key directly", READER, "kms:Decrypt", LIFECYCLE_KEY, {}),
+        ("reader starts an erasure", READER, "states:StartExecution", STATE_MACHINE, {}),
+    ]
+    for name, who, action, resource, context in denied:
+        yield AccessPath("pipeline-confined", name, who, action, resource, expect=Expect.DENY, context=context)
 
 
 def _static_intended() -> Iterator[AccessPath]:
@@ -1205,6 +1249,8 @@ AUDIT_TAMPERING = (
 def forbidden(model: RegionModel) -> Iterator[AccessPath]:
     """The paths that must be DENIED (issue: 'forbidden paths, at minimum')."""
     yield from _elevation_forbidden(model)
+    if model.has("cicd", "Pipeline/Deployer/Role"):
+        yield from (p for p in _pipeline_paths() if p.expect is Expect.DENY)
     # Only the findings rule may publish to the alerts topic: another rule of this account may not.
     for stack, lid, _res in model.assembly.resources("AWS::Events::Rule"):
         if stack.region == model.region:
@@ -1396,6 +1442,10 @@ def forbidden(model: RegionModel) -> Iterator[AccessPath]:
 # Families whose resources exist only when a config option turns them on.
 OPTIONAL_FAMILIES = frozenset({"operator"})
 FAMILIES: dict[str, str] = {
+    "pipeline": "the deploy pipeline ([delivery]): the deployer -> the CDK bootstrap roles and templates; "
+    "the reader -> drift detection, the alerts topic and its key, the configuration key through Lambda",
+    "pipeline-confined": "FORBIDDEN: the pipeline's roles reading a customer object, using a data key, assuming another "
+    "region's bootstrap role, writing IAM or starting an erasure",
     "alarms": "CloudWatch alarms -> every alarm topic and its key",
     "config": "AWS Config -> its bucket and the audit key",
     "cloudtrail": "CloudTrail -> the audit bucket, the audit key and its logs role",

@@ -455,6 +455,16 @@ def test_a_fixed_name_resource_that_survives_a_failed_first_deploy(copy: Copy) -
     assert_finds(copy.gate(), "AuroraPostgresqlLogs", "fixed LogGroupName is Retain")
 
 
+def test_a_deployer_without_its_bootstrap_grant_breaks_the_pipeline_path(copy: Copy) -> None:
+    def plant(template: Template) -> None:
+        policy = _first(template, "AWS::IAM::ManagedPolicy", "PipelineDeployerPolicy")
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        statements[:] = [s for s in statements if s.get("Sid") != "AssumeCdkBootstrapRoles"]
+
+    copy.edit("cicd", plant)
+    assert_finds(copy.gate(), "deployer assumes the region's CDK bootstrap deploy role", "DENIED")
+
+
 def test_a_managed_policy_over_iams_size_quota(copy: Copy) -> None:
     """IAM quotas: a managed policy holds at most 6,144 characters (white space not counted). The
     pipeline reader's policy, with 120 more read actions of 40 characters, no longer fits."""
