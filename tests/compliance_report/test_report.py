@@ -326,64 +326,27 @@ def test_every_proof_names_a_test_that_exists() -> None:
     assert missing == []
 
 
+def _github(sub: str | list[str] | None) -> dict[str, Any]:
+    """A trust statement for GitHub's OIDC provider with our audience and `sub` (None: no sub)."""
+    equals: dict[str, Any] = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+    if sub is not None:
+        equals["token.actions.githubusercontent.com:sub"] = sub
+    return {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+        "Condition": {"StringEquals": equals},
+    }
+
+
 @pytest.mark.parametrize(
     ("statement", "ok"),
     [
-        (
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
-                "Condition": {
-                    "StringEquals": {
-                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": "repo:o/r:environment:trustbase-eu-west-1",
-                    }
-                },
-            },
-            True,
-        ),
-        (
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
-                "Condition": {
-                    "StringEquals": {
-                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": "repo:o/*",
-                    }
-                },
-            },
-            False,
-        ),
-        (
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
-                "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
-            },
-            False,
-        ),
+        (_github("repo:o/r:environment:trustbase-eu-west-1"), True),
+        (_github("repo:o/*"), False),
+        (_github(None), False),
         ({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::1:root"}}, False),
-        (
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
-                "Condition": {
-                    "StringEquals": {
-                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": [
-                            "repo:o/r:environment:trustbase-eu-west-1",
-                            "repo:o/fork:ref:refs/heads/main",
-                        ],
-                    }
-                },
-            },
-            False,
-        ),
+        (_github(["repo:o/r:environment:trustbase-eu-west-1", "repo:o/fork:ref:refs/heads/main"]), False),
     ],
 )
 def test_the_pipeline_trust_predicate(statement: dict[str, Any], ok: bool) -> None:

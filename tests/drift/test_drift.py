@@ -124,6 +124,18 @@ def _drifted(stub: Stubber, stack: str) -> None:
     )
 
 
+def _alert_sent(session: StubbedSession, message_id: str) -> None:
+    """The alerts topic found through its SSM link, and one message published to it."""
+    session.stubbers["ssm"].add_response(
+        "get_parameter",
+        {"Parameter": {"Name": "/trustbase/audit/alerts-topic-arn", "Type": "String", "Value": TOPIC}},
+        {"Name": "/trustbase/audit/alerts-topic-arn"},
+    )
+    session.stubbers["sns"].add_response(
+        "publish", {"MessageId": message_id}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY}
+    )
+
+
 def _report(*rows: Row) -> Report:
     report = Report(region=REGION, account="123456789012", target="test", started_at="2026-11-29T03:00:00Z")
     report.rows.extend(rows)
@@ -149,14 +161,7 @@ def test_drift_and_a_failed_check_raise_one_alert_naming_resource_and_property(t
     _started(cfn, DATA)
     _in_sync(cfn, "trustbase-eu-west-1-keys")
     _drifted(cfn, DATA)
-    session.stubbers["ssm"].add_response(
-        "get_parameter",
-        {"Parameter": {"Name": "/trustbase/audit/alerts-topic-arn", "Type": "String", "Value": TOPIC}},
-        {"Name": "/trustbase/audit/alerts-topic-arn"},
-    )
-    session.stubbers["sns"].add_response(
-        "publish", {"MessageId": "m-1"}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY}
-    )
+    _alert_sent(session, "m-1")
     for stub in session.stubbers.values():
         stub.activate()
     report = run(
@@ -325,14 +330,7 @@ def test_a_stack_that_cannot_be_checked_and_a_verify_that_cannot_run_are_alerted
         service_message="not authorized to perform: cloudformation:DetectStackDrift",
         expected_params={"StackName": DATA},
     )
-    session.stubbers["ssm"].add_response(
-        "get_parameter",
-        {"Parameter": {"Name": "/trustbase/audit/alerts-topic-arn", "Type": "String", "Value": TOPIC}},
-        {"Name": "/trustbase/audit/alerts-topic-arn"},
-    )
-    session.stubbers["sns"].add_response(
-        "publish", {"MessageId": "m-2"}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY}
-    )
+    _alert_sent(session, "m-2")
     for stub in session.stubbers.values():
         stub.activate()
 
